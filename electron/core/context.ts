@@ -1,0 +1,31 @@
+/** Everything the handlers share: paths, stores, providers. Built once per process. */
+import path from 'node:path';
+import type { ApiEvents, EventName } from '../../shared/api.js';
+import { ImageStore } from '../images/store.js';
+import { parseAccelSetting } from '../providers/qemu/accel.js';
+import { QemuProvider } from '../providers/qemu/provider.js';
+import { KnownHosts } from '../ssh/known-hosts.js';
+import { homePaths } from './paths.js';
+
+export interface ServiceContext {
+  home: string;
+  paths: ReturnType<typeof homePaths>;
+  images: ImageStore;
+  qemu: QemuProvider;
+  knownHosts: KnownHosts;
+  broadcast<E extends EventName>(name: E, payload: ApiEvents[E]): void;
+}
+
+export function createContext(home: string, env: NodeJS.ProcessEnv, broadcast: ServiceContext['broadcast']): ServiceContext {
+  const paths = homePaths(home);
+  // Images are big and built once: HLAB_IMAGE_DIR lets CI and several homes share one cache.
+  const imageDir = env.HLAB_IMAGE_DIR ? path.resolve(env.HLAB_IMAGE_DIR) : paths.images;
+  return {
+    home,
+    paths,
+    images: new ImageStore(imageDir),
+    qemu: new QemuProvider({ machinesDir: paths.machines, cacheDir: imageDir, accel: parseAccelSetting(env.HLAB_ACCEL) }),
+    knownHosts: new KnownHosts(paths.knownHosts),
+    broadcast,
+  };
+}

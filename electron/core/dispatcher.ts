@@ -1,0 +1,89 @@
+/**
+ * Node-side half of the contract: routes call messages to handlers, turns thrown errors into
+ * data, gives long operations an AbortSignal and a progress/log channel, and fans events out to
+ * every connected client. Transports (IPC, WebSocket, in-process CLI) only move messages.
+ */
+import { METHOD_NAMES, type ApiEvents, type EventName, type LogStream, type MethodName, type ReqOf, type ResOf } from '../../shared/api.js';
+import { HlabError, toApiError } from '../../shared/errors.js';
+import type { ClientMessage, EventMessage, ResultMessage } from '../../shared/rpc.js';
+import type { Progress } from '../../shared/types.js';
+
+export interface OpContext {
+  opId: string;
+  signal: AbortSignal;
+  progress(p: Progress): void;
+  log(stream: LogStream, text: string): void;
+}
+
+export type Handler<M extends MethodName> = (req: ReqOf<M>, ctx: OpContext) => Promise<ResOf<M>>;
+export type Handlers = { [M in MethodName]: Handler<M> };
+
+type AnyHandler = (req: unknown, ctx: OpContext) => Promise<unknown>;
+type Send = (msg: EventMessage) => void;
+
+export interface Connection {
+  handle(msg: ClientMessage): Promise<ResultMessage | undefined>;
+  /** Aborts every operation this client started (window closed, socket dropped). */
+  close(): void;
+}
+
+export interface Dispatcher {
+  connect(send: Send): Connection;
+  broadcast<E extends EventName>(name: E, payload: ApiEvents[E]): void;
+}
+
+const KNOWN = new Set<string>(METHOD_NAMES);
+
+export function createDispatcher(handlers: Partial<Handlers>): Dispatcher {
+  const clients = new Set<Send>();
+  const table = handlers as Partial<Record<string, AnyHandler>>;
+
+  return {
+    broadcast(name, payload) {
+      for (const send of clients) send({ t: 'event', name, payload });
+    },
+    connect(send) {
+      clients.add(send);
+      const running = new Map<string, AbortController>();
+      return {
+        async handle(msg) {
+          if (msg.t === 'cancel') {
+            running.get(msg.opId)?.abort();
+            return undefined;
+          }
+          const opId = msg.opId ?? `call-${msg.id}`;
+          const controller = new AbortController();
+          running.set(opId, controller);
+          try {
+            const handler = KNOWN.has(msg.method) ? table[msg.method] : undefined;
+            if (!handler) throw new HlabError('bad-request', `Unknown method "${msg.method}".`);
+            if (typeof msg.params !== 'object' || msg.params === null || Array.isArray(msg.params)) {
+              throw new HlabError('bad-request', `Parameters of "${msg.method}" must be an object.`);
+            }
+            const ctx: OpContext = {
+              opId,
+              signal: controller.signal,
+              progress: (progress) => send({ t: 'event', name: 'op.progress', payload: { opId, progress } }),
+              log: (stream, text) => send({ t: 'event', name: 'op.log', payload: { opId, stream, text } }),
+            };
+            const value = await handler(msg.params, ctx);
+            if (controller.signal.aborted) throw new HlabError('cancelled', 'The operation was cancelled.');
+            return { t: 'result', id: msg.id, result: { ok: true, value: value ?? null } };
+          } catch (err) {
+            const error = controller.signal.aborted && !(err instanceof HlabError && err.code !== 'cancelled')
+              ? { code: 'cancelled' as const, message: 'The operation was cancelled.' }
+              : toApiError(err);
+            return { t: 'result', id: msg.id, result: { ok: false, error } };
+          } finally {
+            running.delete(opId);
+          }
+        },
+        close() {
+          clients.delete(send);
+          for (const c of running.values()) c.abort();
+          running.clear();
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Handlers } from '../dispatcher.js';
+import type { ServiceContext } from '../context.js';
+
+const pkgFile = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'package.json');
+export const APP_VERSION = (JSON.parse(readFileSync(pkgFile, 'utf8')) as { version: string }).version;
+
+export function appHandlers(ctx: ServiceContext): Pick<Handlers, 'app.info' | 'providers.list' | 'images.list' | 'images.build'> {
+  return {
+    'app.info': async () => ({
+      name: 'Hardening Lab',
+      version: APP_VERSION,
+      home: ctx.home,
+      platform: `${process.platform}-${process.arch}`,
+      node: process.versions.node,
+    }),
+    'providers.list': async () => {
+      const d = await ctx.qemu.detect();
+      const others = (['vagrant', 'virtualbox'] as const).map((kind) => ({
+        kind,
+        available: false,
+        reason: 'provider not implemented yet in this version',
+        capabilities: { liveSnapshot: false, offlineSnapshot: false, linkedClone: false },
+      }));
+      return [{ kind: 'qemu' as const, ...d, capabilities: ctx.qemu.capabilities }, ...others];
+    },
+    'images.list': async () => ctx.images.list(),
+    'images.build': async (req, op) => {
+      const { buildImage } = await import('../../images/builder.js');
+      const name = req.name ?? 'debian-12';
+      const info = await buildImage(ctx.images, name, {
+        force: req.force === true,
+        signal: op.signal,
+        progress: op.progress,
+        log: (line) => op.log('info', line),
+      });
+      ctx.broadcast('images.changed', { name });
+      return info;
+    },
+  };
+}

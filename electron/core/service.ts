@@ -1,0 +1,23 @@
+/** The service facade: one dispatcher implementing shared/api.ts for the app, the web host and the CLI. */
+import { createContext, type ServiceContext } from './context.js';
+import { createDispatcher, type Dispatcher, type Handlers } from './dispatcher.js';
+import { appHandlers } from './handlers/app.js';
+import { machineHandlers } from './handlers/machines.js';
+
+export interface Service {
+  dispatcher: Dispatcher;
+  context: ServiceContext;
+  close(): Promise<void>;
+}
+
+export function createService(opts: { home: string; env?: NodeJS.ProcessEnv }): Service {
+  let dispatcher: Dispatcher | undefined;
+  const context = createContext(opts.home, opts.env ?? process.env, (name, payload) => dispatcher?.broadcast(name, payload));
+  const handlers: Handlers = { ...appHandlers(context), ...machineHandlers(context) };
+  dispatcher = createDispatcher(handlers);
+  return {
+    dispatcher,
+    context,
+    close: async () => context.qemu.closeAll(),
+  };
+}

@@ -1,0 +1,70 @@
+/** `hlab` entry point: parses argv, runs one command, maps errors to exit codes without stacks. */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HlabError, toApiError } from '../../shared/errors.js';
+import { createLocalClient } from '../core/local-client.js';
+import { createService } from '../core/service.js';
+import { hlabHome } from '../core/paths.js';
+import { buildCommands } from './cli/commands.js';
+import { formatError } from './cli/output.js';
+import { findCommand, helpText, parseFor, UsageError, usageOf, type Command } from './cli/router.js';
+import { startWebHost } from './web-host.js';
+
+export const RENDERER_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'renderer');
+
+export async function main(argv: string[], io = { stdout: (s: string) => console.log(s), stderr: (s: string) => console.error(s) }): Promise<number> {
+  const controller = new AbortController();
+  const onSigint = () => {
+    io.stderr('hlab: cancelling…');
+    controller.abort();
+  };
+  process.once('SIGINT', onSigint);
+  process.once('SIGTERM', onSigint);
+  let commands: Command[] = [];
+  try {
+    const service = createService({ home: hlabHome() });
+    const client = createLocalClient(service.dispatcher);
+    commands = buildCommands({
+      client,
+      serve: async (port, ctx) => {
+        const host = await startWebHost({ dispatcher: service.dispatcher, staticDir: RENDERER_DIST, port });
+        ctx.stdout(host.url);
+        await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+        await host.close();
+        await service.close();
+        return 0;
+      },
+    });
+    if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+      io.stdout(helpText(commands, argv[0] === 'help' ? argv.slice(1) : []));
+      return 0;
+    }
+    const { cmd, consumed } = findCommand(commands, argv);
+    if (!cmd) {
+      const group = commands.some((c) => c.path[0] === argv[0]);
+      if (group && (argv[1] === undefined || argv[1] === '--help' || argv[1] === '-h')) {
+        io.stdout(helpText(commands, [argv[0] as string]));
+        return argv[1] === undefined ? 2 : 0;
+      }
+      throw new UsageError(`unknown command "${argv.slice(0, 2).join(' ')}" (see hlab --help)`);
+    }
+    const parsed = parseFor(cmd, argv.slice(consumed));
+    if (parsed.values.help) {
+      io.stdout(`Usage: ${usageOf(cmd)}\n\n${cmd.summary}`);
+      return 0;
+    }
+    const code = await cmd.run({ ...parsed, json: parsed.values.json === true, ...io, signal: controller.signal });
+    await service.close();
+    return code;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`hlab: ${err.message}`);
+      return 2;
+    }
+    io.stderr(formatError(err instanceof HlabError ? err.toApiError() : toApiError(err)));
+    return 2;
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+}

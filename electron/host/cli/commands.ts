@@ -1,0 +1,221 @@
+/** The `hlab` commands. Each one is a thin call through the same API contract the UI uses. */
+import type { MethodName, ReqOf, ResOf } from '../../../shared/api.js';
+import { HlabError } from '../../../shared/errors.js';
+import type { ApiClient } from '../../../shared/rpc.js';
+import type { ProviderKind } from '../../../shared/types.js';
+import { formatBytes, formatProgress, table } from './output.js';
+import type { Command, CommandContext } from './router.js';
+
+export interface CliDeps {
+  client: ApiClient;
+  serve(port: number, ctx: CommandContext): Promise<number>;
+}
+
+function parseIntFlag(v: unknown, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new HlabError('bad-request', `--${flag} must be a whole number, got "${String(v)}".`);
+  return n;
+}
+
+export function buildCommands(deps: CliDeps): Command[] {
+  const call = async <M extends MethodName>(ctx: CommandContext, method: M, params: ReqOf<M>): Promise<ResOf<M>> => {
+    let last = '';
+    const res = await deps.client.call(method, params, {
+      signal: ctx.signal,
+      onProgress: (p) => {
+        const line = formatProgress(p);
+        if (line !== last) ctx.stderr(line);
+        last = line;
+      },
+      onLog: (stream, text) => {
+        if (stream === 'stdout') ctx.stdout(text);
+        else ctx.stderr(text);
+      },
+    });
+    if (!res.ok) throw new HlabError(res.error.code, res.error.message, res.error.details);
+    return res.value;
+  };
+  const print = (ctx: CommandContext, value: unknown, human: () => string) => {
+    ctx.stdout(ctx.json ? JSON.stringify(value, null, 2) : human());
+    return 0;
+  };
+
+  return [
+    {
+      path: ['info'],
+      summary: 'Show version, data folder and platform',
+      run: async (ctx) => {
+        const info = await call(ctx, 'app.info', {});
+        return print(ctx, info, () => Object.entries(info).map(([k, v]) => `${k}: ${v}`).join('\n'));
+      },
+    },
+    {
+      path: ['providers', 'list'],
+      summary: 'List VM providers and whether they can run here',
+      run: async (ctx) => {
+        const list = await call(ctx, 'providers.list', {});
+        return print(ctx, list, () =>
+          table(
+            list.map((p) => ({ ...p, available: p.available ? 'yes' : 'no', 'live-snapshots': p.capabilities.liveSnapshot })),
+            ['kind', 'available', 'version', 'live-snapshots', 'reason'],
+          ),
+        );
+      },
+    },
+    {
+      path: ['image', 'build'],
+      summary: 'Build the base image from Debian packages (cached; --force rebuilds)',
+      options: { name: { type: 'string' }, force: { type: 'boolean' } },
+      run: async (ctx) => {
+        const img = await call(ctx, 'images.build', {
+          name: ctx.values.name as string | undefined,
+          force: ctx.values.force === true,
+        });
+        return print(ctx, img, () => `${img.name}: ${img.path} (${formatBytes(img.sizeBytes)}, kernel ${img.kernel})`);
+      },
+    },
+    {
+      path: ['image', 'list'],
+      summary: 'List base images',
+      run: async (ctx) => {
+        const list = await call(ctx, 'images.list', {});
+        return print(ctx, list, () =>
+          table(
+            list.map((i) => ({ ...i, size: formatBytes(i.sizeBytes), sha256: i.sha256.slice(0, 12) })),
+            ['name', 'kernel', 'size', 'source', 'builtAt', 'sha256'],
+          ),
+        );
+      },
+    },
+    {
+      path: ['machine', 'create'],
+      args: 'NAME',
+      arity: [1, 1],
+      summary: 'Create a machine (a copy-on-write overlay of the base image)',
+      options: { provider: { type: 'string' }, image: { type: 'string' }, memory: { type: 'string' }, cpus: { type: 'string' } },
+      run: async (ctx) => {
+        const m = await call(ctx, 'machines.create', {
+          name: ctx.positionals[0] as string,
+          provider: ctx.values.provider as ProviderKind | undefined,
+          image: ctx.values.image as string | undefined,
+          memoryMiB: parseIntFlag(ctx.values.memory, 'memory'),
+          cpus: parseIntFlag(ctx.values.cpus, 'cpus'),
+        });
+        return print(ctx, m, () => `created ${m.name} (${m.provider}, ${m.image}, ${m.memoryMiB} MiB, ${m.cpus} CPU)`);
+      },
+    },
+    ...(['up', 'down'] as const).map(
+      (verb): Command => ({
+        path: ['machine', verb],
+        args: 'NAME',
+        arity: [1, 1],
+        summary: verb === 'up' ? 'Start a machine and wait until SSH answers' : 'Shut a machine down (ACPI, then kill)',
+        options: verb === 'down' ? { force: { type: 'boolean' } } : {},
+        run: async (ctx) => {
+          const name = ctx.positionals[0] as string;
+          const m =
+            verb === 'up'
+              ? await call(ctx, 'machines.up', { name })
+              : await call(ctx, 'machines.down', { name, force: ctx.values.force === true });
+          return print(ctx, m, () => `${m.name}: ${m.state}${m.ssh ? ` (ssh ${m.ssh.user}@${m.ssh.host}:${m.ssh.port})` : ''}`);
+        },
+      }),
+    ),
+    {
+      path: ['machine', 'rm'],
+      args: 'NAME',
+      arity: [1, 1],
+      summary: 'Destroy a machine and its disk',
+      run: async (ctx) => {
+        const r = await call(ctx, 'machines.destroy', { name: ctx.positionals[0] as string });
+        return print(ctx, r, () => `destroyed ${r.destroyed}`);
+      },
+    },
+    {
+      path: ['machine', 'list'],
+      summary: 'List machines with their live state',
+      run: async (ctx) => {
+        const list = await call(ctx, 'machines.list', {});
+        return print(ctx, list, () =>
+          table(
+            list.map((m) => ({ ...m, ssh: m.ssh ? `${m.ssh.host}:${m.ssh.port}` : undefined, memory: `${m.memoryMiB} MiB` })),
+            ['name', 'provider', 'state', 'image', 'memory', 'cpus', 'ssh'],
+          ),
+        );
+      },
+    },
+    {
+      path: ['snapshot', 'take'],
+      args: 'NAME SNAP',
+      arity: [2, 2],
+      summary: 'Take a snapshot (live when the machine runs)',
+      run: async (ctx) => {
+        const [machine, snapshot] = ctx.positionals as [string, string];
+        const s = await call(ctx, 'snapshots.take', { machine, snapshot });
+        return print(ctx, s, () => `took ${s.live ? 'live' : 'offline'} snapshot ${s.name} of ${machine}`);
+      },
+    },
+    {
+      path: ['snapshot', 'restore'],
+      args: 'NAME SNAP',
+      arity: [2, 2],
+      summary: 'Restore a snapshot (the machine keeps running when it is live)',
+      run: async (ctx) => {
+        const [machine, snapshot] = ctx.positionals as [string, string];
+        const s = await call(ctx, 'snapshots.restore', { machine, snapshot });
+        return print(ctx, s, () => `restored ${s.name} on ${machine}`);
+      },
+    },
+    {
+      path: ['snapshot', 'rm'],
+      args: 'NAME SNAP',
+      arity: [2, 2],
+      summary: 'Delete a snapshot',
+      run: async (ctx) => {
+        const [machine, snapshot] = ctx.positionals as [string, string];
+        const r = await call(ctx, 'snapshots.remove', { machine, snapshot });
+        return print(ctx, r, () => `deleted snapshot ${r.removed} of ${machine}`);
+      },
+    },
+    {
+      path: ['snapshot', 'list'],
+      args: 'NAME',
+      arity: [1, 1],
+      summary: 'List the snapshots of a machine',
+      run: async (ctx) => {
+        const list = await call(ctx, 'snapshots.list', { machine: ctx.positionals[0] as string });
+        return print(ctx, list, () =>
+          table(
+            list.map((s) => ({ ...s, kind: s.live ? 'live' : 'disk', 'vm-state': s.vmStateBytes ? formatBytes(s.vmStateBytes) : '-' })),
+            ['name', 'kind', 'vm-state', 'createdAt'],
+          ),
+        );
+      },
+    },
+    {
+      path: ['exec'],
+      args: 'NAME -- CMD...',
+      arity: [1, 1],
+      summary: 'Run a command on a machine over SSH (exit code and output passed through)',
+      options: { timeout: { type: 'string' } },
+      run: async (ctx) => {
+        if (ctx.rest.length === 0) throw new HlabError('bad-request', 'nothing to run: hlab exec NAME -- CMD...');
+        const timeoutS = parseIntFlag(ctx.values.timeout, 'timeout');
+        const r = await call(ctx, 'machines.exec', {
+          machine: ctx.positionals[0] as string,
+          command: ctx.rest.join(' '),
+          timeoutMs: timeoutS === undefined ? undefined : timeoutS * 1000,
+        });
+        if (ctx.json) ctx.stdout(JSON.stringify(r, null, 2));
+        return r.exitCode === 0 ? 0 : 1;
+      },
+    },
+    {
+      path: ['serve'],
+      summary: 'Start web mode on 127.0.0.1 and print its URL (--port 0 picks a free port)',
+      options: { port: { type: 'string' } },
+      run: (ctx) => deps.serve(parseIntFlag(ctx.values.port, 'port') ?? 0, ctx),
+    },
+  ];
+}

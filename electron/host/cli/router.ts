@@ -1,0 +1,79 @@
+/** A small subcommand router: `hlab GROUP CMD [args] [--flags]`, help at every level, exit codes. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+export type Values = Record<string, string | boolean | undefined>;
+
+export interface CommandContext {
+  values: Values;
+  positionals: string[];
+  /** Everything after a literal `--` (for `hlab exec NAME -- CMD`). */
+  rest: string[];
+  json: boolean;
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  signal: AbortSignal;
+}
+
+export interface Command {
+  path: string[];
+  args?: string;
+  summary: string;
+  options?: OptionSpec;
+  /** Positional count: [min, max]. */
+  arity?: [number, number];
+  run(ctx: CommandContext): Promise<number>;
+}
+
+export class UsageError extends Error {}
+
+const GLOBAL: OptionSpec = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } };
+
+export function usageOf(cmd: Command): string {
+  const flags = Object.entries(cmd.options ?? {})
+    .map(([k, o]) => (o.type === 'boolean' ? `[--${k}]` : `[--${k} ${k.toUpperCase()}]`))
+    .join(' ');
+  return ['hlab', ...cmd.path, cmd.args ?? '', flags].filter(Boolean).join(' ');
+}
+
+export function helpText(commands: Command[], prefix: string[] = []): string {
+  const shown = commands.filter((c) => prefix.every((p, i) => c.path[i] === p));
+  const width = Math.max(...shown.map((c) => [...c.path, c.args ?? ''].join(' ').length));
+  const lines = shown.map((c) => `  ${[...c.path, c.args ?? ''].join(' ').padEnd(width)}  ${c.summary}`);
+  return [
+    `Usage: hlab ${prefix.length ? prefix.join(' ') + ' ' : ''}COMMAND [options]`,
+    '',
+    'Hardening Lab: snapshot, apply a hardening step over SSH, verify, roll back on failure.',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Every listing takes --json. Exit codes: 0 ok, 1 a check failed, 2 usage or runtime error.',
+    'Data lives in $HLAB_HOME (default: the app-data folder of hardening-lab).',
+  ].join('\n');
+}
+
+export function findCommand(commands: Command[], argv: string[]): { cmd?: Command; consumed: number } {
+  let best: Command | undefined;
+  for (const c of commands) {
+    if (c.path.every((p, i) => argv[i] === p) && (!best || c.path.length > best.path.length)) best = c;
+  }
+  return { cmd: best, consumed: best?.path.length ?? 0 };
+}
+
+export function parseFor(cmd: Command, argv: string[]): { values: Values; positionals: string[]; rest: string[] } {
+  const dash = argv.indexOf('--');
+  const mine = dash >= 0 ? argv.slice(0, dash) : argv;
+  const rest = dash >= 0 ? argv.slice(dash + 1) : [];
+  let parsed;
+  try {
+    parsed = parseArgs({ args: mine, options: { ...GLOBAL, ...cmd.options }, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message.replace(/^TypeError \[\w+\]: /, ''));
+  }
+  const [min, max] = cmd.arity ?? [0, 0];
+  if (!parsed.values.help && (parsed.positionals.length < min || parsed.positionals.length > max)) {
+    throw new UsageError(`expected ${min === max ? min : `${min}-${max}`} argument(s): ${usageOf(cmd)}`);
+  }
+  return { values: parsed.values as Values, positionals: parsed.positionals, rest };
+}

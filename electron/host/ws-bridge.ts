@@ -1,0 +1,27 @@
+/** Carries the contract over a WebSocket: one dispatcher connection per socket, nothing per method. */
+import type { WebSocket } from 'ws';
+import { isClientMessage } from '../../shared/rpc.js';
+import type { Dispatcher } from '../core/dispatcher.js';
+
+export function bindSocket(dispatcher: Dispatcher, socket: WebSocket): void {
+  const conn = dispatcher.connect((msg) => {
+    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(msg));
+  });
+  socket.on('message', (data) => {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(String(data));
+    } catch {
+      socket.close(1003, 'messages must be JSON');
+      return;
+    }
+    if (!isClientMessage(msg)) {
+      socket.close(1003, 'not a call or cancel message');
+      return;
+    }
+    void conn.handle(msg).then((res) => {
+      if (res && socket.readyState === socket.OPEN) socket.send(JSON.stringify(res));
+    });
+  });
+  socket.on('close', () => conn.close());
+}

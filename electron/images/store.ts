@@ -1,0 +1,65 @@
+/** Base images on disk: <dir>/<name>/<name>.qcow2 + manifest.json, read-only once written. */
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { HlabError } from '../../shared/errors.js';
+import type { ImageInfo } from '../../shared/types.js';
+
+export async function sha256File(file: string, algo: 'sha256' | 'sha512' = 'sha256'): Promise<string> {
+  const h = createHash(algo);
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+export class ImageStore {
+  constructor(readonly dir: string) {}
+
+  paths(name: string) {
+    const d = path.join(this.dir, name);
+    return { dir: d, image: path.join(d, `${name}.qcow2`), manifest: path.join(d, 'manifest.json') };
+  }
+
+  get(name: string): ImageInfo | undefined {
+    const p = this.paths(name);
+    if (!existsSync(p.manifest)) return undefined;
+    try {
+      return JSON.parse(readFileSync(p.manifest, 'utf8')) as ImageInfo;
+    } catch {
+      return undefined;
+    }
+  }
+
+  list(): ImageInfo[] {
+    if (!existsSync(this.dir)) return [];
+    return readdirSync(this.dir)
+      .map((n) => this.get(n))
+      .filter((i): i is ImageInfo => i !== undefined && existsSync(i.path));
+  }
+
+  save(info: ImageInfo): ImageInfo {
+    const p = this.paths(info.name);
+    mkdirSync(p.dir, { recursive: true });
+    writeFileSync(`${p.manifest}.tmp`, JSON.stringify(info, null, 2));
+    renameSync(`${p.manifest}.tmp`, p.manifest);
+    return info;
+  }
+
+  /** Resolves an image for a new machine and proves it is intact (sha256 against the manifest). */
+  async verified(name: string): Promise<ImageInfo> {
+    const info = this.get(name);
+    if (!info || !existsSync(info.path)) {
+      throw new HlabError('image-missing', `Base image "${name}" is not there.`, { image: name, hint: `run: hlab image build --name ${name}` });
+    }
+    const size = statSync(info.path).size;
+    const actual = size === info.sizeBytes ? await sha256File(info.path) : `size ${size}`;
+    if (actual !== info.sha256) {
+      throw new HlabError('image-corrupt', `Base image ${info.path} does not match its manifest checksum.`, {
+        image: name,
+        expected: info.sha256,
+        actual,
+        hint: `rebuild it: hlab image build --name ${name} --force`,
+      });
+    }
+    return info;
+  }
+}

@@ -1,0 +1,78 @@
+/** Per-machine folder: machine.json (spec + provider state), disk overlay, QMP socket, pidfile, serial log. */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { HlabError } from '../../../shared/errors.js';
+
+export interface QemuMachineRecord {
+  name: string;
+  image: string;
+  imagePath: string;
+  imageSha256: string;
+  memoryMiB: number;
+  cpus: number;
+  user: string;
+  createdAt: string;
+  /** Fixed SSH port chosen by the user; otherwise a free one is picked at each start. */
+  sshPort?: number;
+  /** Port QEMU forwards while running. */
+  activePort?: number;
+  /** A live snapshot restored while stopped: the next start resumes from it (-loadvm). */
+  bootFrom?: string;
+  /** Set while we intend the VM to run; a dead process with this set was a crash. */
+  expectRunning?: boolean;
+  snapshotTimes?: Record<string, string>;
+}
+
+export class MachineStore {
+  constructor(readonly root: string) {}
+
+  dir(name: string): string {
+    return path.join(this.root, name);
+  }
+
+  files(name: string) {
+    const d = this.dir(name);
+    return {
+      record: path.join(d, 'machine.json'),
+      disk: path.join(d, 'disk.qcow2'),
+      qmp: path.join(d, 'qmp.sock'),
+      pid: path.join(d, 'qemu.pid'),
+      serial: path.join(d, 'serial.log'),
+      seed: path.join(d, 'seed.txt'),
+      stderr: path.join(d, 'qemu.stderr.log'),
+    };
+  }
+
+  exists(name: string): boolean {
+    return existsSync(this.files(name).record);
+  }
+
+  names(): string[] {
+    if (!existsSync(this.root)) return [];
+    return readdirSync(this.root).filter((n) => this.exists(n)).sort();
+  }
+
+  read(name: string): QemuMachineRecord {
+    const file = this.files(name).record;
+    if (!existsSync(file)) throw new HlabError('vm-not-found', `No machine named "${name}".`, { machine: name });
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as QemuMachineRecord;
+    } catch (err) {
+      throw new HlabError('internal', `${file}: unreadable machine record (${(err as Error).message}).`);
+    }
+  }
+
+  write(rec: QemuMachineRecord): void {
+    mkdirSync(this.dir(rec.name), { recursive: true });
+    const file = this.files(rec.name).record;
+    writeFileSync(`${file}.tmp`, JSON.stringify(rec, null, 2));
+    renameSync(`${file}.tmp`, file);
+  }
+
+  update(name: string, patch: Partial<QemuMachineRecord>): QemuMachineRecord {
+    const rec = { ...this.read(name), ...patch };
+    for (const [k, v] of Object.entries(patch)) if (v === undefined) delete (rec as unknown as Record<string, unknown>)[k];
+    this.write(rec);
+    return rec;
+  }
+}

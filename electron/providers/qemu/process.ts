@@ -1,0 +1,40 @@
+/** Liveness of a daemonized QEMU through its pidfile, and the serial tail for crash messages. */
+import { existsSync, readFileSync, statSync, openSync, readSync, closeSync } from 'node:fs';
+
+export function readPid(pidFile: string): number | undefined {
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+export function isQemuAlive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // A recycled pid must not pass for our VM.
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.includes('qemu-system');
+  } catch {
+    return process.platform !== 'linux';
+  }
+}
+
+export function serialTail(file: string, lines = 15): string {
+  if (!existsSync(file)) return '';
+  const size = statSync(file).size;
+  const len = Math.min(size, 16 * 1024);
+  const buf = Buffer.alloc(len);
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, buf, 0, len, size - len);
+  } finally {
+    closeSync(fd);
+  }
+  // eslint-disable-next-line no-control-regex
+  const text = buf.toString('utf8').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
+  return text.split('\n').filter((l) => l.trim()).slice(-lines).join('\n');
+}

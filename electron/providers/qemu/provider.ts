@@ -1,0 +1,422 @@
+/**
+ * The embedded QEMU provider: machines are qcow2 overlays on a read-only base image; QEMU runs
+ * daemonized with user-mode networking (SSH forwarded on 127.0.0.1), a QMP socket, a serial log
+ * and a pidfile, so a restarted app re-attaches. Live snapshots are internal qcow2 snapshots
+ * (savevm/loadvm over QMP); offline ones go through qemu-img.
+ */
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { HlabError } from '../../../shared/errors.js';
+import type { MachineInfo, SnapshotInfo, SshEndpoint } from '../../../shared/types.js';
+import { run } from '../../core/run.js';
+import { NAME_PATTERN, type Detection, type OpOptions, type Provider, type SnapshotManager } from '../provider.js';
+import { accelArgs, resolveAccel, type AccelSetting } from './accel.js';
+import { MachineStore, type QemuMachineRecord } from './machine-store.js';
+import { isQemuAlive, readPid, serialTail } from './process.js';
+import { QmpClient } from './qmp.js';
+
+export interface QemuProviderOptions {
+  machinesDir: string;
+  /** Where the accelerator verdict is cached (shared across homes, like the images). */
+  cacheDir: string;
+  accel: AccelSetting;
+  qemuBinary?: string;
+  qemuImg?: string;
+}
+
+interface QemuSnapshotJson {
+  name: string;
+  'vm-state-size': number;
+  'date-sec': number;
+}
+
+const PACKAGE = 'qemu-system-x86 qemu-utils';
+
+export function validateSnapshotName(snapshot: string): void {
+  if (!NAME_PATTERN.test(snapshot) || /^\d+$/.test(snapshot)) {
+    throw new HlabError(
+      'snapshot-invalid',
+      `Invalid snapshot name "${snapshot}": use letters, digits, ".", "_" or "-" (not only digits, at most 63 characters).`,
+      { snapshot },
+    );
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+export class QemuProvider implements Provider {
+  readonly kind = 'qemu' as const;
+  readonly capabilities = { liveSnapshot: true, offlineSnapshot: true, linkedClone: true };
+  readonly store: MachineStore;
+  private readonly qemu: string;
+  private readonly qemuImg: string;
+  private qmpClients = new Map<string, QmpClient>();
+
+  constructor(private readonly opts: QemuProviderOptions) {
+    this.store = new MachineStore(opts.machinesDir);
+    this.qemu = opts.qemuBinary ?? 'qemu-system-x86_64';
+    this.qemuImg = opts.qemuImg ?? 'qemu-img';
+  }
+
+  async detect(): Promise<Detection> {
+    try {
+      const r = await run(this.qemu, ['--version'], { timeoutMs: 10_000, packageHint: PACKAGE });
+      const version = /version ([\d.]+)/.exec(r.stdout)?.[1];
+      await run(this.qemuImg, ['--version'], { timeoutMs: 10_000, packageHint: PACKAGE });
+      return { available: true, version };
+    } catch (err) {
+      const e = err as HlabError;
+      return { available: false, reason: e.code === 'tool-missing' ? `QEMU is not installed (apt-get install ${PACKAGE})` : e.message };
+    }
+  }
+
+  private async requireQemu(): Promise<string> {
+    const d = await this.detect();
+    if (!d.available) {
+      throw new HlabError('tool-missing', d.reason ?? 'QEMU is not available.', { hint: `install it with: apt-get install ${PACKAGE}` });
+    }
+    return d.version ?? 'unknown';
+  }
+
+  /** The truth about a machine's process: reconciles machine.json with the pidfile. */
+  private liveState(rec: QemuMachineRecord): { running: boolean; crashedNote?: string } {
+    const f = this.store.files(rec.name);
+    const pid = readPid(f.pid);
+    if (isQemuAlive(pid)) return { running: true };
+    if (pid !== undefined || rec.expectRunning) {
+      // QEMU is gone but we never stopped it: record it as stopped, keep why.
+      rmSync(f.pid, { force: true });
+      rmSync(f.qmp, { force: true });
+      this.qmpClients.get(rec.name)?.close();
+      this.qmpClients.delete(rec.name);
+      const wasExpected = rec.expectRunning;
+      this.store.update(rec.name, { expectRunning: undefined, activePort: undefined });
+      if (wasExpected) return { running: false, crashedNote: `QEMU exited unexpectedly. Last serial lines:\n${serialTail(f.serial)}` };
+    }
+    return { running: false };
+  }
+
+  private toInfo(rec: QemuMachineRecord): MachineInfo {
+    const { running, crashedNote } = this.liveState(rec);
+    const fresh = this.store.read(rec.name);
+    return {
+      name: rec.name,
+      provider: 'qemu',
+      image: rec.image,
+      memoryMiB: rec.memoryMiB,
+      cpus: rec.cpus,
+      state: running ? 'running' : 'stopped',
+      createdAt: rec.createdAt,
+      ...(running && fresh.activePort ? { ssh: { host: '127.0.0.1', port: fresh.activePort, user: rec.user } } : {}),
+      ...(crashedNote ? { note: crashedNote } : {}),
+    };
+  }
+
+  async list(): Promise<MachineInfo[]> {
+    return this.store.names().map((n) => this.toInfo(this.store.read(n)));
+  }
+
+  async get(name: string): Promise<MachineInfo> {
+    return this.toInfo(this.store.read(name));
+  }
+
+  record(name: string): QemuMachineRecord {
+    return this.store.read(name);
+  }
+
+  async create(
+    spec: { name: string; image: string; memoryMiB: number; cpus: number; sshPort?: number; publicKey: string; imagePath?: string; imageSha256?: string },
+    opts: OpOptions = {},
+  ): Promise<MachineInfo> {
+    await this.requireQemu();
+    if (!spec.imagePath || !spec.imageSha256) throw new HlabError('image-missing', `Base image "${spec.image}" is not available.`);
+    const f = this.store.files(spec.name);
+    opts.progress?.({ current: 0, max: 1, description: `creating overlay for ${spec.name}` });
+    const rec: QemuMachineRecord = {
+      name: spec.name,
+      image: spec.image,
+      imagePath: spec.imagePath,
+      imageSha256: spec.imageSha256,
+      memoryMiB: spec.memoryMiB,
+      cpus: spec.cpus,
+      user: 'lab',
+      createdAt: new Date().toISOString(),
+      ...(spec.sshPort ? { sshPort: spec.sshPort } : {}),
+    };
+    this.store.write(rec);
+    // Absolute backing path: relative ones break once the chain is moved or snapshotted offline.
+    const r = await run(this.qemuImg, ['create', '-q', '-f', 'qcow2', '-b', spec.imagePath, '-F', 'qcow2', f.disk], { signal: opts.signal });
+    if (r.code !== 0) {
+      rmSync(this.store.dir(spec.name), { recursive: true, force: true });
+      throw new HlabError('internal', `qemu-img create failed for machine "${spec.name}": ${r.stderr.trim()}`);
+    }
+    writeFileSync(f.seed, `user=${rec.user}\nhostname=${spec.name}\nkey=${spec.publicKey}\n`);
+    opts.progress?.({ current: 1, max: 1, description: `created ${spec.name}` });
+    return this.toInfo(rec);
+  }
+
+  async qmp(name: string): Promise<QmpClient> {
+    const existing = this.qmpClients.get(name);
+    if (existing && !existing.isClosed) return existing;
+    const client = await QmpClient.connect(this.store.files(name).qmp);
+    this.qmpClients.set(name, client);
+    return client;
+  }
+
+  private crashError(name: string, what: string): HlabError {
+    const f = this.store.files(name);
+    const tail = serialTail(f.serial);
+    this.liveState(this.store.read(name));
+    return new HlabError('vm-crashed', `QEMU of machine "${name}" died during ${what}.`, { machine: name, serialTail: tail });
+  }
+
+  /** Throws vm-crashed (with the serial tail) when the machine's QEMU is gone. */
+  async assertAlive(name: string, what: string): Promise<void> {
+    if (!isQemuAlive(readPid(this.store.files(name).pid))) throw this.crashError(name, what);
+  }
+
+  async up(name: string, opts: OpOptions = {}): Promise<SshEndpoint> {
+    const qemuVersion = await this.requireQemu();
+    const rec = this.store.read(name);
+    if (this.liveState(rec).running) {
+      const cur = this.store.read(name);
+      return { host: '127.0.0.1', port: cur.activePort ?? 0, user: rec.user };
+    }
+    const f = this.store.files(name);
+    if (!existsSync(rec.imagePath)) {
+      throw new HlabError('image-missing', `Base image ${rec.imagePath} of machine "${name}" is missing.`, { hint: 'run: hlab image build' });
+    }
+    opts.progress?.({ current: 0, max: -1, description: 'choosing accelerator' });
+    const accel = await resolveAccel({ setting: this.opts.accel, qemu: this.qemu, qemuVersion, image: rec.imagePath, cacheDir: this.opts.cacheDir });
+    let port = rec.sshPort ?? (await freePort());
+    if (rec.sshPort && !(await portIsFree(rec.sshPort))) {
+      throw new HlabError('port-in-use', `Port 127.0.0.1:${rec.sshPort} chosen for machine "${name}" is already in use.`, { machine: name, port: rec.sshPort });
+    }
+    rmSync(f.serial, { force: true });
+    rmSync(f.qmp, { force: true });
+    for (let attempt = 1; ; attempt += 1) {
+      const args = [
+        '-name', `hlab-${name}`,
+        ...accelArgs(accel),
+        '-machine', 'pc',
+        '-smp', String(rec.cpus),
+        '-m', String(rec.memoryMiB),
+        '-drive', `file=${f.disk},if=virtio,format=qcow2,cache=writeback,discard=unmap`,
+        '-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22`,
+        '-device', 'virtio-net-pci,netdev=n0',
+        '-device', 'virtio-rng-pci',
+        '-fw_cfg', `name=opt/hlab/seed,file=${f.seed}`,
+        '-qmp', `unix:${f.qmp},server=on,wait=off`,
+        '-serial', `file:${f.serial}`,
+        '-display', 'none',
+        '-nodefaults',
+        '-daemonize',
+        '-pidfile', f.pid,
+        ...(rec.bootFrom ? ['-loadvm', rec.bootFrom] : []),
+      ];
+      opts.progress?.({ current: 0, max: -1, description: rec.bootFrom ? `resuming ${name} from snapshot ${rec.bootFrom} (${accel})` : `starting ${name} (${accel})` });
+      const r = await run(this.qemu, args, { signal: opts.signal, timeoutMs: 120_000, packageHint: PACKAGE });
+      if (r.code === 0) break;
+      writeFileSync(f.stderr, r.stderr);
+      const portClash = /host forwarding rule|Could not set up host forwarding/i.test(r.stderr);
+      if (portClash && !rec.sshPort && attempt < 3) {
+        port = await freePort();
+        continue;
+      }
+      if (portClash) throw new HlabError('port-in-use', `Port 127.0.0.1:${port} for machine "${name}" is already in use.`, { machine: name, port });
+      throw new HlabError('vm-crashed', `QEMU failed to start machine "${name}": ${r.stderr.trim().split('\n').slice(-3).join(' ')}`, {
+        machine: name,
+        serialTail: serialTail(f.serial),
+      });
+    }
+    this.store.update(name, { activePort: port, expectRunning: true, bootFrom: undefined });
+    await this.qmp(name);
+    return { host: '127.0.0.1', port, user: rec.user };
+  }
+
+  async down(name: string, opts: OpOptions & { force?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    const rec = this.store.read(name);
+    if (!this.liveState(rec).running) return;
+    const f = this.store.files(name);
+    const pid = readPid(f.pid);
+    const waitExit = async (ms: number) => {
+      const until = Date.now() + ms;
+      while (Date.now() < until) {
+        if (!isQemuAlive(pid)) return true;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      return !isQemuAlive(pid);
+    };
+    // Clear the flag first: this exit is intended, not a crash.
+    this.store.update(name, { expectRunning: undefined });
+    let exited = false;
+    if (!opts.force) {
+      opts.progress?.({ current: 0, max: -1, description: `ACPI power-down of ${name}` });
+      try {
+        await (await this.qmp(name)).execute('system_powerdown');
+        exited = await waitExit(opts.timeoutMs ?? 90_000);
+      } catch {
+        exited = !isQemuAlive(pid);
+      }
+    }
+    if (!exited && pid) {
+      opts.progress?.({ current: 0, max: -1, description: `killing ${name}` });
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      if (!(await waitExit(5_000))) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+        await waitExit(5_000);
+      }
+    }
+    this.qmpClients.get(name)?.close();
+    this.qmpClients.delete(name);
+    rmSync(f.pid, { force: true });
+    rmSync(f.qmp, { force: true });
+    this.store.update(name, { activePort: undefined });
+  }
+
+  async destroy(name: string): Promise<void> {
+    this.store.read(name);
+    await this.down(name, { force: true });
+    rmSync(this.store.dir(name), { recursive: true, force: true });
+  }
+
+  readonly snapshots: SnapshotManager = {
+    list: (machine) => this.listSnapshots(machine),
+    take: (machine, snapshot, opts) => this.takeSnapshot(machine, snapshot, opts),
+    restore: (machine, snapshot, opts) => this.restoreSnapshot(machine, snapshot, opts),
+    remove: (machine, snapshot) => this.removeSnapshot(machine, snapshot),
+  };
+
+  private toSnapshot(machine: string, s: QemuSnapshotJson): SnapshotInfo {
+    const times = this.store.read(machine).snapshotTimes ?? {};
+    return {
+      name: s.name,
+      live: s['vm-state-size'] > 0,
+      createdAt: times[s.name] ?? new Date(s['date-sec'] * 1000).toISOString(),
+      ...(s['vm-state-size'] > 0 ? { vmStateBytes: s['vm-state-size'] } : {}),
+    };
+  }
+
+  private async listSnapshots(machine: string): Promise<SnapshotInfo[]> {
+    const rec = this.store.read(machine);
+    const f = this.store.files(machine);
+    let raw: QemuSnapshotJson[];
+    if (this.liveState(rec).running) {
+      const blocks = await (await this.qmp(machine)).execute<Array<{ inserted?: { file?: string; image?: { snapshots?: QemuSnapshotJson[] } } }>>('query-block');
+      raw = blocks.find((b) => b.inserted?.file === f.disk || b.inserted?.image)?.inserted?.image?.snapshots ?? [];
+    } else {
+      const r = await run(this.qemuImg, ['info', '-U', '--output=json', f.disk], { packageHint: PACKAGE });
+      if (r.code !== 0) throw new HlabError('internal', `qemu-img info failed for machine "${machine}": ${r.stderr.trim()}`);
+      raw = (JSON.parse(r.stdout) as { snapshots?: QemuSnapshotJson[] }).snapshots ?? [];
+    }
+    return raw.map((s) => this.toSnapshot(machine, s));
+  }
+
+  private async findSnapshot(machine: string, snapshot: string): Promise<SnapshotInfo> {
+    const found = (await this.listSnapshots(machine)).find((s) => s.name === snapshot);
+    if (!found) {
+      throw new HlabError('snapshot-not-found', `Machine "${machine}" has no snapshot "${snapshot}"; nothing was changed.`, { machine, snapshot });
+    }
+    return found;
+  }
+
+  private async hmpChecked(machine: string, commandLine: string, what: string): Promise<void> {
+    let out: string;
+    try {
+      out = await (await this.qmp(machine)).hmp(commandLine, 600_000);
+    } catch (err) {
+      if ((err as HlabError).code === 'vm-crashed' || !isQemuAlive(readPid(this.store.files(machine).pid))) throw this.crashError(machine, what);
+      throw err;
+    }
+    if (out.trim()) throw new HlabError('internal', `${what} on machine "${machine}" failed: ${out.trim()}`, { machine });
+    await this.assertAlive(machine, what);
+  }
+
+  private async takeSnapshot(machine: string, snapshot: string, opts: OpOptions = {}): Promise<SnapshotInfo> {
+    validateSnapshotName(snapshot);
+    const rec = this.store.read(machine);
+    if ((await this.listSnapshots(machine)).some((s) => s.name === snapshot)) {
+      throw new HlabError('conflict', `Machine "${machine}" already has a snapshot "${snapshot}".`, { machine, snapshot });
+    }
+    const running = this.liveState(rec).running;
+    opts.progress?.({ current: 0, max: -1, description: `${running ? 'live' : 'offline'} snapshot ${snapshot} of ${machine}` });
+    if (running) {
+      await this.hmpChecked(machine, `savevm ${snapshot}`, `snapshot take "${snapshot}"`);
+    } else {
+      const r = await run(this.qemuImg, ['snapshot', '-c', snapshot, this.store.files(machine).disk], { signal: opts.signal, packageHint: PACKAGE });
+      if (r.code !== 0) throw new HlabError('internal', `qemu-img snapshot -c failed on machine "${machine}": ${r.stderr.trim()}`);
+    }
+    const times = { ...(this.store.read(machine).snapshotTimes ?? {}), [snapshot]: new Date().toISOString() };
+    this.store.update(machine, { snapshotTimes: times });
+    return this.findSnapshot(machine, snapshot);
+  }
+
+  private async restoreSnapshot(machine: string, snapshot: string, opts: OpOptions = {}): Promise<SnapshotInfo> {
+    validateSnapshotName(snapshot);
+    const rec = this.store.read(machine);
+    // Look before touching anything: a missing snapshot must leave the VM exactly as it was.
+    const snap = await this.findSnapshot(machine, snapshot);
+    const running = this.liveState(rec).running;
+    opts.progress?.({ current: 0, max: -1, description: `restoring ${snapshot} on ${machine}` });
+    if (running) {
+      if (!snap.live) {
+        throw new HlabError('vm-state', `Snapshot "${snapshot}" of "${machine}" holds no VM state; stop the machine to restore it.`, { machine, snapshot });
+      }
+      await this.hmpChecked(machine, `loadvm ${snapshot}`, `snapshot restore "${snapshot}"`);
+      const status = await (await this.qmp(machine)).execute<{ status: string }>('query-status');
+      if (status.status !== 'running') await (await this.qmp(machine)).execute('cont');
+    } else if (snap.live) {
+      this.store.update(machine, { bootFrom: snapshot });
+    } else {
+      const r = await run(this.qemuImg, ['snapshot', '-a', snapshot, this.store.files(machine).disk], { signal: opts.signal, packageHint: PACKAGE });
+      if (r.code !== 0) throw new HlabError('internal', `qemu-img snapshot -a failed on machine "${machine}": ${r.stderr.trim()}`);
+      this.store.update(machine, { bootFrom: undefined });
+    }
+    return snap;
+  }
+
+  private async removeSnapshot(machine: string, snapshot: string): Promise<void> {
+    validateSnapshotName(snapshot);
+    const rec = this.store.read(machine);
+    await this.findSnapshot(machine, snapshot);
+    if (this.liveState(rec).running) {
+      await this.hmpChecked(machine, `delvm ${snapshot}`, `snapshot delete "${snapshot}"`);
+    } else {
+      const r = await run(this.qemuImg, ['snapshot', '-d', snapshot, this.store.files(machine).disk], { packageHint: PACKAGE });
+      if (r.code !== 0) throw new HlabError('internal', `qemu-img snapshot -d failed on machine "${machine}": ${r.stderr.trim()}`);
+    }
+    const times = { ...(this.store.read(machine).snapshotTimes ?? {}) };
+    delete times[snapshot];
+    this.store.update(machine, { snapshotTimes: times, ...(rec.bootFrom === snapshot ? { bootFrom: undefined } : {}) });
+  }
+
+  closeAll(): void {
+    for (const c of this.qmpClients.values()) c.close();
+    this.qmpClients.clear();
+  }
+}

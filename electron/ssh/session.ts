@@ -1,0 +1,165 @@
+/**
+ * SSH on ssh2 (pure-JS path is enough): connect with the machine key and pinned host key, exec
+ * with streamed output, timeout and AbortSignal, and wait-for-SSH. Errors are typed for the UI.
+ */
+import ssh2, { type Client, type ConnectConfig } from 'ssh2';
+import { HlabError } from '../../shared/errors.js';
+import type { ExecResult, Progress } from '../../shared/types.js';
+import type { KnownHosts } from './known-hosts.js';
+
+export interface SshTarget {
+  machine: string;
+  host: string;
+  port: number;
+  user: string;
+  privateKey: string;
+}
+
+export interface ExecOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  onStdout?: (chunk: string) => void;
+  onStderr?: (chunk: string) => void;
+}
+
+const where = (t: SshTarget) => `${t.user}@${t.host}:${t.port} (machine "${t.machine}")`;
+
+function classify(err: Error & { level?: string; code?: string }, t: SshTarget): HlabError {
+  if (err instanceof HlabError) return err;
+  if (err.level === 'client-authentication') {
+    return new HlabError('ssh-auth', `SSH key login refused for ${where(t)}.`, { machine: t.machine });
+  }
+  if (err.code === 'ECONNREFUSED') return new HlabError('ssh-refused', `Connection refused by ${where(t)}.`, { machine: t.machine });
+  if (/timed out/i.test(err.message)) {
+    return new HlabError('ssh-timeout', `SSH handshake with ${where(t)} timed out.`, { machine: t.machine });
+  }
+  return new HlabError('ssh-refused', `SSH connection to ${where(t)} failed: ${err.message}`, { machine: t.machine });
+}
+
+export function connect(t: SshTarget, knownHosts: KnownHosts, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const client = new ssh2.Client();
+    let hostKeyError: HlabError | undefined;
+    const onAbort = () => {
+      client.end();
+      reject(new HlabError('cancelled', 'The operation was cancelled.'));
+    };
+    if (opts.signal?.aborted) return onAbort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const config: ConnectConfig = {
+      host: t.host,
+      port: t.port,
+      username: t.user,
+      privateKey: t.privateKey,
+      readyTimeout: opts.timeoutMs ?? 20_000,
+      keepaliveInterval: 5_000,
+      keepaliveCountMax: 3,
+      hostVerifier: (key: Buffer) => {
+        try {
+          knownHosts.check(t.machine, key);
+          return true;
+        } catch (err) {
+          hostKeyError = err as HlabError;
+          return false;
+        }
+      },
+    };
+    client
+      .once('ready', () => {
+        opts.signal?.removeEventListener('abort', onAbort);
+        resolve(client);
+      })
+      .once('error', (err) => {
+        opts.signal?.removeEventListener('abort', onAbort);
+        client.end();
+        reject(hostKeyError ?? classify(err, t));
+      })
+      .connect(config);
+  });
+}
+
+const TAIL_LINES = 20;
+export const tail = (s: string, n = TAIL_LINES) => s.split('\n').slice(-n).join('\n');
+
+export function exec(client: Client, command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    client.exec(command, (err, stream) => {
+      if (err) return reject(new HlabError('command-failed', `Could not start "${command}": ${err.message}`));
+      let stdout = '';
+      let stderr = '';
+      let settled = false;
+      const finish = (fn: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+        fn();
+      };
+      const onAbort = () =>
+        finish(() => {
+          stream.close();
+          reject(new HlabError('cancelled', `Cancelled: ${command}`));
+        });
+      const timer = opts.timeoutMs
+        ? setTimeout(
+            () =>
+              finish(() => {
+                stream.close();
+                reject(new HlabError('timeout', `"${command}" did not finish within ${opts.timeoutMs} ms.`, { stdout: tail(stdout), stderr: tail(stderr) }));
+              }),
+            opts.timeoutMs,
+          )
+        : undefined;
+      if (opts.signal?.aborted) return onAbort();
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      stream.on('data', (d: Buffer) => {
+        const s = d.toString('utf8');
+        stdout += s;
+        opts.onStdout?.(s);
+      });
+      stream.stderr.on('data', (d: Buffer) => {
+        const s = d.toString('utf8');
+        stderr += s;
+        opts.onStderr?.(s);
+      });
+      stream.on('close', (code: number | null, signal?: string) =>
+        finish(() => resolve({ exitCode: code ?? (signal ? 128 : 255), stdout, stderr, durationMs: Date.now() - started })),
+      );
+    });
+  });
+}
+
+/** Retries until the guest answers a command over SSH (boot, restore, reboot). */
+export async function waitForSsh(
+  t: SshTarget,
+  knownHosts: KnownHosts,
+  opts: { timeoutMs: number; signal?: AbortSignal; progress?: (p: Progress) => void; isAlive?: () => Promise<void> },
+): Promise<void> {
+  const started = Date.now();
+  let last: HlabError | undefined;
+  while (Date.now() - started < opts.timeoutMs) {
+    if (opts.signal?.aborted) throw new HlabError('cancelled', 'The operation was cancelled.');
+    await opts.isAlive?.();
+    const elapsed = Date.now() - started;
+    opts.progress?.({ current: elapsed, max: opts.timeoutMs, description: `waiting for SSH on ${t.host}:${t.port} (${Math.round(elapsed / 1000)} s)` });
+    try {
+      const client = await connect(t, knownHosts, { timeoutMs: Math.min(15_000, opts.timeoutMs), signal: opts.signal });
+      try {
+        const r = await exec(client, 'true', { timeoutMs: 15_000, signal: opts.signal });
+        if (r.exitCode === 0) return;
+      } finally {
+        client.end();
+      }
+    } catch (err) {
+      const e = err as HlabError;
+      if (e.code === 'host-key-changed' || e.code === 'cancelled') throw e;
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new HlabError('ssh-timeout', `SSH on ${where(t)} did not answer within ${Math.round(opts.timeoutMs / 1000)} s.`, {
+    machine: t.machine,
+    lastError: last?.message,
+  });
+}

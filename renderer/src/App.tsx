@@ -1,0 +1,47 @@
+import { useEffect } from 'react';
+import { api } from './api/client';
+import { useConnection } from './features/connection/store';
+import { MachinesSection } from './features/machines/MachinesSection';
+import { useNav } from './features/navigation';
+import { PlannedSection } from './features/PlannedSection';
+import { SECTIONS } from './features/sections';
+import { Toasts } from './features/toasts/Toasts';
+
+function ConnectionStatus() {
+  const { state, detail } = useConnection();
+  return (
+    <div className={`conn conn-${state}`} data-testid="connection" title={detail}>
+      <span className="dot" aria-hidden /> {state}
+    </div>
+  );
+}
+
+export function App() {
+  const { section, go, theme, toggleTheme } = useNav();
+  useEffect(() => {
+    api();
+  }, []);
+  useEffect(() => {
+    document.documentElement.dataset.theme = theme;
+  }, [theme]);
+
+  return (
+    <div className="app">
+      <nav className="sidebar" aria-label="Sections">
+        <div className="brand">Hardening Lab</div>
+        {SECTIONS.map((s) => (
+          <button key={s} className={s === section ? 'active' : ''} aria-current={s === section ? 'page' : undefined} onClick={() => go(s)}>
+            {s}
+          </button>
+        ))}
+        <div className="spacer" />
+        <button onClick={toggleTheme} aria-label="Toggle theme">
+          {theme === 'dark' ? 'Light theme' : 'Dark theme'}
+        </button>
+        <ConnectionStatus />
+      </nav>
+      <main>{section === 'Machines' ? <MachinesSection /> : <PlannedSection section={section} />}</main>
+      <Toasts />
+    </div>
+  );
+}

@@ -1,0 +1,99 @@
+import { useEffect, useState } from 'react';
+import { api } from '../../api/client';
+import { EmptyState } from '../../components/EmptyState';
+import { ProgressBar } from '../../components/ProgressBar';
+import { useMachines } from './store';
+import { SnapshotPanel } from './SnapshotPanel';
+import { CreateMachineForm } from './CreateMachineForm';
+
+export function MachinesSection() {
+  const { machines, providers, images, loaded, ops, refresh, runOp } = useMachines();
+  const [selected, setSelected] = useState<string | undefined>();
+
+  useEffect(() => {
+    void refresh(api());
+    const offs = [api().on('machines.changed', () => void refresh(api())), api().on('images.changed', () => void refresh(api()))];
+    return () => offs.forEach((off) => off());
+  }, [refresh]);
+
+  return (
+    <section aria-labelledby="machines-h">
+      <h2 id="machines-h">Machines</h2>
+      <div className="providers" data-testid="providers">
+        {providers.map((p) => (
+          <span key={p.kind} className={`chip ${p.available ? 'ok' : 'off'}`} title={p.reason ?? ''}>
+            {p.kind} {p.available ? p.version ?? '' : '— unavailable'}
+          </span>
+        ))}
+        {images.map((i) => (
+          <span key={i.name} className="chip">
+            image {i.name} · kernel {i.kernel}
+          </span>
+        ))}
+      </div>
+      <CreateMachineForm />
+      {loaded && machines.length === 0 && (
+        <EmptyState title="No machines yet">Create one above: it is a copy-on-write overlay of the Debian base image, booted under QEMU.</EmptyState>
+      )}
+      {machines.length > 0 && (
+        <table className="list" data-testid="machine-list">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>State</th>
+              <th>Image</th>
+              <th>Memory</th>
+              <th>SSH</th>
+              <th>Actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {machines.map((m) => {
+              const op = ops[m.name];
+              return (
+                <tr key={m.name} className={selected === m.name ? 'selected' : ''}>
+                  <td>
+                    <button className="link" onClick={() => setSelected(m.name)}>
+                      {m.name}
+                    </button>
+                  </td>
+                  <td>
+                    <span className={`state state-${m.state}`}>{m.state}</span>
+                    {m.note && <div className="note">{m.note.split('\n')[0]}</div>}
+                  </td>
+                  <td>{m.image}</td>
+                  <td>{m.memoryMiB} MiB</td>
+                  <td>{m.ssh ? `${m.ssh.host}:${m.ssh.port}` : '—'}</td>
+                  <td className="actions">
+                    {op ? (
+                      <>
+                        <ProgressBar progress={op.progress} label={op.label} />
+                        <button onClick={op.cancel}>Cancel</button>
+                      </>
+                    ) : (
+                      <>
+                        {m.state !== 'running' && <button onClick={() => void runOp(api(), m.name, 'Starting', 'machines.up', { name: m.name })}>Start</button>}
+                        {m.state === 'running' && <button onClick={() => void runOp(api(), m.name, 'Stopping', 'machines.down', { name: m.name })}>Stop</button>}
+                        <button
+                          className="danger"
+                          onClick={() => {
+                            if (window.confirm(`Destroy machine "${m.name}" and its disk with all snapshots?`)) {
+                              void runOp(api(), m.name, 'Destroying', 'machines.destroy', { name: m.name });
+                            }
+                          }}
+                        >
+                          Destroy
+                        </button>
+                      </>
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+      {selected && machines.some((m) => m.name === selected) && <SnapshotPanel machine={selected} />}
+    </section>
+  );
+}

@@ -1,0 +1,81 @@
+/**
+ * THE contract between the renderer (or any client) and the main process.
+ * Every method and every event is declared here once; the IPC and WebSocket transports and the
+ * in-process CLI client are generic over these maps, so adding a method means adding one line
+ * here and one handler on the node side.
+ */
+import type {
+  AppInfo,
+  ExecResult,
+  ImageInfo,
+  MachineInfo,
+  MachineSpec,
+  Progress,
+  ProviderStatus,
+  SnapshotInfo,
+} from './types.js';
+
+/** `long: true` methods get an operation id, progress events and cancellation. */
+interface Method<Req, Res, Long extends boolean = false> {
+  req: Req;
+  res: Res;
+  long: Long;
+}
+
+export interface ApiMethods {
+  'app.info': Method<Record<string, never>, AppInfo>;
+  'providers.list': Method<Record<string, never>, ProviderStatus[]>;
+  'images.list': Method<Record<string, never>, ImageInfo[]>;
+  'images.build': Method<{ name?: string; force?: boolean }, ImageInfo, true>;
+  'machines.list': Method<Record<string, never>, MachineInfo[]>;
+  'machines.create': Method<MachineSpec, MachineInfo, true>;
+  'machines.up': Method<{ name: string }, MachineInfo, true>;
+  'machines.down': Method<{ name: string; force?: boolean }, MachineInfo, true>;
+  'machines.destroy': Method<{ name: string }, { destroyed: string }>;
+  'snapshots.list': Method<{ machine: string }, SnapshotInfo[]>;
+  'snapshots.take': Method<{ machine: string; snapshot: string }, SnapshotInfo, true>;
+  'snapshots.restore': Method<{ machine: string; snapshot: string }, SnapshotInfo, true>;
+  'snapshots.remove': Method<{ machine: string; snapshot: string }, { removed: string }>;
+  'machines.exec': Method<{ machine: string; command: string; timeoutMs?: number }, ExecResult, true>;
+}
+
+export type MethodName = keyof ApiMethods;
+export type ReqOf<M extends MethodName> = ApiMethods[M]['req'];
+export type ResOf<M extends MethodName> = ApiMethods[M]['res'];
+export type LongMethodName = {
+  [K in MethodName]: ApiMethods[K]['long'] extends true ? K : never;
+}[MethodName];
+
+export type LogStream = 'stdout' | 'stderr' | 'info';
+
+export interface ApiEvents {
+  'op.progress': { opId: string; progress: Progress };
+  'op.log': { opId: string; stream: LogStream; text: string };
+  'machines.changed': { name: string };
+  'images.changed': { name: string };
+}
+
+export type EventName = keyof ApiEvents;
+
+/** Runtime list of the methods, for transports that validate names before dispatching. */
+export const METHOD_NAMES = [
+  'app.info',
+  'providers.list',
+  'images.list',
+  'images.build',
+  'machines.list',
+  'machines.create',
+  'machines.up',
+  'machines.down',
+  'machines.destroy',
+  'snapshots.list',
+  'snapshots.take',
+  'snapshots.restore',
+  'snapshots.remove',
+  'machines.exec',
+] as const satisfies readonly MethodName[];
+
+// Compile-time check that METHOD_NAMES lists every method.
+type Missing = Exclude<MethodName, (typeof METHOD_NAMES)[number]>;
+const _allListed: Missing extends never ? true : Missing = true;
+void _allListed;
