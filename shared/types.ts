@@ -51,6 +51,8 @@ export interface MachineSpec {
   image?: string;
   memoryMiB?: number;
   cpus?: number;
+  /** Fixed host port for SSH on 127.0.0.1; a free one is picked when absent. */
+  sshPort?: number;
 }
 
 export interface SnapshotInfo {

@@ -21,17 +21,18 @@ export async function main(argv: string[], io = { stdout: (s: string) => console
   process.once('SIGINT', onSigint);
   process.once('SIGTERM', onSigint);
   let commands: Command[] = [];
+  let service: ReturnType<typeof createService> | undefined;
   try {
-    const service = createService({ home: hlabHome() });
-    const client = createLocalClient(service.dispatcher);
+    service = createService({ home: hlabHome() });
+    const svc = service;
+    const client = createLocalClient(svc.dispatcher);
     commands = buildCommands({
       client,
       serve: async (port, ctx) => {
-        const host = await startWebHost({ dispatcher: service.dispatcher, staticDir: RENDERER_DIST, port });
+        const host = await startWebHost({ dispatcher: svc.dispatcher, staticDir: RENDERER_DIST, port });
         ctx.stdout(host.url);
         await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
         await host.close();
-        await service.close();
         return 0;
       },
     });
@@ -53,9 +54,7 @@ export async function main(argv: string[], io = { stdout: (s: string) => console
       io.stdout(`Usage: ${usageOf(cmd)}\n\n${cmd.summary}`);
       return 0;
     }
-    const code = await cmd.run({ ...parsed, json: parsed.values.json === true, ...io, signal: controller.signal });
-    await service.close();
-    return code;
+    return await cmd.run({ ...parsed, json: parsed.values.json === true, ...io, signal: controller.signal });
   } catch (err) {
     if (err instanceof UsageError) {
       io.stderr(`hlab: ${err.message}`);
@@ -64,6 +63,7 @@ export async function main(argv: string[], io = { stdout: (s: string) => console
     io.stderr(formatError(err instanceof HlabError ? err.toApiError() : toApiError(err)));
     return 2;
   } finally {
+    await service?.close();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }

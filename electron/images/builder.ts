@@ -73,7 +73,7 @@ export async function buildImage(store: ImageStore, name: string, opts: BuildOpt
       const k = /^##kernel (\S+)/.exec(line);
       if (phase) opts.progress?.({ current: Number(phase[1]) - 1, max: PHASES, description: phase[2] ?? '' });
       else if (k) kernel = k[1] ?? '';
-      else if (line.trim()) opts.log?.(line);
+      else if (line.trim() && !line.startsWith('##')) opts.log?.(line);
     },
   }).finally(() => {
     if (opts.signal?.aborted) rmSync(out, { force: true });

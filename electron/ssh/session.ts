@@ -64,12 +64,17 @@ export function connect(t: SshTarget, knownHosts: KnownHosts, opts: { timeoutMs?
         }
       },
     };
+    let settled = false;
     client
       .once('ready', () => {
+        settled = true;
         opts.signal?.removeEventListener('abort', onAbort);
         resolve(client);
       })
-      .once('error', (err) => {
+      // ssh2 may emit 'error' several times, and after 'ready' too: never leave one unhandled.
+      .on('error', (err) => {
+        if (settled) return;
+        settled = true;
         opts.signal?.removeEventListener('abort', onAbort);
         client.end();
         reject(hostKeyError ?? classify(err, t));

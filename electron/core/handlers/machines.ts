@@ -82,7 +82,7 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
       if (ctx.qemu.store.exists(name)) throw new HlabError('conflict', `A machine named "${name}" already exists.`, { machine: name });
       const memoryMiB = optionalInt(req.memoryMiB, 'memoryMiB', 256, 65536) ?? 1024;
       const cpus = optionalInt(req.cpus, 'cpus', 1, 64) ?? 2;
-      const sshPort = optionalInt((req as { sshPort?: unknown }).sshPort, 'sshPort', 1024, 65535);
+      const sshPort = optionalInt(req.sshPort, 'sshPort', 1024, 65535);
       const imageName = requireName(req.image ?? 'debian-12', 'image');
       if (!ctx.images.get(imageName)) {
         op.log('info', `base image ${imageName} is missing: building it first`);

@@ -93,7 +93,7 @@ export function buildCommands(deps: CliDeps): Command[] {
       args: 'NAME',
       arity: [1, 1],
       summary: 'Create a machine (a copy-on-write overlay of the base image)',
-      options: { provider: { type: 'string' }, image: { type: 'string' }, memory: { type: 'string' }, cpus: { type: 'string' } },
+      options: { provider: { type: 'string' }, image: { type: 'string' }, memory: { type: 'string' }, cpus: { type: 'string' }, 'ssh-port': { type: 'string' } },
       run: async (ctx) => {
         const m = await call(ctx, 'machines.create', {
           name: ctx.positionals[0] as string,
@@ -101,6 +101,7 @@ export function buildCommands(deps: CliDeps): Command[] {
           image: ctx.values.image as string | undefined,
           memoryMiB: parseIntFlag(ctx.values.memory, 'memory'),
           cpus: parseIntFlag(ctx.values.cpus, 'cpus'),
+          sshPort: parseIntFlag(ctx.values['ssh-port'], 'ssh-port'),
         });
         return print(ctx, m, () => `created ${m.name} (${m.provider}, ${m.image}, ${m.memoryMiB} MiB, ${m.cpus} CPU)`);
       },

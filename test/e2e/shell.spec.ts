@@ -1,0 +1,45 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { expect, test } from './fixtures';
+
+test('the shell loads in Chromium, connects and calls the real API over the WebSocket', async ({ page, host }) => {
+  await page.goto(host.url);
+  await expect(page.getByTestId('connection')).toHaveText(/connected/);
+  for (const s of ['Machines', 'Terminal', 'Steps', 'Runs', 'Bench', 'Workshops']) {
+    await expect(page.getByRole('navigation').getByRole('button', { name: s, exact: true })).toBeVisible();
+  }
+  // providers.list really ran on the node side: it reports this machine's QEMU version.
+  await expect(page.getByTestId('providers')).toContainText(/qemu \d+\.\d+/);
+  await expect(page.getByText('No machines yet')).toBeVisible();
+  await page.getByRole('button', { name: 'Terminal', exact: true }).click();
+  await expect(page.getByRole('heading', { name: 'Terminal', exact: true })).toBeVisible();
+  await page.getByRole('button', { name: 'Machines', exact: true }).click();
+  await page.screenshot({ path: 'test-results/screenshots/machines.png' });
+});
+
+test('a wrong token is refused and the page says so', async ({ page, host }) => {
+  await page.goto(host.url.replace(/token=.*/, 'token=not-the-token'));
+  await expect(page.getByTestId('connection')).toHaveText(/refused/);
+});
+
+test('a page from a foreign origin cannot use the API even with the right token', async ({ page, host }) => {
+  const evil = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>evil</title>'));
+  await new Promise<void>((r) => evil.listen(0, '127.0.0.1', () => r()));
+  const port = (evil.address() as AddressInfo).port;
+  try {
+    await page.goto(`http://127.0.0.1:${port}/`);
+    const outcome = await page.evaluate(
+      (wsUrl) =>
+        new Promise<string>((resolve) => {
+          const ws = new WebSocket(wsUrl);
+          ws.onopen = () => resolve('opened');
+          ws.onerror = () => resolve('refused');
+          setTimeout(() => resolve('timeout'), 5000);
+        }),
+      `ws://127.0.0.1:${new URL(host.origin).port}/api?token=${host.token}`,
+    );
+    expect(outcome).toBe('refused');
+  } finally {
+    evil.close();
+  }
+});

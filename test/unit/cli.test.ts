@@ -1,0 +1,67 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../electron/host/cli.js';
+
+function io() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { out, err, io: { stdout: (s: string) => out.push(s), stderr: (s: string) => err.push(s) } };
+}
+
+describe('hlab CLI', () => {
+  const saved = process.env.HLAB_HOME;
+  beforeAll(() => {
+    process.env.HLAB_HOME = mkdtempSync(path.join(os.tmpdir(), 'hlab-cli-'));
+  });
+  afterAll(() => {
+    process.env.HLAB_HOME = saved;
+  });
+
+  it('prints help with every command and exits 0', async () => {
+    const o = io();
+    expect(await main(['--help'], o.io)).toBe(0);
+    const text = o.out.join('\n');
+    for (const c of ['machine create', 'snapshot restore', 'image build', 'exec', 'serve']) expect(text).toContain(c);
+  });
+
+  it('prints group help', async () => {
+    const o = io();
+    expect(await main(['snapshot', '--help'], o.io)).toBe(0);
+    expect(o.out.join('\n')).toContain('snapshot take NAME SNAP');
+    expect(o.out.join('\n')).not.toContain('machine create');
+  });
+
+  it('exits 2 with a clear message (no stack) on usage errors', async () => {
+    for (const argv of [['frobnicate'], ['machine', 'create'], ['machine', 'list', '--bogus'], ['machine', 'create', 'x', '--memory', 'lots']]) {
+      const o = io();
+      expect(await main(argv, o.io)).toBe(2);
+      const err = o.err.join('\n');
+      expect(err).toMatch(/^hlab: /);
+      expect(err).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('answers --json listings with one JSON document', async () => {
+    const o = io();
+    expect(await main(['machine', 'list', '--json'], o.io)).toBe(0);
+    expect(JSON.parse(o.out.join('\n'))).toEqual([]);
+    const p = io();
+    expect(await main(['providers', 'list', '--json'], p.io)).toBe(0);
+    const providers = JSON.parse(p.out.join('\n')) as Array<{ kind: string }>;
+    expect(providers.map((x) => x.kind)).toEqual(['qemu', 'vagrant', 'virtualbox']);
+  });
+
+  it('reports runtime errors with their code and exits 2', async () => {
+    const o = io();
+    expect(await main(['machine', 'up', 'ghost'], o.io)).toBe(2);
+    expect(o.err.join('\n')).toContain('error (vm-not-found): No machine named "ghost".');
+  });
+
+  it('info shows the data folder from HLAB_HOME', async () => {
+    const o = io();
+    expect(await main(['info', '--json'], o.io)).toBe(0);
+    expect(JSON.parse(o.out.join('\n')).home).toBe(process.env.HLAB_HOME);
+  });
+});

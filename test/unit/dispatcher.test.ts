@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { createDispatcher, type Handlers } from '../../electron/core/dispatcher.js';
+import { createLocalClient } from '../../electron/core/local-client.js';
+import { HlabError } from '../../shared/errors.js';
+import type { Progress } from '../../shared/types.js';
+
+const info = { name: 'Hardening Lab', version: '0', home: '/tmp', platform: 'test', node: '20' };
+
+function slowBuild(): Handlers['images.build'] {
+  return (_req, ctx) =>
+    new Promise((_resolve, reject) => {
+      ctx.progress({ current: 1, max: 3, description: 'phase 1' });
+      ctx.log('info', 'working');
+      ctx.signal.addEventListener('abort', () => reject(new HlabError('cancelled', 'stopped by user')));
+    });
+}
+
+describe('dispatcher', () => {
+  it('returns values and turns thrown errors into data', async () => {
+    const d = createDispatcher({
+      'app.info': async () => info,
+      'machines.list': async () => {
+        throw new HlabError('vm-not-found', 'No machine named "x".', { machine: 'x' });
+      },
+      'images.list': async () => {
+        throw new Error('boom');
+      },
+    });
+    const c = createLocalClient(d);
+    expect(await c.call('app.info', {})).toEqual({ ok: true, value: info });
+    expect(await c.call('machines.list', {})).toEqual({
+      ok: false,
+      error: { code: 'vm-not-found', message: 'No machine named "x".', details: { machine: 'x' } },
+    });
+    const r = await c.call('images.list', {});
+    expect(r).toEqual({ ok: false, error: { code: 'internal', message: 'boom' } });
+  });
+
+  it('rejects unknown methods and non-object params as bad-request', async () => {
+    const d = createDispatcher({});
+    const conn = d.connect(() => undefined);
+    const unknown = await conn.handle({ t: 'call', id: 1, method: 'rm -rf', params: {} });
+    expect(unknown?.result).toMatchObject({ ok: false, error: { code: 'bad-request' } });
+    const missing = await conn.handle({ t: 'call', id: 2, method: 'app.info', params: {} });
+    expect(missing?.result).toMatchObject({ ok: false, error: { code: 'bad-request' } });
+    const d2 = createDispatcher({ 'app.info': async () => info });
+    const bad = await d2.connect(() => undefined).handle({ t: 'call', id: 3, method: 'app.info', params: 'x' });
+    expect(bad?.result).toMatchObject({ ok: false, error: { code: 'bad-request' } });
+  });
+
+  it('streams progress and logs to the caller and cancels through the AbortSignal', async () => {
+    const d = createDispatcher({ 'images.build': slowBuild() });
+    const c = createLocalClient(d);
+    const seen: Progress[] = [];
+    const logs: string[] = [];
+    const controller = new AbortController();
+    const pending = c.call('images.build', {}, { signal: controller.signal, onProgress: (p) => seen.push(p), onLog: (_s, t) => logs.push(t) });
+    await new Promise((r) => setTimeout(r, 10));
+    controller.abort();
+    const r = await pending;
+    expect(r).toMatchObject({ ok: false, error: { code: 'cancelled' } });
+    expect(seen).toEqual([{ current: 1, max: 3, description: 'phase 1' }]);
+    expect(logs).toEqual(['working']);
+  });
+
+  it('aborts the operations of a client that goes away', async () => {
+    let aborted = false;
+    const d = createDispatcher({
+      'images.build': (_req, ctx) =>
+        new Promise((_r, reject) =>
+          ctx.signal.addEventListener('abort', () => {
+            aborted = true;
+            reject(new Error('aborted'));
+          }),
+        ),
+    });
+    const conn = d.connect(() => undefined);
+    const p = conn.handle({ t: 'call', id: 1, method: 'images.build', params: {}, opId: 'op1' });
+    conn.close();
+    expect((await p)?.result).toMatchObject({ ok: false, error: { code: 'cancelled' } });
+    expect(aborted).toBe(true);
+  });
+
+  it('broadcasts events to every connected client', async () => {
+    const d = createDispatcher({});
+    const a = createLocalClient(d);
+    const b = createLocalClient(d);
+    const got: string[] = [];
+    a.on('machines.changed', (e) => got.push(`a:${e.name}`));
+    b.on('machines.changed', (e) => got.push(`b:${e.name}`));
+    d.broadcast('machines.changed', { name: 'm1' });
+    expect(got.sort()).toEqual(['a:m1', 'b:m1']);
+  });
+});
