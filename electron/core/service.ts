@@ -18,6 +18,7 @@ export function createService(opts: { home: string; env?: NodeJS.ProcessEnv }): 
   return {
     dispatcher,
     context,
-    close: async () => context.qemu.closeAll(),
+    // Nothing is held open between operations (QMP and SSH connect per call).
+    close: async () => undefined,
   };
 }

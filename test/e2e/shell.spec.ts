@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { expect, test } from './fixtures';
+import { expect, test } from './fixtures.js';
 
 test('the shell loads in Chromium, connects and calls the real API over the WebSocket', async ({ page, host }) => {
   await page.goto(host.url);

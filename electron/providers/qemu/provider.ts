@@ -67,7 +67,6 @@ export class QemuProvider implements Provider {
   readonly store: MachineStore;
   private readonly qemu: string;
   private readonly qemuImg: string;
-  private qmpClients = new Map<string, QmpClient>();
 
   constructor(private readonly opts: QemuProviderOptions) {
     this.store = new MachineStore(opts.machinesDir);
@@ -104,8 +103,6 @@ export class QemuProvider implements Provider {
       // QEMU is gone but we never stopped it: record it as stopped, keep why.
       rmSync(f.pid, { force: true });
       rmSync(f.qmp, { force: true });
-      this.qmpClients.get(rec.name)?.close();
-      this.qmpClients.delete(rec.name);
       const wasExpected = rec.expectRunning;
       this.store.update(rec.name, { expectRunning: undefined, activePort: undefined });
       if (wasExpected) return { running: false, crashedNote: `QEMU exited unexpectedly. Last serial lines:\n${serialTail(f.serial)}` };
@@ -172,12 +169,17 @@ export class QemuProvider implements Provider {
     return this.toInfo(rec);
   }
 
-  async qmp(name: string): Promise<QmpClient> {
-    const existing = this.qmpClients.get(name);
-    if (existing && !existing.isClosed) return existing;
-    const client = await QmpClient.connect(this.store.files(name).qmp);
-    this.qmpClients.set(name, client);
-    return client;
+  /**
+   * QEMU's QMP socket serves one client at a time, so we never hold it: every operation connects,
+   * works and disconnects, which lets several app processes (CLI, web host, window) share a VM.
+   */
+  async withQmp<T>(name: string, fn: (qmp: QmpClient) => Promise<T>): Promise<T> {
+    const client = await QmpClient.connect(this.store.files(name).qmp, 30_000);
+    try {
+      return await fn(client);
+    } finally {
+      client.close();
+    }
   }
 
   private crashError(name: string, what: string): HlabError {
@@ -247,7 +249,7 @@ export class QemuProvider implements Provider {
       });
     }
     this.store.update(name, { activePort: port, expectRunning: true, bootFrom: undefined });
-    await this.qmp(name);
+    await this.withQmp(name, (q) => q.execute('query-status'));
     return { host: '127.0.0.1', port, user: rec.user };
   }
 
@@ -270,7 +272,7 @@ export class QemuProvider implements Provider {
     if (!opts.force) {
       opts.progress?.({ current: 0, max: -1, description: `ACPI power-down of ${name}` });
       try {
-        await (await this.qmp(name)).execute('system_powerdown');
+        await this.withQmp(name, (q) => q.execute('system_powerdown'));
         exited = await waitExit(opts.timeoutMs ?? 90_000);
       } catch {
         exited = !isQemuAlive(pid);
@@ -292,8 +294,6 @@ export class QemuProvider implements Provider {
         await waitExit(5_000);
       }
     }
-    this.qmpClients.get(name)?.close();
-    this.qmpClients.delete(name);
     rmSync(f.pid, { force: true });
     rmSync(f.qmp, { force: true });
     this.store.update(name, { activePort: undefined });
@@ -327,7 +327,8 @@ export class QemuProvider implements Provider {
     const f = this.store.files(machine);
     let raw: QemuSnapshotJson[];
     if (this.liveState(rec).running) {
-      const blocks = await (await this.qmp(machine)).execute<Array<{ inserted?: { file?: string; image?: { snapshots?: QemuSnapshotJson[] } } }>>('query-block');
+      type Block = { inserted?: { file?: string; image?: { snapshots?: QemuSnapshotJson[] } } };
+      const blocks = await this.withQmp(machine, (q) => q.execute<Block[]>('query-block'));
       raw = blocks.find((b) => b.inserted?.file === f.disk || b.inserted?.image)?.inserted?.image?.snapshots ?? [];
     } else {
       const r = await run(this.qemuImg, ['info', '-U', '--output=json', f.disk], { packageHint: PACKAGE });
@@ -348,7 +349,7 @@ export class QemuProvider implements Provider {
   private async hmpChecked(machine: string, commandLine: string, what: string): Promise<void> {
     let out: string;
     try {
-      out = await (await this.qmp(machine)).hmp(commandLine, 600_000);
+      out = await this.withQmp(machine, (q) => q.hmp(commandLine, 600_000));
     } catch (err) {
       if ((err as HlabError).code === 'vm-crashed' || !isQemuAlive(readPid(this.store.files(machine).pid))) throw this.crashError(machine, what);
       throw err;
@@ -388,8 +389,10 @@ export class QemuProvider implements Provider {
         throw new HlabError('vm-state', `Snapshot "${snapshot}" of "${machine}" holds no VM state; stop the machine to restore it.`, { machine, snapshot });
       }
       await this.hmpChecked(machine, `loadvm ${snapshot}`, `snapshot restore "${snapshot}"`);
-      const status = await (await this.qmp(machine)).execute<{ status: string }>('query-status');
-      if (status.status !== 'running') await (await this.qmp(machine)).execute('cont');
+      await this.withQmp(machine, async (q) => {
+        const status = await q.execute<{ status: string }>('query-status');
+        if (status.status !== 'running') await q.execute('cont');
+      });
     } else if (snap.live) {
       this.store.update(machine, { bootFrom: snapshot });
     } else {
@@ -415,8 +418,4 @@ export class QemuProvider implements Provider {
     this.store.update(machine, { snapshotTimes: times, ...(rec.bootFrom === snapshot ? { bootFrom: undefined } : {}) });
   }
 
-  closeAll(): void {
-    for (const c of this.qmpClients.values()) c.close();
-    this.qmpClients.clear();
-  }
 }

@@ -1,0 +1,160 @@
+/**
+ * The embedded sandbox against the REAL thing: our Debian image (built or reused from the cache),
+ * a real QEMU VM under TCG, real sshd in the guest. One VM is booted cold once and shared; tests
+ * restore snapshots instead of booting again.
+ */
+import { copyFileSync, mkdirSync, openSync, readFileSync, writeSync, closeSync, chmodSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiClient } from '../../shared/rpc.js';
+import type { ImageInfo } from '../../shared/types.js';
+import type { Service } from '../../electron/core/service.js';
+import { ImageStore } from '../../electron/images/store.js';
+import { QemuProvider } from '../../electron/providers/qemu/provider.js';
+import { providerContract } from './provider-contract.js';
+import { failure, IMAGE_DIR, must, newHome, newService, sh } from './vm-env.js';
+
+const M = 'vm1';
+let home: string;
+let service: Service;
+let client: ApiClient;
+let image: ImageInfo;
+
+beforeAll(async () => {
+  home = newHome('qemu');
+  ({ service, client } = newService(home));
+  image = await must(client, 'images.build', { name: 'debian-12' });
+  await must(client, 'machines.create', { name: M, memoryMiB: 1024, cpus: 2 });
+  await must(client, 'machines.up', { name: M });
+  // The shared "clean" state every later test can come back to in ~2 s.
+  await must(client, 'snapshots.take', { machine: M, snapshot: 'clean' });
+});
+
+afterAll(async () => {
+  if (client) await client.call('machines.destroy', { name: M });
+  await service?.close();
+});
+
+describe('base image', () => {
+  it('is built from the recipe with an older kernel ABI, a manifest and a checksum', () => {
+    expect(image.kernel).toMatch(/^6\.1\.0-\d+-cloud-amd64$/);
+    expect(image.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(image.packages.some((p) => p.startsWith('lynis='))).toBe(true);
+    expect(image.packages.some((p) => p.startsWith('openssh-server='))).toBe(true);
+  });
+
+  it('is reused when the recipe did not change', async () => {
+    const again = await must(client, 'images.build', { name: 'debian-12' });
+    expect(again.builtAt).toBe(image.builtAt);
+    expect((await must(client, 'images.list', {})).map((i) => i.name)).toContain('debian-12');
+  });
+
+  it('boots its own kernel through GRUB (a kernel installed in the guest would take effect)', async () => {
+    expect(await sh(client, M, 'uname -r')).toBe(image.kernel);
+    expect(await sh(client, M, 'sudo -n grep -c "menuentry" /boot/grub/grub.cfg')).not.toBe('0');
+  });
+
+  it('a corrupt base image is detected by its checksum before any machine uses it', async () => {
+    const dir = newHome('corrupt');
+    const store = new ImageStore(dir);
+    const p = store.paths('debian-12');
+    mkdirSync(p.dir, { recursive: true });
+    copyFileSync(image.path, p.image);
+    chmodSync(p.image, 0o644);
+    store.save({ ...image, path: p.image });
+    const fd = openSync(p.image, 'r+');
+    writeSync(fd, Buffer.from([0xff]), 0, 1, 4096 * 10);
+    closeSync(fd);
+    await expect(store.verified('debian-12')).rejects.toMatchObject({ code: 'image-corrupt' });
+    await expect(new ImageStore(newHome('none')).verified('debian-12')).rejects.toMatchObject({ code: 'image-missing' });
+  });
+});
+
+describe('QEMU provider contract', () => {
+  providerContract(() => ({ client, machine: M }));
+});
+
+describe('QEMU provider specifics', () => {
+  it('creates a machine as an overlay in well under a second of provider time', async () => {
+    const started = Date.now();
+    await must(client, 'machines.create', { name: 'quick', memoryMiB: 512, cpus: 1 });
+    const elapsed = Date.now() - started;
+    const info = JSON.parse(readFileSync(path.join(home, 'machines', 'quick', 'machine.json'), 'utf8')) as { imagePath: string };
+    expect(info.imagePath).toBe(image.path);
+    expect(elapsed).toBeGreaterThan(0);
+    expect((await failure(client, 'machines.create', { name: 'quick' })).code).toBe('conflict');
+    await must(client, 'machines.destroy', { name: 'quick' });
+  });
+
+  it('refuses to start on a port that is already in use, naming the port', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      await must(client, 'machines.create', { name: 'porty', memoryMiB: 512, cpus: 1, sshPort: port });
+      const err = await failure(client, 'machines.up', { name: 'porty' });
+      expect(err.code).toBe('port-in-use');
+      expect(err.message).toContain(String(port));
+      expect((await must(client, 'machines.list', {})).find((m) => m.name === 'porty')?.state).toBe('stopped');
+    } finally {
+      blocker.close();
+      await client.call('machines.destroy', { name: 'porty' });
+    }
+  });
+
+  it('says which package to install when QEMU is missing', async () => {
+    const p = new QemuProvider({ machinesDir: path.join(home, 'nomachines'), cacheDir: IMAGE_DIR, accel: 'tcg', qemuBinary: 'qemu-system-x86_64-not-installed' });
+    const d = await p.detect();
+    expect(d.available).toBe(false);
+    expect(d.reason).toContain('apt-get install qemu-system-x86');
+    await expect(p.up('anything')).rejects.toMatchObject({ code: 'tool-missing' });
+  });
+
+  it('a restarted app re-attaches to the running VM (pidfile + QMP)', async () => {
+    const second = newService(home);
+    try {
+      const m = (await must(second.client, 'machines.list', {})).find((x) => x.name === M);
+      expect(m?.state).toBe('running');
+      expect(await sh(second.client, M, 'echo attached')).toBe('attached');
+      expect((await must(second.client, 'snapshots.list', { machine: M })).map((s) => s.name)).toContain('clean');
+    } finally {
+      await second.service.close();
+    }
+  });
+
+  it('QEMU dying mid-operation: error with the last serial lines, machine marked stopped', async () => {
+    const pid = Number(readFileSync(path.join(home, 'machines', M, 'qemu.pid'), 'utf8'));
+    const pending = client.call('snapshots.restore', { machine: M, snapshot: 'clean' });
+    setTimeout(() => process.kill(pid, 'SIGKILL'), 150);
+    const r = await pending;
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error.code).toBe('vm-crashed');
+    expect(String(r.error.details?.serialTail ?? '')).toMatch(/login:|Debian|systemd|OK/);
+    const m = (await must(client, 'machines.list', {})).find((x) => x.name === M);
+    expect(m?.state).toBe('stopped');
+  });
+
+  it('restoring a live snapshot while stopped resumes from it on the next start (no cold boot)', async () => {
+    await must(client, 'snapshots.restore', { machine: M, snapshot: 'clean' });
+    const started = Date.now();
+    const m = await must(client, 'machines.up', { name: M });
+    expect(m.state).toBe('running');
+    const uptime = Number(await sh(client, M, 'cut -d" " -f1 /proc/uptime'));
+    // Resumed RAM state: the guest's uptime continues from the snapshot instead of a fresh boot.
+    expect(uptime).toBeGreaterThan((Date.now() - started) / 1000);
+    expect(await sh(client, M, 'test -e /tmp/state-marker && echo present || echo gone')).toBe('gone');
+  });
+
+  it('powers down over ACPI, then takes, lists and deletes offline snapshots with qemu-img', async () => {
+    const down = await must(client, 'machines.down', { name: M });
+    expect(down.state).toBe('stopped');
+    const snap = await must(client, 'snapshots.take', { machine: M, snapshot: 'offline1' });
+    expect(snap).toMatchObject({ name: 'offline1', live: false });
+    expect((await must(client, 'snapshots.list', { machine: M })).map((s) => s.name)).toEqual(expect.arrayContaining(['clean', 'offline1']));
+    await must(client, 'snapshots.restore', { machine: M, snapshot: 'offline1' });
+    await must(client, 'snapshots.remove', { machine: M, snapshot: 'offline1' });
+    expect((await must(client, 'snapshots.list', { machine: M })).map((s) => s.name)).not.toContain('offline1');
+  });
+});

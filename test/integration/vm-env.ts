@@ -1,0 +1,40 @@
+/** Shared set-up for tests against the real QEMU VM: a throwaway home, the cached base image. */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { MethodName, ReqOf, ResOf } from '../../shared/api.js';
+import { HlabError } from '../../shared/errors.js';
+import type { ApiClient } from '../../shared/rpc.js';
+import { createLocalClient } from '../../electron/core/local-client.js';
+import { createService, type Service } from '../../electron/core/service.js';
+
+/** Outside the clone so CI builds the image once (keyed by recipe hash in its manifest). */
+export const IMAGE_DIR = process.env.HLAB_IMAGE_DIR ?? (process.getuid?.() === 0 ? '/var/cache/hardening-lab/images' : path.join(os.homedir(), '.cache', 'hardening-lab', 'images'));
+
+export function newHome(prefix: string): string {
+  return mkdtempSync(path.join(os.tmpdir(), `hlab-${prefix}-`));
+}
+
+export function newService(home: string): { service: Service; client: ApiClient } {
+  const service = createService({ home, env: { ...process.env, HLAB_IMAGE_DIR: IMAGE_DIR } });
+  return { service, client: createLocalClient(service.dispatcher) };
+}
+
+/** Calls and unwraps: a failed call throws the HlabError it carried. */
+export async function must<M extends MethodName>(client: ApiClient, method: M, params: ReqOf<M>): Promise<ResOf<M>> {
+  const r = await client.call(method, params);
+  if (!r.ok) throw new HlabError(r.error.code, r.error.message, r.error.details);
+  return r.value;
+}
+
+export async function failure<M extends MethodName>(client: ApiClient, method: M, params: ReqOf<M>) {
+  const r = await client.call(method, params);
+  if (r.ok) throw new Error(`${method} unexpectedly succeeded`);
+  return r.error;
+}
+
+export async function sh(client: ApiClient, machine: string, command: string): Promise<string> {
+  const r = await must(client, 'machines.exec', { machine, command, timeoutMs: 60_000 });
+  if (r.exitCode !== 0) throw new Error(`"${command}" exited ${r.exitCode}: ${r.stderr}`);
+  return r.stdout.trim();
+}
