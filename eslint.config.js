@@ -5,7 +5,15 @@ import prettier from 'eslint-config-prettier';
 import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 
-const rendererOutside = ['../../electron/**', '../../../electron/**', '../../../../electron/**', '**/electron/**', '**/labs/**', '**/test/**', '**/build/**'];
+const rendererOutside = [
+  '../../electron/**',
+  '../../../electron/**',
+  '../../../../electron/**',
+  '**/electron/**',
+  '**/labs/**',
+  '**/test/**',
+  '**/build/**',
+];
 
 export default tseslint.config(
   { ignores: ['node_modules', 'dist', 'test-results', 'playwright-report', '.test-out'] },
@@ -35,7 +43,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['renderer/**/*.{ts,tsx}'],
+    files: ['renderer/src/**/*.{ts,tsx}'],
     languageOptions: { globals: { ...globals.browser } },
     plugins: { 'react-hooks': reactHooks },
     rules: {
@@ -44,11 +52,17 @@ export default tseslint.config(
         'error',
         {
           paths: [
-            { name: 'electron', message: 'The renderer talks to the main process only through shared/api.ts.' },
+            {
+              name: 'electron',
+              message: 'The renderer talks to the main process only through shared/api.ts.',
+            },
             { name: 'ssh2', message: 'SSH lives in the main process only.' },
           ],
           patterns: [
-            { group: rendererOutside, message: 'The renderer may import only shared/ from outside renderer/.' },
+            {
+              group: rendererOutside,
+              message: 'The renderer may import only shared/ from outside renderer/.',
+            },
             { group: ['node:*'], message: 'The renderer runs sandboxed: no Node built-ins.' },
           ],
         },

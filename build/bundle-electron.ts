@@ -9,9 +9,25 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export async function bundleElectron(): Promise<void> {
-  const common = { bundle: true, platform: 'node' as const, format: 'cjs' as const, target: 'node20', external: ['electron', 'ssh2', 'cpu-features'], logLevel: 'warning' as const };
-  await build({ ...common, entryPoints: [path.join(root, 'electron/app/main.ts')], outfile: path.join(root, 'dist/electron/main.cjs') });
-  await build({ ...common, entryPoints: [path.join(root, 'electron/app/preload.ts')], outfile: path.join(root, 'dist/electron/preload.cjs'), external: ['electron'] });
+  const common = {
+    bundle: true,
+    platform: 'node' as const,
+    format: 'cjs' as const,
+    target: 'node20',
+    external: ['electron', 'ssh2', 'cpu-features'],
+    logLevel: 'warning' as const,
+  };
+  await build({
+    ...common,
+    entryPoints: [path.join(root, 'electron/app/main.ts')],
+    outfile: path.join(root, 'dist/electron/main.cjs'),
+  });
+  await build({
+    ...common,
+    entryPoints: [path.join(root, 'electron/app/preload.ts')],
+    outfile: path.join(root, 'dist/electron/preload.cjs'),
+    external: ['electron'],
+  });
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

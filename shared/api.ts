@@ -27,6 +27,7 @@ export interface ApiMethods {
   'providers.list': Method<Record<string, never>, ProviderStatus[]>;
   'images.list': Method<Record<string, never>, ImageInfo[]>;
   'images.build': Method<{ name?: string; force?: boolean }, ImageInfo, true>;
+  'images.pull': Method<{ name?: string; baseUrl?: string }, ImageInfo, true>;
   'machines.list': Method<Record<string, never>, MachineInfo[]>;
   'machines.create': Method<MachineSpec, MachineInfo, true>;
   'machines.up': Method<{ name: string }, MachineInfo, true>;
@@ -63,6 +64,7 @@ export const METHOD_NAMES = [
   'providers.list',
   'images.list',
   'images.build',
+  'images.pull',
   'machines.list',
   'machines.create',
   'machines.up',

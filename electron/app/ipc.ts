@@ -39,7 +39,8 @@ export function bindIpc(
   };
 
   ipcMain.handle(CHANNEL_CALL, async (e, msg: unknown): Promise<Result<unknown>> => {
-    if (!trusted(e)) return { ok: false, error: { code: 'permission', message: 'Call from an untrusted frame refused.' } };
+    if (!trusted(e))
+      return { ok: false, error: { code: 'permission', message: 'Call from an untrusted frame refused.' } };
     if (!isClientMessage(msg) || msg.t !== 'call') {
       return { ok: false, error: { code: 'bad-request', message: 'Malformed call message.' } };
     }

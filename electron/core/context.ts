@@ -16,7 +16,11 @@ export interface ServiceContext {
   broadcast<E extends EventName>(name: E, payload: ApiEvents[E]): void;
 }
 
-export function createContext(home: string, env: NodeJS.ProcessEnv, broadcast: ServiceContext['broadcast']): ServiceContext {
+export function createContext(
+  home: string,
+  env: NodeJS.ProcessEnv,
+  broadcast: ServiceContext['broadcast'],
+): ServiceContext {
   const paths = homePaths(home);
   // Images are big and built once: HLAB_IMAGE_DIR lets CI and several homes share one cache.
   const imageDir = env.HLAB_IMAGE_DIR ? path.resolve(env.HLAB_IMAGE_DIR) : paths.images;
@@ -24,7 +28,11 @@ export function createContext(home: string, env: NodeJS.ProcessEnv, broadcast: S
     home,
     paths,
     images: new ImageStore(imageDir),
-    qemu: new QemuProvider({ machinesDir: paths.machines, cacheDir: imageDir, accel: parseAccelSetting(env.HLAB_ACCEL) }),
+    qemu: new QemuProvider({
+      machinesDir: paths.machines,
+      cacheDir: imageDir,
+      accel: parseAccelSetting(env.HLAB_ACCEL),
+    }),
     knownHosts: new KnownHosts(paths.knownHosts),
     broadcast,
   };

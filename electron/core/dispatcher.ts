@@ -3,7 +3,15 @@
  * data, gives long operations an AbortSignal and a progress/log channel, and fans events out to
  * every connected client. Transports (IPC, WebSocket, in-process CLI) only move messages.
  */
-import { METHOD_NAMES, type ApiEvents, type EventName, type LogStream, type MethodName, type ReqOf, type ResOf } from '../../shared/api.js';
+import {
+  METHOD_NAMES,
+  type ApiEvents,
+  type EventName,
+  type LogStream,
+  type MethodName,
+  type ReqOf,
+  type ResOf,
+} from '../../shared/api.js';
 import { HlabError, toApiError } from '../../shared/errors.js';
 import type { ClientMessage, EventMessage, ResultMessage } from '../../shared/rpc.js';
 import type { Progress } from '../../shared/types.js';
@@ -70,9 +78,10 @@ export function createDispatcher(handlers: Partial<Handlers>): Dispatcher {
             if (controller.signal.aborted) throw new HlabError('cancelled', 'The operation was cancelled.');
             return { t: 'result', id: msg.id, result: { ok: true, value: value ?? null } };
           } catch (err) {
-            const error = controller.signal.aborted && !(err instanceof HlabError && err.code !== 'cancelled')
-              ? { code: 'cancelled' as const, message: 'The operation was cancelled.' }
-              : toApiError(err);
+            const error =
+              controller.signal.aborted && !(err instanceof HlabError && err.code !== 'cancelled')
+                ? { code: 'cancelled' as const, message: 'The operation was cancelled.' }
+                : toApiError(err);
             return { t: 'result', id: msg.id, result: { ok: false, error } };
           } finally {
             running.delete(opId);

@@ -7,7 +7,10 @@ export const APP_NAME = 'hardening-lab';
  * Where all data lives. Matches Electron's `app.getPath('userData')` for our app name so the
  * desktop app and the CLI share one home; `$HLAB_HOME` overrides (tests always set it).
  */
-export function hlabHome(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
+export function hlabHome(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string {
   if (env.HLAB_HOME) return path.resolve(env.HLAB_HOME);
   const home = os.homedir();
   if (platform === 'darwin') return path.join(home, 'Library', 'Application Support', APP_NAME);

@@ -11,7 +11,13 @@ export interface RunResult {
 export function run(
   cmd: string,
   args: string[],
-  opts: { signal?: AbortSignal; timeoutMs?: number; env?: NodeJS.ProcessEnv; onLine?: (line: string, stream: 'stdout' | 'stderr') => void; packageHint?: string } = {},
+  opts: {
+    signal?: AbortSignal;
+    timeoutMs?: number;
+    env?: NodeJS.ProcessEnv;
+    onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+    packageHint?: string;
+  } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -59,7 +65,8 @@ export function run(
       opts.signal?.removeEventListener('abort', onAbort);
       for (const s of ['stdout', 'stderr'] as const) if (partial[s]) opts.onLine?.(partial[s], s);
       if (killedFor === 'cancelled') return reject(new HlabError('cancelled', `Cancelled: ${cmd}`));
-      if (killedFor === 'timeout') return reject(new HlabError('timeout', `${cmd} did not finish within ${opts.timeoutMs} ms.`));
+      if (killedFor === 'timeout')
+        return reject(new HlabError('timeout', `${cmd} did not finish within ${opts.timeoutMs} ms.`));
       resolve({ code: code ?? 1, stdout, stderr });
     });
   });

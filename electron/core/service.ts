@@ -11,10 +11,14 @@ export interface Service {
 }
 
 export function createService(opts: { home: string; env?: NodeJS.ProcessEnv }): Service {
-  let dispatcher: Dispatcher | undefined;
-  const context = createContext(opts.home, opts.env ?? process.env, (name, payload) => dispatcher?.broadcast(name, payload));
+  // Handlers broadcast through the dispatcher they are registered in: tie the knot via a ref.
+  const ref: { dispatcher?: Dispatcher } = {};
+  const context = createContext(opts.home, opts.env ?? process.env, (name, payload) =>
+    ref.dispatcher?.broadcast(name, payload),
+  );
   const handlers: Handlers = { ...appHandlers(context), ...machineHandlers(context) };
-  dispatcher = createDispatcher(handlers);
+  const dispatcher = createDispatcher(handlers);
+  ref.dispatcher = dispatcher;
   return {
     dispatcher,
     context,

@@ -10,9 +10,18 @@ import { formatError } from './cli/output.js';
 import { findCommand, helpText, parseFor, UsageError, usageOf, type Command } from './cli/router.js';
 import { startWebHost } from './web-host.js';
 
-export const RENDERER_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'renderer');
+export const RENDERER_DIST = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'dist',
+  'renderer',
+);
 
-export async function main(argv: string[], io = { stdout: (s: string) => console.log(s), stderr: (s: string) => console.error(s) }): Promise<number> {
+export async function main(
+  argv: string[],
+  io = { stdout: (s: string) => console.log(s), stderr: (s: string) => console.error(s) },
+): Promise<number> {
   const controller = new AbortController();
   const onSigint = () => {
     io.stderr('hlab: cancelling…');
@@ -31,7 +40,9 @@ export async function main(argv: string[], io = { stdout: (s: string) => console
       serve: async (port, ctx) => {
         const host = await startWebHost({ dispatcher: svc.dispatcher, staticDir: RENDERER_DIST, port });
         ctx.stdout(host.url);
-        await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+        await new Promise<void>((resolve) =>
+          ctx.signal.addEventListener('abort', () => resolve(), { once: true }),
+        );
         await host.close();
         return 0;
       },

@@ -23,7 +23,11 @@ function electronBinary(): string | undefined {
 
 async function start(): Promise<number> {
   const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
-  const built = await run(npx, ['vite', 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn'], { timeoutMs: 300_000 });
+  const built = await run(
+    npx,
+    ['vite', 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn'],
+    { timeoutMs: 300_000 },
+  );
   if (built.code !== 0) {
     console.error(`hlab: building the UI failed:\n${built.stderr}`);
     return 2;

@@ -56,7 +56,11 @@ export async function startWebHost(opts: {
     const url = new URL(req.url ?? '/', allowedOrigin());
     const rel = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname).replace(/^\/+/, '');
     const file = path.resolve(opts.staticDir, rel);
-    if (!file.startsWith(path.resolve(opts.staticDir) + path.sep) || !existsSync(file) || !statSync(file).isFile()) {
+    if (
+      !file.startsWith(path.resolve(opts.staticDir) + path.sep) ||
+      !existsSync(file) ||
+      !statSync(file).isFile()
+    ) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found.\n');
       return;
     }

@@ -18,31 +18,54 @@ export interface BuildOptions {
 
 async function checkPrerequisites(): Promise<void> {
   if (process.platform !== 'linux') {
-    throw new HlabError('unavailable', 'Building images needs Linux (loop devices, mmdebstrap).', { hint: 'use: hlab image pull debian-12' });
+    throw new HlabError('unavailable', 'Building images needs Linux (loop devices, mmdebstrap).', {
+      hint: 'use: hlab image pull debian-12',
+    });
   }
   if (process.getuid?.() !== 0) {
-    throw new HlabError('permission', 'Building the base image needs root (it mounts a loop device and installs GRUB).', {
-      hint: 'run it as root (sudo hlab image build), or use: hlab image pull debian-12',
-    });
+    throw new HlabError(
+      'permission',
+      'Building the base image needs root (it mounts a loop device and installs GRUB).',
+      {
+        hint: 'run it as root (sudo hlab image build), or use: hlab image pull debian-12',
+      },
+    );
   }
   if (!existsSync('/dev/loop-control')) {
-    throw new HlabError('unavailable', 'No loop devices (/dev/loop-control is missing); the image builder needs them.', {
-      hint: 'modprobe loop, or run on a machine/container that allows loop devices',
-    });
+    throw new HlabError(
+      'unavailable',
+      'No loop devices (/dev/loop-control is missing); the image builder needs them.',
+      {
+        hint: 'modprobe loop, or run on a machine/container that allows loop devices',
+      },
+    );
   }
-  for (const [tool, pkg] of [['mmdebstrap', 'mmdebstrap'], ['qemu-img', 'qemu-utils'], ['sfdisk', 'fdisk'], ['mkfs.ext4', 'e2fsprogs']] as const) {
+  for (const [tool, pkg] of [
+    ['mmdebstrap', 'mmdebstrap'],
+    ['qemu-img', 'qemu-utils'],
+    ['sfdisk', 'fdisk'],
+    ['mkfs.ext4', 'e2fsprogs'],
+  ] as const) {
     await run(tool, ['--version'], { packageHint: pkg, timeoutMs: 10_000 }).catch((err: HlabError) => {
       if (err.code === 'tool-missing') throw err;
     });
   }
 }
 
-export async function buildImage(store: ImageStore, name: string, opts: BuildOptions = {}): Promise<ImageInfo> {
+export async function buildImage(
+  store: ImageStore,
+  name: string,
+  opts: BuildOptions = {},
+): Promise<ImageInfo> {
   const recipe = loadImageRecipe(name);
   const p = store.paths(name);
   const cached = store.get(name);
   if (!opts.force && cached && cached.recipeHash === recipe.hash && existsSync(cached.path)) {
-    opts.progress?.({ current: PHASES, max: PHASES, description: `image ${name} is up to date (recipe ${recipe.hash.slice(0, 12)})` });
+    opts.progress?.({
+      current: PHASES,
+      max: PHASES,
+      description: `image ${name} is up to date (recipe ${recipe.hash.slice(0, 12)})`,
+    });
     return cached;
   }
   await checkPrerequisites();
@@ -80,7 +103,10 @@ export async function buildImage(store: ImageStore, name: string, opts: BuildOpt
   });
   if (r.code !== 0 || !existsSync(out)) {
     const tail = r.stderr.trim().split('\n').slice(-8).join('\n');
-    throw new HlabError('command-failed', `Image build of "${name}" failed (exit ${r.code}).`, { image: name, output: tail });
+    throw new HlabError('command-failed', `Image build of "${name}" failed (exit ${r.code}).`, {
+      image: name,
+      output: tail,
+    });
   }
   opts.progress?.({ current: PHASES - 1, max: PHASES, description: 'computing checksum' });
   const packages = readFileSync(path.join(work, 'packages.txt'), 'utf8').split('\n').filter(Boolean);

@@ -25,7 +25,13 @@ export interface ImageRecipe {
   hash: string;
 }
 
-function need<T>(file: string, obj: Record<string, unknown>, key: string, check: (v: unknown) => v is T, what: string): T {
+function need<T>(
+  file: string,
+  obj: Record<string, unknown>,
+  key: string,
+  check: (v: unknown) => v is T,
+  what: string,
+): T {
   const v = obj[key];
   if (!check(v)) throw new HlabError('bad-request', `${file}: ${key}: expected ${what}`);
   return v;
@@ -43,12 +49,17 @@ export function recipeHash(recipeText: string): string {
 export function loadImageRecipe(name: string, dir = RECIPES_DIR): ImageRecipe {
   const file = path.join(dir, `${name}.yaml`);
   if (!/^[a-z0-9][a-z0-9.-]*$/.test(name) || !existsSync(file)) {
-    const known = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)) : [];
+    const known = existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => f.endsWith('.yaml'))
+          .map((f) => f.slice(0, -5))
+      : [];
     throw new HlabError('not-found', `No image recipe "${name}" (known: ${known.join(', ') || 'none'}).`);
   }
   const text = readFileSync(file, 'utf8');
   const doc = parse(text) as unknown;
-  if (typeof doc !== 'object' || doc === null) throw new HlabError('bad-request', `${file}: expected a mapping`);
+  if (typeof doc !== 'object' || doc === null)
+    throw new HlabError('bad-request', `${file}: expected a mapping`);
   const o = doc as Record<string, unknown>;
   const rel = path.relative(process.cwd(), file);
   return {

@@ -1,6 +1,15 @@
 /** Base images on disk: <dir>/<name>/<name>.qcow2 + manifest.json, read-only once written. */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { HlabError } from '../../shared/errors.js';
 import type { ImageInfo } from '../../shared/types.js';
@@ -48,7 +57,10 @@ export class ImageStore {
   async verified(name: string): Promise<ImageInfo> {
     const info = this.get(name);
     if (!info || !existsSync(info.path)) {
-      throw new HlabError('image-missing', `Base image "${name}" is not there.`, { image: name, hint: `run: hlab image build --name ${name}` });
+      throw new HlabError('image-missing', `Base image "${name}" is not there.`, {
+        image: name,
+        hint: `run: hlab image build --name ${name}`,
+      });
     }
     const size = statSync(info.path).size;
     const actual = size === info.sizeBytes ? await sha256File(info.path) : `size ${size}`;

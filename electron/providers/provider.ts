@@ -33,7 +33,13 @@ export interface Provider {
   detect(): Promise<Detection>;
   list(): Promise<MachineInfo[]>;
   get(name: string): Promise<MachineInfo>;
-  create(spec: Required<Pick<MachineSpec, 'name' | 'image' | 'memoryMiB' | 'cpus'>> & { sshPort?: number; publicKey: string }, opts?: OpOptions): Promise<MachineInfo>;
+  create(
+    spec: Required<Pick<MachineSpec, 'name' | 'image' | 'memoryMiB' | 'cpus'>> & {
+      sshPort?: number;
+      publicKey: string;
+    },
+    opts?: OpOptions,
+  ): Promise<MachineInfo>;
   up(name: string, opts?: OpOptions): Promise<SshEndpoint>;
   down(name: string, opts?: OpOptions & { force?: boolean }): Promise<void>;
   destroy(name: string): Promise<void>;

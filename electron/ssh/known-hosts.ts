@@ -41,7 +41,12 @@ export class KnownHosts {
       throw new HlabError(
         'host-key-changed',
         `The SSH host key of machine "${machine}" changed: pinned ${pinned}, presented ${fp}. Refusing to connect.`,
-        { machine, pinned, presented: fp, hint: 'If you recreated the machine on purpose, its pin is reset; otherwise treat this as an attack.' },
+        {
+          machine,
+          pinned,
+          presented: fp,
+          hint: 'If you recreated the machine on purpose, its pin is reset; otherwise treat this as an attack.',
+        },
       );
     }
   }

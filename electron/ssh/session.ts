@@ -29,14 +29,21 @@ function classify(err: Error & { level?: string; code?: string }, t: SshTarget):
   if (err.level === 'client-authentication') {
     return new HlabError('ssh-auth', `SSH key login refused for ${where(t)}.`, { machine: t.machine });
   }
-  if (err.code === 'ECONNREFUSED') return new HlabError('ssh-refused', `Connection refused by ${where(t)}.`, { machine: t.machine });
+  if (err.code === 'ECONNREFUSED')
+    return new HlabError('ssh-refused', `Connection refused by ${where(t)}.`, { machine: t.machine });
   if (/timed out/i.test(err.message)) {
     return new HlabError('ssh-timeout', `SSH handshake with ${where(t)} timed out.`, { machine: t.machine });
   }
-  return new HlabError('ssh-refused', `SSH connection to ${where(t)} failed: ${err.message}`, { machine: t.machine });
+  return new HlabError('ssh-refused', `SSH connection to ${where(t)} failed: ${err.message}`, {
+    machine: t.machine,
+  });
 }
 
-export function connect(t: SshTarget, knownHosts: KnownHosts, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Client> {
+export function connect(
+  t: SshTarget,
+  knownHosts: KnownHosts,
+  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<Client> {
   return new Promise((resolve, reject) => {
     const client = new ssh2.Client();
     let hostKeyError: HlabError | undefined;
@@ -111,7 +118,12 @@ export function exec(client: Client, command: string, opts: ExecOptions = {}): P
             () =>
               finish(() => {
                 stream.close();
-                reject(new HlabError('timeout', `"${command}" did not finish within ${opts.timeoutMs} ms.`, { stdout: tail(stdout), stderr: tail(stderr) }));
+                reject(
+                  new HlabError('timeout', `"${command}" did not finish within ${opts.timeoutMs} ms.`, {
+                    stdout: tail(stdout),
+                    stderr: tail(stderr),
+                  }),
+                );
               }),
             opts.timeoutMs,
           )
@@ -129,7 +141,14 @@ export function exec(client: Client, command: string, opts: ExecOptions = {}): P
         opts.onStderr?.(s);
       });
       stream.on('close', (code: number | null, signal?: string) =>
-        finish(() => resolve({ exitCode: code ?? (signal ? 128 : 255), stdout, stderr, durationMs: Date.now() - started })),
+        finish(() =>
+          resolve({
+            exitCode: code ?? (signal ? 128 : 255),
+            stdout,
+            stderr,
+            durationMs: Date.now() - started,
+          }),
+        ),
       );
     });
   });
@@ -139,7 +158,12 @@ export function exec(client: Client, command: string, opts: ExecOptions = {}): P
 export async function waitForSsh(
   t: SshTarget,
   knownHosts: KnownHosts,
-  opts: { timeoutMs: number; signal?: AbortSignal; progress?: (p: Progress) => void; isAlive?: () => Promise<void> },
+  opts: {
+    timeoutMs: number;
+    signal?: AbortSignal;
+    progress?: (p: Progress) => void;
+    isAlive?: () => Promise<void>;
+  },
 ): Promise<void> {
   const started = Date.now();
   let last: HlabError | undefined;
@@ -147,9 +171,16 @@ export async function waitForSsh(
     if (opts.signal?.aborted) throw new HlabError('cancelled', 'The operation was cancelled.');
     await opts.isAlive?.();
     const elapsed = Date.now() - started;
-    opts.progress?.({ current: elapsed, max: opts.timeoutMs, description: `waiting for SSH on ${t.host}:${t.port} (${Math.round(elapsed / 1000)} s)` });
+    opts.progress?.({
+      current: elapsed,
+      max: opts.timeoutMs,
+      description: `waiting for SSH on ${t.host}:${t.port} (${Math.round(elapsed / 1000)} s)`,
+    });
     try {
-      const client = await connect(t, knownHosts, { timeoutMs: Math.min(15_000, opts.timeoutMs), signal: opts.signal });
+      const client = await connect(t, knownHosts, {
+        timeoutMs: Math.min(15_000, opts.timeoutMs),
+        signal: opts.signal,
+      });
       try {
         const r = await exec(client, 'true', { timeoutMs: 15_000, signal: opts.signal });
         if (r.exitCode === 0) return;
@@ -163,8 +194,12 @@ export async function waitForSsh(
     }
     await new Promise((r) => setTimeout(r, 500));
   }
-  throw new HlabError('ssh-timeout', `SSH on ${where(t)} did not answer within ${Math.round(opts.timeoutMs / 1000)} s.`, {
-    machine: t.machine,
-    lastError: last?.message,
-  });
+  throw new HlabError(
+    'ssh-timeout',
+    `SSH on ${where(t)} did not answer within ${Math.round(opts.timeoutMs / 1000)} s.`,
+    {
+      machine: t.machine,
+      lastError: last?.message,
+    },
+  );
 }

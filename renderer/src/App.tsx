@@ -30,7 +30,12 @@ export function App() {
       <nav className="sidebar" aria-label="Sections">
         <div className="brand">Hardening Lab</div>
         {SECTIONS.map((s) => (
-          <button key={s} className={s === section ? 'active' : ''} aria-current={s === section ? 'page' : undefined} onClick={() => go(s)}>
+          <button
+            key={s}
+            className={s === section ? 'active' : ''}
+            aria-current={s === section ? 'page' : undefined}
+            onClick={() => go(s)}
+          >
             {s}
           </button>
         ))}

@@ -12,7 +12,9 @@ export interface HostFixture {
   home: string;
 }
 
-export async function startServe(env: NodeJS.ProcessEnv = {}): Promise<{ host: HostFixture; child: ChildProcess }> {
+export async function startServe(
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ host: HostFixture; child: ChildProcess }> {
   const home = mkdtempSync(path.join(os.tmpdir(), 'hlab-e2e-'));
   const child = spawn(process.execPath, ['electron/host/hlab.mjs', 'serve', '--port', '0'], {
     env: { ...process.env, HLAB_HOME: home, ...env },
@@ -39,6 +41,7 @@ export async function startServe(env: NodeJS.ProcessEnv = {}): Promise<{ host: H
 
 export const test = base.extend<object, { host: HostFixture }>({
   host: [
+    // eslint-disable-next-line no-empty-pattern -- Playwright requires the destructuring form
     async ({}, use) => {
       const { host, child } = await startServe();
       await use(host);

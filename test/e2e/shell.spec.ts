@@ -2,7 +2,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect, test } from './fixtures.js';
 
-test('the shell loads in Chromium, connects and calls the real API over the WebSocket', async ({ page, host }) => {
+test('the shell loads in Chromium, connects and calls the real API over the WebSocket', async ({
+  page,
+  host,
+}) => {
   await page.goto(host.url);
   await expect(page.getByTestId('connection')).toHaveText(/connected/);
   for (const s of ['Machines', 'Terminal', 'Steps', 'Runs', 'Bench', 'Workshops']) {
@@ -23,7 +26,9 @@ test('a wrong token is refused and the page says so', async ({ page, host }) => 
 });
 
 test('a page from a foreign origin cannot use the API even with the right token', async ({ page, host }) => {
-  const evil = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>evil</title>'));
+  const evil = http.createServer((_req, res) =>
+    res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>evil</title>'),
+  );
   await new Promise<void>((r) => evil.listen(0, '127.0.0.1', () => r()));
   const port = (evil.address() as AddressInfo).port;
   try {

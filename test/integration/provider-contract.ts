@@ -27,16 +27,22 @@ export function providerContract(get: () => { client: ApiClient; machine: string
     expect(snap).toMatchObject({ name: 'contract-before', live: true });
     await sh(client, machine, 'sudo touch /etc/hlab-contract-marker');
     await must(client, 'snapshots.restore', { machine, snapshot: 'contract-before' });
-    expect(await sh(client, machine, 'test -e /etc/hlab-contract-marker && echo present || echo gone')).toBe('gone');
+    expect(await sh(client, machine, 'test -e /etc/hlab-contract-marker && echo present || echo gone')).toBe(
+      'gone',
+    );
     const skew = Math.abs(Number(await sh(client, machine, 'date +%s')) - Date.now() / 1000);
     expect(skew).toBeLessThan(30);
   });
 
   it('refuses duplicate and invalid snapshot names', async () => {
     const { client, machine } = get();
-    expect((await failure(client, 'snapshots.take', { machine, snapshot: 'contract-before' })).code).toBe('conflict');
+    expect((await failure(client, 'snapshots.take', { machine, snapshot: 'contract-before' })).code).toBe(
+      'conflict',
+    );
     for (const bad of ['has space', '123', '../x', '']) {
-      expect((await failure(client, 'snapshots.take', { machine, snapshot: bad })).code).toBe('snapshot-invalid');
+      expect((await failure(client, 'snapshots.take', { machine, snapshot: bad })).code).toBe(
+        'snapshot-invalid',
+      );
     }
   });
 
@@ -44,7 +50,7 @@ export function providerContract(get: () => { client: ApiClient; machine: string
     const { client, machine } = get();
     await sh(client, machine, 'echo kept > /tmp/state-marker');
     const bootId = await sh(client, machine, 'cat /proc/sys/kernel/random/boot_id');
-    const uptime = Number((await sh(client, machine, 'cut -d" " -f1 /proc/uptime')));
+    const uptime = Number(await sh(client, machine, 'cut -d" " -f1 /proc/uptime'));
     const err = await failure(client, 'snapshots.restore', { machine, snapshot: 'never-taken' });
     expect(err.code).toBe('snapshot-not-found');
     expect(err.message).toContain('never-taken');
@@ -57,9 +63,15 @@ export function providerContract(get: () => { client: ApiClient; machine: string
 
   it('lists and deletes snapshots', async () => {
     const { client, machine } = get();
-    expect((await must(client, 'snapshots.list', { machine })).map((s) => s.name)).toContain('contract-before');
+    expect((await must(client, 'snapshots.list', { machine })).map((s) => s.name)).toContain(
+      'contract-before',
+    );
     await must(client, 'snapshots.remove', { machine, snapshot: 'contract-before' });
-    expect((await must(client, 'snapshots.list', { machine })).map((s) => s.name)).not.toContain('contract-before');
-    expect((await failure(client, 'snapshots.remove', { machine, snapshot: 'contract-before' })).code).toBe('snapshot-not-found');
+    expect((await must(client, 'snapshots.list', { machine })).map((s) => s.name)).not.toContain(
+      'contract-before',
+    );
+    expect((await failure(client, 'snapshots.remove', { machine, snapshot: 'contract-before' })).code).toBe(
+      'snapshot-not-found',
+    );
   });
 }

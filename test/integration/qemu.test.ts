@@ -67,7 +67,9 @@ describe('base image', () => {
     writeSync(fd, Buffer.from([0xff]), 0, 1, 4096 * 10);
     closeSync(fd);
     await expect(store.verified('debian-12')).rejects.toMatchObject({ code: 'image-corrupt' });
-    await expect(new ImageStore(newHome('none')).verified('debian-12')).rejects.toMatchObject({ code: 'image-missing' });
+    await expect(new ImageStore(newHome('none')).verified('debian-12')).rejects.toMatchObject({
+      code: 'image-missing',
+    });
   });
 });
 
@@ -80,7 +82,9 @@ describe('QEMU provider specifics', () => {
     const started = Date.now();
     await must(client, 'machines.create', { name: 'quick', memoryMiB: 512, cpus: 1 });
     const elapsed = Date.now() - started;
-    const info = JSON.parse(readFileSync(path.join(home, 'machines', 'quick', 'machine.json'), 'utf8')) as { imagePath: string };
+    const info = JSON.parse(readFileSync(path.join(home, 'machines', 'quick', 'machine.json'), 'utf8')) as {
+      imagePath: string;
+    };
     expect(info.imagePath).toBe(image.path);
     expect(elapsed).toBeGreaterThan(0);
     expect((await failure(client, 'machines.create', { name: 'quick' })).code).toBe('conflict');
@@ -96,7 +100,9 @@ describe('QEMU provider specifics', () => {
       const err = await failure(client, 'machines.up', { name: 'porty' });
       expect(err.code).toBe('port-in-use');
       expect(err.message).toContain(String(port));
-      expect((await must(client, 'machines.list', {})).find((m) => m.name === 'porty')?.state).toBe('stopped');
+      expect((await must(client, 'machines.list', {})).find((m) => m.name === 'porty')?.state).toBe(
+        'stopped',
+      );
     } finally {
       blocker.close();
       await client.call('machines.destroy', { name: 'porty' });
@@ -104,7 +110,12 @@ describe('QEMU provider specifics', () => {
   });
 
   it('says which package to install when QEMU is missing', async () => {
-    const p = new QemuProvider({ machinesDir: path.join(home, 'nomachines'), cacheDir: IMAGE_DIR, accel: 'tcg', qemuBinary: 'qemu-system-x86_64-not-installed' });
+    const p = new QemuProvider({
+      machinesDir: path.join(home, 'nomachines'),
+      cacheDir: IMAGE_DIR,
+      accel: 'tcg',
+      qemuBinary: 'qemu-system-x86_64-not-installed',
+    });
     const d = await p.detect();
     expect(d.available).toBe(false);
     expect(d.reason).toContain('apt-get install qemu-system-x86');
@@ -117,7 +128,9 @@ describe('QEMU provider specifics', () => {
       const m = (await must(second.client, 'machines.list', {})).find((x) => x.name === M);
       expect(m?.state).toBe('running');
       expect(await sh(second.client, M, 'echo attached')).toBe('attached');
-      expect((await must(second.client, 'snapshots.list', { machine: M })).map((s) => s.name)).toContain('clean');
+      expect((await must(second.client, 'snapshots.list', { machine: M })).map((s) => s.name)).toContain(
+        'clean',
+      );
     } finally {
       await second.service.close();
     }
@@ -152,9 +165,13 @@ describe('QEMU provider specifics', () => {
     expect(down.state).toBe('stopped');
     const snap = await must(client, 'snapshots.take', { machine: M, snapshot: 'offline1' });
     expect(snap).toMatchObject({ name: 'offline1', live: false });
-    expect((await must(client, 'snapshots.list', { machine: M })).map((s) => s.name)).toEqual(expect.arrayContaining(['clean', 'offline1']));
+    expect((await must(client, 'snapshots.list', { machine: M })).map((s) => s.name)).toEqual(
+      expect.arrayContaining(['clean', 'offline1']),
+    );
     await must(client, 'snapshots.restore', { machine: M, snapshot: 'offline1' });
     await must(client, 'snapshots.remove', { machine: M, snapshot: 'offline1' });
-    expect((await must(client, 'snapshots.list', { machine: M })).map((s) => s.name)).not.toContain('offline1');
+    expect((await must(client, 'snapshots.list', { machine: M })).map((s) => s.name)).not.toContain(
+      'offline1',
+    );
   });
 });

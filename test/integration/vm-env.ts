@@ -9,19 +9,27 @@ import { createLocalClient } from '../../electron/core/local-client.js';
 import { createService, type Service } from '../../electron/core/service.js';
 
 /** Outside the clone so CI builds the image once (keyed by recipe hash in its manifest). */
-export const IMAGE_DIR = process.env.HLAB_IMAGE_DIR ?? (process.getuid?.() === 0 ? '/var/cache/hardening-lab/images' : path.join(os.homedir(), '.cache', 'hardening-lab', 'images'));
+export const IMAGE_DIR =
+  process.env.HLAB_IMAGE_DIR ??
+  (process.getuid?.() === 0
+    ? '/var/cache/hardening-lab/images'
+    : path.join(os.homedir(), '.cache', 'hardening-lab', 'images'));
 
 export function newHome(prefix: string): string {
   return mkdtempSync(path.join(os.tmpdir(), `hlab-${prefix}-`));
 }
 
-export function newService(home: string): { service: Service; client: ApiClient } {
-  const service = createService({ home, env: { ...process.env, HLAB_IMAGE_DIR: IMAGE_DIR } });
+export function newService(home: string, imageDir = IMAGE_DIR): { service: Service; client: ApiClient } {
+  const service = createService({ home, env: { ...process.env, HLAB_IMAGE_DIR: imageDir } });
   return { service, client: createLocalClient(service.dispatcher) };
 }
 
 /** Calls and unwraps: a failed call throws the HlabError it carried. */
-export async function must<M extends MethodName>(client: ApiClient, method: M, params: ReqOf<M>): Promise<ResOf<M>> {
+export async function must<M extends MethodName>(
+  client: ApiClient,
+  method: M,
+  params: ReqOf<M>,
+): Promise<ResOf<M>> {
   const r = await client.call(method, params);
   if (!r.ok) throw new HlabError(r.error.code, r.error.message, r.error.details);
   return r.value;

@@ -16,25 +16,40 @@ function sources(dir: string): string[] {
 
 function imports(file: string): string[] {
   const text = readFileSync(path.join(root, file), 'utf8');
-  return [...text.matchAll(/(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|require\(\s*['"]([^'"]+)['"]\s*\)/g)].map(
-    (m) => m[1] ?? m[2] ?? m[3] ?? '',
-  );
+  return [
+    ...text.matchAll(
+      /(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|require\(\s*['"]([^'"]+)['"]\s*\)/g,
+    ),
+  ].map((m) => m[1] ?? m[2] ?? m[3] ?? '');
 }
 
-const resolved = (file: string, spec: string) => (spec.startsWith('.') ? path.relative(root, path.resolve(root, path.dirname(file), spec)) : spec);
+const resolved = (file: string, spec: string) =>
+  spec.startsWith('.') ? path.relative(root, path.resolve(root, path.dirname(file), spec)) : spec;
 
 export function violations(): string[] {
   const out: string[] = [];
   for (const file of [...sources('electron'), ...sources('shared'), ...sources('renderer')]) {
     for (const spec of imports(file)) {
       const target = resolved(file, spec);
-      if ((spec === 'electron' || spec.startsWith('electron/')) && !file.startsWith('electron/app/')) out.push(`${file}: imports electron`);
-      if (!file.startsWith('renderer/') && target.startsWith('renderer/')) out.push(`${file}: node side imports the renderer (${spec})`);
-      if (file.startsWith('renderer/src/') && spec.startsWith('.') && !target.startsWith('renderer/') && !target.startsWith('shared/')) {
+      if ((spec === 'electron' || spec.startsWith('electron/')) && !file.startsWith('electron/app/'))
+        out.push(`${file}: imports electron`);
+      if (!file.startsWith('renderer/') && target.startsWith('renderer/'))
+        out.push(`${file}: node side imports the renderer (${spec})`);
+      if (
+        file.startsWith('renderer/src/') &&
+        spec.startsWith('.') &&
+        !target.startsWith('renderer/') &&
+        !target.startsWith('shared/')
+      ) {
         out.push(`${file}: renderer imports ${spec} from outside renderer/ and shared/`);
       }
-      if (file.startsWith('renderer/src/') && (spec.startsWith('node:') || spec === 'ssh2' || spec === 'electron')) out.push(`${file}: renderer imports ${spec}`);
-      if (file.startsWith('shared/') && (spec.startsWith('node:') || spec === 'ssh2')) out.push(`${file}: shared/ must stay platform-neutral (${spec})`);
+      if (
+        file.startsWith('renderer/src/') &&
+        (spec.startsWith('node:') || spec === 'ssh2' || spec === 'electron')
+      )
+        out.push(`${file}: renderer imports ${spec}`);
+      if (file.startsWith('shared/') && (spec.startsWith('node:') || spec === 'ssh2'))
+        out.push(`${file}: shared/ must stay platform-neutral (${spec})`);
     }
   }
   return out;

@@ -23,7 +23,8 @@ describe('hlab CLI', () => {
     const o = io();
     expect(await main(['--help'], o.io)).toBe(0);
     const text = o.out.join('\n');
-    for (const c of ['machine create', 'snapshot restore', 'image build', 'exec', 'serve']) expect(text).toContain(c);
+    for (const c of ['machine create', 'snapshot restore', 'image build', 'exec', 'serve'])
+      expect(text).toContain(c);
   });
 
   it('prints group help', async () => {
@@ -34,7 +35,12 @@ describe('hlab CLI', () => {
   });
 
   it('exits 2 with a clear message (no stack) on usage errors', async () => {
-    for (const argv of [['frobnicate'], ['machine', 'create'], ['machine', 'list', '--bogus'], ['machine', 'create', 'x', '--memory', 'lots']]) {
+    for (const argv of [
+      ['frobnicate'],
+      ['machine', 'create'],
+      ['machine', 'list', '--bogus'],
+      ['machine', 'create', 'x', '--memory', 'lots'],
+    ]) {
       const o = io();
       expect(await main(argv, o.io)).toBe(2);
       const err = o.err.join('\n');

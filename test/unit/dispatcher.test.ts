@@ -44,7 +44,9 @@ describe('dispatcher', () => {
     const missing = await conn.handle({ t: 'call', id: 2, method: 'app.info', params: {} });
     expect(missing?.result).toMatchObject({ ok: false, error: { code: 'bad-request' } });
     const d2 = createDispatcher({ 'app.info': async () => info });
-    const bad = await d2.connect(() => undefined).handle({ t: 'call', id: 3, method: 'app.info', params: 'x' });
+    const bad = await d2
+      .connect(() => undefined)
+      .handle({ t: 'call', id: 3, method: 'app.info', params: 'x' });
     expect(bad?.result).toMatchObject({ ok: false, error: { code: 'bad-request' } });
   });
 
@@ -54,7 +56,11 @@ describe('dispatcher', () => {
     const seen: Progress[] = [];
     const logs: string[] = [];
     const controller = new AbortController();
-    const pending = c.call('images.build', {}, { signal: controller.signal, onProgress: (p) => seen.push(p), onLog: (_s, t) => logs.push(t) });
+    const pending = c.call(
+      'images.build',
+      {},
+      { signal: controller.signal, onProgress: (p) => seen.push(p), onLog: (_s, t) => logs.push(t) },
+    );
     await new Promise((r) => setTimeout(r, 10));
     controller.abort();
     const r = await pending;

@@ -58,7 +58,11 @@ const fake = vi.hoisted(() => {
   return { ipcMain, ipcRenderer, contextBridge, state, webContents };
 });
 
-vi.mock('electron', () => ({ ipcMain: fake.ipcMain, ipcRenderer: fake.ipcRenderer, contextBridge: fake.contextBridge }));
+vi.mock('electron', () => ({
+  ipcMain: fake.ipcMain,
+  ipcRenderer: fake.ipcRenderer,
+  contextBridge: fake.contextBridge,
+}));
 
 describe('Electron IPC binder + preload', () => {
   beforeEach(() => {
@@ -69,7 +73,13 @@ describe('Electron IPC binder + preload', () => {
     const { bindIpc } = await import('../../electron/app/ipc.js');
     await import('../../electron/app/preload.js');
     const dispatcher = createDispatcher({
-      'app.info': async () => ({ name: 'Hardening Lab', version: '1', home: '/h', platform: 'x', node: '20' }),
+      'app.info': async () => ({
+        name: 'Hardening Lab',
+        version: '1',
+        home: '/h',
+        platform: 'x',
+        node: '20',
+      }),
       'machines.destroy': async (req) => {
         throw new HlabError('vm-not-found', `No machine named "${req.name}".`);
       },
@@ -98,7 +108,11 @@ describe('Electron IPC binder + preload', () => {
     });
     const controller = new AbortController();
     const progress: number[] = [];
-    const pending = client.call('images.build', {}, { signal: controller.signal, onProgress: (p) => progress.push(p.current) });
+    const pending = client.call(
+      'images.build',
+      {},
+      { signal: controller.signal, onProgress: (p) => progress.push(p.current) },
+    );
     await new Promise((r) => setTimeout(r, 10));
     controller.abort();
     expect(await pending).toMatchObject({ ok: false, error: { code: 'cancelled' } });
@@ -118,7 +132,7 @@ describe('Electron IPC binder + preload', () => {
     unbind();
   });
 
-  it('aborts a window\'s operations when it is destroyed', async () => {
+  it("aborts a window's operations when it is destroyed", async () => {
     const { client, unbind } = await setup();
     const pending = client.call('images.build', {});
     await new Promise((r) => setTimeout(r, 10));

@@ -10,7 +10,11 @@ describe('hlabHome', () => {
   it('matches Electron userData per OS', () => {
     expect(hlabHome({}, 'linux')).toBe(path.join(os.homedir(), '.config', 'hardening-lab'));
     expect(hlabHome({ XDG_CONFIG_HOME: '/xdg' }, 'linux')).toBe('/xdg/hardening-lab');
-    expect(hlabHome({}, 'darwin')).toBe(path.join(os.homedir(), 'Library', 'Application Support', 'hardening-lab'));
-    expect(hlabHome({ APPDATA: 'C:\\Users\\u\\AppData\\Roaming' }, 'win32')).toBe(path.join('C:\\Users\\u\\AppData\\Roaming', 'hardening-lab'));
+    expect(hlabHome({}, 'darwin')).toBe(
+      path.join(os.homedir(), 'Library', 'Application Support', 'hardening-lab'),
+    );
+    expect(hlabHome({ APPDATA: 'C:\\Users\\u\\AppData\\Roaming' }, 'win32')).toBe(
+      path.join('C:\\Users\\u\\AppData\\Roaming', 'hardening-lab'),
+    );
   });
 });

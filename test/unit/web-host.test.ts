@@ -40,9 +40,17 @@ describe('web host', () => {
 
   it('refuses a wrong or missing token, a foreign Origin and a foreign Host', async () => {
     expect(await tryWs(wsUrl('wrong'), { Origin: origin() })).toMatchObject({ opened: false, status: 401 });
-    expect(await tryWs(`ws://127.0.0.1:${host.port}/api`, { Origin: origin() })).toMatchObject({ opened: false, status: 401 });
-    expect(await tryWs(wsUrl(host.token), { Origin: 'http://evil.example' })).toMatchObject({ opened: false, status: 403 });
-    expect(await tryWs(wsUrl(host.token), { Origin: origin(), Host: `evil.example:${host.port}` })).toMatchObject({ opened: false, status: 421 });
+    expect(await tryWs(`ws://127.0.0.1:${host.port}/api`, { Origin: origin() })).toMatchObject({
+      opened: false,
+      status: 401,
+    });
+    expect(await tryWs(wsUrl(host.token), { Origin: 'http://evil.example' })).toMatchObject({
+      opened: false,
+      status: 403,
+    });
+    expect(
+      await tryWs(wsUrl(host.token), { Origin: origin(), Host: `evil.example:${host.port}` }),
+    ).toMatchObject({ opened: false, status: 421 });
   });
 
   it('serves files with the CSP and refuses path traversal', async () => {

@@ -7,7 +7,9 @@ import type { ServiceContext } from '../context.js';
 const pkgFile = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'package.json');
 export const APP_VERSION = (JSON.parse(readFileSync(pkgFile, 'utf8')) as { version: string }).version;
 
-export function appHandlers(ctx: ServiceContext): Pick<Handlers, 'app.info' | 'providers.list' | 'images.list' | 'images.build'> {
+export function appHandlers(
+  ctx: ServiceContext,
+): Pick<Handlers, 'app.info' | 'providers.list' | 'images.list' | 'images.build' | 'images.pull'> {
   return {
     'app.info': async () => ({
       name: 'Hardening Lab',
@@ -35,6 +37,17 @@ export function appHandlers(ctx: ServiceContext): Pick<Handlers, 'app.info' | 'p
         signal: op.signal,
         progress: op.progress,
         log: (line) => op.log('info', line),
+      });
+      ctx.broadcast('images.changed', { name });
+      return info;
+    },
+    'images.pull': async (req, op) => {
+      const { pullImage } = await import('../../images/pull.js');
+      const name = req.name ?? 'debian-12';
+      const info = await pullImage(ctx.images, name, {
+        ...(req.baseUrl ? { baseUrl: req.baseUrl } : {}),
+        signal: op.signal,
+        progress: op.progress,
       });
       ctx.broadcast('images.changed', { name });
       return info;

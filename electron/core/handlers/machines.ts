@@ -27,7 +27,10 @@ type MachineHandlers = Pick<
 
 function requireName(v: unknown, field: string): string {
   if (typeof v !== 'string' || !NAME_PATTERN.test(v)) {
-    throw new HlabError('bad-request', `${field} must be a name of letters, digits, ".", "_" or "-" (got ${JSON.stringify(v)}).`);
+    throw new HlabError(
+      'bad-request',
+      `${field} must be a name of letters, digits, ".", "_" or "-" (got ${JSON.stringify(v)}).`,
+    );
   }
   return v;
 }
@@ -35,21 +38,40 @@ function requireName(v: unknown, field: string): string {
 function optionalInt(v: unknown, field: string, min: number, max: number): number | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new HlabError('bad-request', `${field} must be a whole number between ${min} and ${max} (got ${JSON.stringify(v)}).`);
+    throw new HlabError(
+      'bad-request',
+      `${field} must be a whole number between ${min} and ${max} (got ${JSON.stringify(v)}).`,
+    );
   }
   return v;
 }
 
 export function sshTarget(ctx: ServiceContext, info: MachineInfo): SshTarget {
   if (info.state !== 'running' || !info.ssh) {
-    throw new HlabError('vm-state', `Machine "${info.name}" is ${info.state}; start it first (hlab machine up ${info.name}).`, { machine: info.name });
+    throw new HlabError(
+      'vm-state',
+      `Machine "${info.name}" is ${info.state}; start it first (hlab machine up ${info.name}).`,
+      { machine: info.name },
+    );
   }
   const key = ensureKeyPair(ctx.paths.keys, info.name);
-  return { machine: info.name, host: info.ssh.host, port: info.ssh.port, user: info.ssh.user, privateKey: key.privateKey };
+  return {
+    machine: info.name,
+    host: info.ssh.host,
+    port: info.ssh.port,
+    user: info.ssh.user,
+    privateKey: key.privateKey,
+  };
 }
 
 /** After a boot or a restore: SSH answers, and the guest clock is not stuck at the snapshot's time. */
-async function waitReady(ctx: ServiceContext, name: string, op: OpContext, timeoutMs: number, fixClock: boolean): Promise<MachineInfo> {
+async function waitReady(
+  ctx: ServiceContext,
+  name: string,
+  op: OpContext,
+  timeoutMs: number,
+  fixClock: boolean,
+): Promise<MachineInfo> {
   const info = await ctx.qemu.get(name);
   const target = sshTarget(ctx, info);
   await waitForSsh(target, ctx.knownHosts, {
@@ -61,7 +83,9 @@ async function waitReady(ctx: ServiceContext, name: string, op: OpContext, timeo
   if (fixClock) {
     const client = await connect(target, ctx.knownHosts, { signal: op.signal });
     try {
-      await exec(client, `sudo -n date -u -s @${Math.floor(Date.now() / 1000)} >/dev/null`, { timeoutMs: 15_000 });
+      await exec(client, `sudo -n date -u -s @${Math.floor(Date.now() / 1000)} >/dev/null`, {
+        timeoutMs: 15_000,
+      });
     } finally {
       client.end();
     }
@@ -77,26 +101,52 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
     'machines.create': async (req, op) => {
       const name = requireName(req.name, 'name');
       if (req.provider && req.provider !== 'qemu') {
-        throw new HlabError('unavailable', `Provider "${req.provider}" is not available in this version; use qemu.`);
+        throw new HlabError(
+          'unavailable',
+          `Provider "${req.provider}" is not available in this version; use qemu.`,
+        );
       }
-      if (ctx.qemu.store.exists(name)) throw new HlabError('conflict', `A machine named "${name}" already exists.`, { machine: name });
+      if (ctx.qemu.store.exists(name))
+        throw new HlabError('conflict', `A machine named "${name}" already exists.`, { machine: name });
       const memoryMiB = optionalInt(req.memoryMiB, 'memoryMiB', 256, 65536) ?? 1024;
       const cpus = optionalInt(req.cpus, 'cpus', 1, 64) ?? 2;
       const sshPort = optionalInt(req.sshPort, 'sshPort', 1024, 65535);
       const imageName = requireName(req.image ?? 'debian-12', 'image');
       if (!ctx.images.get(imageName)) {
         op.log('info', `base image ${imageName} is missing: building it first`);
-        await buildImage(ctx.images, imageName, { signal: op.signal, progress: op.progress, log: (l) => op.log('info', l) });
+        await buildImage(ctx.images, imageName, {
+          signal: op.signal,
+          progress: op.progress,
+          log: (l) => op.log('info', l),
+        });
         ctx.broadcast('images.changed', { name: imageName });
       }
       op.progress({ current: 0, max: -1, description: `verifying base image ${imageName}` });
       const image = await ctx.images.verified(imageName);
+      if (image.source === 'pulled') {
+        throw new HlabError(
+          'unavailable',
+          `Image "${imageName}" was pulled from Debian's cloud images, which seed users through cloud-init; this version seeds machines through its own first-boot unit only.`,
+          {
+            hint: `build the image locally instead: hlab image build --name ${imageName} --force`,
+          },
+        );
+      }
       // A recreated machine gets a new host key: reset its pin on purpose.
       ctx.knownHosts.forget(name);
       removeKeyPair(ctx.paths.keys, name);
       const key = ensureKeyPair(ctx.paths.keys, name);
       const info = await ctx.qemu.create(
-        { name, image: imageName, imagePath: image.path, imageSha256: image.sha256, memoryMiB, cpus, publicKey: key.publicKey, ...(sshPort ? { sshPort } : {}) },
+        {
+          name,
+          image: imageName,
+          imagePath: image.path,
+          imageSha256: image.sha256,
+          memoryMiB,
+          cpus,
+          publicKey: key.publicKey,
+          ...(sshPort ? { sshPort } : {}),
+        },
         { signal: op.signal, progress: op.progress },
       );
       changed(name);
@@ -140,7 +190,10 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
     'snapshots.take': async (req, op) => {
       const machine = requireName(req.machine, 'machine');
       try {
-        return await ctx.qemu.snapshots.take(machine, req.snapshot, { signal: op.signal, progress: op.progress });
+        return await ctx.qemu.snapshots.take(machine, req.snapshot, {
+          signal: op.signal,
+          progress: op.progress,
+        });
       } finally {
         changed(machine);
       }
@@ -149,8 +202,12 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
     'snapshots.restore': async (req, op) => {
       const machine = requireName(req.machine, 'machine');
       try {
-        const snap = await ctx.qemu.snapshots.restore(machine, req.snapshot, { signal: op.signal, progress: op.progress });
-        if ((await ctx.qemu.get(machine)).state === 'running') await waitReady(ctx, machine, op, RESTORE_TIMEOUT_MS, true);
+        const snap = await ctx.qemu.snapshots.restore(machine, req.snapshot, {
+          signal: op.signal,
+          progress: op.progress,
+        });
+        if ((await ctx.qemu.get(machine)).state === 'running')
+          await waitReady(ctx, machine, op, RESTORE_TIMEOUT_MS, true);
         return snap;
       } finally {
         changed(machine);
@@ -166,7 +223,8 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
 
     'machines.exec': async (req, op) => {
       const machine = requireName(req.machine, 'machine');
-      if (typeof req.command !== 'string' || !req.command.trim()) throw new HlabError('bad-request', 'command must be a non-empty string.');
+      if (typeof req.command !== 'string' || !req.command.trim())
+        throw new HlabError('bad-request', 'command must be a non-empty string.');
       const target = sshTarget(ctx, await ctx.qemu.get(machine));
       const client = await connect(target, ctx.knownHosts, { signal: op.signal });
       try {

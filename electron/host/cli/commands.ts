@@ -14,12 +14,17 @@ export interface CliDeps {
 function parseIntFlag(v: unknown, flag: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new HlabError('bad-request', `--${flag} must be a whole number, got "${String(v)}".`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new HlabError('bad-request', `--${flag} must be a whole number, got "${String(v)}".`);
   return n;
 }
 
 export function buildCommands(deps: CliDeps): Command[] {
-  const call = async <M extends MethodName>(ctx: CommandContext, method: M, params: ReqOf<M>): Promise<ResOf<M>> => {
+  const call = async <M extends MethodName>(
+    ctx: CommandContext,
+    method: M,
+    params: ReqOf<M>,
+  ): Promise<ResOf<M>> => {
     let last = '';
     const res = await deps.client.call(method, params, {
       signal: ctx.signal,
@@ -47,7 +52,11 @@ export function buildCommands(deps: CliDeps): Command[] {
       summary: 'Show version, data folder and platform',
       run: async (ctx) => {
         const info = await call(ctx, 'app.info', {});
-        return print(ctx, info, () => Object.entries(info).map(([k, v]) => `${k}: ${v}`).join('\n'));
+        return print(ctx, info, () =>
+          Object.entries(info)
+            .map(([k, v]) => `${k}: ${v}`)
+            .join('\n'),
+        );
       },
     },
     {
@@ -57,7 +66,11 @@ export function buildCommands(deps: CliDeps): Command[] {
         const list = await call(ctx, 'providers.list', {});
         return print(ctx, list, () =>
           table(
-            list.map((p) => ({ ...p, available: p.available ? 'yes' : 'no', 'live-snapshots': p.capabilities.liveSnapshot })),
+            list.map((p) => ({
+              ...p,
+              available: p.available ? 'yes' : 'no',
+              'live-snapshots': p.capabilities.liveSnapshot,
+            })),
             ['kind', 'available', 'version', 'live-snapshots', 'reason'],
           ),
         );
@@ -72,7 +85,29 @@ export function buildCommands(deps: CliDeps): Command[] {
           name: ctx.values.name as string | undefined,
           force: ctx.values.force === true,
         });
-        return print(ctx, img, () => `${img.name}: ${img.path} (${formatBytes(img.sizeBytes)}, kernel ${img.kernel})`);
+        return print(
+          ctx,
+          img,
+          () => `${img.name}: ${img.path} (${formatBytes(img.sizeBytes)}, kernel ${img.kernel})`,
+        );
+      },
+    },
+    {
+      path: ['image', 'pull'],
+      args: '[NAME]',
+      arity: [0, 1],
+      summary: "Download Debian's official cloud image and verify it against SHA512SUMS",
+      options: { from: { type: 'string' } },
+      run: async (ctx) => {
+        const img = await call(ctx, 'images.pull', {
+          name: ctx.positionals[0] ?? 'debian-12',
+          baseUrl: ctx.values.from as string | undefined,
+        });
+        return print(
+          ctx,
+          img,
+          () => `${img.name}: ${img.path} (${formatBytes(img.sizeBytes)}, verified against SHA512SUMS)`,
+        );
       },
     },
     {
@@ -93,7 +128,13 @@ export function buildCommands(deps: CliDeps): Command[] {
       args: 'NAME',
       arity: [1, 1],
       summary: 'Create a machine (a copy-on-write overlay of the base image)',
-      options: { provider: { type: 'string' }, image: { type: 'string' }, memory: { type: 'string' }, cpus: { type: 'string' }, 'ssh-port': { type: 'string' } },
+      options: {
+        provider: { type: 'string' },
+        image: { type: 'string' },
+        memory: { type: 'string' },
+        cpus: { type: 'string' },
+        'ssh-port': { type: 'string' },
+      },
       run: async (ctx) => {
         const m = await call(ctx, 'machines.create', {
           name: ctx.positionals[0] as string,
@@ -103,26 +144,35 @@ export function buildCommands(deps: CliDeps): Command[] {
           cpus: parseIntFlag(ctx.values.cpus, 'cpus'),
           sshPort: parseIntFlag(ctx.values['ssh-port'], 'ssh-port'),
         });
-        return print(ctx, m, () => `created ${m.name} (${m.provider}, ${m.image}, ${m.memoryMiB} MiB, ${m.cpus} CPU)`);
+        return print(
+          ctx,
+          m,
+          () => `created ${m.name} (${m.provider}, ${m.image}, ${m.memoryMiB} MiB, ${m.cpus} CPU)`,
+        );
       },
     },
-    ...(['up', 'down'] as const).map(
-      (verb): Command => ({
-        path: ['machine', verb],
-        args: 'NAME',
-        arity: [1, 1],
-        summary: verb === 'up' ? 'Start a machine and wait until SSH answers' : 'Shut a machine down (ACPI, then kill)',
-        options: verb === 'down' ? { force: { type: 'boolean' } } : {},
-        run: async (ctx) => {
-          const name = ctx.positionals[0] as string;
-          const m =
-            verb === 'up'
-              ? await call(ctx, 'machines.up', { name })
-              : await call(ctx, 'machines.down', { name, force: ctx.values.force === true });
-          return print(ctx, m, () => `${m.name}: ${m.state}${m.ssh ? ` (ssh ${m.ssh.user}@${m.ssh.host}:${m.ssh.port})` : ''}`);
-        },
-      }),
-    ),
+    ...(['up', 'down'] as const).map((verb): Command => ({
+      path: ['machine', verb],
+      args: 'NAME',
+      arity: [1, 1],
+      summary:
+        verb === 'up'
+          ? 'Start a machine and wait until SSH answers'
+          : 'Shut a machine down (ACPI, then kill)',
+      options: verb === 'down' ? { force: { type: 'boolean' } } : {},
+      run: async (ctx) => {
+        const name = ctx.positionals[0] as string;
+        const m =
+          verb === 'up'
+            ? await call(ctx, 'machines.up', { name })
+            : await call(ctx, 'machines.down', { name, force: ctx.values.force === true });
+        return print(
+          ctx,
+          m,
+          () => `${m.name}: ${m.state}${m.ssh ? ` (ssh ${m.ssh.user}@${m.ssh.host}:${m.ssh.port})` : ''}`,
+        );
+      },
+    })),
     {
       path: ['machine', 'rm'],
       args: 'NAME',
@@ -140,7 +190,11 @@ export function buildCommands(deps: CliDeps): Command[] {
         const list = await call(ctx, 'machines.list', {});
         return print(ctx, list, () =>
           table(
-            list.map((m) => ({ ...m, ssh: m.ssh ? `${m.ssh.host}:${m.ssh.port}` : undefined, memory: `${m.memoryMiB} MiB` })),
+            list.map((m) => ({
+              ...m,
+              ssh: m.ssh ? `${m.ssh.host}:${m.ssh.port}` : undefined,
+              memory: `${m.memoryMiB} MiB`,
+            })),
             ['name', 'provider', 'state', 'image', 'memory', 'cpus', 'ssh'],
           ),
         );
@@ -188,7 +242,11 @@ export function buildCommands(deps: CliDeps): Command[] {
         const list = await call(ctx, 'snapshots.list', { machine: ctx.positionals[0] as string });
         return print(ctx, list, () =>
           table(
-            list.map((s) => ({ ...s, kind: s.live ? 'live' : 'disk', 'vm-state': s.vmStateBytes ? formatBytes(s.vmStateBytes) : '-' })),
+            list.map((s) => ({
+              ...s,
+              kind: s.live ? 'live' : 'disk',
+              'vm-state': s.vmStateBytes ? formatBytes(s.vmStateBytes) : '-',
+            })),
             ['name', 'kind', 'vm-state', 'createdAt'],
           ),
         );
@@ -201,7 +259,8 @@ export function buildCommands(deps: CliDeps): Command[] {
       summary: 'Run a command on a machine over SSH (exit code and output passed through)',
       options: { timeout: { type: 'string' } },
       run: async (ctx) => {
-        if (ctx.rest.length === 0) throw new HlabError('bad-request', 'nothing to run: hlab exec NAME -- CMD...');
+        if (ctx.rest.length === 0)
+          throw new HlabError('bad-request', 'nothing to run: hlab exec NAME -- CMD...');
         const timeoutS = parseIntFlag(ctx.values.timeout, 'timeout');
         const r = await call(ctx, 'machines.exec', {
           machine: ctx.positionals[0] as string,

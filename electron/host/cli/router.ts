@@ -61,13 +61,21 @@ export function findCommand(commands: Command[], argv: string[]): { cmd?: Comman
   return { cmd: best, consumed: best?.path.length ?? 0 };
 }
 
-export function parseFor(cmd: Command, argv: string[]): { values: Values; positionals: string[]; rest: string[] } {
+export function parseFor(
+  cmd: Command,
+  argv: string[],
+): { values: Values; positionals: string[]; rest: string[] } {
   const dash = argv.indexOf('--');
   const mine = dash >= 0 ? argv.slice(0, dash) : argv;
   const rest = dash >= 0 ? argv.slice(dash + 1) : [];
   let parsed;
   try {
-    parsed = parseArgs({ args: mine, options: { ...GLOBAL, ...cmd.options }, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: mine,
+      options: { ...GLOBAL, ...cmd.options },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (err) {
     throw new UsageError((err as Error).message.replace(/^TypeError \[\w+\]: /, ''));
   }

@@ -40,7 +40,27 @@ async function probeKvm(qemu: string, image: string, workDir: string, timeoutMs:
   rmSync(serial, { force: true });
   const child = spawn(
     qemu,
-    ['-accel', 'kvm', '-cpu', 'host', '-machine', 'pc', '-m', '512', '-smp', '1', '-snapshot', '-drive', `file=${image},if=virtio,format=qcow2,readonly=off`, '-serial', `file:${serial}`, '-display', 'none', '-nodefaults', '-no-reboot'],
+    [
+      '-accel',
+      'kvm',
+      '-cpu',
+      'host',
+      '-machine',
+      'pc',
+      '-m',
+      '512',
+      '-smp',
+      '1',
+      '-snapshot',
+      '-drive',
+      `file=${image},if=virtio,format=qcow2,readonly=off`,
+      '-serial',
+      `file:${serial}`,
+      '-display',
+      'none',
+      '-nodefaults',
+      '-no-reboot',
+    ],
     { stdio: 'ignore' },
   );
   const started = Date.now();
@@ -48,7 +68,8 @@ async function probeKvm(qemu: string, image: string, workDir: string, timeoutMs:
     while (Date.now() - started < timeoutMs) {
       await new Promise((r) => setTimeout(r, 500));
       if (child.exitCode !== null) return false;
-      if (existsSync(serial) && /login:|Reached target.*Multi-User/i.test(readFileSync(serial, 'utf8'))) return true;
+      if (existsSync(serial) && /login:|Reached target.*Multi-User/i.test(readFileSync(serial, 'utf8')))
+        return true;
     }
     return false;
   } finally {
@@ -56,7 +77,13 @@ async function probeKvm(qemu: string, image: string, workDir: string, timeoutMs:
   }
 }
 
-export async function resolveAccel(opts: { setting: AccelSetting; qemu: string; qemuVersion: string; image: string; cacheDir: string }): Promise<Accel> {
+export async function resolveAccel(opts: {
+  setting: AccelSetting;
+  qemu: string;
+  qemuVersion: string;
+  image: string;
+  cacheDir: string;
+}): Promise<Accel> {
   if (opts.setting !== 'auto') return opts.setting;
   if (process.platform === 'darwin') return 'hvf';
   if (process.platform !== 'linux' || !kvmUsable()) return 'tcg';

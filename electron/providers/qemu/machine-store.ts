@@ -49,12 +49,15 @@ export class MachineStore {
 
   names(): string[] {
     if (!existsSync(this.root)) return [];
-    return readdirSync(this.root).filter((n) => this.exists(n)).sort();
+    return readdirSync(this.root)
+      .filter((n) => this.exists(n))
+      .sort();
   }
 
   read(name: string): QemuMachineRecord {
     const file = this.files(name).record;
-    if (!existsSync(file)) throw new HlabError('vm-not-found', `No machine named "${name}".`, { machine: name });
+    if (!existsSync(file))
+      throw new HlabError('vm-not-found', `No machine named "${name}".`, { machine: name });
     try {
       return JSON.parse(readFileSync(file, 'utf8')) as QemuMachineRecord;
     } catch (err) {
@@ -71,7 +74,8 @@ export class MachineStore {
 
   update(name: string, patch: Partial<QemuMachineRecord>): QemuMachineRecord {
     const rec = { ...this.read(name), ...patch };
-    for (const [k, v] of Object.entries(patch)) if (v === undefined) delete (rec as unknown as Record<string, unknown>)[k];
+    for (const [k, v] of Object.entries(patch))
+      if (v === undefined) delete (rec as unknown as Record<string, unknown>)[k];
     this.write(rec);
     return rec;
   }

@@ -23,6 +23,9 @@ export function isQemuAlive(pid: number | undefined): boolean {
   }
 }
 
+/** systemd colours its console output; strip the escapes before showing serial lines to users. */
+const ANSI_ESCAPES = new RegExp(`${String.fromCharCode(27)}\\[[0-9;?]*[A-Za-z]`, 'g');
+
 export function serialTail(file: string, lines = 15): string {
   if (!existsSync(file)) return '';
   const size = statSync(file).size;
@@ -34,7 +37,10 @@ export function serialTail(file: string, lines = 15): string {
   } finally {
     closeSync(fd);
   }
-  // eslint-disable-next-line no-control-regex
-  const text = buf.toString('utf8').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
-  return text.split('\n').filter((l) => l.trim()).slice(-lines).join('\n');
+  const text = buf.toString('utf8').replace(ANSI_ESCAPES, '').replace(/\r/g, '');
+  return text
+    .split('\n')
+    .filter((l) => l.trim())
+    .slice(-lines)
+    .join('\n');
 }

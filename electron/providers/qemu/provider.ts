@@ -9,7 +9,13 @@ import net from 'node:net';
 import { HlabError } from '../../../shared/errors.js';
 import type { MachineInfo, SnapshotInfo, SshEndpoint } from '../../../shared/types.js';
 import { run } from '../../core/run.js';
-import { NAME_PATTERN, type Detection, type OpOptions, type Provider, type SnapshotManager } from '../provider.js';
+import {
+  NAME_PATTERN,
+  type Detection,
+  type OpOptions,
+  type Provider,
+  type SnapshotManager,
+} from '../provider.js';
 import { accelArgs, resolveAccel, type AccelSetting } from './accel.js';
 import { MachineStore, type QemuMachineRecord } from './machine-store.js';
 import { isQemuAlive, readPid, serialTail } from './process.js';
@@ -82,14 +88,19 @@ export class QemuProvider implements Provider {
       return { available: true, version };
     } catch (err) {
       const e = err as HlabError;
-      return { available: false, reason: e.code === 'tool-missing' ? `QEMU is not installed (apt-get install ${PACKAGE})` : e.message };
+      return {
+        available: false,
+        reason: e.code === 'tool-missing' ? `QEMU is not installed (apt-get install ${PACKAGE})` : e.message,
+      };
     }
   }
 
   private async requireQemu(): Promise<string> {
     const d = await this.detect();
     if (!d.available) {
-      throw new HlabError('tool-missing', d.reason ?? 'QEMU is not available.', { hint: `install it with: apt-get install ${PACKAGE}` });
+      throw new HlabError('tool-missing', d.reason ?? 'QEMU is not available.', {
+        hint: `install it with: apt-get install ${PACKAGE}`,
+      });
     }
     return d.version ?? 'unknown';
   }
@@ -105,7 +116,11 @@ export class QemuProvider implements Provider {
       rmSync(f.qmp, { force: true });
       const wasExpected = rec.expectRunning;
       this.store.update(rec.name, { expectRunning: undefined, activePort: undefined });
-      if (wasExpected) return { running: false, crashedNote: `QEMU exited unexpectedly. Last serial lines:\n${serialTail(f.serial)}` };
+      if (wasExpected)
+        return {
+          running: false,
+          crashedNote: `QEMU exited unexpectedly. Last serial lines:\n${serialTail(f.serial)}`,
+        };
     }
     return { running: false };
   }
@@ -121,7 +136,9 @@ export class QemuProvider implements Provider {
       cpus: rec.cpus,
       state: running ? 'running' : 'stopped',
       createdAt: rec.createdAt,
-      ...(running && fresh.activePort ? { ssh: { host: '127.0.0.1', port: fresh.activePort, user: rec.user } } : {}),
+      ...(running && fresh.activePort
+        ? { ssh: { host: '127.0.0.1', port: fresh.activePort, user: rec.user } }
+        : {}),
       ...(crashedNote ? { note: crashedNote } : {}),
     };
   }
@@ -139,11 +156,21 @@ export class QemuProvider implements Provider {
   }
 
   async create(
-    spec: { name: string; image: string; memoryMiB: number; cpus: number; sshPort?: number; publicKey: string; imagePath?: string; imageSha256?: string },
+    spec: {
+      name: string;
+      image: string;
+      memoryMiB: number;
+      cpus: number;
+      sshPort?: number;
+      publicKey: string;
+      imagePath?: string;
+      imageSha256?: string;
+    },
     opts: OpOptions = {},
   ): Promise<MachineInfo> {
     await this.requireQemu();
-    if (!spec.imagePath || !spec.imageSha256) throw new HlabError('image-missing', `Base image "${spec.image}" is not available.`);
+    if (!spec.imagePath || !spec.imageSha256)
+      throw new HlabError('image-missing', `Base image "${spec.image}" is not available.`);
     const f = this.store.files(spec.name);
     opts.progress?.({ current: 0, max: 1, description: `creating overlay for ${spec.name}` });
     const rec: QemuMachineRecord = {
@@ -159,10 +186,17 @@ export class QemuProvider implements Provider {
     };
     this.store.write(rec);
     // Absolute backing path: relative ones break once the chain is moved or snapshotted offline.
-    const r = await run(this.qemuImg, ['create', '-q', '-f', 'qcow2', '-b', spec.imagePath, '-F', 'qcow2', f.disk], { signal: opts.signal });
+    const r = await run(
+      this.qemuImg,
+      ['create', '-q', '-f', 'qcow2', '-b', spec.imagePath, '-F', 'qcow2', f.disk],
+      { signal: opts.signal },
+    );
     if (r.code !== 0) {
       rmSync(this.store.dir(spec.name), { recursive: true, force: true });
-      throw new HlabError('internal', `qemu-img create failed for machine "${spec.name}": ${r.stderr.trim()}`);
+      throw new HlabError(
+        'internal',
+        `qemu-img create failed for machine "${spec.name}": ${r.stderr.trim()}`,
+      );
     }
     writeFileSync(f.seed, `user=${rec.user}\nhostname=${spec.name}\nkey=${spec.publicKey}\n`);
     opts.progress?.({ current: 1, max: 1, description: `created ${spec.name}` });
@@ -186,7 +220,10 @@ export class QemuProvider implements Provider {
     const f = this.store.files(name);
     const tail = serialTail(f.serial);
     this.liveState(this.store.read(name));
-    return new HlabError('vm-crashed', `QEMU of machine "${name}" died during ${what}.`, { machine: name, serialTail: tail });
+    return new HlabError('vm-crashed', `QEMU of machine "${name}" died during ${what}.`, {
+      machine: name,
+      serialTail: tail,
+    });
   }
 
   /** Throws vm-crashed (with the serial tail) when the machine's QEMU is gone. */
@@ -203,37 +240,68 @@ export class QemuProvider implements Provider {
     }
     const f = this.store.files(name);
     if (!existsSync(rec.imagePath)) {
-      throw new HlabError('image-missing', `Base image ${rec.imagePath} of machine "${name}" is missing.`, { hint: 'run: hlab image build' });
+      throw new HlabError('image-missing', `Base image ${rec.imagePath} of machine "${name}" is missing.`, {
+        hint: 'run: hlab image build',
+      });
     }
     opts.progress?.({ current: 0, max: -1, description: 'choosing accelerator' });
-    const accel = await resolveAccel({ setting: this.opts.accel, qemu: this.qemu, qemuVersion, image: rec.imagePath, cacheDir: this.opts.cacheDir });
+    const accel = await resolveAccel({
+      setting: this.opts.accel,
+      qemu: this.qemu,
+      qemuVersion,
+      image: rec.imagePath,
+      cacheDir: this.opts.cacheDir,
+    });
     let port = rec.sshPort ?? (await freePort());
     if (rec.sshPort && !(await portIsFree(rec.sshPort))) {
-      throw new HlabError('port-in-use', `Port 127.0.0.1:${rec.sshPort} chosen for machine "${name}" is already in use.`, { machine: name, port: rec.sshPort });
+      throw new HlabError(
+        'port-in-use',
+        `Port 127.0.0.1:${rec.sshPort} chosen for machine "${name}" is already in use.`,
+        { machine: name, port: rec.sshPort },
+      );
     }
     rmSync(f.serial, { force: true });
     rmSync(f.qmp, { force: true });
     for (let attempt = 1; ; attempt += 1) {
       const args = [
-        '-name', `hlab-${name}`,
+        '-name',
+        `hlab-${name}`,
         ...accelArgs(accel),
-        '-machine', 'pc',
-        '-smp', String(rec.cpus),
-        '-m', String(rec.memoryMiB),
-        '-drive', `file=${f.disk},if=virtio,format=qcow2,cache=writeback,discard=unmap`,
-        '-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22`,
-        '-device', 'virtio-net-pci,netdev=n0',
-        '-device', 'virtio-rng-pci',
-        '-fw_cfg', `name=opt/hlab/seed,file=${f.seed}`,
-        '-qmp', `unix:${f.qmp},server=on,wait=off`,
-        '-serial', `file:${f.serial}`,
-        '-display', 'none',
+        '-machine',
+        'pc',
+        '-smp',
+        String(rec.cpus),
+        '-m',
+        String(rec.memoryMiB),
+        '-drive',
+        `file=${f.disk},if=virtio,format=qcow2,cache=writeback,discard=unmap`,
+        '-netdev',
+        `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22`,
+        '-device',
+        'virtio-net-pci,netdev=n0',
+        '-device',
+        'virtio-rng-pci',
+        '-fw_cfg',
+        `name=opt/hlab/seed,file=${f.seed}`,
+        '-qmp',
+        `unix:${f.qmp},server=on,wait=off`,
+        '-serial',
+        `file:${f.serial}`,
+        '-display',
+        'none',
         '-nodefaults',
         '-daemonize',
-        '-pidfile', f.pid,
+        '-pidfile',
+        f.pid,
         ...(rec.bootFrom ? ['-loadvm', rec.bootFrom] : []),
       ];
-      opts.progress?.({ current: 0, max: -1, description: rec.bootFrom ? `resuming ${name} from snapshot ${rec.bootFrom} (${accel})` : `starting ${name} (${accel})` });
+      opts.progress?.({
+        current: 0,
+        max: -1,
+        description: rec.bootFrom
+          ? `resuming ${name} from snapshot ${rec.bootFrom} (${accel})`
+          : `starting ${name} (${accel})`,
+      });
       const r = await run(this.qemu, args, { signal: opts.signal, timeoutMs: 120_000, packageHint: PACKAGE });
       if (r.code === 0) break;
       writeFileSync(f.stderr, r.stderr);
@@ -242,11 +310,20 @@ export class QemuProvider implements Provider {
         port = await freePort();
         continue;
       }
-      if (portClash) throw new HlabError('port-in-use', `Port 127.0.0.1:${port} for machine "${name}" is already in use.`, { machine: name, port });
-      throw new HlabError('vm-crashed', `QEMU failed to start machine "${name}": ${r.stderr.trim().split('\n').slice(-3).join(' ')}`, {
-        machine: name,
-        serialTail: serialTail(f.serial),
-      });
+      if (portClash)
+        throw new HlabError(
+          'port-in-use',
+          `Port 127.0.0.1:${port} for machine "${name}" is already in use.`,
+          { machine: name, port },
+        );
+      throw new HlabError(
+        'vm-crashed',
+        `QEMU failed to start machine "${name}": ${r.stderr.trim().split('\n').slice(-3).join(' ')}`,
+        {
+          machine: name,
+          serialTail: serialTail(f.serial),
+        },
+      );
     }
     this.store.update(name, { activePort: port, expectRunning: true, bootFrom: undefined });
     await this.withQmp(name, (q) => q.execute('query-status'));
@@ -329,10 +406,13 @@ export class QemuProvider implements Provider {
     if (this.liveState(rec).running) {
       type Block = { inserted?: { file?: string; image?: { snapshots?: QemuSnapshotJson[] } } };
       const blocks = await this.withQmp(machine, (q) => q.execute<Block[]>('query-block'));
-      raw = blocks.find((b) => b.inserted?.file === f.disk || b.inserted?.image)?.inserted?.image?.snapshots ?? [];
+      raw =
+        blocks.find((b) => b.inserted?.file === f.disk || b.inserted?.image)?.inserted?.image?.snapshots ??
+        [];
     } else {
       const r = await run(this.qemuImg, ['info', '-U', '--output=json', f.disk], { packageHint: PACKAGE });
-      if (r.code !== 0) throw new HlabError('internal', `qemu-img info failed for machine "${machine}": ${r.stderr.trim()}`);
+      if (r.code !== 0)
+        throw new HlabError('internal', `qemu-img info failed for machine "${machine}": ${r.stderr.trim()}`);
       raw = (JSON.parse(r.stdout) as { snapshots?: QemuSnapshotJson[] }).snapshots ?? [];
     }
     return raw.map((s) => this.toSnapshot(machine, s));
@@ -341,7 +421,11 @@ export class QemuProvider implements Provider {
   private async findSnapshot(machine: string, snapshot: string): Promise<SnapshotInfo> {
     const found = (await this.listSnapshots(machine)).find((s) => s.name === snapshot);
     if (!found) {
-      throw new HlabError('snapshot-not-found', `Machine "${machine}" has no snapshot "${snapshot}"; nothing was changed.`, { machine, snapshot });
+      throw new HlabError(
+        'snapshot-not-found',
+        `Machine "${machine}" has no snapshot "${snapshot}"; nothing was changed.`,
+        { machine, snapshot },
+      );
     }
     return found;
   }
@@ -351,10 +435,12 @@ export class QemuProvider implements Provider {
     try {
       out = await this.withQmp(machine, (q) => q.hmp(commandLine, 600_000));
     } catch (err) {
-      if ((err as HlabError).code === 'vm-crashed' || !isQemuAlive(readPid(this.store.files(machine).pid))) throw this.crashError(machine, what);
+      if ((err as HlabError).code === 'vm-crashed' || !isQemuAlive(readPid(this.store.files(machine).pid)))
+        throw this.crashError(machine, what);
       throw err;
     }
-    if (out.trim()) throw new HlabError('internal', `${what} on machine "${machine}" failed: ${out.trim()}`, { machine });
+    if (out.trim())
+      throw new HlabError('internal', `${what} on machine "${machine}" failed: ${out.trim()}`, { machine });
     await this.assertAlive(machine, what);
   }
 
@@ -362,22 +448,40 @@ export class QemuProvider implements Provider {
     validateSnapshotName(snapshot);
     const rec = this.store.read(machine);
     if ((await this.listSnapshots(machine)).some((s) => s.name === snapshot)) {
-      throw new HlabError('conflict', `Machine "${machine}" already has a snapshot "${snapshot}".`, { machine, snapshot });
+      throw new HlabError('conflict', `Machine "${machine}" already has a snapshot "${snapshot}".`, {
+        machine,
+        snapshot,
+      });
     }
     const running = this.liveState(rec).running;
-    opts.progress?.({ current: 0, max: -1, description: `${running ? 'live' : 'offline'} snapshot ${snapshot} of ${machine}` });
+    opts.progress?.({
+      current: 0,
+      max: -1,
+      description: `${running ? 'live' : 'offline'} snapshot ${snapshot} of ${machine}`,
+    });
     if (running) {
       await this.hmpChecked(machine, `savevm ${snapshot}`, `snapshot take "${snapshot}"`);
     } else {
-      const r = await run(this.qemuImg, ['snapshot', '-c', snapshot, this.store.files(machine).disk], { signal: opts.signal, packageHint: PACKAGE });
-      if (r.code !== 0) throw new HlabError('internal', `qemu-img snapshot -c failed on machine "${machine}": ${r.stderr.trim()}`);
+      const r = await run(this.qemuImg, ['snapshot', '-c', snapshot, this.store.files(machine).disk], {
+        signal: opts.signal,
+        packageHint: PACKAGE,
+      });
+      if (r.code !== 0)
+        throw new HlabError(
+          'internal',
+          `qemu-img snapshot -c failed on machine "${machine}": ${r.stderr.trim()}`,
+        );
     }
     const times = { ...(this.store.read(machine).snapshotTimes ?? {}), [snapshot]: new Date().toISOString() };
     this.store.update(machine, { snapshotTimes: times });
     return this.findSnapshot(machine, snapshot);
   }
 
-  private async restoreSnapshot(machine: string, snapshot: string, opts: OpOptions = {}): Promise<SnapshotInfo> {
+  private async restoreSnapshot(
+    machine: string,
+    snapshot: string,
+    opts: OpOptions = {},
+  ): Promise<SnapshotInfo> {
     validateSnapshotName(snapshot);
     const rec = this.store.read(machine);
     // Look before touching anything: a missing snapshot must leave the VM exactly as it was.
@@ -386,7 +490,11 @@ export class QemuProvider implements Provider {
     opts.progress?.({ current: 0, max: -1, description: `restoring ${snapshot} on ${machine}` });
     if (running) {
       if (!snap.live) {
-        throw new HlabError('vm-state', `Snapshot "${snapshot}" of "${machine}" holds no VM state; stop the machine to restore it.`, { machine, snapshot });
+        throw new HlabError(
+          'vm-state',
+          `Snapshot "${snapshot}" of "${machine}" holds no VM state; stop the machine to restore it.`,
+          { machine, snapshot },
+        );
       }
       await this.hmpChecked(machine, `loadvm ${snapshot}`, `snapshot restore "${snapshot}"`);
       await this.withQmp(machine, async (q) => {
@@ -396,8 +504,15 @@ export class QemuProvider implements Provider {
     } else if (snap.live) {
       this.store.update(machine, { bootFrom: snapshot });
     } else {
-      const r = await run(this.qemuImg, ['snapshot', '-a', snapshot, this.store.files(machine).disk], { signal: opts.signal, packageHint: PACKAGE });
-      if (r.code !== 0) throw new HlabError('internal', `qemu-img snapshot -a failed on machine "${machine}": ${r.stderr.trim()}`);
+      const r = await run(this.qemuImg, ['snapshot', '-a', snapshot, this.store.files(machine).disk], {
+        signal: opts.signal,
+        packageHint: PACKAGE,
+      });
+      if (r.code !== 0)
+        throw new HlabError(
+          'internal',
+          `qemu-img snapshot -a failed on machine "${machine}": ${r.stderr.trim()}`,
+        );
       this.store.update(machine, { bootFrom: undefined });
     }
     return snap;
@@ -410,12 +525,20 @@ export class QemuProvider implements Provider {
     if (this.liveState(rec).running) {
       await this.hmpChecked(machine, `delvm ${snapshot}`, `snapshot delete "${snapshot}"`);
     } else {
-      const r = await run(this.qemuImg, ['snapshot', '-d', snapshot, this.store.files(machine).disk], { packageHint: PACKAGE });
-      if (r.code !== 0) throw new HlabError('internal', `qemu-img snapshot -d failed on machine "${machine}": ${r.stderr.trim()}`);
+      const r = await run(this.qemuImg, ['snapshot', '-d', snapshot, this.store.files(machine).disk], {
+        packageHint: PACKAGE,
+      });
+      if (r.code !== 0)
+        throw new HlabError(
+          'internal',
+          `qemu-img snapshot -d failed on machine "${machine}": ${r.stderr.trim()}`,
+        );
     }
     const times = { ...(this.store.read(machine).snapshotTimes ?? {}) };
     delete times[snapshot];
-    this.store.update(machine, { snapshotTimes: times, ...(rec.bootFrom === snapshot ? { bootFrom: undefined } : {}) });
+    this.store.update(machine, {
+      snapshotTimes: times,
+      ...(rec.bootFrom === snapshot ? { bootFrom: undefined } : {}),
+    });
   }
-
 }

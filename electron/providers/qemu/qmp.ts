@@ -20,7 +20,8 @@ export class QmpClient {
     socket.on('data', (chunk: string) => this.onData(chunk));
     socket.on('close', () => {
       this.closed = true;
-      for (const p of this.pending.values()) p.reject(new HlabError('vm-crashed', 'QMP connection closed (QEMU exited).'));
+      for (const p of this.pending.values())
+        p.reject(new HlabError('vm-crashed', 'QMP connection closed (QEMU exited).'));
       this.pending.clear();
     });
     socket.on('error', () => undefined);
@@ -74,7 +75,11 @@ export class QmpClient {
         this.pending.delete(msg.id);
         if ('error' in msg) {
           const e = msg.error as { class?: string; desc?: string };
-          p.reject(new HlabError('internal', `QMP error ${e.class ?? ''}: ${e.desc ?? 'unknown'}`, { qmpClass: e.class }));
+          p.reject(
+            new HlabError('internal', `QMP error ${e.class ?? ''}: ${e.desc ?? 'unknown'}`, {
+              qmpClass: e.class,
+            }),
+          );
         } else {
           p.resolve(msg.return);
         }
@@ -83,7 +88,8 @@ export class QmpClient {
   }
 
   execute<T = unknown>(command: string, args?: Record<string, unknown>, timeoutMs = 120_000): Promise<T> {
-    if (this.closed) return Promise.reject(new HlabError('vm-crashed', 'QMP connection closed (QEMU exited).'));
+    if (this.closed)
+      return Promise.reject(new HlabError('vm-crashed', 'QMP connection closed (QEMU exited).'));
     const id = `c${this.nextId++}`;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -100,7 +106,9 @@ export class QmpClient {
           reject(e);
         },
       });
-      this.socket.write(JSON.stringify(args ? { execute: command, arguments: args, id } : { execute: command, id }) + '\n');
+      this.socket.write(
+        JSON.stringify(args ? { execute: command, arguments: args, id } : { execute: command, id }) + '\n',
+      );
     });
   }
 

@@ -16,7 +16,9 @@ function makeClient(): ApiClient {
   }
   const token = new URLSearchParams(window.location.search).get('token') ?? '';
   const url = `ws://${window.location.host}/api?token=${encodeURIComponent(token)}`;
-  return createClient(createWsTransport(url, (s, detail) => useConnection.getState().set(s, detail ?? 'WebSocket')));
+  return createClient(
+    createWsTransport(url, (s, detail) => useConnection.getState().set(s, detail ?? 'WebSocket')),
+  );
 }
 
 let client: ApiClient | undefined;

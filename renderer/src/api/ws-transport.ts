@@ -1,9 +1,18 @@
 /** WebSocket transport for web mode: same messages as IPC, reconnects, reports its state. */
-import { PendingCalls, type CallMessage, type ClientTransport, type EventMessage, type ServerMessage } from '../../../shared/rpc';
+import {
+  PendingCalls,
+  type CallMessage,
+  type ClientTransport,
+  type EventMessage,
+  type ServerMessage,
+} from '../../../shared/rpc';
 
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'refused';
 
-export function createWsTransport(url: string, onState: (s: ConnectionState, detail?: string) => void): ClientTransport {
+export function createWsTransport(
+  url: string,
+  onState: (s: ConnectionState, detail?: string) => void,
+): ClientTransport {
   const pending = new PendingCalls();
   const listeners = new Set<(msg: EventMessage) => void>();
   let socket: WebSocket | undefined;
@@ -31,7 +40,10 @@ export function createWsTransport(url: string, onState: (s: ConnectionState, det
         socket = undefined;
         pending.failAll('Lost the connection to Hardening Lab.');
         // A socket that never opened was refused (bad token/origin): retrying would not help.
-        onState(everOpened ? 'disconnected' : 'refused', everOpened ? undefined : 'The server refused this page (token or origin).');
+        onState(
+          everOpened ? 'disconnected' : 'refused',
+          everOpened ? undefined : 'The server refused this page (token or origin).',
+        );
         if (everOpened) setTimeout(() => void open().catch(() => undefined), 1000);
         reject(new Error('closed'));
       };

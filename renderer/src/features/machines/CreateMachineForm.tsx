@@ -12,7 +12,11 @@ export function CreateMachineForm() {
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    void runOp(api(), '__create', `Creating ${name}`, 'machines.create', { name, memoryMiB: memory, cpus }).then((m) => {
+    void runOp(api(), '__create', `Creating ${name}`, 'machines.create', {
+      name,
+      memoryMiB: memory,
+      cpus,
+    }).then((m) => {
       if (m) setName('');
     });
   };
@@ -20,13 +24,28 @@ export function CreateMachineForm() {
   return (
     <form className="create" onSubmit={submit} aria-label="Create machine">
       <label>
-        Name <input value={name} onChange={(e) => setName(e.target.value)} pattern="[A-Za-z0-9][A-Za-z0-9._-]*" required placeholder="lab1" />
+        Name{' '}
+        <input
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          pattern="[A-Za-z0-9][A-Za-z0-9._-]*"
+          required
+          placeholder="lab1"
+        />
       </label>
       <label>
-        Memory (MiB) <input type="number" min={256} step={256} value={memory} onChange={(e) => setMemory(Number(e.target.value))} />
+        Memory (MiB){' '}
+        <input
+          type="number"
+          min={256}
+          step={256}
+          value={memory}
+          onChange={(e) => setMemory(Number(e.target.value))}
+        />
       </label>
       <label>
-        CPUs <input type="number" min={1} max={8} value={cpus} onChange={(e) => setCpus(Number(e.target.value))} />
+        CPUs{' '}
+        <input type="number" min={1} max={8} value={cpus} onChange={(e) => setCpus(Number(e.target.value))} />
       </label>
       <button type="submit" disabled={Boolean(op)}>
         Create machine

@@ -12,7 +12,10 @@ export function MachinesSection() {
 
   useEffect(() => {
     void refresh(api());
-    const offs = [api().on('machines.changed', () => void refresh(api())), api().on('images.changed', () => void refresh(api()))];
+    const offs = [
+      api().on('machines.changed', () => void refresh(api())),
+      api().on('images.changed', () => void refresh(api())),
+    ];
     return () => offs.forEach((off) => off());
   }, [refresh]);
 
@@ -22,7 +25,7 @@ export function MachinesSection() {
       <div className="providers" data-testid="providers">
         {providers.map((p) => (
           <span key={p.kind} className={`chip ${p.available ? 'ok' : 'off'}`} title={p.reason ?? ''}>
-            {p.kind} {p.available ? p.version ?? '' : '— unavailable'}
+            {p.kind} {p.available ? (p.version ?? '') : '— unavailable'}
           </span>
         ))}
         {images.map((i) => (
@@ -33,7 +36,9 @@ export function MachinesSection() {
       </div>
       <CreateMachineForm />
       {loaded && machines.length === 0 && (
-        <EmptyState title="No machines yet">Create one above: it is a copy-on-write overlay of the Debian base image, booted under QEMU.</EmptyState>
+        <EmptyState title="No machines yet">
+          Create one above: it is a copy-on-write overlay of the Debian base image, booted under QEMU.
+        </EmptyState>
       )}
       {machines.length > 0 && (
         <table className="list" data-testid="machine-list">
@@ -72,12 +77,30 @@ export function MachinesSection() {
                       </>
                     ) : (
                       <>
-                        {m.state !== 'running' && <button onClick={() => void runOp(api(), m.name, 'Starting', 'machines.up', { name: m.name })}>Start</button>}
-                        {m.state === 'running' && <button onClick={() => void runOp(api(), m.name, 'Stopping', 'machines.down', { name: m.name })}>Stop</button>}
+                        {m.state !== 'running' && (
+                          <button
+                            onClick={() =>
+                              void runOp(api(), m.name, 'Starting', 'machines.up', { name: m.name })
+                            }
+                          >
+                            Start
+                          </button>
+                        )}
+                        {m.state === 'running' && (
+                          <button
+                            onClick={() =>
+                              void runOp(api(), m.name, 'Stopping', 'machines.down', { name: m.name })
+                            }
+                          >
+                            Stop
+                          </button>
+                        )}
                         <button
                           className="danger"
                           onClick={() => {
-                            if (window.confirm(`Destroy machine "${m.name}" and its disk with all snapshots?`)) {
+                            if (
+                              window.confirm(`Destroy machine "${m.name}" and its disk with all snapshots?`)
+                            ) {
                               void runOp(api(), m.name, 'Destroying', 'machines.destroy', { name: m.name });
                             }
                           }}

@@ -23,10 +23,18 @@ export function SnapshotPanel({ machine }: { machine: string }) {
       <form
         onSubmit={(e) => {
           e.preventDefault();
-          void runOp(api(), key, 'Taking snapshot', 'snapshots.take', { machine, snapshot: name }).then(() => setName(''));
+          void runOp(api(), key, 'Taking snapshot', 'snapshots.take', { machine, snapshot: name }).then(() =>
+            setName(''),
+          );
         }}
       >
-        <input value={name} onChange={(e) => setName(e.target.value)} placeholder="before-sshd" required aria-label="Snapshot name" />
+        <input
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          placeholder="before-sshd"
+          required
+          aria-label="Snapshot name"
+        />
         <button type="submit" disabled={Boolean(op)}>
           Take snapshot
         </button>
@@ -36,7 +44,10 @@ export function SnapshotPanel({ machine }: { machine: string }) {
         {list.length === 0 && <li className="muted">No snapshots. Take one before you change anything.</li>}
         {list.map((s) => (
           <li key={s.name}>
-            <strong>{s.name}</strong> <span className="muted">{s.live ? 'live' : 'disk only'} · {new Date(s.createdAt).toLocaleString()}</span>
+            <strong>{s.name}</strong>{' '}
+            <span className="muted">
+              {s.live ? 'live' : 'disk only'} · {new Date(s.createdAt).toLocaleString()}
+            </span>
             <button
               onClick={() => {
                 if (window.confirm(`Restore "${s.name}"? Everything on ${machine} since then is lost.`)) {
@@ -46,7 +57,12 @@ export function SnapshotPanel({ machine }: { machine: string }) {
             >
               Restore
             </button>
-            <button className="danger" onClick={() => void runOp(api(), key, 'Deleting', 'snapshots.remove', { machine, snapshot: s.name })}>
+            <button
+              className="danger"
+              onClick={() =>
+                void runOp(api(), key, 'Deleting', 'snapshots.remove', { machine, snapshot: s.name })
+              }
+            >
               Delete
             </button>
           </li>

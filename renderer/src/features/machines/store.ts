@@ -1,7 +1,13 @@
 /** Machines, providers, images and snapshots: re-fetched whole on a "changed" event. */
 import { create } from 'zustand';
 import type { MethodName, ReqOf, ResOf } from '../../../../shared/api';
-import type { ImageInfo, MachineInfo, Progress, ProviderStatus, SnapshotInfo } from '../../../../shared/types';
+import type {
+  ImageInfo,
+  MachineInfo,
+  Progress,
+  ProviderStatus,
+  SnapshotInfo,
+} from '../../../../shared/types';
 import type { ApiClient } from '../../../../shared/rpc';
 import { useToasts } from '../toasts/store';
 
@@ -20,7 +26,13 @@ interface MachinesStore {
   ops: Record<string, RunningOp>;
   refresh(api: ApiClient): Promise<void>;
   loadSnapshots(api: ApiClient, machine: string): Promise<void>;
-  runOp<M extends MethodName>(api: ApiClient, key: string, label: string, method: M, params: ReqOf<M>): Promise<ResOf<M> | undefined>;
+  runOp<M extends MethodName>(
+    api: ApiClient,
+    key: string,
+    label: string,
+    method: M,
+    params: ReqOf<M>,
+  ): Promise<ResOf<M> | undefined>;
 }
 
 export const useMachines = create<MachinesStore>((set, get) => ({
@@ -31,7 +43,11 @@ export const useMachines = create<MachinesStore>((set, get) => ({
   loaded: false,
   ops: {},
   async refresh(api) {
-    const [m, p, i] = await Promise.all([api.call('machines.list', {}), api.call('providers.list', {}), api.call('images.list', {})]);
+    const [m, p, i] = await Promise.all([
+      api.call('machines.list', {}),
+      api.call('providers.list', {}),
+      api.call('images.list', {}),
+    ]);
     set({
       machines: m.ok ? m.value : get().machines,
       providers: p.ok ? p.value : get().providers,

@@ -1,0 +1,11 @@
+/** `npm run bench -- <target>`: performance figures, measured for real (never asserted in tests). */
+const targets: Record<string, () => Promise<void>> = {
+  vm: async () => (await import('./vm.js')).benchVm(process.argv.slice(3)),
+};
+
+const target = process.argv[2];
+if (!target || !targets[target]) {
+  console.error(`usage: npm run bench -- <${Object.keys(targets).join('|')}> [options]`);
+  process.exit(2);
+}
+await targets[target]!();

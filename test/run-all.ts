@@ -1,0 +1,156 @@
+/**
+ * `npm test`: provisions the system tools the tests need, then runs lint, type checks, the unit
+ * and real-VM suites (vitest) and the browser suite (Playwright), and ends with ONE plain line
+ * "N passed, N failed" summing them all.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { IMAGE_DIR } from './integration/vm-env.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const out = path.join(root, '.test-out');
+const args = new Set(process.argv.slice(2));
+
+/** tool on PATH (or absolute path) -> Debian package that provides it. */
+const TOOLS: Record<string, string> = {
+  'qemu-system-x86_64': 'qemu-system-x86',
+  'qemu-img': 'qemu-utils',
+  mmdebstrap: 'mmdebstrap',
+  sfdisk: 'fdisk',
+  'mkfs.ext4': 'e2fsprogs',
+  '/usr/sbin/sshd': 'openssh-server',
+  ssh: 'openssh-client',
+  '/usr/bin/chromium': 'chromium',
+  'fc-list': 'fonts-dejavu-core',
+};
+
+function has(tool: string): boolean {
+  if (tool.startsWith('/')) return existsSync(tool);
+  return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
+}
+
+function provision(): void {
+  const missing = [
+    ...new Set(
+      Object.entries(TOOLS)
+        .filter(([t]) => !has(t))
+        .map(([, pkg]) => pkg),
+    ),
+  ];
+  if (missing.length === 0) return;
+  const cmd = `apt-get update && apt-get install -y --no-install-recommends ${missing.join(' ')}`;
+  const canApt = process.getuid?.() === 0 && has('apt-get');
+  if (!canApt) {
+    console.error(
+      `The tests need system packages that are missing: ${missing.join(', ')}.\nInstall them with:\n  sudo sh -c '${cmd}'`,
+    );
+    process.exit(2);
+  }
+  console.log(`Installing missing system packages: ${missing.join(' ')}`);
+  const r = spawnSync('sh', ['-c', cmd], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  if (r.status !== 0) {
+    console.error(`Installing ${missing.join(' ')} failed (exit ${r.status}).`);
+    process.exit(2);
+  }
+}
+
+interface Tally {
+  name: string;
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+const tallies: Tally[] = [];
+
+function step(name: string, cmd: string, argv: string[], env: NodeJS.ProcessEnv = {}): number {
+  console.log(`\n=== ${name}: ${cmd} ${argv.join(' ')}`);
+  const started = Date.now();
+  const r = spawnSync(cmd, argv, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
+  console.log(`=== ${name}: exit ${r.status} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return r.status ?? 1;
+}
+
+function check(name: string, cmd: string, argv: string[]): void {
+  const code = step(name, cmd, argv);
+  tallies.push({ name, passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1, skipped: 0 });
+}
+
+function readJson<T>(file: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+if (!args.has('--skip-provision')) provision();
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+const npx = 'npx';
+const testEnv = { HLAB_IMAGE_DIR: IMAGE_DIR };
+
+check('lint', npx, ['eslint', '.']);
+check('format', npx, ['prettier', '--check', '.']);
+check('typecheck (node)', npx, ['tsc', '-p', 'tsconfig.node.json', '--noEmit']);
+check('typecheck (renderer)', npx, ['tsc', '-p', 'renderer/tsconfig.json', '--noEmit']);
+check('build renderer', npx, ['vite', 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn']);
+check('bundle electron main + preload', npx, ['tsx', 'build/bundle-electron.ts']);
+
+const vitestJson = path.join(out, 'vitest.json');
+const vCode = step(
+  'vitest (unit + real VM)',
+  npx,
+  ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestJson}`],
+  testEnv,
+);
+const v = readJson<{
+  numPassedTests: number;
+  numFailedTests: number;
+  numPendingTests: number;
+  numTodoTests: number;
+}>(vitestJson);
+tallies.push(
+  v
+    ? {
+        name: 'vitest',
+        passed: v.numPassedTests,
+        failed: v.numFailedTests + (vCode !== 0 && v.numFailedTests === 0 ? 1 : 0),
+        skipped: v.numPendingTests + v.numTodoTests,
+      }
+    : { name: 'vitest', passed: 0, failed: 1, skipped: 0 },
+);
+
+const pwJson = path.join(out, 'playwright.json');
+const pCode = step('playwright (Chromium, web mode)', npx, ['playwright', 'test', '--reporter=list,json'], {
+  ...testEnv,
+  PLAYWRIGHT_JSON_OUTPUT_NAME: pwJson,
+});
+const p = readJson<{ stats: { expected: number; unexpected: number; flaky: number; skipped: number } }>(
+  pwJson,
+);
+tallies.push(
+  p
+    ? {
+        name: 'playwright',
+        passed: p.stats.expected + p.stats.flaky,
+        failed: p.stats.unexpected + (pCode !== 0 && p.stats.unexpected === 0 ? 1 : 0),
+        skipped: p.stats.skipped,
+      }
+    : { name: 'playwright', passed: 0, failed: 1, skipped: 0 },
+);
+
+console.log('\nSummary:');
+for (const t of tallies)
+  console.log(
+    `  ${t.name.padEnd(32)} ${t.passed} passed, ${t.failed} failed${t.skipped ? `, ${t.skipped} skipped` : ''}`,
+  );
+const passed = tallies.reduce((a, t) => a + t.passed, 0);
+const failed = tallies.reduce((a, t) => a + t.failed, 0);
+const skipped = tallies.reduce((a, t) => a + t.skipped, 0);
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(failed === 0 ? 0 : 1);
