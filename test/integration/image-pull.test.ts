@@ -24,7 +24,7 @@ beforeAll(async () => {
   server = http.createServer((req, res) => {
     if (req.url === '/good/SHA512SUMS') return res.end(sums);
     if (req.url === '/bad/SHA512SUMS')
-      return res.end(sums.replace(/^[0-9a-f]{128}(?=  debian-12-genericcloud)/m, 'f'.repeat(128)));
+      return res.end(sums.replace(/^[0-9a-f]{128}(?= {2}debian-12-genericcloud)/m, 'f'.repeat(128)));
     if (req.url === `/good/${FILE}` || req.url === `/bad/${FILE}`) {
       res.writeHead(200, { 'content-length': statSync(source).size });
       return createReadStream(source).pipe(res);
