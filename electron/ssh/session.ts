@@ -163,6 +163,8 @@ export async function waitForSsh(
     signal?: AbortSignal;
     progress?: (p: Progress) => void;
     isAlive?: () => Promise<void>;
+    /** The command that proves readiness (built per attempt); `true` by default. */
+    probe?: () => string;
   },
 ): Promise<void> {
   const started = Date.now();
@@ -182,7 +184,7 @@ export async function waitForSsh(
         signal: opts.signal,
       });
       try {
-        const r = await exec(client, 'true', { timeoutMs: 15_000, signal: opts.signal });
+        const r = await exec(client, opts.probe?.() ?? 'true', { timeoutMs: 15_000, signal: opts.signal });
         if (r.exitCode === 0) return;
       } finally {
         client.end();

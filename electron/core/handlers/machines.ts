@@ -73,23 +73,14 @@ async function waitReady(
   fixClock: boolean,
 ): Promise<MachineInfo> {
   const info = await ctx.qemu.get(name);
-  const target = sshTarget(ctx, info);
-  await waitForSsh(target, ctx.knownHosts, {
+  await waitForSsh(sshTarget(ctx, info), ctx.knownHosts, {
     timeoutMs,
     signal: op.signal,
     progress: op.progress,
     isAlive: () => ctx.qemu.assertAlive(name, 'boot'),
+    // One connection does both: proves SSH + sudo work and sets the clock a restore left behind.
+    ...(fixClock ? { probe: () => `sudo -n date -u -s @${Math.floor(Date.now() / 1000)} >/dev/null` } : {}),
   });
-  if (fixClock) {
-    const client = await connect(target, ctx.knownHosts, { signal: op.signal });
-    try {
-      await exec(client, `sudo -n date -u -s @${Math.floor(Date.now() / 1000)} >/dev/null`, {
-        timeoutMs: 15_000,
-      });
-    } finally {
-      client.end();
-    }
-  }
   return ctx.qemu.get(name);
 }
 
