@@ -37,6 +37,12 @@ export interface ApiMethods {
   'snapshots.take': Method<{ machine: string; snapshot: string }, SnapshotInfo, true>;
   'snapshots.restore': Method<{ machine: string; snapshot: string }, SnapshotInfo, true>;
   'snapshots.remove': Method<{ machine: string; snapshot: string }, { removed: string }>;
+  'terminal.open': Method<{ machine: string; cols: number; rows: number }, { id: string }>;
+  'terminal.input': Method<{ id: string; data: string }, Record<string, never>>;
+  'terminal.resize': Method<{ id: string; cols: number; rows: number }, Record<string, never>>;
+  /** The renderer acknowledges characters it has rendered (flow control). */
+  'terminal.ack': Method<{ id: string; chars: number }, Record<string, never>>;
+  'terminal.close': Method<{ id: string }, Record<string, never>>;
   'machines.exec': Method<{ machine: string; command: string; timeoutMs?: number }, ExecResult, true>;
 }
 
@@ -54,6 +60,8 @@ export interface ApiEvents {
   'op.log': { opId: string; stream: LogStream; text: string };
   'machines.changed': { name: string };
   'images.changed': { name: string };
+  'terminal.data': { id: string; data: string };
+  'terminal.exit': { id: string; reason: string };
 }
 
 export type EventName = keyof ApiEvents;
@@ -75,6 +83,11 @@ export const METHOD_NAMES = [
   'snapshots.restore',
   'snapshots.remove',
   'machines.exec',
+  'terminal.open',
+  'terminal.input',
+  'terminal.resize',
+  'terminal.ack',
+  'terminal.close',
 ] as const satisfies readonly MethodName[];
 
 // Compile-time check that METHOD_NAMES lists every method.

@@ -24,6 +24,7 @@ const TOOLS: Record<string, string> = {
   ssh: 'openssh-client',
   '/usr/bin/chromium': 'chromium',
   'fc-list': 'fonts-dejavu-core',
+  sudo: 'sudo',
 };
 
 function has(tool: string): boolean {

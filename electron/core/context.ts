@@ -5,6 +5,7 @@ import { ImageStore } from '../images/store.js';
 import { parseAccelSetting } from '../providers/qemu/accel.js';
 import { QemuProvider } from '../providers/qemu/provider.js';
 import { KnownHosts } from '../ssh/known-hosts.js';
+import { TerminalRegistry } from '../ssh/terminal-registry.js';
 import { homePaths } from './paths.js';
 
 export interface ServiceContext {
@@ -13,6 +14,7 @@ export interface ServiceContext {
   images: ImageStore;
   qemu: QemuProvider;
   knownHosts: KnownHosts;
+  terminals: TerminalRegistry;
   broadcast<E extends EventName>(name: E, payload: ApiEvents[E]): void;
 }
 
@@ -34,6 +36,7 @@ export function createContext(
       accel: parseAccelSetting(env.HLAB_ACCEL),
     }),
     knownHosts: new KnownHosts(paths.knownHosts),
+    terminals: new TerminalRegistry(),
     broadcast,
   };
 }

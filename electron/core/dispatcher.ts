@@ -16,11 +16,21 @@ import { HlabError, toApiError } from '../../shared/errors.js';
 import type { ClientMessage, EventMessage, ResultMessage } from '../../shared/rpc.js';
 import type { Progress } from '../../shared/types.js';
 
+/** The client a call came from: for resources that outlive the call (terminals). */
+export interface ClientHandle {
+  id: number;
+  /** Sends an event to this client only. */
+  emit<E extends EventName>(name: E, payload: ApiEvents[E]): void;
+  /** Runs when the client goes away (window closed, socket dropped). */
+  onClose(fn: () => void): void;
+}
+
 export interface OpContext {
   opId: string;
   signal: AbortSignal;
   progress(p: Progress): void;
   log(stream: LogStream, text: string): void;
+  client: ClientHandle;
 }
 
 export type Handler<M extends MethodName> = (req: ReqOf<M>, ctx: OpContext) => Promise<ResOf<M>>;
@@ -45,6 +55,7 @@ const KNOWN = new Set<string>(METHOD_NAMES);
 export function createDispatcher(handlers: Partial<Handlers>): Dispatcher {
   const clients = new Set<Send>();
   const table = handlers as Partial<Record<string, AnyHandler>>;
+  let nextClientId = 0;
 
   return {
     broadcast(name, payload) {
@@ -53,6 +64,13 @@ export function createDispatcher(handlers: Partial<Handlers>): Dispatcher {
     connect(send) {
       clients.add(send);
       const running = new Map<string, AbortController>();
+      const closers: Array<() => void> = [];
+      nextClientId += 1;
+      const client: ClientHandle = {
+        id: nextClientId,
+        emit: (name, payload) => send({ t: 'event', name, payload }),
+        onClose: (fn) => closers.push(fn),
+      };
       return {
         async handle(msg) {
           if (msg.t === 'cancel') {
@@ -73,6 +91,7 @@ export function createDispatcher(handlers: Partial<Handlers>): Dispatcher {
               signal: controller.signal,
               progress: (progress) => send({ t: 'event', name: 'op.progress', payload: { opId, progress } }),
               log: (stream, text) => send({ t: 'event', name: 'op.log', payload: { opId, stream, text } }),
+              client,
             };
             const value = await handler(msg.params, ctx);
             if (controller.signal.aborted) throw new HlabError('cancelled', 'The operation was cancelled.');
@@ -91,6 +110,13 @@ export function createDispatcher(handlers: Partial<Handlers>): Dispatcher {
           clients.delete(send);
           for (const c of running.values()) c.abort();
           running.clear();
+          for (const fn of closers.splice(0)) {
+            try {
+              fn();
+            } catch {
+              // cleanup of one resource must not stop the others
+            }
+          }
         },
       };
     },

@@ -3,6 +3,7 @@ import { createContext, type ServiceContext } from './context.js';
 import { createDispatcher, type Dispatcher, type Handlers } from './dispatcher.js';
 import { appHandlers } from './handlers/app.js';
 import { machineHandlers } from './handlers/machines.js';
+import { terminalHandlers } from './handlers/terminal.js';
 
 export interface Service {
   dispatcher: Dispatcher;
@@ -16,7 +17,11 @@ export function createService(opts: { home: string; env?: NodeJS.ProcessEnv }): 
   const context = createContext(opts.home, opts.env ?? process.env, (name, payload) =>
     ref.dispatcher?.broadcast(name, payload),
   );
-  const handlers: Handlers = { ...appHandlers(context), ...machineHandlers(context) };
+  const handlers: Handlers = {
+    ...appHandlers(context),
+    ...machineHandlers(context),
+    ...terminalHandlers(context),
+  };
   const dispatcher = createDispatcher(handlers);
   ref.dispatcher = dispatcher;
   return {

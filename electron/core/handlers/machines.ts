@@ -162,6 +162,7 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
 
     'machines.down': async (req, op) => {
       const name = requireName(req.name, 'name');
+      ctx.terminals.closeMachine(name, `machine "${name}" was stopped`);
       await ctx.qemu.down(name, { force: req.force === true, signal: op.signal, progress: op.progress });
       changed(name);
       return ctx.qemu.get(name);
@@ -193,6 +194,13 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
     'snapshots.restore': async (req, op) => {
       const machine = requireName(req.machine, 'machine');
       try {
+        // Connections open across a loadvm stall: end shells first (their tabs offer to reconnect).
+        if ((await ctx.qemu.snapshots.list(machine)).some((s) => s.name === req.snapshot)) {
+          ctx.terminals.closeMachine(
+            machine,
+            `machine "${machine}" was restored to snapshot "${req.snapshot}"`,
+          );
+        }
         const snap = await ctx.qemu.snapshots.restore(machine, req.snapshot, {
           signal: op.signal,
           progress: op.progress,

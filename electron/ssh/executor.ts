@@ -1,0 +1,202 @@
+/**
+ * Everything steps need from a guest over SSH, on one cached connection that reconnects
+ * transparently (after a reboot or a snapshot restore the next call simply connects again).
+ */
+import { posix } from 'node:path';
+import type { Client, SFTPWrapper } from 'ssh2';
+import { HlabError } from '../../shared/errors.js';
+import type { ExecResult, Progress } from '../../shared/types.js';
+import type { KnownHosts } from './known-hosts.js';
+import { connect, exec, tail, waitForSsh, type ExecOptions, type SshTarget } from './session.js';
+
+export const shQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** Connection-level failures worth one transparent reconnect; a command's own failure is not. */
+const RETRYABLE = new Set(['ssh-refused', 'ssh-timeout']);
+
+export class SshExecutor {
+  private client?: Client;
+  private connecting?: Promise<Client>;
+
+  constructor(
+    private readonly resolveTarget: () => Promise<SshTarget>,
+    private readonly knownHosts: KnownHosts,
+  ) {}
+
+  private async conn(signal?: AbortSignal): Promise<Client> {
+    if (this.client) return this.client;
+    this.connecting ??= (async () => {
+      try {
+        const c = await connect(await this.resolveTarget(), this.knownHosts, { signal });
+        const drop = () => {
+          if (this.client === c) this.client = undefined;
+        };
+        c.on('close', drop);
+        c.on('end', drop);
+        this.client = c;
+        return c;
+      } finally {
+        this.connecting = undefined;
+      }
+    })();
+    return this.connecting;
+  }
+
+  /** Runs on the cached connection; reconnects once if the connection itself was lost. */
+  private async withClient<T>(fn: (c: Client) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    try {
+      return await fn(await this.conn(signal));
+    } catch (err) {
+      const code = (err as HlabError).code;
+      const lost =
+        !(err instanceof HlabError) ||
+        RETRYABLE.has(code) ||
+        /not connected|No response|channel/i.test((err as Error).message);
+      if (
+        !lost ||
+        code === 'cancelled' ||
+        code === 'timeout' ||
+        code === 'host-key-changed' ||
+        code === 'ssh-auth'
+      )
+        throw err;
+      this.reset();
+      return fn(await this.conn(signal));
+    }
+  }
+
+  exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    return this.withClient((c) => exec(c, command, opts), opts.signal);
+  }
+
+  sudo(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    return this.exec(`sudo -n sh -c ${shQuote(command)}`, opts);
+  }
+
+  /** Like exec, but a non-zero exit is a `command-failed` error with the code and last lines. */
+  async run(command: string, opts: ExecOptions & { asRoot?: boolean } = {}): Promise<ExecResult> {
+    const r = opts.asRoot ? await this.sudo(command, opts) : await this.exec(command, opts);
+    if (r.exitCode !== 0) {
+      const target = await this.resolveTarget();
+      throw new HlabError(
+        'command-failed',
+        `"${command.split('\n')[0]}" exited ${r.exitCode} on machine "${target.machine}".`,
+        {
+          machine: target.machine,
+          exitCode: r.exitCode,
+          stdout: tail(r.stdout),
+          stderr: tail(r.stderr),
+        },
+      );
+    }
+    return r;
+  }
+
+  private sftp<T>(fn: (sftp: SFTPWrapper) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.withClient(
+      (c) =>
+        new Promise<T>((resolve, reject) => {
+          c.sftp((err, sftp) => {
+            if (err) return reject(new HlabError('ssh-refused', `SFTP is not available: ${err.message}`));
+            fn(sftp)
+              .then(resolve, reject)
+              .finally(() => sftp.end());
+          });
+        }),
+      signal,
+    );
+  }
+
+  writeFile(remotePath: string, data: string | Buffer, mode = 0o644): Promise<void> {
+    return this.sftp(
+      (sftp) =>
+        new Promise((resolve, reject) =>
+          sftp.writeFile(remotePath, data, { mode }, (err) =>
+            err
+              ? reject(new HlabError('command-failed', `Cannot write ${remotePath}: ${err.message}`))
+              : resolve(),
+          ),
+        ),
+    );
+  }
+
+  readFile(remotePath: string): Promise<Buffer> {
+    return this.sftp(
+      (sftp) =>
+        new Promise((resolve, reject) =>
+          sftp.readFile(remotePath, (err, buf) =>
+            err
+              ? reject(new HlabError('not-found', `Cannot read ${remotePath}: ${err.message}`))
+              : resolve(buf),
+          ),
+        ),
+    );
+  }
+
+  copyIn(localPath: string, remotePath: string): Promise<void> {
+    return this.sftp(
+      (sftp) =>
+        new Promise((resolve, reject) =>
+          sftp.fastPut(localPath, remotePath, (err) =>
+            err
+              ? reject(
+                  new HlabError(
+                    'command-failed',
+                    `Cannot copy ${localPath} to ${remotePath}: ${err.message}`,
+                  ),
+                )
+              : resolve(),
+          ),
+        ),
+    );
+  }
+
+  copyOut(remotePath: string, localPath: string): Promise<void> {
+    return this.sftp(
+      (sftp) =>
+        new Promise((resolve, reject) =>
+          sftp.fastGet(remotePath, localPath, (err) =>
+            err
+              ? reject(
+                  new HlabError(
+                    'command-failed',
+                    `Cannot copy ${remotePath} to ${localPath}: ${err.message}`,
+                  ),
+                )
+              : resolve(),
+          ),
+        ),
+    );
+  }
+
+  /** Uploads a script over SFTP and runs it as root, so its size never hits argument limits. */
+  async runScript(
+    script: string,
+    opts: ExecOptions & { env?: Record<string, string> } = {},
+  ): Promise<ExecResult> {
+    const remote = posix.join('/tmp', `hlab-script-${process.pid}-${Date.now().toString(36)}.sh`);
+    await this.writeFile(remote, script, 0o700);
+    const env = Object.entries(opts.env ?? {})
+      .map(([k, v]) => `${k}=${shQuote(v)}`)
+      .join(' ');
+    try {
+      return await this.exec(`sudo -n env ${env} bash ${remote}`, opts);
+    } finally {
+      await this.exec(`rm -f ${remote}`).catch(() => undefined);
+    }
+  }
+
+  async waitForSsh(
+    timeoutMs: number,
+    opts: { signal?: AbortSignal; progress?: (p: Progress) => void } = {},
+  ): Promise<void> {
+    this.reset();
+    await waitForSsh(await this.resolveTarget(), this.knownHosts, { timeoutMs, ...opts });
+  }
+
+  /** Drops the cached connection (before a restore: connections open across loadvm stall). */
+  reset(): void {
+    this.client?.end();
+    this.client = undefined;
+  }
+}
