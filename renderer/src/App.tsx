@@ -5,6 +5,7 @@ import { MachinesSection } from './features/machines/MachinesSection';
 import { useNav } from './features/navigation';
 import { PlannedSection } from './features/PlannedSection';
 import { SECTIONS } from './features/sections';
+import { TerminalSection } from './features/terminal/TerminalSection';
 import { Toasts } from './features/toasts/Toasts';
 
 function ConnectionStatus() {
@@ -45,7 +46,14 @@ export function App() {
         </button>
         <ConnectionStatus />
       </nav>
-      <main>{section === 'Machines' ? <MachinesSection /> : <PlannedSection section={section} />}</main>
+      <main>
+        {section === 'Machines' && <MachinesSection />}
+        {/* Kept mounted while hidden so open shells survive switching sections. */}
+        <div hidden={section !== 'Terminal'}>
+          <TerminalSection />
+        </div>
+        {section !== 'Machines' && section !== 'Terminal' && <PlannedSection section={section} />}
+      </main>
       <Toasts />
     </div>
   );

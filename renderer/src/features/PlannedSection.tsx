@@ -2,11 +2,7 @@ import { EmptyState } from '../components/EmptyState';
 import type { Section } from './sections';
 
 /** What each not-yet-built section will do, and what the user can already do instead. */
-const PLANNED: Record<Exclude<Section, 'Machines'>, { what: string; now: string }> = {
-  Terminal: {
-    what: 'Interactive SSH terminals to your machines, several tabs per machine.',
-    now: 'Use hlab exec NAME -- CMD for now.',
-  },
+const PLANNED: Record<Exclude<Section, 'Machines' | 'Terminal'>, { what: string; now: string }> = {
   Steps: {
     what: 'The hardening step library: kernel, modules, sysctl, sshd, audit, AppArmor, Docker.',
     now: 'Start a machine under Machines first.',
@@ -25,7 +21,7 @@ const PLANNED: Record<Exclude<Section, 'Machines'>, { what: string; now: string 
   },
 };
 
-export function PlannedSection({ section }: { section: Exclude<Section, 'Machines'> }) {
+export function PlannedSection({ section }: { section: Exclude<Section, 'Machines' | 'Terminal'> }) {
   const p = PLANNED[section];
   return (
     <section aria-labelledby={`${section}-h`}>

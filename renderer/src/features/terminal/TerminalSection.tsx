@@ -1,0 +1,69 @@
+import { useEffect, useState } from 'react';
+import { api } from '../../api/client';
+import { EmptyState } from '../../components/EmptyState';
+import { useMachines } from '../machines/store';
+import { useTerminals } from './store';
+import { TerminalView } from './TerminalView';
+
+export function TerminalSection() {
+  const { machines, refresh } = useMachines();
+  const { tabs, active, open, close, focus } = useTerminals();
+  const running = machines.filter((m) => m.state === 'running');
+  const [picked, setPicked] = useState('');
+  const machine = running.some((m) => m.name === picked) ? picked : (running[0]?.name ?? '');
+
+  useEffect(() => {
+    void refresh(api());
+    return api().on('machines.changed', () => void refresh(api()));
+  }, [refresh]);
+
+  return (
+    <section aria-labelledby="Terminal-h" className="terminal-section">
+      <h2 id="Terminal-h">Terminal</h2>
+      <div className="toolbar">
+        <label>
+          Machine{' '}
+          <select value={machine} onChange={(e) => setPicked(e.target.value)} aria-label="Machine">
+            {running.map((m) => (
+              <option key={m.name} value={m.name}>
+                {m.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button disabled={!machine} onClick={() => open(machine)}>
+          Open terminal
+        </button>
+      </div>
+      {running.length === 0 && tabs.length === 0 && (
+        <EmptyState title="No running machine">
+          Start a machine under Machines, then open a terminal to it here.
+        </EmptyState>
+      )}
+      {tabs.length > 0 && (
+        <div className="tabs" role="tablist" aria-label="Terminals">
+          {tabs.map((t) => (
+            <div key={t.key} className={`tab ${t.key === active ? 'active' : ''}`}>
+              <button
+                role="tab"
+                aria-selected={t.key === active}
+                onClick={() => focus(t.key)}
+                title={t.reason ?? t.state}
+              >
+                <span className={`tdot tdot-${t.state}`} aria-hidden /> {t.machine} #{t.key}
+              </button>
+              <button aria-label={`Close terminal ${t.key}`} onClick={() => close(t.key)}>
+                ×
+              </button>
+            </div>
+          ))}
+        </div>
+      )}
+      <div className="terminals">
+        {tabs.map((t) => (
+          <TerminalView key={t.key} tabKey={t.key} machine={t.machine} visible={t.key === active} />
+        ))}
+      </div>
+    </section>
+  );
+}

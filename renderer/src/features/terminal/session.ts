@@ -1,0 +1,95 @@
+/**
+ * Binds one xterm to one server-side shell: input and resize go up, output comes down and is
+ * acknowledged once xterm has rendered it (flow control), and a lost shell reopens on a key press.
+ */
+import type { Terminal } from '@xterm/xterm';
+import type { ApiClient } from '../../../../shared/rpc';
+
+const ACK_BATCH = 16 * 1024;
+
+export interface SessionCallbacks {
+  onState(state: 'connecting' | 'open' | 'closed', reason?: string): void;
+}
+
+export function bindTerminal(
+  api: ApiClient,
+  term: Terminal,
+  machine: string,
+  cb: SessionCallbacks,
+): () => void {
+  let id: string | undefined;
+  let closed = false;
+  let disposed = false;
+  let pendingAck = 0;
+  // Keys typed while the shell is (re)connecting are sent once it is open, not lost.
+  let queuedInput = '';
+  let ackTimer: ReturnType<typeof setTimeout> | undefined;
+  // Output can arrive before terminal.open's result names the id: keep it until then.
+  const early = new Map<string, string[]>();
+
+  const flushAck = () => {
+    ackTimer = undefined;
+    if (id && pendingAck > 0) void api.call('terminal.ack', { id, chars: pendingAck });
+    pendingAck = 0;
+  };
+  const write = (data: string) =>
+    term.write(data, () => {
+      pendingAck += data.length;
+      if (pendingAck >= ACK_BATCH) flushAck();
+      else ackTimer ??= setTimeout(flushAck, 30);
+    });
+
+  const offData = api.on('terminal.data', (e) => {
+    if (e.id === id) write(e.data);
+    else if (!id) early.set(e.id, [...(early.get(e.id) ?? []), e.data]);
+  });
+  const offExit = api.on('terminal.exit', (e) => {
+    if (e.id !== id) return;
+    closed = true;
+    id = undefined;
+    term.write(`\r\n\x1b[33m[${e.reason} — press any key to reconnect]\x1b[0m\r\n`);
+    cb.onState('closed', e.reason);
+  });
+
+  const open = async () => {
+    closed = false;
+    cb.onState('connecting');
+    const r = await api.call('terminal.open', { machine, cols: term.cols, rows: term.rows });
+    if (disposed) {
+      if (r.ok) void api.call('terminal.close', { id: r.value.id });
+      return;
+    }
+    if (!r.ok) {
+      closed = true;
+      term.write(`\r\n\x1b[31m[${r.error.message} — press any key to retry]\x1b[0m\r\n`);
+      cb.onState('closed', r.error.message);
+      return;
+    }
+    id = r.value.id;
+    for (const d of early.get(id) ?? []) write(d);
+    early.clear();
+    cb.onState('open');
+    if (queuedInput) void api.call('terminal.input', { id, data: queuedInput });
+    queuedInput = '';
+  };
+
+  const inputSub = term.onData((data) => {
+    if (closed) void open();
+    else if (id) void api.call('terminal.input', { id, data });
+    else queuedInput += data;
+  });
+  const resizeSub = term.onResize(({ cols, rows }) => {
+    if (id) void api.call('terminal.resize', { id, cols, rows });
+  });
+  void open();
+
+  return () => {
+    disposed = true;
+    if (ackTimer) clearTimeout(ackTimer);
+    offData();
+    offExit();
+    inputSub.dispose();
+    resizeSub.dispose();
+    if (id) void api.call('terminal.close', { id });
+  };
+}
