@@ -4,7 +4,7 @@
  * "N passed, N failed" summing them all.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IMAGE_DIR } from './integration/vm-env.js';
@@ -90,6 +90,22 @@ function readJson<T>(file: string): T | undefined {
 }
 
 if (!args.has('--skip-provision')) provision();
+
+/**
+ * ssh2's optional native crypto binding may not build on users' machines: run the suites on its
+ * pure-JS path (HLAB_SSH2_NATIVE=1 keeps the binding). The binding is put back when we finish.
+ */
+const binding = path.join(root, 'node_modules', 'ssh2', 'lib', 'protocol', 'crypto', 'build');
+const parked = `${binding}.hlab-parked`;
+if (existsSync(parked) && !existsSync(binding)) renameSync(parked, binding);
+const usePureJs = process.env.HLAB_SSH2_NATIVE !== '1' && existsSync(binding);
+if (usePureJs) {
+  renameSync(binding, parked);
+  process.on('exit', () => {
+    if (existsSync(parked)) renameSync(parked, binding);
+  });
+  console.log('ssh2: running the suites on its pure-JS path (native binding parked)');
+}
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 const npx = 'npx';

@@ -1,6 +1,7 @@
 /** `npm run bench -- <target>`: performance figures, measured for real (never asserted in tests). */
 const targets: Record<string, () => Promise<void>> = {
   vm: async () => (await import('./vm.js')).benchVm(process.argv.slice(3)),
+  terminal: async () => (await import('./terminal.js')).benchTerminal(),
 };
 
 const target = process.argv[2];

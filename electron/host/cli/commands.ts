@@ -5,6 +5,7 @@ import type { ApiClient } from '../../../shared/rpc.js';
 import type { ProviderKind } from '../../../shared/types.js';
 import { formatBytes, formatProgress, table } from './output.js';
 import type { Command, CommandContext } from './router.js';
+import { interactiveShell } from './shell.js';
 
 export interface CliDeps {
   client: ApiClient;
@@ -270,6 +271,13 @@ export function buildCommands(deps: CliDeps): Command[] {
         if (ctx.json) ctx.stdout(JSON.stringify(r, null, 2));
         return r.exitCode === 0 ? 0 : 1;
       },
+    },
+    {
+      path: ['ssh'],
+      args: 'NAME',
+      arity: [1, 1],
+      summary: 'Open an interactive shell on a machine (same terminal layer as the app)',
+      run: (ctx) => interactiveShell(deps.client, ctx.positionals[0] as string),
     },
     {
       path: ['serve'],
