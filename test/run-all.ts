@@ -117,6 +117,7 @@ check('typecheck (node)', npx, ['tsc', '-p', 'tsconfig.node.json', '--noEmit']);
 check('typecheck (renderer)', npx, ['tsc', '-p', 'renderer/tsconfig.json', '--noEmit']);
 check('build renderer', npx, ['vite', 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn']);
 check('bundle electron main + preload', npx, ['tsx', 'build/bundle-electron.ts']);
+check('npx hlab --help from the repo root', npx, ['hlab', '--help']);
 
 const vitestJson = path.join(out, 'vitest.json');
 const vCode = step(
