@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,6 +63,25 @@ describe('hlab CLI', () => {
     const o = io();
     expect(await main(['machine', 'up', 'ghost'], o.io)).toBe(2);
     expect(o.err.join('\n')).toContain('error (vm-not-found): No machine named "ghost".');
+  });
+
+  it('steps check prints file:line errors and exits 1; steps list --json lists the library', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hlab-cli-steps-'));
+    const bad = path.join(dir, 'bad.yaml');
+    writeFileSync(
+      bad,
+      'id: bad\ntitle: Bad\narea: ssh\nrisk: none\napply: x\nverify:\n  - name: v\n    run: 3\n',
+    );
+    const o = io();
+    expect(await main(['steps', 'check', bad], o.io)).toBe(1);
+    expect(o.out.join('\n')).toContain('bad.yaml:8: verify[0].run: expected string');
+    const good = io();
+    expect(await main(['steps', 'check', 'labs/steps/sshd-hardening.yaml'], good.io)).toBe(0);
+    const list = io();
+    expect(await main(['steps', 'list', '--json'], list.io)).toBe(0);
+    expect((JSON.parse(list.out.join('\n')) as Array<{ id: string }>).map((s) => s.id)).toContain(
+      'sshd-hardening',
+    );
   });
 
   it('info shows the data folder from HLAB_HOME', async () => {

@@ -6,6 +6,8 @@ import type { ProviderKind } from '../../../shared/types.js';
 import { formatBytes, formatProgress, table } from './output.js';
 import type { Command, CommandContext } from './router.js';
 import { interactiveShell } from './shell.js';
+import { loadLibrary, loadRecipe, loadStep } from '../../steps/load.js';
+import { formatIssue } from '../../../shared/steps.js';
 
 export interface CliDeps {
   client: ApiClient;
@@ -278,6 +280,42 @@ export function buildCommands(deps: CliDeps): Command[] {
       arity: [1, 1],
       summary: 'Open an interactive shell on a machine (same terminal layer as the app)',
       run: (ctx) => interactiveShell(deps.client, ctx.positionals[0] as string),
+    },
+    {
+      path: ['steps', 'list'],
+      summary: 'List the hardening step library',
+      run: async (ctx) => {
+        const { steps, issues } = loadLibrary();
+        if (issues.length) for (const i of issues) ctx.stderr(formatIssue(i));
+        return (
+          print(ctx, steps, () =>
+            table(
+              steps.map((s) => ({
+                ...s,
+                reboot: s.reboot ? 'yes' : '',
+                lynis: s.benchmarks.lynis.join(' '),
+              })),
+              ['id', 'area', 'risk', 'reboot', 'lynis', 'title'],
+            ),
+          ) || (issues.length ? 1 : 0)
+        );
+      },
+    },
+    {
+      path: ['steps', 'check'],
+      args: 'FILE...',
+      arity: [1, 100],
+      summary: 'Validate step or recipe files (errors as file:line: field: problem)',
+      run: async (ctx) => {
+        const { steps } = loadLibrary();
+        const issues = ctx.positionals.flatMap((f) =>
+          /(^|\/)recipes\//.test(f) ? loadRecipe(f, steps).issues : loadStep(f).issues,
+        );
+        if (ctx.json) ctx.stdout(JSON.stringify(issues, null, 2));
+        else for (const i of issues) ctx.stdout(formatIssue(i));
+        if (!ctx.json && issues.length === 0) ctx.stdout(`${ctx.positionals.length} file(s) ok`);
+        return issues.length ? 1 : 0;
+      },
     },
     {
       path: ['serve'],

@@ -1,0 +1,318 @@
+/** Loads and validates steps and recipes: YAML -> schema -> defaults -> cross references. */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LineCounter, parseDocument, type Node } from 'yaml';
+import { HlabError } from '../../shared/errors.js';
+import {
+  PARAM_TYPES,
+  PROBES,
+  RISKS,
+  STEP_AREAS,
+  formatIssue,
+  type LabIssue,
+  type ParamDef,
+  type ParamValue,
+  type RecipeDef,
+  type StepDef,
+} from '../../shared/steps.js';
+import { Checker, type Schema } from './schema.js';
+
+export const LABS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'labs');
+
+const ID = {
+  kind: 'string',
+  pattern: /^[a-z0-9][a-z0-9-]{1,62}$/,
+  patternHint: 'lower-case letters, digits and "-"',
+} as const;
+const text = { kind: 'string', nonEmpty: true } as const;
+const strings = { kind: 'array', items: { kind: 'string', nonEmpty: true } } as const;
+
+function paramProblem(p: Record<string, unknown>): string | undefined {
+  const d = p.default;
+  const ok =
+    (p.type === 'integer' && typeof d === 'number' && Number.isInteger(d)) ||
+    (p.type === 'string' && typeof d === 'string') ||
+    (p.type === 'boolean' && typeof d === 'boolean') ||
+    (p.type === 'list' && Array.isArray(d) && d.every((x) => typeof x === 'string'));
+  if (!ok) return `default does not match type ${String(p.type)}`;
+  if (p.type === 'string' && Array.isArray(p.enum) && !p.enum.includes(d))
+    return 'default is not one of enum';
+  return undefined;
+}
+
+const PARAM: Schema = {
+  kind: 'object',
+  fields: {
+    type: { schema: { kind: 'string', enum: PARAM_TYPES }, required: true },
+    default: { schema: { kind: 'value' }, required: true },
+    description: { schema: text },
+    min: { schema: { kind: 'integer' } },
+    max: { schema: { kind: 'integer' } },
+    enum: { schema: strings },
+  },
+  check: paramProblem,
+};
+
+const STEP: Schema = {
+  kind: 'object',
+  fields: {
+    id: { schema: ID, required: true },
+    title: { schema: text, required: true },
+    description: { schema: text },
+    area: { schema: { kind: 'string', enum: STEP_AREAS }, required: true },
+    risk: { schema: { kind: 'string', enum: RISKS }, required: true },
+    reboot: { schema: { kind: 'boolean' } },
+    snapshotOnlyRollback: { schema: { kind: 'boolean' } },
+    benchmarks: {
+      schema: {
+        kind: 'object',
+        fields: {
+          lynis: { schema: strings },
+          'cis-debian': { schema: strings },
+          'docker-bench': { schema: strings },
+        },
+      },
+    },
+    params: { schema: { kind: 'map', keyPattern: /^[A-Za-z_][A-Za-z0-9_]*$/, values: PARAM } },
+    apply: { schema: text, required: true },
+    verify: {
+      schema: {
+        kind: 'array',
+        minItems: 1,
+        items: {
+          kind: 'object',
+          fields: {
+            name: { schema: text, required: true },
+            run: { schema: text },
+            probe: { schema: { kind: 'string', enum: PROBES } },
+          },
+          check: (v) =>
+            (v.run === undefined) === (v.probe === undefined)
+              ? 'needs exactly one of run or probe'
+              : undefined,
+        },
+      },
+      required: true,
+    },
+    revert: { schema: text },
+  },
+};
+
+const RECIPE: Schema = {
+  kind: 'object',
+  fields: {
+    id: { schema: ID, required: true },
+    title: { schema: text, required: true },
+    description: { schema: text },
+    base: { schema: text, required: true },
+    onFailure: { schema: { kind: 'string', enum: ['stop', 'continue'] } },
+    steps: {
+      schema: {
+        kind: 'array',
+        minItems: 1,
+        items: {
+          kind: 'object',
+          fields: {
+            step: { schema: ID, required: true },
+            params: { schema: { kind: 'map', values: { kind: 'value' } } },
+          },
+        },
+      },
+      required: true,
+    },
+    exceptions: {
+      schema: {
+        kind: 'array',
+        items: {
+          kind: 'object',
+          fields: {
+            id: { schema: ID, required: true },
+            reason: { schema: text, required: true },
+            step: { schema: ID },
+          },
+        },
+      },
+    },
+  },
+};
+
+function parseYaml(
+  file: string,
+  displayName: string,
+): { node?: Node; lines: LineCounter; issues: LabIssue[] } {
+  const lines = new LineCounter();
+  let source: string;
+  try {
+    source = readFileSync(file, 'utf8');
+  } catch (err) {
+    return {
+      lines,
+      issues: [
+        { file: displayName, line: 1, path: '(file)', message: `cannot read: ${(err as Error).message}` },
+      ],
+    };
+  }
+  const doc = parseDocument(source, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const issues = doc.errors.map((e) => ({
+    file: displayName,
+    line: lines.linePos(e.pos[0]).line,
+    path: '(yaml)',
+    message: e.message.split('\n')[0] ?? e.message,
+  }));
+  return { node: (doc.contents ?? undefined) as Node | undefined, lines, issues };
+}
+
+const display = (file: string) => {
+  const rel = path.relative(process.cwd(), file);
+  return rel.startsWith('..') ? file : rel;
+};
+
+export function loadStep(file: string): { step?: StepDef; issues: LabIssue[] } {
+  const name = display(file);
+  const { node, lines, issues } = parseYaml(file, name);
+  if (issues.length) return { issues };
+  const c = new Checker(lines);
+  const v = c.check(node, STEP, '', 1) as Record<string, unknown> | undefined;
+  const all = [...issues, ...c.issues.map((i) => ({ file: name, ...i }))];
+  if (!v || all.length) return { issues: all };
+  const expected = path.basename(file).replace(/\.ya?ml$/, '');
+  if (v.id !== expected)
+    return {
+      issues: [{ file: name, line: 1, path: 'id', message: `must match the file name ("${expected}")` }],
+    };
+  const bm = (v.benchmarks ?? {}) as Partial<StepDef['benchmarks']>;
+  return {
+    step: {
+      id: v.id as string,
+      title: v.title as string,
+      ...(v.description ? { description: v.description as string } : {}),
+      area: v.area as StepDef['area'],
+      risk: v.risk as StepDef['risk'],
+      reboot: (v.reboot as boolean | undefined) ?? false,
+      snapshotOnlyRollback: (v.snapshotOnlyRollback as boolean | undefined) ?? false,
+      benchmarks: {
+        lynis: bm.lynis ?? [],
+        'cis-debian': bm['cis-debian'] ?? [],
+        'docker-bench': bm['docker-bench'] ?? [],
+      },
+      params: (v.params ?? {}) as Record<string, ParamDef>,
+      apply: v.apply as string,
+      verify: v.verify as StepDef['verify'],
+      ...(v.revert ? { revert: v.revert as string } : {}),
+      file: name,
+    },
+    issues: [],
+  };
+}
+
+function yamlFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
+export function loadLibrary(labsDir = LABS_DIR): { steps: StepDef[]; issues: LabIssue[] } {
+  const steps: StepDef[] = [];
+  const issues: LabIssue[] = [];
+  for (const file of yamlFiles(path.join(labsDir, 'steps'))) {
+    const r = loadStep(file);
+    if (r.step) steps.push(r.step);
+    issues.push(...r.issues);
+  }
+  return { steps, issues };
+}
+
+function paramFits(def: ParamDef, v: ParamValue): string | undefined {
+  if (def.type === 'integer') {
+    if (typeof v !== 'number' || !Number.isInteger(v)) return 'expected integer';
+    if (def.min !== undefined && v < def.min) return `must be at least ${def.min}`;
+    if (def.max !== undefined && v > def.max) return `must be at most ${def.max}`;
+  }
+  if (def.type === 'string') {
+    if (typeof v !== 'string') return 'expected string';
+    if (def.enum && !def.enum.includes(v)) return `expected one of ${def.enum.join(', ')}`;
+  }
+  if (def.type === 'boolean' && typeof v !== 'boolean') return 'expected true or false';
+  if (def.type === 'list' && !(Array.isArray(v) || typeof v === 'string')) return 'expected a list';
+  return undefined;
+}
+
+export function loadRecipe(file: string, library: StepDef[]): { recipe?: RecipeDef; issues: LabIssue[] } {
+  const name = display(file);
+  const { node, lines, issues } = parseYaml(file, name);
+  if (issues.length) return { issues };
+  const c = new Checker(lines);
+  const v = c.check(node, RECIPE, '', 1) as Record<string, unknown> | undefined;
+  const found = c.issues.map((i) => ({ file: name, ...i }));
+  if (!v || found.length) return { issues: found };
+  // Cross references need the steps' lines: walk the raw list again.
+  const stepNodes = ((node as unknown as { get(k: string, keep: boolean): { items: Node[] } }).get(
+    'steps',
+    true,
+  )?.items ?? []) as Node[];
+  const byId = new Map(library.map((s) => [s.id, s]));
+  const steps = (v.steps as Array<{ step: string; params?: Record<string, ParamValue> }>).map((rs, i) => {
+    const line = lines.linePos(stepNodes[i]?.range?.[0] ?? 0).line;
+    const def = byId.get(rs.step);
+    if (!def) {
+      found.push({
+        file: name,
+        line,
+        path: `steps[${i}].step`,
+        message: `no step "${rs.step}" in the library`,
+      });
+      return { step: rs.step, params: {} };
+    }
+    const params: Record<string, ParamValue> = {};
+    for (const [k, d] of Object.entries(def.params)) params[k] = d.default;
+    for (const [k, val] of Object.entries(rs.params ?? {})) {
+      const pd = def.params[k];
+      if (!pd) {
+        found.push({
+          file: name,
+          line,
+          path: `steps[${i}].params.${k}`,
+          message: `step "${rs.step}" has no parameter "${k}" (known: ${Object.keys(def.params).join(', ') || 'none'})`,
+        });
+        continue;
+      }
+      const problem = paramFits(pd, val);
+      if (problem) found.push({ file: name, line, path: `steps[${i}].params.${k}`, message: problem });
+      params[k] = val;
+    }
+    return { step: rs.step, params };
+  });
+  const exceptions = (v.exceptions ?? []) as RecipeDef['exceptions'];
+  exceptions.forEach((e, i) => {
+    if (e.step && !byId.has(e.step))
+      found.push({
+        file: name,
+        line: 1,
+        path: `exceptions[${i}].step`,
+        message: `no step "${e.step}" in the library`,
+      });
+  });
+  if (found.length) return { issues: found };
+  return {
+    recipe: {
+      id: v.id as string,
+      title: v.title as string,
+      ...(v.description ? { description: v.description as string } : {}),
+      base: v.base as string,
+      onFailure: (v.onFailure as RecipeDef['onFailure'] | undefined) ?? 'stop',
+      steps,
+      exceptions,
+      file: name,
+    },
+    issues: [],
+  };
+}
+
+export function assertNoIssues(issues: LabIssue[]): void {
+  if (issues.length) {
+    throw new HlabError('bad-request', issues.map(formatIssue).join('\n'), { issues });
+  }
+}

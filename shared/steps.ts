@@ -1,0 +1,92 @@
+/** Step and recipe definitions (labs/steps/*.yaml, labs/recipes/*.yaml), as plain data. */
+
+export const STEP_AREAS = [
+  'kernel',
+  'modules',
+  'sysctl',
+  'ssh',
+  'accounts',
+  'audit',
+  'mac',
+  'docker',
+  'bench',
+] as const;
+export const RISKS = ['none', 'service', 'reboot', 'lockout', 'boot'] as const;
+export const PROBES = [
+  'fresh-ssh-login',
+  'sudo',
+  'password-login-refused',
+  'root-login-refused',
+  'no-failed-units',
+] as const;
+export const PARAM_TYPES = ['integer', 'string', 'boolean', 'list'] as const;
+
+export type StepArea = (typeof STEP_AREAS)[number];
+export type Risk = (typeof RISKS)[number];
+export type Probe = (typeof PROBES)[number];
+export type ParamValue = number | string | boolean | string[];
+
+export interface ParamDef {
+  type: (typeof PARAM_TYPES)[number];
+  default: ParamValue;
+  description?: string;
+  min?: number;
+  max?: number;
+  enum?: string[];
+}
+
+export interface VerifyCheck {
+  name: string;
+  /** Shell run as root on the guest; exit 0 = pass. */
+  run?: string;
+  /** A host-side probe run by the engine. */
+  probe?: Probe;
+}
+
+export interface StepDef {
+  id: string;
+  title: string;
+  description?: string;
+  area: StepArea;
+  risk: Risk;
+  reboot: boolean;
+  /** Changes only a reboot undoes (modules_disabled, audit -e 2): roll back by snapshot only. */
+  snapshotOnlyRollback: boolean;
+  benchmarks: { lynis: string[]; 'cis-debian': string[]; 'docker-bench': string[] };
+  params: Record<string, ParamDef>;
+  apply: string;
+  verify: VerifyCheck[];
+  revert?: string;
+  file: string;
+}
+
+export interface RecipeStep {
+  step: string;
+  params: Record<string, ParamValue>;
+}
+
+export interface RecipeException {
+  id: string;
+  reason: string;
+  step?: string;
+}
+
+export interface RecipeDef {
+  id: string;
+  title: string;
+  description?: string;
+  base: string;
+  onFailure: 'stop' | 'continue';
+  steps: RecipeStep[];
+  exceptions: RecipeException[];
+  file: string;
+}
+
+export interface LabIssue {
+  file: string;
+  line: number;
+  path: string;
+  message: string;
+}
+
+export const formatIssue = (i: LabIssue) => `${i.file}:${i.line}: ${i.path}: ${i.message}`;
