@@ -65,10 +65,10 @@ export function sshTarget(ctx: ServiceContext, info: MachineInfo): SshTarget {
 }
 
 /** After a boot or a restore: SSH answers, and the guest clock is not stuck at the snapshot's time. */
-async function waitReady(
+export async function waitReady(
   ctx: ServiceContext,
   name: string,
-  op: OpContext,
+  op: Pick<OpContext, 'signal' | 'progress'>,
   timeoutMs: number,
   fixClock: boolean,
 ): Promise<MachineInfo> {

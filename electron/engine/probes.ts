@@ -1,0 +1,84 @@
+/** Host-side probes the engine runs besides a step's own checks: can we still get in, and is sudo alive? */
+import ssh2 from 'ssh2';
+import type { Probe } from '../../shared/steps.js';
+import { SshExecutor } from '../ssh/executor.js';
+import type { KnownHosts } from '../ssh/known-hosts.js';
+import type { SshTarget } from '../ssh/session.js';
+
+export interface ProbeResult {
+  pass: boolean;
+  output: string;
+}
+
+export interface ProbeEnv {
+  target: () => Promise<SshTarget>;
+  knownHosts: KnownHosts;
+  /** Units that had already failed before the run (not the step's fault). */
+  failedBefore: string[];
+}
+
+export const FAILED_UNITS = "systemctl list-units --failed --plain --no-legend | awk '{print $1}'";
+
+/** Offers only the `none` method and reads which methods the server still allows: no secret is sent. */
+async function authMethods(t: SshTarget): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const c = new ssh2.Client();
+    let offered: string[] | undefined;
+    c.on('error', (err) => (offered ? resolve(offered) : reject(err)));
+    c.on('ready', () => {
+      c.end();
+      resolve(['none']);
+    });
+    c.connect({
+      host: t.host,
+      port: t.port,
+      username: t.user,
+      readyTimeout: 20_000,
+      authHandler: (methodsLeft, _partial, next) => {
+        if (methodsLeft === null) return next({ type: 'none', username: t.user });
+        offered = methodsLeft;
+        return next(false as never);
+      },
+    });
+  });
+}
+
+export async function runProbe(probe: Probe, env: ProbeEnv): Promise<ProbeResult> {
+  const fresh = new SshExecutor(env.target, env.knownHosts);
+  try {
+    switch (probe) {
+      case 'fresh-ssh-login': {
+        const r = await fresh.exec('id -un');
+        return { pass: r.exitCode === 0, output: `fresh login as ${r.stdout.trim()}` };
+      }
+      case 'sudo': {
+        const r = await fresh.exec('sudo -n true');
+        return { pass: r.exitCode === 0, output: r.exitCode === 0 ? 'sudo -n true works' : r.stderr.trim() };
+      }
+      case 'no-failed-units': {
+        const r = await fresh.exec(FAILED_UNITS);
+        const now = r.stdout.split('\n').filter(Boolean);
+        const added = now.filter((u) => !env.failedBefore.includes(u));
+        return {
+          pass: added.length === 0,
+          output: added.length ? `newly failed: ${added.join(', ')}` : 'no newly failed units',
+        };
+      }
+      case 'password-login-refused': {
+        const methods = await authMethods(await env.target());
+        const weak = methods.filter((m) => m === 'password' || m === 'keyboard-interactive' || m === 'none');
+        return { pass: weak.length === 0, output: `server offers: ${methods.join(', ') || 'nothing'}` };
+      }
+      case 'root-login-refused': {
+        const r = await fresh.exec(
+          "sudo -n sshd -T -C user=root,host=x,addr=127.0.0.1 | grep -i '^permitrootlogin'",
+        );
+        return { pass: r.stdout.trim().toLowerCase() === 'permitrootlogin no', output: r.stdout.trim() };
+      }
+    }
+  } catch (err) {
+    return { pass: false, output: (err as Error).message };
+  } finally {
+    fresh.reset();
+  }
+}

@@ -1,0 +1,254 @@
+/**
+ * The loop: per step, snapshot -> apply over SSH -> verify (step checks + health probes, with the
+ * old session kept open for lockout-risk steps) -> on any failure restore the snapshot, wait for
+ * SSH, re-check health, record "rolled back". Every event is journaled (fsync) before it is told.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { HlabError } from '../../shared/errors.js';
+import type { RunSummary, StampedEvent, RunEvent } from '../../shared/runs.js';
+import type { ParamValue, Probe, RecipeDef, StepDef } from '../../shared/steps.js';
+import type { ServiceContext } from '../core/context.js';
+import { sshTarget, waitReady } from '../core/handlers/machines.js';
+import { SshExecutor } from '../ssh/executor.js';
+import { renderScript } from '../steps/render.js';
+import { Journal, readEvents, summarize } from './journal.js';
+import { FAILED_UNITS, runProbe, type ProbeEnv } from './probes.js';
+
+const APPLY_TIMEOUT_MS = 15 * 60_000;
+const CHECK_TIMEOUT_MS = 2 * 60_000;
+const HEALTH: Probe[] = ['fresh-ssh-login', 'sudo', 'no-failed-units'];
+
+export interface RunOptions {
+  ctx: ServiceContext;
+  recipe: RecipeDef;
+  library: StepDef[];
+  machine: string;
+  signal?: AbortSignal;
+  onEvent?: (e: StampedEvent) => void;
+}
+
+export function newRunId(recipeId: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+  return `${stamp}-${recipeId}-${randomBytes(3).toString('hex')}`;
+}
+
+export async function runRecipe(o: RunOptions): Promise<RunSummary> {
+  const { ctx, recipe, machine } = o;
+  const info = await ctx.qemu.get(machine);
+  if (info.state !== 'running') {
+    throw new HlabError(
+      'vm-state',
+      `Machine "${machine}" is ${info.state}; start it first (hlab machine up ${machine}).`,
+      { machine },
+    );
+  }
+  const byId = new Map(o.library.map((s) => [s.id, s]));
+  const runId = newRunId(recipe.id);
+  const journal = Journal.create(ctx.paths.runs, runId);
+  const emit = (e: RunEvent) => o.onEvent?.(journal.append(e));
+  const target = async () => sshTarget(ctx, await ctx.qemu.get(machine));
+  const ex = new SshExecutor(target, ctx.knownHosts);
+  const snapTag = runId.slice(-6);
+  const taken: string[] = [];
+  let status: 'validated' | 'failed' | 'cancelled' | 'error' = 'validated';
+  let message: string | undefined;
+
+  emit({
+    type: 'run-started',
+    runId,
+    recipe: recipe.id,
+    machine,
+    steps: recipe.steps.map((s) => s.step),
+    pid: process.pid,
+  });
+  try {
+    const failedBefore = (await ex.exec(FAILED_UNITS)).stdout.split('\n').filter(Boolean);
+    const probeEnv: ProbeEnv = { target, knownHosts: ctx.knownHosts, failedBefore };
+    let stop = false;
+    for (const [index, rs] of recipe.steps.entries()) {
+      const step = byId.get(rs.step);
+      if (!step) throw new HlabError('bad-request', `Recipe ${recipe.file} uses unknown step "${rs.step}".`);
+      if (stop) {
+        emit({
+          type: 'step-finished',
+          index,
+          outcome: 'skipped',
+          reason: 'an earlier step failed (onFailure: stop)',
+          durationMs: 0,
+        });
+        continue;
+      }
+      const outcome = await runStep({
+        ...o,
+        ex,
+        emit,
+        index,
+        step,
+        params: rs.params,
+        probeEnv,
+        snapshot: `hlab-${snapTag}-${index}`,
+      });
+      taken.push(`hlab-${snapTag}-${index}`);
+      if (outcome === 'cancelled') {
+        status = 'cancelled';
+        break;
+      }
+      if (outcome === 'rolled-back') {
+        status = 'failed';
+        stop = recipe.onFailure === 'stop';
+      }
+      // Only the newest before-snapshot matters for recovery; older ones just eat disk.
+      while (taken.length > 1)
+        await ctx.qemu.snapshots.remove(machine, taken.shift() as string).catch(() => undefined);
+    }
+  } catch (err) {
+    status = (err as HlabError).code === 'cancelled' ? 'cancelled' : 'error';
+    message = (err as Error).message;
+  } finally {
+    ex.reset();
+  }
+  if (status !== 'error') {
+    for (const s of taken) await ctx.qemu.snapshots.remove(machine, s).catch(() => undefined);
+  }
+  emit({ type: 'run-finished', status, ...(message ? { message } : {}) });
+  journal.close();
+  return summarize(runId, readEvents(ctx.paths.runs, runId));
+}
+
+interface StepRun extends RunOptions {
+  ex: SshExecutor;
+  emit: (e: RunEvent) => void;
+  index: number;
+  step: StepDef;
+  params: Record<string, ParamValue>;
+  probeEnv: ProbeEnv;
+  snapshot: string;
+}
+
+async function runStep(s: StepRun): Promise<'validated' | 'rolled-back' | 'cancelled'> {
+  const { ctx, machine, ex, emit, index, step } = s;
+  const started = Date.now();
+  emit({ type: 'step-started', index, step: step.id, params: s.params });
+  ex.reset();
+  await ctx.qemu.snapshots.take(machine, s.snapshot);
+  emit({ type: 'snapshot-taken', index, snapshot: s.snapshot });
+
+  // Lockout-risk steps: an already-open session survives an sshd change and can revert it.
+  const guard = step.risk === 'lockout' ? new SshExecutor(s.probeEnv.target, ctx.knownHosts) : undefined;
+  let failure: string | undefined;
+  try {
+    await guard?.exec('true');
+    if (step.reboot)
+      throw new HlabError(
+        'unavailable',
+        'steps that need a reboot are not supported by this engine version yet',
+      );
+    const script = renderScript(step.apply, s.params);
+    const t = Date.now();
+    const r = await ex.runScript(script, {
+      timeoutMs: APPLY_TIMEOUT_MS,
+      signal: s.signal,
+      onStdout: (text) => emit({ type: 'apply-output', index, stream: 'stdout', text }),
+      onStderr: (text) => emit({ type: 'apply-output', index, stream: 'stderr', text }),
+    });
+    emit({
+      type: 'apply-finished',
+      index,
+      exitCode: r.exitCode,
+      scriptSha256: createHash('sha256').update(script).digest('hex'),
+      durationMs: Date.now() - t,
+    });
+    if (r.exitCode !== 0)
+      failure = `apply exited ${r.exitCode}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`;
+
+    if (!failure) {
+      for (const check of step.verify) {
+        const res = check.run
+          ? await ex
+              .runScript(renderScript(check.run, s.params), { timeoutMs: CHECK_TIMEOUT_MS, signal: s.signal })
+              .then(
+                (x) => ({ pass: x.exitCode === 0, output: (x.stdout + x.stderr).trim().slice(-2000) }),
+                (err: Error) => ({ pass: false, output: err.message }),
+              )
+          : await runProbe(check.probe as Probe, s.probeEnv);
+        emit({
+          type: 'check',
+          index,
+          name: check.name,
+          kind: check.run ? 'run' : 'probe',
+          pass: res.pass,
+          output: res.output,
+        });
+        if (!res.pass)
+          failure ??= `check "${check.name}" failed: ${res.output.split('\n').slice(-3).join(' | ')}`;
+      }
+      for (const probe of HEALTH.filter((p) => !step.verify.some((c) => c.probe === p))) {
+        const res = await runProbe(probe, s.probeEnv);
+        emit({
+          type: 'check',
+          index,
+          name: `health: ${probe}`,
+          kind: 'probe',
+          pass: res.pass,
+          output: res.output,
+        });
+        if (!res.pass) failure ??= `health probe ${probe} failed: ${res.output}`;
+      }
+    }
+  } catch (err) {
+    failure =
+      (err as HlabError).code === 'cancelled' || s.signal?.aborted ? 'cancelled' : (err as Error).message;
+  }
+
+  if (!failure) {
+    guard?.reset();
+    emit({ type: 'step-finished', index, outcome: 'validated', durationMs: Date.now() - started });
+    return 'validated';
+  }
+
+  // Roll back: a quick revert through the surviving session first (lockouts), then the snapshot,
+  // which is what guarantees the pre-step state.
+  emit({ type: 'rollback-started', index, reason: failure, snapshot: s.snapshot });
+  const rb = Date.now();
+  if (guard && step.revert)
+    await guard
+      .runScript(renderScript(step.revert, s.params), { timeoutMs: CHECK_TIMEOUT_MS })
+      .catch(() => undefined);
+  guard?.reset();
+  ex.reset();
+  ctx.terminals.closeMachine(machine, `step "${step.id}" failed and machine "${machine}" is being restored`);
+  let healthy = false;
+  try {
+    if ((await ctx.qemu.get(machine)).state !== 'running') await ctx.qemu.up(machine);
+    await ctx.qemu.snapshots.restore(machine, s.snapshot);
+    await waitReady(
+      ctx,
+      machine,
+      { signal: new AbortController().signal, progress: () => undefined },
+      180_000,
+      true,
+    );
+    const health = await Promise.all(
+      (['fresh-ssh-login', 'sudo'] as Probe[]).map((p) => runProbe(p, s.probeEnv)),
+    );
+    healthy = health.every((h) => h.pass);
+  } catch (err) {
+    emit({
+      type: 'check',
+      index,
+      name: 'rollback',
+      kind: 'probe',
+      pass: false,
+      output: (err as Error).message,
+    });
+  }
+  emit({ type: 'rollback-finished', index, healthy, durationMs: Date.now() - rb });
+  emit({
+    type: 'step-finished',
+    index,
+    outcome: 'rolled-back',
+    reason: failure,
+    durationMs: Date.now() - started,
+  });
+  return failure === 'cancelled' ? 'cancelled' : 'rolled-back';
+}

@@ -1,0 +1,133 @@
+/**
+ * The core loop against the REAL VM: a recipe is validated step by step, and broken steps (an
+ * sshd lockout, a failing verify) are caught and rolled back to the provable pre-step state.
+ */
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiClient } from '../../shared/rpc.js';
+import type { RecipeDef, StepDef } from '../../shared/steps.js';
+import type { StampedEvent } from '../../shared/runs.js';
+import type { Service } from '../../electron/core/service.js';
+import { listRuns, readEvents } from '../../electron/engine/journal.js';
+import { runRecipe } from '../../electron/engine/run.js';
+import { loadLibrary } from '../../electron/steps/load.js';
+import { must, newHome, newService, sh } from './vm-env.js';
+
+const M = 'engine1';
+let service: Service;
+let client: ApiClient;
+const library = loadLibrary().steps;
+
+const broken = (id: string, over: Partial<StepDef>): StepDef => ({
+  id,
+  title: id,
+  area: 'ssh',
+  risk: 'none',
+  reboot: false,
+  snapshotOnlyRollback: false,
+  benchmarks: { lynis: [], 'cis-debian': [], 'docker-bench': [] },
+  params: {},
+  apply: 'true',
+  verify: [{ name: 'ok', run: 'true' }],
+  file: `test/${id}.yaml`,
+  ...over,
+});
+
+const LOCKOUT = broken('lockout-allowusers', {
+  risk: 'lockout',
+  apply: "echo 'AllowUsers nobody' > /etc/ssh/sshd_config.d/00-broken.conf\nsshd -t\nsystemctl reload ssh\n",
+  verify: [{ name: 'lab can still log in', probe: 'fresh-ssh-login' }],
+  revert: 'rm -f /etc/ssh/sshd_config.d/00-broken.conf\nsystemctl reload ssh\n',
+});
+const FAILS_VERIFY = broken('fails-verify', {
+  apply: 'touch /etc/hlab-marker\n',
+  verify: [{ name: 'never true', run: 'test -e /etc/hlab-nonexistent' }],
+});
+
+const recipe = (id: string, steps: string[], onFailure: 'stop' | 'continue' = 'stop'): RecipeDef => ({
+  id,
+  title: id,
+  base: 'debian-12',
+  onFailure,
+  steps: steps.map((step) => ({
+    step,
+    params: Object.fromEntries(
+      Object.entries([...library, LOCKOUT, FAILS_VERIFY].find((s) => s.id === step)!.params).map(([k, d]) => [
+        k,
+        d.default,
+      ]),
+    ),
+  })),
+  exceptions: [],
+  file: `test/${id}.yaml`,
+});
+
+beforeAll(async () => {
+  ({ service, client } = newService(newHome('engine')));
+  await must(client, 'machines.create', { name: M, memoryMiB: 1024, cpus: 2 });
+  await must(client, 'machines.up', { name: M });
+});
+afterAll(async () => {
+  if (client) await client.call('machines.destroy', { name: M });
+});
+
+const run = (r: RecipeDef, seen?: StampedEvent[]) =>
+  runRecipe({
+    ctx: service.context,
+    recipe: r,
+    library: [...library, LOCKOUT, FAILS_VERIFY],
+    machine: M,
+    onEvent: (e) => seen?.push(e),
+  });
+
+describe('run engine', { timeout: 600_000 }, () => {
+  it('validates a recipe step by step and journals every event before telling', async () => {
+    const seen: StampedEvent[] = [];
+    const s = await run(recipe('quick', ['disable-rare-protocols', 'kernel-sysctl']), seen);
+    expect(s.status).toBe('validated');
+    expect(s.steps.map((x) => x.outcome)).toEqual(['validated', 'validated']);
+    const journal = readEvents(path.join(service.context.home, 'runs'), s.id);
+    expect(journal.map((e) => e.seq)).toEqual(seen.map((e) => e.seq));
+    expect(journal.map((e) => e.type)).toContain('apply-finished');
+    expect(journal.filter((e) => e.type === 'check' && e.name === 'health: fresh-ssh-login')).toHaveLength(2);
+    expect(journal.at(-1)).toMatchObject({ type: 'run-finished', status: 'validated' });
+    expect(
+      (await must(client, 'snapshots.list', { machine: M })).filter((x) => x.name.startsWith('hlab-')),
+    ).toEqual([]);
+    expect(await sh(client, M, '/usr/sbin/sysctl -n kernel.kptr_restrict')).toBe('2');
+  });
+
+  it('catches an sshd change that locks the lab user out and restores the pre-step state', async () => {
+    const s = await run(recipe('lockout', ['lockout-allowusers']));
+    expect(s.status).toBe('failed');
+    expect(s.steps[0]).toMatchObject({ outcome: 'rolled-back' });
+    expect(s.steps[0]!.reason).toContain('lab can still log in');
+    const events = readEvents(path.join(service.context.home, 'runs'), s.id);
+    expect(events.find((e) => e.type === 'rollback-finished')).toMatchObject({ healthy: true });
+    expect(
+      await sh(client, M, 'test -e /etc/ssh/sshd_config.d/00-broken.conf && echo present || echo gone'),
+    ).toBe('gone');
+    expect(await sh(client, M, '/usr/sbin/sysctl -n kernel.kptr_restrict')).toBe('2'); // the earlier validated run's state is kept
+  });
+
+  it('rolls back a step whose verify fails, and onFailure: continue runs the next step', async () => {
+    const s = await run(recipe('mixed', ['fails-verify', 'blacklist-filesystems'], 'continue'));
+    expect(s.status).toBe('failed');
+    expect(s.steps.map((x) => x.outcome)).toEqual(['rolled-back', 'validated']);
+    expect(await sh(client, M, 'test -e /etc/hlab-marker && echo present || echo gone')).toBe('gone');
+    expect(
+      await sh(client, M, 'test -e /etc/modprobe.d/hlab-filesystems.conf && echo present || echo gone'),
+    ).toBe('present');
+  });
+
+  it('onFailure: stop skips the remaining steps; runs are listed from the journal', async () => {
+    const s = await run(recipe('stopping', ['fails-verify', 'lock-root']));
+    expect(s.steps.map((x) => x.outcome)).toEqual(['rolled-back', 'skipped']);
+    expect(await sh(client, M, "sudo -n getent shadow root | cut -d: -f2 | grep -c '^!' || true")).toBe('0');
+    const runs = listRuns(path.join(service.context.home, 'runs'));
+    expect(runs.map((r) => r.recipe)).toEqual(
+      expect.arrayContaining(['quick', 'lockout', 'mixed', 'stopping']),
+    );
+    expect(runs.every((r) => r.status !== 'running')).toBe(true);
+  });
+});
