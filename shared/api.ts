@@ -4,6 +4,7 @@
  * in-process CLI client are generic over these maps, so adding a method means adding one line
  * here and one handler on the node side.
  */
+import type { RunSummary, StampedEvent } from './runs.js';
 import type {
   AppInfo,
   ExecResult,
@@ -43,6 +44,12 @@ export interface ApiMethods {
   /** The renderer acknowledges characters it has rendered (flow control). */
   'terminal.ack': Method<{ id: string; chars: number }, Record<string, never>>;
   'terminal.close': Method<{ id: string }, Record<string, never>>;
+  /** recipe: an id from labs/recipes or a path; labsDir: another step library. */
+  'runs.start': Method<{ recipe: string; machine: string; labsDir?: string }, RunSummary, true>;
+  'runs.list': Method<Record<string, never>, RunSummary[]>;
+  'runs.get': Method<{ id: string }, { summary: RunSummary; events: StampedEvent[] }>;
+  /** Restores an interrupted run's last good snapshot. */
+  'runs.recover': Method<{ id: string }, RunSummary, true>;
   'machines.exec': Method<{ machine: string; command: string; timeoutMs?: number }, ExecResult, true>;
 }
 
@@ -62,6 +69,7 @@ export interface ApiEvents {
   'images.changed': { name: string };
   'terminal.data': { id: string; data: string };
   'terminal.exit': { id: string; reason: string };
+  'runs.event': { runId: string; event: StampedEvent };
 }
 
 export type EventName = keyof ApiEvents;
@@ -88,6 +96,10 @@ export const METHOD_NAMES = [
   'terminal.resize',
   'terminal.ack',
   'terminal.close',
+  'runs.start',
+  'runs.list',
+  'runs.get',
+  'runs.recover',
 ] as const satisfies readonly MethodName[];
 
 // Compile-time check that METHOD_NAMES lists every method.

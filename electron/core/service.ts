@@ -4,6 +4,7 @@ import { createDispatcher, type Dispatcher, type Handlers } from './dispatcher.j
 import { appHandlers } from './handlers/app.js';
 import { machineHandlers } from './handlers/machines.js';
 import { terminalHandlers } from './handlers/terminal.js';
+import { runHandlers } from './handlers/runs.js';
 
 export interface Service {
   dispatcher: Dispatcher;
@@ -21,6 +22,7 @@ export function createService(opts: { home: string; env?: NodeJS.ProcessEnv }): 
     ...appHandlers(context),
     ...machineHandlers(context),
     ...terminalHandlers(context),
+    ...runHandlers(context),
   };
   const dispatcher = createDispatcher(handlers);
   ref.dispatcher = dispatcher;

@@ -28,6 +28,14 @@ export class Journal {
     this.fd = openSync(file, 'a');
   }
 
+  /** Appends to an existing run (recovery), continuing its sequence numbers. */
+  static reopen(runsDir: string, runId: string): Journal {
+    const events = readEvents(runsDir, runId);
+    const j = new Journal(runId, path.join(runsDir, runId, 'journal.jsonl'));
+    j.seq = events.at(-1)?.seq ?? 0;
+    return j;
+  }
+
   static create(runsDir: string, runId: string): Journal {
     const dir = path.join(runsDir, runId);
     mkdirSync(dir, { recursive: true });

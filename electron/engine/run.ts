@@ -24,7 +24,7 @@ export interface RunOptions {
   library: StepDef[];
   machine: string;
   signal?: AbortSignal;
-  onEvent?: (e: StampedEvent) => void;
+  onEvent?: (e: StampedEvent, runId: string) => void;
 }
 
 export function newRunId(recipeId: string): string {
@@ -45,7 +45,7 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
   const byId = new Map(o.library.map((s) => [s.id, s]));
   const runId = newRunId(recipe.id);
   const journal = Journal.create(ctx.paths.runs, runId);
-  const emit = (e: RunEvent) => o.onEvent?.(journal.append(e));
+  const emit = (e: RunEvent) => o.onEvent?.(journal.append(e), runId);
   const target = async () => sshTarget(ctx, await ctx.qemu.get(machine));
   const ex = new SshExecutor(target, ctx.knownHosts);
   const snapTag = runId.slice(-6);

@@ -2,6 +2,8 @@
  * The core loop against the REAL VM: a recipe is validated step by step, and broken steps (an
  * sshd lockout, a failing verify) are caught and rolled back to the provable pre-step state.
  */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../../shared/rpc.js';
@@ -11,7 +13,7 @@ import type { Service } from '../../electron/core/service.js';
 import { listRuns, readEvents } from '../../electron/engine/journal.js';
 import { runRecipe } from '../../electron/engine/run.js';
 import { loadLibrary } from '../../electron/steps/load.js';
-import { must, newHome, newService, sh } from './vm-env.js';
+import { IMAGE_DIR, must, newHome, newService, sh } from './vm-env.js';
 
 const M = 'engine1';
 let service: Service;
@@ -129,5 +131,53 @@ describe('run engine', { timeout: 600_000 }, () => {
       expect.arrayContaining(['quick', 'lockout', 'mixed', 'stopping']),
     );
     expect(runs.every((r) => r.status !== 'running')).toBe(true);
+  });
+
+  it('kill -9 of the CLI mid-step, then runs recover: VM back at the last good snapshot, journal complete', async () => {
+    const labs = newHome('labs');
+    mkdirSync(path.join(labs, 'steps'));
+    mkdirSync(path.join(labs, 'recipes'));
+    writeFileSync(
+      path.join(labs, 'steps', 'slow-step.yaml'),
+      'id: slow-step\ntitle: Slow\narea: bench\nrisk: none\napply: |\n  touch /etc/hlab-half-done\n  echo half-done\n  sleep 300\nverify:\n  - name: ok\n    run: "true"\n',
+    );
+    writeFileSync(
+      path.join(labs, 'recipes', 'slow.yaml'),
+      'id: slow\ntitle: Slow\nbase: debian-12\nsteps:\n  - step: slow-step\n',
+    );
+    const child = spawn(
+      process.execPath,
+      ['electron/host/hlab.mjs', 'run', 'slow', '--machine', M, '--labs', labs],
+      {
+        env: { ...process.env, HLAB_HOME: service.context.home, HLAB_IMAGE_DIR: IMAGE_DIR },
+        stdio: 'ignore',
+      },
+    );
+    const until = Date.now() + 120_000;
+    while ((await sh(client, M, 'test -e /etc/hlab-half-done && echo yes || echo no')) !== 'yes') {
+      if (Date.now() > until) throw new Error('the slow step never started');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+
+    const runsDir = path.join(service.context.home, 'runs');
+    const interrupted = listRuns(runsDir).find((r) => r.recipe === 'slow');
+    expect(interrupted?.status).toBe('interrupted');
+    const before = readEvents(runsDir, interrupted!.id);
+    expect(before.map((e) => e.type)).toEqual(
+      expect.arrayContaining(['run-started', 'step-started', 'snapshot-taken', 'apply-output']),
+    );
+    expect(before.some((e) => e.type === 'run-finished')).toBe(false);
+
+    const recovered = await must(client, 'runs.recover', { id: interrupted!.id });
+    expect(recovered.status).toBe('failed');
+    expect(await sh(client, M, 'test -e /etc/hlab-half-done && echo present || echo gone')).toBe('gone');
+    const after = readEvents(runsDir, interrupted!.id);
+    expect(after.slice(0, before.length)).toEqual(before);
+    expect(after.map((e) => e.seq)).toEqual(after.map((_, i) => i + 1));
+    expect(after.at(-1)).toMatchObject({ type: 'run-finished', status: 'failed' });
   });
 });

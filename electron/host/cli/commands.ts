@@ -4,7 +4,8 @@ import { HlabError } from '../../../shared/errors.js';
 import type { ApiClient } from '../../../shared/rpc.js';
 import type { ProviderKind } from '../../../shared/types.js';
 import { formatBytes, formatProgress, table } from './output.js';
-import type { Command, CommandContext } from './router.js';
+import { UsageError, type Command, type CommandContext } from './router.js';
+import { formatEvent, summaryText } from './run-output.js';
 import { interactiveShell } from './shell.js';
 import { loadLibrary, loadRecipe, loadStep } from '../../steps/load.js';
 import { formatIssue } from '../../../shared/steps.js';
@@ -315,6 +316,77 @@ export function buildCommands(deps: CliDeps): Command[] {
         else for (const i of issues) ctx.stdout(formatIssue(i));
         if (!ctx.json && issues.length === 0) ctx.stdout(`${ctx.positionals.length} file(s) ok`);
         return issues.length ? 1 : 0;
+      },
+    },
+    {
+      path: ['run'],
+      args: 'RECIPE',
+      arity: [1, 1],
+      summary:
+        'Run a recipe: snapshot, apply, verify, roll back on failure (exit 0 all validated, 1 a step rolled back)',
+      options: { machine: { type: 'string' }, labs: { type: 'string' } },
+      run: async (ctx) => {
+        const machine = ctx.values.machine;
+        if (typeof machine !== 'string') throw new UsageError('hlab run RECIPE --machine NAME');
+        let total = 0;
+        const off = deps.client.on('runs.event', ({ event }) => {
+          if (event.type === 'run-started') total = event.steps.length;
+          const line = formatEvent(event, total);
+          if (line !== undefined) ctx.stderr(line);
+        });
+        try {
+          const s = await call(ctx, 'runs.start', {
+            recipe: ctx.positionals[0] as string,
+            machine,
+            ...(typeof ctx.values.labs === 'string' ? { labsDir: ctx.values.labs } : {}),
+          });
+          print(ctx, s, () => summaryText(s));
+          return s.status === 'validated' ? 0 : s.status === 'failed' ? 1 : 2;
+        } finally {
+          off();
+        }
+      },
+    },
+    {
+      path: ['runs', 'list'],
+      summary: 'List runs from the journal (interrupted ones included)',
+      run: async (ctx) => {
+        const list = await call(ctx, 'runs.list', {});
+        return print(ctx, list, () =>
+          table(
+            list.map((r) => ({
+              ...r,
+              validated: `${r.steps.filter((s) => s.outcome === 'validated').length}/${r.steps.length}`,
+            })),
+            ['id', 'recipe', 'machine', 'status', 'validated', 'startedAt'],
+          ),
+        );
+      },
+    },
+    {
+      path: ['runs', 'show'],
+      args: 'RUN',
+      arity: [1, 1],
+      summary: 'Show a run and its journal',
+      run: async (ctx) => {
+        const r = await call(ctx, 'runs.get', { id: ctx.positionals[0] as string });
+        return print(ctx, r, () =>
+          [
+            summaryText(r.summary),
+            '',
+            ...r.events.map((e) => formatEvent(e, r.summary.steps.length)).filter((l) => l !== undefined),
+          ].join('\n'),
+        );
+      },
+    },
+    {
+      path: ['runs', 'recover'],
+      args: 'RUN',
+      arity: [1, 1],
+      summary: "Restore an interrupted run's last good snapshot",
+      run: async (ctx) => {
+        const s = await call(ctx, 'runs.recover', { id: ctx.positionals[0] as string });
+        return print(ctx, s, () => summaryText(s));
       },
     },
     {

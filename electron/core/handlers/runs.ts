@@ -1,0 +1,52 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { HlabError } from '../../../shared/errors.js';
+import { listRuns, readEvents, summarize } from '../../engine/journal.js';
+import { recoverRun } from '../../engine/recover.js';
+import { runRecipe } from '../../engine/run.js';
+import { assertNoIssues, LABS_DIR, loadLibrary, loadRecipe } from '../../steps/load.js';
+import type { ServiceContext } from '../context.js';
+import type { Handlers } from '../dispatcher.js';
+
+type RunHandlers = Pick<Handlers, 'runs.start' | 'runs.list' | 'runs.get' | 'runs.recover'>;
+
+const RUN_ID = /^[0-9TZ]+-[a-z0-9-]+$/;
+
+function runId(v: unknown): string {
+  if (typeof v !== 'string' || !RUN_ID.test(v))
+    throw new HlabError('bad-request', `Not a run id: ${JSON.stringify(v)}.`);
+  return v;
+}
+
+export function runHandlers(ctx: ServiceContext): RunHandlers {
+  return {
+    'runs.start': async (req, op) => {
+      const labs = req.labsDir ? path.resolve(req.labsDir) : LABS_DIR;
+      const library = loadLibrary(labs);
+      assertNoIssues(library.issues);
+      const file = /[/\\]|\.ya?ml$/.test(req.recipe)
+        ? path.resolve(req.recipe)
+        : path.join(labs, 'recipes', `${req.recipe}.yaml`);
+      if (!existsSync(file)) throw new HlabError('not-found', `No recipe ${file}.`);
+      const { recipe, issues } = loadRecipe(file, library.steps);
+      assertNoIssues(issues);
+      return runRecipe({
+        ctx,
+        recipe: recipe!,
+        library: library.steps,
+        machine: String(req.machine),
+        signal: op.signal,
+        onEvent: (event) =>
+          ctx.broadcast('runs.event', { runId: event.type === 'run-started' ? event.runId : '', event }),
+      });
+    },
+    'runs.list': async () => listRuns(ctx.paths.runs),
+    'runs.get': async (req) => {
+      const id = runId(req.id);
+      const events = readEvents(ctx.paths.runs, id);
+      return { summary: summarize(id, events), events };
+    },
+    'runs.recover': async (req) =>
+      recoverRun(ctx, runId(req.id), (event) => ctx.broadcast('runs.event', { runId: req.id, event })),
+  };
+}

@@ -1,0 +1,46 @@
+/** One readable line per journal event, for `hlab run` and `hlab runs show`. */
+import type { RunSummary, StampedEvent } from '../../../shared/runs.js';
+
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+export function formatEvent(e: StampedEvent, total: number): string | undefined {
+  switch (e.type) {
+    case 'run-started':
+      return `run ${e.runId}: recipe ${e.recipe} on ${e.machine} (${e.steps.length} steps)`;
+    case 'step-started':
+      return `▶ [${e.index + 1}/${total}] ${e.step}`;
+    case 'snapshot-taken':
+      return `  snapshot ${e.snapshot}`;
+    case 'apply-output':
+      return e.text.replace(/\n$/, '').replace(/^/gm, '  | ');
+    case 'apply-finished':
+      return `  applied (exit ${e.exitCode}, ${secs(e.durationMs)}, script sha256 ${e.scriptSha256.slice(0, 12)})`;
+    case 'check':
+      return `  ${e.pass ? '✓' : '✗'} ${e.name}${e.pass ? '' : `: ${e.output.split('\n').slice(-2).join(' | ')}`}`;
+    case 'rollback-started':
+      return `  ↺ rolling back to ${e.snapshot}: ${e.reason}`;
+    case 'rollback-finished':
+      return `  ↺ restored in ${secs(e.durationMs)} (${e.healthy ? 'healthy: fresh login + sudo work' : 'NOT HEALTHY'})`;
+    case 'step-finished':
+      return e.outcome === 'validated'
+        ? `  = validated (${secs(e.durationMs)})`
+        : `  = ${e.outcome.toUpperCase()}${e.reason ? `: ${e.reason}` : ''}`;
+    case 'run-finished':
+      return `run ${e.status}${e.message ? `: ${e.message}` : ''}`;
+  }
+}
+
+export function summaryText(s: RunSummary): string {
+  return [
+    `${s.id}  ${s.recipe} on ${s.machine}  ${s.status}`,
+    ...s.steps.map(
+      (st, i) =>
+        `  ${i + 1}. ${st.step.padEnd(28)} ${st.outcome ?? '-'}${st.reason ? `  (${st.reason})` : ''}`,
+    ),
+    ...(s.status === 'interrupted'
+      ? [
+          `  interrupted: recover with  hlab runs recover ${s.id}  (restores ${s.lastGoodSnapshot ?? 'nothing'})`,
+        ]
+      : []),
+  ].join('\n');
+}
