@@ -1,11 +1,11 @@
 /** Builds (or reuses) a base image from its recipe, with progress per phase and cancellation. */
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { HlabError } from '../../shared/errors.js';
 import type { ImageInfo, Progress } from '../../shared/types.js';
 import { run } from '../core/run.js';
 import { BUILD_SCRIPT, loadImageRecipe } from './recipe.js';
-import { sha256File, type ImageStore } from './store.js';
+import type { ImageStore } from './store.js';
 
 const PHASES = 6;
 
@@ -111,21 +111,7 @@ export async function buildImage(
   opts.progress?.({ current: PHASES - 1, max: PHASES, description: 'computing checksum' });
   const packages = readFileSync(path.join(work, 'packages.txt'), 'utf8').split('\n').filter(Boolean);
   rmSync(work, { recursive: true, force: true });
-  rmSync(p.image, { force: true });
-  renameSync(out, p.image);
-  chmodSync(p.image, 0o444);
-  const info: ImageInfo = {
-    name,
-    path: p.image,
-    sizeBytes: statSync(p.image).size,
-    sha256: await sha256File(p.image),
-    kernel,
-    recipeHash: recipe.hash,
-    builtAt: new Date().toISOString(),
-    source: 'built',
-    packages,
-  };
-  store.save(info);
+  const info = await store.install(name, out, { kernel, recipeHash: recipe.hash, source: 'built', packages });
   opts.progress?.({ current: PHASES, max: PHASES, description: `built ${name} (kernel ${kernel})` });
   return info;
 }

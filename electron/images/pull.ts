@@ -4,13 +4,13 @@
  * no root). The base URL can be overridden (mirrors, tests).
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream, mkdirSync, renameSync, rmSync, statSync, chmodSync } from 'node:fs';
+import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { HlabError } from '../../shared/errors.js';
 import type { ImageInfo, Progress } from '../../shared/types.js';
-import { sha256File, type ImageStore } from './store.js';
+import type { ImageStore } from './store.js';
 
 export const PULL_SOURCES: Record<string, { baseUrl: string; file: string }> = {
   'debian-12': {
@@ -101,21 +101,12 @@ export async function pullImage(
       },
     );
   }
-  rmSync(p.image, { force: true });
-  renameSync(partial, p.image);
-  chmodSync(p.image, 0o444);
-  const info: ImageInfo = {
-    name,
-    path: p.image,
-    sizeBytes: statSync(p.image).size,
-    sha256: await sha256File(p.image),
+  const info = await store.install(name, partial, {
     kernel: 'unknown (Debian genericcloud)',
     recipeHash: `sha512:${expected}`,
-    builtAt: new Date().toISOString(),
     source: 'pulled',
     packages: [],
-  };
-  store.save(info);
+  });
   opts.progress?.({ current: 1, max: 1, description: `verified ${source.file} against SHA512SUMS` });
   return info;
 }

@@ -1,12 +1,14 @@
 /** Base images on disk: <dir>/<name>/<name>.qcow2 + manifest.json, read-only once written. */
 import { createHash } from 'node:crypto';
 import {
+  chmodSync,
   createReadStream,
   existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -51,6 +53,26 @@ export class ImageStore {
     writeFileSync(`${p.manifest}.tmp`, JSON.stringify(info, null, 2));
     renameSync(`${p.manifest}.tmp`, p.manifest);
     return info;
+  }
+
+  /** Moves a finished image file into place read-only and records its manifest (size, sha256). */
+  async install(
+    name: string,
+    file: string,
+    meta: Pick<ImageInfo, 'kernel' | 'recipeHash' | 'source' | 'packages'>,
+  ): Promise<ImageInfo> {
+    const p = this.paths(name);
+    rmSync(p.image, { force: true });
+    renameSync(file, p.image);
+    chmodSync(p.image, 0o444);
+    return this.save({
+      name,
+      path: p.image,
+      sizeBytes: statSync(p.image).size,
+      sha256: await sha256File(p.image),
+      builtAt: new Date().toISOString(),
+      ...meta,
+    });
   }
 
   /** Resolves an image for a new machine and proves it is intact (sha256 against the manifest). */

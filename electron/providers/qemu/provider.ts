@@ -430,6 +430,26 @@ export class QemuProvider implements Provider {
     return found;
   }
 
+  /** qemu-img snapshot -c|-a|-d on a stopped machine's disk. */
+  private async offlineSnapshot(
+    machine: string,
+    flag: '-c' | '-a' | '-d',
+    snapshot: string,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const r = await run(this.qemuImg, ['snapshot', flag, snapshot, this.store.files(machine).disk], {
+      signal,
+      packageHint: PACKAGE,
+    });
+    if (r.code !== 0) {
+      throw new HlabError(
+        'internal',
+        `qemu-img snapshot ${flag} failed on machine "${machine}": ${r.stderr.trim()}`,
+        { machine, snapshot },
+      );
+    }
+  }
+
   private async hmpChecked(machine: string, commandLine: string, what: string): Promise<void> {
     let out: string;
     try {
@@ -462,15 +482,7 @@ export class QemuProvider implements Provider {
     if (running) {
       await this.hmpChecked(machine, `savevm ${snapshot}`, `snapshot take "${snapshot}"`);
     } else {
-      const r = await run(this.qemuImg, ['snapshot', '-c', snapshot, this.store.files(machine).disk], {
-        signal: opts.signal,
-        packageHint: PACKAGE,
-      });
-      if (r.code !== 0)
-        throw new HlabError(
-          'internal',
-          `qemu-img snapshot -c failed on machine "${machine}": ${r.stderr.trim()}`,
-        );
+      await this.offlineSnapshot(machine, '-c', snapshot, opts.signal);
     }
     const times = { ...(this.store.read(machine).snapshotTimes ?? {}), [snapshot]: new Date().toISOString() };
     this.store.update(machine, { snapshotTimes: times });
@@ -504,15 +516,7 @@ export class QemuProvider implements Provider {
     } else if (snap.live) {
       this.store.update(machine, { bootFrom: snapshot });
     } else {
-      const r = await run(this.qemuImg, ['snapshot', '-a', snapshot, this.store.files(machine).disk], {
-        signal: opts.signal,
-        packageHint: PACKAGE,
-      });
-      if (r.code !== 0)
-        throw new HlabError(
-          'internal',
-          `qemu-img snapshot -a failed on machine "${machine}": ${r.stderr.trim()}`,
-        );
+      await this.offlineSnapshot(machine, '-a', snapshot, opts.signal);
       this.store.update(machine, { bootFrom: undefined });
     }
     return snap;
@@ -525,14 +529,7 @@ export class QemuProvider implements Provider {
     if (this.liveState(rec).running) {
       await this.hmpChecked(machine, `delvm ${snapshot}`, `snapshot delete "${snapshot}"`);
     } else {
-      const r = await run(this.qemuImg, ['snapshot', '-d', snapshot, this.store.files(machine).disk], {
-        packageHint: PACKAGE,
-      });
-      if (r.code !== 0)
-        throw new HlabError(
-          'internal',
-          `qemu-img snapshot -d failed on machine "${machine}": ${r.stderr.trim()}`,
-        );
+      await this.offlineSnapshot(machine, '-d', snapshot);
     }
     const times = { ...(this.store.read(machine).snapshotTimes ?? {}) };
     delete times[snapshot];
