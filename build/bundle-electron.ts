@@ -17,10 +17,13 @@ export async function bundleElectron(): Promise<void> {
     external: ['electron', 'ssh2', 'cpu-features'],
     logLevel: 'warning' as const,
   };
+  // CJS has no import.meta: give the bundle a real import.meta.url (app-root.ts walks up from it).
   await build({
     ...common,
     entryPoints: [path.join(root, 'electron/app/main.ts')],
     outfile: path.join(root, 'dist/electron/main.cjs'),
+    define: { 'import.meta.url': 'importMetaUrl' },
+    banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   });
   await build({
     ...common,

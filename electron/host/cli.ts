@@ -1,6 +1,5 @@
 /** `hlab` entry point: parses argv, runs one command, maps errors to exit codes without stacks. */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { appPath } from '../core/app-root.js';
 import { HlabError, toApiError } from '../../shared/errors.js';
 import { createLocalClient } from '../core/local-client.js';
 import { createService } from '../core/service.js';
@@ -10,13 +9,7 @@ import { formatError } from './cli/output.js';
 import { findCommand, helpText, parseFor, UsageError, usageOf, type Command } from './cli/router.js';
 import { startWebHost } from './web-host.js';
 
-export const RENDERER_DIST = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  'dist',
-  'renderer',
-);
+export const RENDERER_DIST = appPath('dist', 'renderer');
 
 export async function main(
   argv: string[],

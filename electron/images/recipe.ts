@@ -2,14 +2,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { appPath } from '../core/app-root.js';
 import { parse } from 'yaml';
 import { HlabError } from '../../shared/errors.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-export const BUILD_SCRIPT = path.join(here, 'build-debian.sh');
-export const GUEST_DIR = path.join(here, 'guest');
-export const RECIPES_DIR = path.resolve(here, '..', '..', 'labs', 'images');
+export const BUILD_SCRIPT = appPath('electron', 'images', 'build-debian.sh');
+export const GUEST_DIR = appPath('electron', 'images', 'guest');
+export const RECIPES_DIR = appPath('labs', 'images');
 
 export interface ImageRecipe {
   name: string;

@@ -1,7 +1,7 @@
 /** Loads and validates steps and recipes: YAML -> schema -> defaults -> cross references. */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { appPath } from '../core/app-root.js';
 import { LineCounter, parseDocument, type Node } from 'yaml';
 import { HlabError } from '../../shared/errors.js';
 import {
@@ -18,7 +18,7 @@ import {
 } from '../../shared/steps.js';
 import { Checker, type Schema } from './schema.js';
 
-export const LABS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'labs');
+export const LABS_DIR = appPath('labs');
 
 const ID = {
   kind: 'string',

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { appPath } from '../app-root.js';
+import { buildImage } from '../../images/builder.js';
+import { pullImage } from '../../images/pull.js';
 import type { Handlers } from '../dispatcher.js';
 import type { ServiceContext } from '../context.js';
 
-const pkgFile = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'package.json');
+const pkgFile = appPath('package.json');
 export const APP_VERSION = (JSON.parse(readFileSync(pkgFile, 'utf8')) as { version: string }).version;
 
 export function appHandlers(
@@ -30,7 +31,6 @@ export function appHandlers(
     },
     'images.list': async () => ctx.images.list(),
     'images.build': async (req, op) => {
-      const { buildImage } = await import('../../images/builder.js');
       const name = req.name ?? 'debian-12';
       const info = await buildImage(ctx.images, name, {
         force: req.force === true,
@@ -42,7 +42,6 @@ export function appHandlers(
       return info;
     },
     'images.pull': async (req, op) => {
-      const { pullImage } = await import('../../images/pull.js');
       const name = req.name ?? 'debian-12';
       const info = await pullImage(ctx.images, name, {
         ...(req.baseUrl ? { baseUrl: req.baseUrl } : {}),
