@@ -1,7 +1,7 @@
 /** The provider interface every VM backend implements, with declared capabilities (no stubs). */
 import type {
+  ImageInfo,
   MachineInfo,
-  MachineSpec,
   Progress,
   ProviderCapabilities,
   ProviderKind,
@@ -27,19 +27,23 @@ export interface SnapshotManager {
   remove(machine: string, snapshot: string): Promise<void>;
 }
 
+/** A machine to create: the base image is already resolved and checksum-verified by the caller. */
+export interface CreateSpec {
+  name: string;
+  image: Pick<ImageInfo, 'name' | 'path' | 'sha256'>;
+  memoryMiB: number;
+  cpus: number;
+  sshPort?: number;
+  publicKey: string;
+}
+
 export interface Provider {
   readonly kind: ProviderKind;
   readonly capabilities: ProviderCapabilities;
   detect(): Promise<Detection>;
   list(): Promise<MachineInfo[]>;
   get(name: string): Promise<MachineInfo>;
-  create(
-    spec: Required<Pick<MachineSpec, 'name' | 'image' | 'memoryMiB' | 'cpus'>> & {
-      sshPort?: number;
-      publicKey: string;
-    },
-    opts?: OpOptions,
-  ): Promise<MachineInfo>;
+  create(spec: CreateSpec, opts?: OpOptions): Promise<MachineInfo>;
   up(name: string, opts?: OpOptions): Promise<SshEndpoint>;
   down(name: string, opts?: OpOptions & { force?: boolean }): Promise<void>;
   destroy(name: string): Promise<void>;

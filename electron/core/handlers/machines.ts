@@ -130,9 +130,7 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
       const info = await ctx.qemu.create(
         {
           name,
-          image: imageName,
-          imagePath: image.path,
-          imageSha256: image.sha256,
+          image,
           memoryMiB,
           cpus,
           publicKey: key.publicKey,

@@ -11,6 +11,7 @@ import type { MachineInfo, SnapshotInfo, SshEndpoint } from '../../../shared/typ
 import { run } from '../../core/run.js';
 import {
   NAME_PATTERN,
+  type CreateSpec,
   type Detection,
   type OpOptions,
   type Provider,
@@ -155,29 +156,15 @@ export class QemuProvider implements Provider {
     return this.store.read(name);
   }
 
-  async create(
-    spec: {
-      name: string;
-      image: string;
-      memoryMiB: number;
-      cpus: number;
-      sshPort?: number;
-      publicKey: string;
-      imagePath?: string;
-      imageSha256?: string;
-    },
-    opts: OpOptions = {},
-  ): Promise<MachineInfo> {
+  async create(spec: CreateSpec, opts: OpOptions = {}): Promise<MachineInfo> {
     await this.requireQemu();
-    if (!spec.imagePath || !spec.imageSha256)
-      throw new HlabError('image-missing', `Base image "${spec.image}" is not available.`);
     const f = this.store.files(spec.name);
     opts.progress?.({ current: 0, max: 1, description: `creating overlay for ${spec.name}` });
     const rec: QemuMachineRecord = {
       name: spec.name,
-      image: spec.image,
-      imagePath: spec.imagePath,
-      imageSha256: spec.imageSha256,
+      image: spec.image.name,
+      imagePath: spec.image.path,
+      imageSha256: spec.image.sha256,
       memoryMiB: spec.memoryMiB,
       cpus: spec.cpus,
       user: 'lab',
@@ -188,7 +175,7 @@ export class QemuProvider implements Provider {
     // Absolute backing path: relative ones break once the chain is moved or snapshotted offline.
     const r = await run(
       this.qemuImg,
-      ['create', '-q', '-f', 'qcow2', '-b', spec.imagePath, '-F', 'qcow2', f.disk],
+      ['create', '-q', '-f', 'qcow2', '-b', spec.image.path, '-F', 'qcow2', f.disk],
       { signal: opts.signal },
     );
     if (r.code !== 0) {
