@@ -6,22 +6,14 @@
 import { spawnSync } from 'node:child_process';
 import { runRecipe } from '../../electron/engine/run.js';
 import { loadLibrary } from '../../electron/steps/load.js';
-import type { RecipeDef, StepDef } from '../../shared/steps.js';
+import type { RecipeDef } from '../../shared/steps.js';
+import { inlineStep } from '../integration/inline-step.js';
 import { must, newHome, newService } from '../integration/vm-env.js';
 
-const FAILS: StepDef = {
-  id: 'bench-fails-verify',
-  title: 'fails its verify',
-  area: 'bench',
-  risk: 'none',
-  reboot: false,
-  snapshotOnlyRollback: false,
-  benchmarks: { lynis: [], 'cis-debian': [], 'docker-bench': [] },
-  params: {},
+const FAILS = inlineStep('bench-fails-verify', {
   apply: 'touch /etc/hlab-bench-marker\n',
   verify: [{ name: 'never true', run: 'false' }],
-  file: 'test/bench/rollback.ts',
-};
+});
 
 export async function benchRollback(argv: string[]): Promise<void> {
   const runs = Math.max(3, Number(argv[argv.indexOf('--runs') + 1]) || 3);

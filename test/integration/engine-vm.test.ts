@@ -7,12 +7,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../../shared/rpc.js';
-import type { RecipeDef, StepDef } from '../../shared/steps.js';
+import type { RecipeDef } from '../../shared/steps.js';
 import type { StampedEvent } from '../../shared/runs.js';
 import type { Service } from '../../electron/core/service.js';
 import { listRuns, readEvents } from '../../electron/engine/journal.js';
 import { runRecipe } from '../../electron/engine/run.js';
 import { loadLibrary } from '../../electron/steps/load.js';
+import { inlineStep } from './inline-step.js';
 import { IMAGE_DIR, must, newHome, newService, sh } from './vm-env.js';
 
 const M = 'engine1';
@@ -20,28 +21,14 @@ let service: Service;
 let client: ApiClient;
 const library = loadLibrary().steps;
 
-const broken = (id: string, over: Partial<StepDef>): StepDef => ({
-  id,
-  title: id,
+const LOCKOUT = inlineStep('lockout-allowusers', {
   area: 'ssh',
-  risk: 'none',
-  reboot: false,
-  snapshotOnlyRollback: false,
-  benchmarks: { lynis: [], 'cis-debian': [], 'docker-bench': [] },
-  params: {},
-  apply: 'true',
-  verify: [{ name: 'ok', run: 'true' }],
-  file: `test/${id}.yaml`,
-  ...over,
-});
-
-const LOCKOUT = broken('lockout-allowusers', {
   risk: 'lockout',
   apply: "echo 'AllowUsers nobody' > /etc/ssh/sshd_config.d/00-broken.conf\nsshd -t\nsystemctl reload ssh\n",
   verify: [{ name: 'lab can still log in', probe: 'fresh-ssh-login' }],
   revert: 'rm -f /etc/ssh/sshd_config.d/00-broken.conf\nsystemctl reload ssh\n',
 });
-const FAILS_VERIFY = broken('fails-verify', {
+const FAILS_VERIFY = inlineStep('fails-verify', {
   apply: 'touch /etc/hlab-marker\n',
   verify: [{ name: 'never true', run: 'test -e /etc/hlab-nonexistent' }],
 });
