@@ -12,7 +12,16 @@ import { connect, exec, tail, waitForSsh, type ExecOptions, type SshTarget } fro
 export const shQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Connection-level failures worth one transparent reconnect; a command's own failure is not. */
-const RETRYABLE = new Set(['ssh-refused', 'ssh-timeout']);
+const RETRYABLE = new Set<string>(['ssh-refused', 'ssh-timeout']);
+/** Never a lost connection: the user's cancel or time limit, or a trust/auth refusal. */
+const FINAL = new Set<string>(['cancelled', 'timeout', 'host-key-changed', 'ssh-auth']);
+
+function connectionLost(err: unknown): boolean {
+  if (!(err instanceof HlabError)) return true; // raw ssh2 errors: "Not connected", "No response from server"
+  if (RETRYABLE.has(err.code)) return true;
+  if (FINAL.has(err.code)) return false;
+  return /not connected|No response|channel/i.test(err.message);
+}
 
 export class SshExecutor {
   private client?: Client;
@@ -47,19 +56,7 @@ export class SshExecutor {
     try {
       return await fn(await this.conn(signal));
     } catch (err) {
-      const code = (err as HlabError).code;
-      const lost =
-        !(err instanceof HlabError) ||
-        RETRYABLE.has(code) ||
-        /not connected|No response|channel/i.test((err as Error).message);
-      if (
-        !lost ||
-        code === 'cancelled' ||
-        code === 'timeout' ||
-        code === 'host-key-changed' ||
-        code === 'ssh-auth'
-      )
-        throw err;
+      if (!connectionLost(err)) throw err;
       this.reset();
       return fn(await this.conn(signal));
     }
