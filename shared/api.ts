@@ -5,6 +5,9 @@
  * here and one handler on the node side.
  */
 import type { RunSummary, StampedEvent } from './runs.js';
+import type { BenchComparison, BenchResult, BenchTool } from './bench.js';
+import type { EvidenceBundle, EvidenceVerdict } from './evidence.js';
+import type { LabIssue, RecipeDef, StepDef } from './steps.js';
 import type {
   AppInfo,
   ExecResult,
@@ -50,6 +53,31 @@ export interface ApiMethods {
   'runs.get': Method<{ id: string }, { summary: RunSummary; events: StampedEvent[] }>;
   /** Restores an interrupted run's last good snapshot. */
   'runs.recover': Method<{ id: string }, RunSummary, true>;
+  /** Runs a bench on a machine now; the result is also kept under the home's bench/ folder. */
+  'bench.run': Method<{ machine: string; tool: BenchTool; tests?: string[] }, BenchResult, true>;
+  'bench.list': Method<{ machine?: string }, BenchResult[]>;
+  /** A run's benches before the first and after the last step, and what flipped. */
+  'runs.bench': Method<
+    { id: string },
+    { before: BenchResult[]; after: BenchResult[]; comparisons: BenchComparison[] }
+  >;
+  'steps.list': Method<{ labsDir?: string }, { steps: StepDef[]; recipes: RecipeDef[]; issues: LabIssue[] }>;
+  /** Validates a recipe given as YAML text (the recipe builder) and optionally saves it to labs/recipes. */
+  'recipes.save': Method<
+    { yaml: string; save?: boolean; labsDir?: string },
+    { recipe?: RecipeDef; issues: LabIssue[]; file?: string }
+  >;
+  'recipes.export': Method<
+    { runId: string; format: 'sh' | 'ansible' | 'cloud-init' | 'html' | 'evidence' },
+    { content: string; filename: string }
+  >;
+  'recipes.verify': Method<{ file: string }, EvidenceVerdict & { runId: string; recipe: string }>;
+  /** Replays an evidence bundle on a fresh machine from the same base and compares. */
+  'recipes.validate': Method<
+    { evidence: string; machine: string },
+    { runId: string; match: boolean; differences: string[]; evidence: EvidenceBundle },
+    true
+  >;
   'machines.exec': Method<{ machine: string; command: string; timeoutMs?: number }, ExecResult, true>;
 }
 
@@ -100,6 +128,14 @@ export const METHOD_NAMES = [
   'runs.list',
   'runs.get',
   'runs.recover',
+  'runs.bench',
+  'bench.run',
+  'bench.list',
+  'steps.list',
+  'recipes.save',
+  'recipes.export',
+  'recipes.verify',
+  'recipes.validate',
 ] as const satisfies readonly MethodName[];
 
 // Compile-time check that METHOD_NAMES lists every method.

@@ -1,13 +1,41 @@
 /** Run journal events and summaries: what the engine records, the CLI prints and the UI shows. */
+import type { BenchTool } from './bench.js';
 
 export type StepOutcome = 'validated' | 'rolled-back' | 'skipped';
 
 export type RunEvent =
   | { type: 'run-started'; runId: string; recipe: string; machine: string; steps: string[]; pid: number }
-  | { type: 'step-started'; index: number; step: string; params: Record<string, unknown> }
+  | {
+      type: 'step-started';
+      index: number;
+      step: string;
+      params: Record<string, unknown>;
+      /** Exactly what runs on the guest, kept for evidence, exports and replay. */
+      title?: string;
+      script?: string;
+      checks?: Array<{ name: string; run?: string; probe?: string }>;
+      reboot?: boolean;
+    }
+  /** What the machine was: before the first step and after the last. */
+  | { type: 'facts'; phase: 'before' | 'after'; kernel: string; image: string; imageSha256: string }
   | { type: 'snapshot-taken'; index: number; snapshot: string }
   | { type: 'apply-output'; index: number; stream: 'stdout' | 'stderr'; text: string }
   | { type: 'apply-finished'; index: number; exitCode: number; scriptSha256: string; durationMs: number }
+  /** index is absent for the run's final reboot. */
+  | { type: 'reboot-started'; index?: number }
+  | { type: 'reboot-finished'; index?: number; kernel: string; durationMs: number }
+  /** A validated step's check run again after the final reboot: does the change persist? */
+  | { type: 'persist-check'; index: number; name: string; pass: boolean; output: string }
+  /** A bench before the first step or after the last; the full result is stored in the run dir. */
+  | {
+      type: 'bench-finished';
+      phase: 'before' | 'after';
+      tool: BenchTool;
+      score: number;
+      max: number;
+      file: string;
+    }
+  | { type: 'bench-failed'; phase: 'before' | 'after'; tool: BenchTool; message: string }
   | { type: 'check'; index: number; name: string; kind: 'run' | 'probe'; pass: boolean; output: string }
   | { type: 'rollback-started'; index: number; reason: string; snapshot: string }
   | { type: 'rollback-finished'; index: number; healthy: boolean; durationMs: number }
@@ -23,6 +51,8 @@ export interface RunSummary {
   startedAt: string;
   status: 'running' | 'validated' | 'failed' | 'cancelled' | 'error' | 'interrupted';
   steps: Array<{ step: string; outcome?: StepOutcome; reason?: string; snapshot?: string }>;
+  /** After the final reboot: did every validated step's checks still hold? */
+  persistent?: boolean;
   /** The newest snapshot known to hold a good state (for recovery). */
   lastGoodSnapshot?: string;
 }

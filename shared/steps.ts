@@ -1,4 +1,5 @@
 /** Step and recipe definitions (labs/steps/*.yaml, labs/recipes/*.yaml), as plain data. */
+import type { BenchTool } from './bench.js';
 
 export const STEP_AREAS = [
   'kernel',
@@ -77,6 +78,10 @@ export interface RecipeDef {
   description?: string;
   base: string;
   onFailure: 'stop' | 'continue';
+  /** Reboot once after the last step and re-run every validated step's checks. */
+  finalReboot: boolean;
+  /** Bench tools run before the first and after the last step (after the final reboot). */
+  bench: BenchTool[];
   steps: RecipeStep[];
   exceptions: RecipeException[];
   file: string;

@@ -4,7 +4,7 @@
  * "N passed, N failed" summing them all.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { writeFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IMAGE_DIR } from './integration/vm-env.js';
@@ -25,6 +25,11 @@ const TOOLS: Record<string, string> = {
   '/usr/bin/chromium': 'chromium',
   'fc-list': 'fonts-dejavu-core',
   sudo: 'sudo',
+  // Export checks: the playbook is syntax-checked and applied, the user-data schema-checked.
+  'ansible-playbook': 'ansible-core',
+  'cloud-init': 'cloud-init',
+  // The local apt repository for VM tests is indexed with dpkg-deb (dpkg) on the host.
+  'dpkg-deb': 'dpkg',
 };
 
 function has(tool: string): boolean {
@@ -58,6 +63,9 @@ function provision(): void {
     console.error(`Installing ${missing.join(' ')} failed (exit ${r.status}).`);
     process.exit(2);
   }
+  // Installed only for `cloud-init schema`: it must never configure this machine at boot.
+  if (missing.includes('cloud-init') && existsSync('/etc/cloud'))
+    writeFileSync('/etc/cloud/cloud-init.disabled', '');
 }
 
 interface Tally {

@@ -5,6 +5,7 @@ import { appHandlers } from './handlers/app.js';
 import { machineHandlers } from './handlers/machines.js';
 import { terminalHandlers } from './handlers/terminal.js';
 import { runHandlers } from './handlers/runs.js';
+import { benchHandlers } from './handlers/bench.js';
 
 export interface Service {
   dispatcher: Dispatcher;
@@ -23,6 +24,7 @@ export function createService(opts: { home: string; env?: NodeJS.ProcessEnv }): 
     ...machineHandlers(context),
     ...terminalHandlers(context),
     ...runHandlers(context),
+    ...benchHandlers(context),
   };
   const dispatcher = createDispatcher(handlers);
   ref.dispatcher = dispatcher;

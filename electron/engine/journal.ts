@@ -86,7 +86,9 @@ export function summarize(runId: string, events: StampedEvent[]): RunSummary {
   const steps: RunSummary['steps'] = start.steps.map((step) => ({ step }));
   let status: RunSummary['status'] = 'running';
   let lastGood: string | undefined;
+  let persistent: boolean | undefined;
   for (const e of events) {
+    if (e.type === 'persist-check') persistent = (persistent ?? true) && e.pass;
     if (e.type === 'snapshot-taken') {
       steps[e.index] = { ...steps[e.index]!, snapshot: e.snapshot };
       lastGood = e.snapshot;
@@ -103,6 +105,7 @@ export function summarize(runId: string, events: StampedEvent[]): RunSummary {
     startedAt: events[0]!.at,
     status,
     steps,
+    ...(persistent !== undefined ? { persistent } : {}),
     ...(lastGood ? { lastGoodSnapshot: lastGood } : {}),
   };
 }

@@ -37,8 +37,9 @@ export async function recoverRun(
     summary.machine,
     `machine "${summary.machine}" is being restored after an interrupted run`,
   );
-  if ((await ctx.qemu.get(summary.machine)).state !== 'running') await ctx.qemu.up(summary.machine);
+  const wasRunning = (await ctx.qemu.get(summary.machine)).state === 'running';
   await ctx.qemu.snapshots.restore(summary.machine, summary.lastGoodSnapshot);
+  if (!wasRunning) await ctx.qemu.up(summary.machine);
   await waitReady(
     ctx,
     summary.machine,

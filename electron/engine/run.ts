@@ -13,6 +13,9 @@ import { SshExecutor } from '../ssh/executor.js';
 import { renderScript } from '../steps/render.js';
 import { Journal, readEvents, summarize } from './journal.js';
 import { FAILED_UNITS, runProbe, type ProbeEnv } from './probes.js';
+import { rebootMachine } from './reboot.js';
+import path from 'node:path';
+import { runBench, saveBench } from '../bench/index.js';
 
 const APPLY_TIMEOUT_MS = 15 * 60_000;
 const CHECK_TIMEOUT_MS = 2 * 60_000;
@@ -62,9 +65,41 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
     pid: process.pid,
   });
   try {
+    const benchParams = Object.fromEntries(recipe.steps.map((rs) => [rs.step, rs.params]));
+    const bench = async (phase: 'before' | 'after') => {
+      for (const tool of recipe.bench) {
+        if (o.signal?.aborted) return;
+        try {
+          const r = await runBench(ex, machine, tool, {
+            library: recipe.steps.flatMap((rs) => byId.get(rs.step) ?? []),
+            params: benchParams,
+            signal: o.signal,
+          });
+          const file = saveBench(path.join(ctx.paths.runs, runId), `bench-${phase}-${tool}`, r);
+          emit({
+            type: 'bench-finished',
+            phase,
+            tool,
+            score: r.score,
+            max: r.max,
+            file: path.basename(file),
+          });
+        } catch (err) {
+          emit({ type: 'bench-failed', phase, tool, message: (err as Error).message });
+        }
+      }
+    };
+    const facts = async (phase: 'before' | 'after') => {
+      const rec = ctx.qemu.record(machine);
+      const kernel = (await ex.exec('uname -r')).stdout.trim();
+      emit({ type: 'facts', phase, kernel, image: rec.image, imageSha256: rec.imageSha256 });
+    };
+    await facts('before');
+    await bench('before');
     const failedBefore = (await ex.exec(FAILED_UNITS)).stdout.split('\n').filter(Boolean);
     const probeEnv: ProbeEnv = { target, knownHosts: ctx.knownHosts, failedBefore };
     let stop = false;
+    const validated: Array<{ index: number; step: StepDef; params: Record<string, ParamValue> }> = [];
     for (const [index, rs] of recipe.steps.entries()) {
       const step = byId.get(rs.step);
       if (!step) throw new HlabError('bad-request', `Recipe ${recipe.file} uses unknown step "${rs.step}".`);
@@ -97,9 +132,40 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
         status = 'failed';
         stop = recipe.onFailure === 'stop';
       }
+      if (outcome === 'validated') validated.push({ index, step, params: rs.params });
       // Only the newest before-snapshot matters for recovery; older ones just eat disk.
       while (taken.length > 1)
         await ctx.qemu.snapshots.remove(machine, taken.shift() as string).catch(() => undefined);
+    }
+    if (recipe.finalReboot && validated.length && !o.signal?.aborted) {
+      ex.reset();
+      const t = Date.now();
+      emit({ type: 'reboot-started' });
+      await rebootMachine(ctx, machine, { signal: o.signal });
+      const kernel = (await ex.exec('uname -r')).stdout.trim();
+      emit({ type: 'reboot-finished', kernel, durationMs: Date.now() - t });
+      let lost = 0;
+      for (const v of validated) {
+        for (const check of v.step.verify.filter((c) => c.run)) {
+          const res = await runCheck(ex, renderScript(check.run as string, v.params), o.signal);
+          emit({
+            type: 'persist-check',
+            index: v.index,
+            name: check.name,
+            pass: res.pass,
+            output: res.output,
+          });
+          if (!res.pass) lost += 1;
+        }
+      }
+      if (lost) {
+        status = 'failed';
+        message = `${lost} check(s) no longer hold after the final reboot: the change did not persist`;
+      }
+    }
+    if (!o.signal?.aborted) {
+      await facts('after');
+      await bench('after');
     }
   } catch (err) {
     status = (err as HlabError).code === 'cancelled' ? 'cancelled' : 'error';
@@ -115,6 +181,13 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
   return summarize(runId, readEvents(ctx.paths.runs, runId));
 }
 
+function runCheck(ex: SshExecutor, script: string, signal?: AbortSignal) {
+  return ex.runScript(script, { timeoutMs: CHECK_TIMEOUT_MS, signal }).then(
+    (x) => ({ pass: x.exitCode === 0, output: (x.stdout + x.stderr).trim().slice(-2000) }),
+    (err: Error) => ({ pass: false, output: err.message }),
+  );
+}
+
 interface StepRun extends RunOptions {
   ex: SshExecutor;
   emit: (e: RunEvent) => void;
@@ -128,7 +201,20 @@ interface StepRun extends RunOptions {
 async function runStep(s: StepRun): Promise<'validated' | 'rolled-back' | 'cancelled'> {
   const { ctx, machine, ex, emit, index, step } = s;
   const started = Date.now();
-  emit({ type: 'step-started', index, step: step.id, params: s.params });
+  emit({
+    type: 'step-started',
+    index,
+    step: step.id,
+    params: s.params,
+    title: step.title,
+    script: renderScript(step.apply, s.params),
+    checks: step.verify.map((c) =>
+      c.run
+        ? { name: c.name, run: renderScript(c.run, s.params) }
+        : { name: c.name, probe: c.probe as string },
+    ),
+    reboot: step.reboot,
+  });
   ex.reset();
   await ctx.qemu.snapshots.take(machine, s.snapshot);
   emit({ type: 'snapshot-taken', index, snapshot: s.snapshot });
@@ -138,11 +224,6 @@ async function runStep(s: StepRun): Promise<'validated' | 'rolled-back' | 'cance
   let failure: string | undefined;
   try {
     await guard?.exec('true');
-    if (step.reboot)
-      throw new HlabError(
-        'unavailable',
-        'steps that need a reboot are not supported by this engine version yet',
-      );
     const script = renderScript(step.apply, s.params);
     const t = Date.now();
     const r = await ex.runScript(script, {
@@ -161,15 +242,27 @@ async function runStep(s: StepRun): Promise<'validated' | 'rolled-back' | 'cance
     if (r.exitCode !== 0)
       failure = `apply exited ${r.exitCode}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`;
 
+    if (!failure && step.reboot) {
+      guard?.reset();
+      ex.reset();
+      const tr = Date.now();
+      emit({ type: 'reboot-started', index });
+      try {
+        await rebootMachine(ctx, machine, { signal: s.signal });
+        const kernel = (await ex.exec('uname -r')).stdout.trim();
+        emit({ type: 'reboot-finished', index, kernel, durationMs: Date.now() - tr });
+      } catch (err) {
+        if (s.signal?.aborted) throw err;
+        const e = err as HlabError;
+        const tail = typeof e.details?.serialTail === 'string' ? `\n${e.details.serialTail}` : '';
+        failure = `machine did not come back after the reboot: ${e.message}${tail}`;
+      }
+    }
+
     if (!failure) {
       for (const check of step.verify) {
         const res = check.run
-          ? await ex
-              .runScript(renderScript(check.run, s.params), { timeoutMs: CHECK_TIMEOUT_MS, signal: s.signal })
-              .then(
-                (x) => ({ pass: x.exitCode === 0, output: (x.stdout + x.stderr).trim().slice(-2000) }),
-                (err: Error) => ({ pass: false, output: err.message }),
-              )
+          ? await runCheck(ex, renderScript(check.run, s.params), s.signal)
           : await runProbe(check.probe as Probe, s.probeEnv);
         emit({
           type: 'check',
@@ -210,7 +303,8 @@ async function runStep(s: StepRun): Promise<'validated' | 'rolled-back' | 'cance
   // which is what guarantees the pre-step state.
   emit({ type: 'rollback-started', index, reason: failure, snapshot: s.snapshot });
   const rb = Date.now();
-  if (guard && step.revert)
+  // Snapshot-only steps (modules_disabled, immutable audit rules) cannot be undone in place.
+  if (guard && step.revert && !step.snapshotOnlyRollback)
     await guard
       .runScript(renderScript(step.revert, s.params), { timeoutMs: CHECK_TIMEOUT_MS })
       .catch(() => undefined);
@@ -219,8 +313,11 @@ async function runStep(s: StepRun): Promise<'validated' | 'rolled-back' | 'cance
   ctx.terminals.closeMachine(machine, `step "${step.id}" failed and machine "${machine}" is being restored`);
   let healthy = false;
   try {
-    if ((await ctx.qemu.get(machine)).state !== 'running') await ctx.qemu.up(machine);
+    // A machine that did not come back (panic, power-off) resumes straight from the live snapshot
+    // instead of booting the broken disk first.
+    const wasRunning = (await ctx.qemu.get(machine)).state === 'running';
     await ctx.qemu.snapshots.restore(machine, s.snapshot);
+    if (!wasRunning) await ctx.qemu.up(machine);
     await waitReady(
       ctx,
       machine,

@@ -1,4 +1,5 @@
 /** Loads and validates steps and recipes: YAML -> schema -> defaults -> cross references. */
+import { BENCH_TOOLS, type BenchTool } from '../../shared/bench.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { appPath } from '../core/app-root.js';
@@ -107,6 +108,8 @@ const RECIPE: Schema = {
     description: { schema: text },
     base: { schema: text, required: true },
     onFailure: { schema: { kind: 'string', enum: ['stop', 'continue'] } },
+    finalReboot: { schema: { kind: 'boolean' } },
+    bench: { schema: { kind: 'array', items: { kind: 'string', enum: BENCH_TOOLS } } },
     steps: {
       schema: {
         kind: 'array',
@@ -140,11 +143,12 @@ const RECIPE: Schema = {
 function parseYaml(
   file: string,
   displayName: string,
+  text?: string,
 ): { node?: Node; lines: LineCounter; issues: LabIssue[] } {
   const lines = new LineCounter();
   let source: string;
   try {
-    source = readFileSync(file, 'utf8');
+    source = text ?? readFileSync(file, 'utf8');
   } catch (err) {
     return {
       lines,
@@ -240,9 +244,14 @@ function paramFits(def: ParamDef, v: ParamValue): string | undefined {
   return undefined;
 }
 
-export function loadRecipe(file: string, library: StepDef[]): { recipe?: RecipeDef; issues: LabIssue[] } {
+/** `source`: YAML text not (yet) on disk, e.g. from the recipe builder; `file` names it in errors. */
+export function loadRecipe(
+  file: string,
+  library: StepDef[],
+  source?: string,
+): { recipe?: RecipeDef; issues: LabIssue[] } {
   const name = display(file);
-  const { node, lines, issues } = parseYaml(file, name);
+  const { node, lines, issues } = parseYaml(file, name, source);
   if (issues.length) return { issues };
   const c = new Checker(lines);
   const v = c.check(node, RECIPE, '', 1) as Record<string, unknown> | undefined;
@@ -303,6 +312,8 @@ export function loadRecipe(file: string, library: StepDef[]): { recipe?: RecipeD
       ...(v.description ? { description: v.description as string } : {}),
       base: v.base as string,
       onFailure: (v.onFailure as RecipeDef['onFailure'] | undefined) ?? 'stop',
+      finalReboot: (v.finalReboot as boolean | undefined) ?? false,
+      bench: (v.bench as BenchTool[] | undefined) ?? [],
       steps,
       exceptions,
       file: name,

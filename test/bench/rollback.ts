@@ -30,6 +30,8 @@ export async function benchRollback(argv: string[]): Promise<void> {
     title: 'rollback bench',
     base: 'debian-12',
     onFailure: 'stop',
+    finalReboot: false,
+    bench: [],
     steps: [{ step: FAILS.id, params: {} }],
     exceptions: [],
     file: 'bench',

@@ -38,6 +38,8 @@ const recipe = (id: string, steps: string[], onFailure: 'stop' | 'continue' = 's
   title: id,
   base: 'debian-12',
   onFailure,
+  finalReboot: false,
+  bench: [],
   steps: steps.map((step) => ({
     step,
     params: Object.fromEntries(

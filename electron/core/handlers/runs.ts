@@ -12,7 +12,7 @@ type RunHandlers = Pick<Handlers, 'runs.start' | 'runs.list' | 'runs.get' | 'run
 
 const RUN_ID = /^[0-9TZ]+-[a-z0-9-]+$/;
 
-function runId(v: unknown): string {
+export function runId(v: unknown): string {
   if (typeof v !== 'string' || !RUN_ID.test(v))
     throw new HlabError('bad-request', `Not a run id: ${JSON.stringify(v)}.`);
   return v;

@@ -9,6 +9,24 @@ import { formatEvent, summaryText } from './run-output.js';
 import { interactiveShell } from './shell.js';
 import { loadLibrary, loadRecipe, loadStep } from '../../steps/load.js';
 import { formatIssue } from '../../../shared/steps.js';
+import { writeFileSync } from 'node:fs';
+import { BENCH_TOOLS, type BenchResult, type BenchTool } from '../../../shared/bench.js';
+import { EXPORT_FORMATS, type ExportFormat } from '../../recipes/exports.js';
+
+function benchText(r: BenchResult): string {
+  const count = (k: string) => r.tests.filter((t) => t.result === k).length;
+  return [
+    `${r.tool} on ${r.machine}: ${r.score}/${r.max}  (${Object.entries(r.meta)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')})`,
+    `tests: ${count('pass')} pass, ${count('fail')} fail, ${count('warn')} warn, ${count('skip') + count('info')} other`,
+    ...r.warnings.slice(0, 20).map((w) => `  warning ${w.id}: ${w.text}`),
+    ...r.tests
+      .filter((t) => t.result === 'fail')
+      .slice(0, 40)
+      .map((t) => `  ✗ ${t.id}${t.title ? `  ${t.title}` : ''}${t.details ? `  (${t.details})` : ''}`),
+  ].join('\n');
+}
 
 export interface CliDeps {
   client: ApiClient;
@@ -387,6 +405,91 @@ export function buildCommands(deps: CliDeps): Command[] {
       run: async (ctx) => {
         const s = await call(ctx, 'runs.recover', { id: ctx.positionals[0] as string });
         return print(ctx, s, () => summaryText(s));
+      },
+    },
+    {
+      path: ['bench'],
+      args: 'MACHINE',
+      arity: [1, 1],
+      summary: 'Benchmark a machine now: --tool lynis|docker-bench|checks [--tests "ID ID"]',
+      options: { tool: { type: 'string' }, tests: { type: 'string' } },
+      run: async (ctx) => {
+        const tool = ctx.values.tool ?? 'checks';
+        if (!BENCH_TOOLS.includes(tool as BenchTool))
+          throw new UsageError(`--tool must be one of ${BENCH_TOOLS.join(', ')}`);
+        const tests =
+          typeof ctx.values.tests === 'string' ? ctx.values.tests.split(/[\s,]+/).filter(Boolean) : undefined;
+        const r = await call(ctx, 'bench.run', {
+          machine: ctx.positionals[0] as string,
+          tool: tool as BenchTool,
+          ...(tests ? { tests } : {}),
+        });
+        return print(ctx, r, () => benchText(r));
+      },
+    },
+    {
+      path: ['recipe', 'export'],
+      args: 'RUN',
+      arity: [1, 1],
+      summary: 'Export a run: --format sh|ansible|cloud-init|html|evidence [-o FILE] (stdout without -o)',
+      options: { format: { type: 'string' }, output: { type: 'string', short: 'o' } },
+      run: async (ctx) => {
+        const format = ctx.values.format;
+        if (!EXPORT_FORMATS.includes(format as ExportFormat))
+          throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}`);
+        const r = await call(ctx, 'recipes.export', {
+          runId: ctx.positionals[0] as string,
+          format: format as ExportFormat,
+        });
+        const out = ctx.values.output;
+        if (typeof out === 'string') {
+          writeFileSync(out, r.content, { mode: format === 'sh' ? 0o755 : 0o644 });
+          ctx.stderr(`wrote ${out}`);
+        } else ctx.stdout(r.content.replace(/\n$/, ''));
+        return 0;
+      },
+    },
+    {
+      path: ['recipe', 'verify'],
+      args: 'EVIDENCE',
+      arity: [1, 1],
+      summary: 'Check that an evidence bundle is unmodified (exit 1 when it was tampered with)',
+      run: async (ctx) => {
+        const v = await call(ctx, 'recipes.verify', { file: ctx.positionals[0] as string });
+        print(ctx, v, () =>
+          v.intact
+            ? `intact: run ${v.runId} (${v.recipe}), signed by ${v.signedHere ? 'this installation' : 'another installation'}`
+            : `TAMPERED: ${v.problems.join(', ')} no longer match (run ${v.runId})`,
+        );
+        return v.intact ? 0 : 1;
+      },
+    },
+    {
+      path: ['recipe', 'validate'],
+      args: 'EVIDENCE',
+      arity: [1, 1],
+      summary: 'Replay an evidence bundle on a fresh machine from the same base and compare',
+      options: { machine: { type: 'string' } },
+      run: async (ctx) => {
+        const machine = ctx.values.machine;
+        if (typeof machine !== 'string') throw new UsageError('hlab recipe validate EVIDENCE --machine NAME');
+        let total = 0;
+        const off = deps.client.on('runs.event', ({ event }) => {
+          if (event.type === 'run-started') total = event.steps.length;
+          const line = formatEvent(event, total);
+          if (line !== undefined) ctx.stderr(line);
+        });
+        try {
+          const r = await call(ctx, 'recipes.validate', { evidence: ctx.positionals[0] as string, machine });
+          print(ctx, { runId: r.runId, match: r.match, differences: r.differences }, () =>
+            r.match
+              ? `replay ${r.runId} matches the evidence: same outcomes, same checks, same flips`
+              : `replay ${r.runId} DIFFERS:\n${r.differences.map((d) => `  - ${d}`).join('\n')}`,
+          );
+          return r.match ? 0 : 1;
+        } finally {
+          off();
+        }
       },
     },
     {

@@ -17,6 +17,16 @@ export function formatEvent(e: StampedEvent, total: number): string | undefined 
       return `  applied (exit ${e.exitCode}, ${secs(e.durationMs)}, script sha256 ${e.scriptSha256.slice(0, 12)})`;
     case 'check':
       return `  ${e.pass ? '✓' : '✗'} ${e.name}${e.pass ? '' : `: ${e.output.split('\n').slice(-2).join(' | ')}`}`;
+    case 'reboot-started':
+      return e.index === undefined ? 'final reboot: do the changes persist?' : '  ⟳ rebooting';
+    case 'reboot-finished':
+      return `${e.index === undefined ? '' : '  '}⟳ back up on kernel ${e.kernel} after ${secs(e.durationMs)}`;
+    case 'persist-check':
+      return `  ${e.pass ? '✓' : '✗'} [step ${e.index + 1}] ${e.name} (after reboot)${e.pass ? '' : `: ${e.output.split('\n').slice(-2).join(' | ')}`}`;
+    case 'bench-finished':
+      return `bench ${e.phase}: ${e.tool} ${e.score}/${e.max}`;
+    case 'bench-failed':
+      return `bench ${e.phase}: ${e.tool} failed: ${e.message}`;
     case 'rollback-started':
       return `  ↺ rolling back to ${e.snapshot}: ${e.reason}`;
     case 'rollback-finished':
@@ -37,6 +47,11 @@ export function summaryText(s: RunSummary): string {
       (st, i) =>
         `  ${i + 1}. ${st.step.padEnd(28)} ${st.outcome ?? '-'}${st.reason ? `  (${st.reason})` : ''}`,
     ),
+    ...(s.persistent !== undefined
+      ? [
+          `  after the final reboot: ${s.persistent ? 'every check still holds' : 'SOME CHECKS NO LONGER HOLD'}`,
+        ]
+      : []),
     ...(s.status === 'interrupted'
       ? [
           `  interrupted: recover with  hlab runs recover ${s.id}  (restores ${s.lastGoodSnapshot ?? 'nothing'})`,

@@ -49,6 +49,11 @@ export function validateSnapshotName(snapshot: string): void {
   }
 }
 
+/** The kernel's last words before a reboot (as opposed to a panic or a power-off). */
+export function guestRebooted(serial: string): boolean {
+  return /reboot: Restarting system\s*$/.test(serial.trim());
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -117,11 +122,15 @@ export class QemuProvider implements Provider {
       rmSync(f.qmp, { force: true });
       const wasExpected = rec.expectRunning;
       this.store.update(rec.name, { expectRunning: undefined, activePort: undefined });
-      if (wasExpected)
+      if (wasExpected) {
+        const tail = serialTail(f.serial);
         return {
           running: false,
-          crashedNote: `QEMU exited unexpectedly. Last serial lines:\n${serialTail(f.serial)}`,
+          crashedNote: guestRebooted(tail)
+            ? `The guest rebooted; machines run with -no-reboot, so start it again (hlab machine up ${rec.name}).`
+            : `QEMU exited unexpectedly. Last serial lines:\n${tail}`,
         };
+      }
     }
     return { running: false };
   }
@@ -213,6 +222,25 @@ export class QemuProvider implements Provider {
     });
   }
 
+  /**
+   * Waits until the guest's own reboot or power-off ends QEMU (-no-reboot); false on timeout.
+   * The exit is recorded as intended, not as a crash.
+   */
+  async waitForGuestExit(name: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const f = this.store.files(name);
+    const pid = readPid(f.pid);
+    const until = Date.now() + timeoutMs;
+    while (isQemuAlive(pid)) {
+      if (signal?.aborted) throw new HlabError('cancelled', `Waiting for "${name}" to reboot was cancelled.`);
+      if (Date.now() > until) return false;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    rmSync(f.pid, { force: true });
+    rmSync(f.qmp, { force: true });
+    this.store.update(name, { expectRunning: undefined, activePort: undefined });
+    return true;
+  }
+
   /** Throws vm-crashed (with the serial tail) when the machine's QEMU is gone. */
   async assertAlive(name: string, what: string): Promise<void> {
     if (!isQemuAlive(readPid(this.store.files(name).pid))) throw this.crashError(name, what);
@@ -277,6 +305,9 @@ export class QemuProvider implements Provider {
         '-display',
         'none',
         '-nodefaults',
+        // A guest reboot ends QEMU and the engine starts it again: much faster than an in-place
+        // reboot under TCG (~47 s vs 79-206 s), and a boot that panics ends instead of looping.
+        '-no-reboot',
         '-daemonize',
         '-pidfile',
         f.pid,

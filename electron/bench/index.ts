@@ -1,0 +1,55 @@
+/** One entry point for every bench tool, and where results are kept. */
+import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import type { BenchResult, BenchTool } from '../../shared/bench.js';
+import { HlabError } from '../../shared/errors.js';
+import type { ParamValue, StepDef } from '../../shared/steps.js';
+import type { SshExecutor } from '../ssh/executor.js';
+import { runChecks } from './checks.js';
+import { runDockerBench } from './docker-bench.js';
+import { runLynis } from './lynis.js';
+
+export interface BenchOptions {
+  /** Lynis test ids or docker-bench check ids; all tests of the default subset when absent. */
+  tests?: string[];
+  library: StepDef[];
+  params?: Record<string, Record<string, ParamValue>>;
+  signal?: AbortSignal;
+  onOutput?: (text: string) => void;
+}
+
+export async function runBench(
+  ex: SshExecutor,
+  machine: string,
+  tool: BenchTool,
+  o: BenchOptions,
+): Promise<BenchResult> {
+  switch (tool) {
+    case 'lynis':
+      return runLynis(ex, machine, { tests: o.tests, signal: o.signal, onOutput: o.onOutput });
+    case 'docker-bench':
+      return runDockerBench(ex, machine, { checks: o.tests, signal: o.signal });
+    case 'checks':
+      return runChecks(ex, machine, o.library, { params: o.params, signal: o.signal });
+    default:
+      throw new HlabError(
+        'bad-request',
+        `Unknown bench tool "${String(tool)}": use lynis, docker-bench or checks.`,
+      );
+  }
+}
+
+export function saveBench(dir: string, name: string, r: BenchResult): string {
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${name}.json`);
+  writeFileSync(file, `${JSON.stringify(r, null, 1)}\n`);
+  return file;
+}
+
+export function loadBenches(dir: string): BenchResult[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as BenchResult);
+}

@@ -1,0 +1,150 @@
+/** Bench runs, step library listing, recipe saving, evidence exports and replay. */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { BENCH_TOOLS, compareBench, type BenchResult } from '../../../shared/bench.js';
+import { HlabError } from '../../../shared/errors.js';
+import { loadBenches, runBench, saveBench } from '../../bench/index.js';
+import { readEvents } from '../../engine/journal.js';
+import { buildEvidence, readEvidence, sealEvidence, verifyEvidence } from '../../recipes/evidence.js';
+import { EXPORT_FORMATS, toAnsible, toCloudInit, toShell } from '../../recipes/exports.js';
+import { toHtml } from '../../recipes/html-report.js';
+import { replayEvidence } from '../../recipes/replay.js';
+import { SshExecutor } from '../../ssh/executor.js';
+import { LABS_DIR, loadLibrary, loadRecipe } from '../../steps/load.js';
+import type { ServiceContext } from '../context.js';
+import type { Handlers } from '../dispatcher.js';
+import { sshTarget } from './machines.js';
+import { APP_VERSION } from './app.js';
+import { runId } from './runs.js';
+
+type BenchHandlers = Pick<
+  Handlers,
+  | 'bench.run'
+  | 'bench.list'
+  | 'runs.bench'
+  | 'steps.list'
+  | 'recipes.save'
+  | 'recipes.export'
+  | 'recipes.verify'
+  | 'recipes.validate'
+>;
+
+const EXT: Record<(typeof EXPORT_FORMATS)[number], string> = {
+  sh: 'sh',
+  ansible: 'yml',
+  'cloud-init': 'cloud-init.yaml',
+  html: 'html',
+  evidence: 'evidence.json',
+};
+
+export function benchHandlers(ctx: ServiceContext): BenchHandlers {
+  const benchDir = (machine: string) => path.join(ctx.home, 'bench', machine);
+  return {
+    'bench.run': async (req, op) => {
+      if (!BENCH_TOOLS.includes(req.tool))
+        throw new HlabError(
+          'bad-request',
+          `Unknown bench tool "${String(req.tool)}": use ${BENCH_TOOLS.join(', ')}.`,
+        );
+      const info = await ctx.qemu.get(String(req.machine));
+      if (info.state !== 'running')
+        throw new HlabError('vm-state', `Machine "${info.name}" is ${info.state}; start it first.`, {
+          machine: info.name,
+        });
+      op.progress({ current: 0, max: -1, description: `${req.tool} on ${info.name}` });
+      const ex = new SshExecutor(async () => sshTarget(ctx, await ctx.qemu.get(info.name)), ctx.knownHosts);
+      try {
+        const r = await runBench(ex, info.name, req.tool, {
+          tests: req.tests,
+          library: loadLibrary().steps,
+          signal: op.signal,
+          onOutput: (t) => op.log('stderr', t),
+        });
+        saveBench(benchDir(info.name), `${r.at.replace(/[:.]/g, '-')}-${r.tool}`, r);
+        return r;
+      } finally {
+        ex.reset();
+      }
+    },
+    'bench.list': async (req) => {
+      const root = path.join(ctx.home, 'bench');
+      const machines = req.machine ? [req.machine] : existsSync(root) ? readdirSync(root) : [];
+      return machines.flatMap((m) => loadBenches(benchDir(m)));
+    },
+    'runs.bench': async (req) => {
+      const id = runId(req.id);
+      const events = readEvents(ctx.paths.runs, id);
+      const dir = path.join(ctx.paths.runs, id);
+      const pick = (phase: 'before' | 'after'): BenchResult[] =>
+        events.flatMap((e) =>
+          e.type === 'bench-finished' && e.phase === phase && existsSync(path.join(dir, e.file))
+            ? [JSON.parse(readFileSync(path.join(dir, e.file), 'utf8')) as BenchResult]
+            : [],
+        );
+      const before: BenchResult[] = pick('before');
+      const after: BenchResult[] = pick('after');
+      const comparisons = after.flatMap((a) => {
+        const b = before.find((x) => x.tool === a.tool);
+        return b ? [compareBench(b, a)] : [];
+      });
+      return { before, after, comparisons };
+    },
+    'steps.list': async (req) => {
+      const labs = req.labsDir ? path.resolve(req.labsDir) : LABS_DIR;
+      const lib = loadLibrary(labs);
+      const dir = path.join(labs, 'recipes');
+      const recipes = existsSync(dir)
+        ? readdirSync(dir)
+            .filter((f) => /\.ya?ml$/.test(f))
+            .sort()
+            .map((f) => loadRecipe(path.join(dir, f), lib.steps))
+        : [];
+      return {
+        steps: lib.steps,
+        recipes: recipes.flatMap((r) => (r.recipe ? [r.recipe] : [])),
+        issues: [...lib.issues, ...recipes.flatMap((r) => r.issues)],
+      };
+    },
+    'recipes.save': async (req) => {
+      const labs = req.labsDir ? path.resolve(req.labsDir) : LABS_DIR;
+      const lib = loadLibrary(labs);
+      const idMatch = /^id:\s*([a-z0-9][a-z0-9-]*)\s*$/m.exec(String(req.yaml));
+      const file = path.join(labs, 'recipes', `${idMatch?.[1] ?? 'unnamed'}.yaml`);
+      const { recipe, issues } = loadRecipe(file, lib.steps, String(req.yaml));
+      if (!recipe || !req.save) return { ...(recipe ? { recipe } : {}), issues };
+      writeFileSync(file, String(req.yaml));
+      return { recipe: { ...recipe, file }, issues, file };
+    },
+    'recipes.export': async (req) => {
+      const id = runId(req.runId);
+      if (!EXPORT_FORMATS.includes(req.format))
+        throw new HlabError(
+          'bad-request',
+          `Unknown export format "${String(req.format)}": use ${EXPORT_FORMATS.join(', ')}.`,
+        );
+      const bundle = sealEvidence(buildEvidence(ctx.paths.runs, id, APP_VERSION), ctx.home);
+      const content =
+        req.format === 'evidence'
+          ? `${JSON.stringify(bundle, null, 1)}\n`
+          : req.format === 'sh'
+            ? toShell(bundle)
+            : req.format === 'ansible'
+              ? toAnsible(bundle)
+              : req.format === 'cloud-init'
+                ? toCloudInit(bundle)
+                : toHtml(bundle);
+      return { content, filename: `${bundle.body.recipe.id}-${id.slice(0, 15)}.${EXT[req.format]}` };
+    },
+    'recipes.verify': async (req) => {
+      const b = readEvidence(path.resolve(String(req.file)));
+      return { ...verifyEvidence(b, ctx.home), runId: b.body.run.id, recipe: b.body.recipe.id };
+    },
+    'recipes.validate': async (req, op) => {
+      const b = readEvidence(path.resolve(String(req.evidence)));
+      return replayEvidence(ctx, b, String(req.machine), APP_VERSION, {
+        signal: op.signal,
+        onEvent: (event, rid) => ctx.broadcast('runs.event', { runId: rid, event }),
+      });
+    },
+  };
+}

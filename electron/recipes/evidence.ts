@@ -1,0 +1,227 @@
+/**
+ * Builds an evidence bundle from a run's journal and bench files, and verifies one. Each section
+ * of the body is hashed over canonical JSON, the hashes are hashed into a root, and the root is
+ * signed with this installation's ed25519 key: editing any byte breaks a section hash, and
+ * re-hashing after an edit needs the private key to sign again.
+ */
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+} from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { compareBench, type BenchResult } from '../../shared/bench.js';
+import { HlabError } from '../../shared/errors.js';
+import {
+  EVIDENCE_FORMAT,
+  type EvidenceBody,
+  type EvidenceBundle,
+  type EvidenceStep,
+  type EvidenceVerdict,
+} from '../../shared/evidence.js';
+import type { StampedEvent } from '../../shared/runs.js';
+import { readEvents, summarize } from '../engine/journal.js';
+
+export function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v)
+      .sort()
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v);
+}
+
+const sha256 = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
+
+/** One signing key per installation, created on first use, private part 0600. */
+export function evidenceKey(home: string): { privatePem: string; publicPem: string } {
+  const dir = path.join(home, 'keys');
+  const file = path.join(dir, 'evidence-ed25519.pem');
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const { privateKey } = generateKeyPairSync('ed25519');
+    writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  }
+  const privatePem = readFileSync(file, 'utf8');
+  const publicPem = createPublicKey(createPrivateKey(privatePem)).export({
+    type: 'spki',
+    format: 'pem',
+  }) as string;
+  return { privatePem, publicPem };
+}
+
+function hashBody(body: EvidenceBody): { hashes: Record<string, string>; root: string } {
+  const hashes = Object.fromEntries(
+    Object.keys(body)
+      .sort()
+      .map((k) => [k, sha256(canonical((body as unknown as Record<string, unknown>)[k]))]),
+  );
+  const root = sha256(
+    Object.keys(hashes)
+      .map((k) => `${k}=${hashes[k]}`)
+      .join('\n'),
+  );
+  return { hashes, root };
+}
+
+export function sealEvidence(body: EvidenceBody, home: string): EvidenceBundle {
+  const { hashes, root } = hashBody(body);
+  const key = evidenceKey(home);
+  const value = sign(null, Buffer.from(root), createPrivateKey(key.privatePem)).toString('base64');
+  return { body, hashes, root, signature: { alg: 'ed25519', publicKey: key.publicPem, value } };
+}
+
+export function verifyEvidence(bundle: EvidenceBundle, home?: string): EvidenceVerdict {
+  const problems: string[] = [];
+  const { hashes, root } = hashBody(bundle.body);
+  for (const k of new Set([...Object.keys(hashes), ...Object.keys(bundle.hashes ?? {})]))
+    if (hashes[k] !== bundle.hashes?.[k]) problems.push(k);
+  if (root !== bundle.root) problems.push('root');
+  let sigOk = false;
+  try {
+    sigOk = verify(
+      null,
+      Buffer.from(bundle.root),
+      createPublicKey(bundle.signature.publicKey),
+      Buffer.from(bundle.signature.value, 'base64'),
+    );
+  } catch {
+    sigOk = false;
+  }
+  if (!sigOk) problems.push('signature');
+  const signedHere = home ? sigOk && evidenceKey(home).publicPem === bundle.signature.publicKey : false;
+  return { intact: problems.length === 0, problems, signedHere };
+}
+
+/** Reads a bundle from disk with a clear error for anything that is not one. */
+export function readEvidence(file: string): EvidenceBundle {
+  if (!existsSync(file)) throw new HlabError('not-found', `No evidence file ${file}.`);
+  let b: EvidenceBundle;
+  try {
+    b = JSON.parse(readFileSync(file, 'utf8')) as EvidenceBundle;
+  } catch (err) {
+    throw new HlabError('bad-request', `${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (b?.body?.format !== EVIDENCE_FORMAT)
+    throw new HlabError(
+      'bad-request',
+      `${file} is not a Hardening Lab evidence bundle (format ${EVIDENCE_FORMAT}).`,
+    );
+  return b;
+}
+
+function loadBench(runDir: string, file: string): BenchResult | undefined {
+  const f = path.join(runDir, file);
+  return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as BenchResult) : undefined;
+}
+
+export function buildEvidence(runsDir: string, runId: string, appVersion: string): EvidenceBody {
+  const events = readEvents(runsDir, runId);
+  const summary = summarize(runId, events);
+  const start = events.find((e) => e.type === 'run-started');
+  if (!start || start.type !== 'run-started') throw new HlabError('internal', `Run ${runId} has no start.`);
+  const runDir = path.join(runsDir, runId);
+  const steps: EvidenceStep[] = start.steps.map((id, index) => ({
+    index,
+    id,
+    title: id,
+    params: {},
+    reboot: false,
+    script: '',
+    scriptSha256: '',
+    checks: [],
+    outcome: 'not-run',
+    output: '',
+    results: [],
+    durationMs: 0,
+  }));
+  const factsOf = (phase: 'before' | 'after') =>
+    events.find(
+      (e): e is Extract<StampedEvent, { type: 'facts' }> => e.type === 'facts' && e.phase === phase,
+    );
+  const before: BenchResult[] = [];
+  const after: BenchResult[] = [];
+  let finishedAt: string | undefined;
+  for (const e of events) {
+    const st = 'index' in e && typeof e.index === 'number' ? steps[e.index] : undefined;
+    switch (e.type) {
+      case 'step-started':
+        if (st)
+          Object.assign(st, {
+            title: e.title ?? e.step,
+            params: e.params,
+            reboot: e.reboot ?? false,
+            script: e.script ?? '',
+            checks: e.checks ?? [],
+          });
+        break;
+      case 'snapshot-taken':
+        if (st) st.snapshot = e.snapshot;
+        break;
+      case 'apply-output':
+        if (st) st.output = (st.output + e.text).slice(-8000);
+        break;
+      case 'apply-finished':
+        if (st) st.scriptSha256 = e.scriptSha256;
+        break;
+      case 'check':
+        st?.results.push({ name: e.name, kind: e.kind, pass: e.pass, output: e.output });
+        break;
+      case 'persist-check':
+        if (st) st.persistent = (st.persistent ?? true) && e.pass;
+        break;
+      case 'rollback-finished':
+        if (st) st.rollback = { healthy: e.healthy, durationMs: e.durationMs };
+        break;
+      case 'step-finished':
+        if (st)
+          Object.assign(st, {
+            outcome: e.outcome,
+            durationMs: e.durationMs,
+            ...(e.reason ? { reason: e.reason } : {}),
+          });
+        break;
+      case 'bench-finished': {
+        const r = loadBench(runDir, e.file);
+        if (r) (e.phase === 'before' ? before : after).push(r);
+        break;
+      }
+      case 'run-finished':
+        finishedAt = e.at;
+        break;
+      default:
+        break;
+    }
+  }
+  const comparisons = after.flatMap((a) => {
+    const b = before.find((x) => x.tool === a.tool);
+    return b ? [compareBench(b, a)] : [];
+  });
+  const fb = factsOf('before');
+  const fa = factsOf('after');
+  return {
+    format: EVIDENCE_FORMAT,
+    app: { name: 'hardening-lab', version: appVersion },
+    run: {
+      id: runId,
+      machine: summary.machine,
+      status: summary.status,
+      startedAt: summary.startedAt,
+      ...(finishedAt ? { finishedAt } : {}),
+      ...(summary.persistent !== undefined ? { persistent: summary.persistent } : {}),
+      finalReboot: events.some((e) => e.type === 'reboot-started' && e.index === undefined),
+    },
+    recipe: { id: summary.recipe, bench: [...new Set([...before, ...after].map((b) => b.tool))] },
+    base: { image: fb?.image ?? 'unknown', sha256: fb?.imageSha256 ?? 'unknown' },
+    kernel: { before: fb?.kernel ?? 'unknown', after: fa?.kernel ?? fb?.kernel ?? 'unknown' },
+    steps,
+    bench: { before, after, comparisons },
+    journalSha256: sha256(readFileSync(path.join(runDir, 'journal.jsonl'))),
+  };
+}

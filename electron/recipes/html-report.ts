@@ -1,0 +1,90 @@
+/** A self-contained HTML report (no scripts, no external assets): charts are inline SVG. */
+import type { BenchComparison } from '../../shared/bench.js';
+import type { EvidenceBundle } from '../../shared/evidence.js';
+
+const esc = (s: unknown) =>
+  String(s).replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
+  );
+
+function chart(cs: BenchComparison[]): string {
+  if (!cs.length) return '<p class="muted">No benchmark ran before and after this run.</p>';
+  const rowH = 56;
+  const w = 560;
+  const bars = cs
+    .map((c, i) => {
+      const y = i * rowH + 10;
+      const bw = (v: number, max: number) => Math.max(2, Math.round((max ? v / max : 0) * (w - 200)));
+      return `<g transform="translate(0,${y})">
+  <text x="0" y="14" class="label">${esc(c.tool)}</text>
+  <rect x="120" y="2" width="${bw(c.before.score, c.before.max)}" height="16" class="before"><title>before ${c.before.score}/${c.before.max}</title></rect>
+  <text x="${126 + bw(c.before.score, c.before.max)}" y="15" class="val">${c.before.score}/${c.before.max}</text>
+  <rect x="120" y="22" width="${bw(c.after.score, c.after.max)}" height="16" class="after"><title>after ${c.after.score}/${c.after.max}</title></rect>
+  <text x="${126 + bw(c.after.score, c.after.max)}" y="35" class="val">${c.after.score}/${c.after.max} (${c.delta >= 0 ? '+' : ''}${c.delta})</text>
+</g>`;
+    })
+    .join('\n');
+  return `<svg role="img" aria-label="Scores before and after" width="${w}" height="${cs.length * rowH + 30}" viewBox="0 0 ${w} ${cs.length * rowH + 30}">
+${bars}
+<g transform="translate(120,${cs.length * rowH + 14})"><rect width="12" height="10" class="before"/><text x="16" y="9" class="val">before</text><rect x="80" width="12" height="10" class="after"/><text x="96" y="9" class="val">after</text></g>
+</svg>`;
+}
+
+export function toHtml(b: EvidenceBundle): string {
+  const { body } = b;
+  const cs = body.bench.comparisons;
+  const flips = cs.flatMap((c) => [
+    ...c.fixed.map((f) => ({ ...f, tool: c.tool, kind: 'fixed' })),
+    ...c.regressions.map((f) => ({ ...f, tool: c.tool, kind: 'regression' })),
+  ]);
+  const steps = body.steps
+    .map(
+      (
+        s,
+      ) => `<tr class="${esc(s.outcome)}"><td>${s.index + 1}</td><td><code>${esc(s.id)}</code><br><span class="muted">${esc(s.title)}</span></td>
+<td class="outcome">${esc(s.outcome === 'rolled-back' ? 'ROLLED BACK' : s.outcome)}${s.reason ? `<br><span class="muted">${esc(s.reason.slice(0, 300))}</span>` : ''}</td>
+<td>${s.results.filter((r) => r.pass).length}/${s.results.length}${s.persistent === undefined ? '' : s.persistent ? ' · persists' : ' · <b>lost at reboot</b>'}</td>
+<td>${(s.durationMs / 1000).toFixed(1)} s</td><td><code>${esc(s.scriptSha256.slice(0, 12))}</code></td></tr>`,
+    )
+    .join('\n');
+  const flipRows = flips
+    .map(
+      (f) =>
+        `<tr class="${f.kind}"><td>${esc(f.tool)}</td><td><code>${esc(f.id)}</code>${f.title ? ` <span class="muted">${esc(f.title)}</span>` : ''}</td><td>${esc(f.from)} → ${esc(f.to)}</td><td>${f.kind === 'regression' ? '<b>regression</b>' : 'fixed'}</td></tr>`,
+    )
+    .join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Hardening Lab report — ${esc(body.recipe.id)} (${esc(body.run.id)})</title>
+<style>
+body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:980px;padding:0 1rem;color:#1d2230;background:#fff}
+h1{font-size:1.5rem;margin:0 0 .25rem} h2{font-size:1.1rem;margin-top:2rem;border-bottom:1px solid #dde;padding-bottom:.25rem}
+table{border-collapse:collapse;width:100%} td,th{border-bottom:1px solid #eef;padding:.35rem .5rem;text-align:left;vertical-align:top}
+.muted{color:#667} code{font-size:.9em} .validated .outcome{color:#137333;font-weight:600} .rolled-back .outcome{color:#b3261e;font-weight:700}
+.regression{background:#fde8e6} .fixed td:nth-child(3){color:#137333}
+svg .before{fill:#9aa4b8} svg .after{fill:#2e7d32} svg text{font:12px system-ui,sans-serif;fill:#1d2230}
+.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}
+.badge{display:inline-block;padding:.1rem .5rem;border-radius:1rem;background:${body.run.status === 'validated' ? '#e6f4ea;color:#137333' : '#fde8e6;color:#b3261e'};font-weight:600}
+</style></head><body>
+<h1>${esc(body.recipe.id)} <span class="badge">${esc(body.run.status)}</span></h1>
+<div class="facts">
+<span class="muted">run</span><span><code>${esc(body.run.id)}</code> on machine ${esc(body.run.machine)}, ${esc(body.run.startedAt)}</span>
+<span class="muted">base image</span><span>${esc(body.base.image)} <code>${esc(body.base.sha256.slice(0, 16))}</code></span>
+<span class="muted">kernel</span><span>${esc(body.kernel.before)} → ${esc(body.kernel.after)}</span>
+<span class="muted">after final reboot</span><span>${body.run.persistent === undefined ? 'not rebooted' : body.run.persistent ? 'every check still holds' : '<b>some checks no longer hold</b>'}</span>
+<span class="muted">app</span><span>${esc(body.app.name)} ${esc(body.app.version)}</span>
+<span class="muted">evidence root</span><span><code>${esc(b.root)}</code></span>
+</div>
+<h2>Scores before and after</h2>
+${chart(cs)}
+<h2>Steps</h2>
+<table><thead><tr><th>#</th><th>step</th><th>outcome</th><th>checks</th><th>time</th><th>script</th></tr></thead><tbody>
+${steps}
+</tbody></table>
+<h2>Flipped tests (${flips.filter((f) => f.kind === 'fixed').length} fixed, ${flips.filter((f) => f.kind === 'regression').length} regressions)</h2>
+${flips.length ? `<table><thead><tr><th>tool</th><th>test</th><th>change</th><th></th></tr></thead><tbody>\n${flipRows}\n</tbody></table>` : '<p class="muted">No test changed result.</p>'}
+</body></html>
+`;
+}

@@ -1,0 +1,74 @@
+/** One score model for every benchmark tool, and the before/after comparison built on it. */
+
+export const BENCH_TOOLS = ['lynis', 'docker-bench', 'checks'] as const;
+export type BenchTool = (typeof BENCH_TOOLS)[number];
+
+/** pass/fail are scored; warn is a suggestion (Lynis) or manual note; info/skip are not scored. */
+export type TestResult = 'pass' | 'fail' | 'warn' | 'info' | 'skip';
+
+export interface BenchTest {
+  id: string;
+  title?: string;
+  result: TestResult;
+  details?: string;
+}
+
+export interface BenchNote {
+  id: string;
+  text: string;
+}
+
+export interface BenchResult {
+  tool: BenchTool;
+  machine: string;
+  at: string;
+  /** The tool's own headline number (Lynis hardening index, docker-bench score, checks passed). */
+  score: number;
+  max: number;
+  tests: BenchTest[];
+  warnings: BenchNote[];
+  suggestions: BenchNote[];
+  /** Tool version, kernel, subset run, ... */
+  meta: Record<string, string>;
+}
+
+export interface Flip {
+  id: string;
+  title?: string;
+  from: TestResult;
+  to: TestResult;
+}
+
+export interface BenchComparison {
+  tool: BenchTool;
+  before: { score: number; max: number };
+  after: { score: number; max: number };
+  delta: number;
+  /** Tests that got better (fail/warn -> pass). */
+  fixed: Flip[];
+  /** Tests that got worse (pass -> fail/warn): regressions. */
+  regressions: Flip[];
+}
+
+const rank: Record<TestResult, number> = { pass: 2, warn: 1, fail: 0, info: -1, skip: -1 };
+
+export function compareBench(before: BenchResult, after: BenchResult): BenchComparison {
+  const old = new Map(before.tests.map((t) => [t.id, t]));
+  const fixed: Flip[] = [];
+  const regressions: Flip[] = [];
+  for (const t of after.tests) {
+    const b = old.get(t.id);
+    if (!b || rank[b.result] < 0 || rank[t.result] < 0 || b.result === t.result) continue;
+    const flip = { id: t.id, ...(t.title ? { title: t.title } : {}), from: b.result, to: t.result };
+    if (rank[t.result] > rank[b.result]) fixed.push(flip);
+    else regressions.push(flip);
+  }
+  return {
+    tool: after.tool,
+    before: { score: before.score, max: before.max },
+    after: { score: after.score, max: after.max },
+    delta: after.score - before.score,
+    fixed,
+    regressions,
+  };
+}

@@ -1,0 +1,68 @@
+/** The evidence bundle of a run: what was done, what it proved, hashed and signed. */
+import type { BenchComparison, BenchResult } from './bench.js';
+
+export const EVIDENCE_FORMAT = 'hlab-evidence/1';
+
+export interface EvidenceCheck {
+  name: string;
+  kind: 'run' | 'probe';
+  pass: boolean;
+  output: string;
+}
+
+export interface EvidenceStep {
+  index: number;
+  id: string;
+  title: string;
+  params: Record<string, unknown>;
+  reboot: boolean;
+  script: string;
+  scriptSha256: string;
+  checks: Array<{ name: string; run?: string; probe?: string }>;
+  outcome: 'validated' | 'rolled-back' | 'skipped' | 'not-run';
+  reason?: string;
+  output: string;
+  results: EvidenceCheck[];
+  persistent?: boolean;
+  durationMs: number;
+  snapshot?: string;
+  rollback?: { healthy: boolean; durationMs: number };
+}
+
+export interface EvidenceBody {
+  format: typeof EVIDENCE_FORMAT;
+  app: { name: string; version: string };
+  run: {
+    id: string;
+    machine: string;
+    status: string;
+    startedAt: string;
+    finishedAt?: string;
+    persistent?: boolean;
+    finalReboot: boolean;
+  };
+  recipe: { id: string; title?: string; onFailure?: string; exceptions?: unknown[]; bench: string[] };
+  base: { image: string; sha256: string };
+  kernel: { before: string; after: string };
+  steps: EvidenceStep[];
+  bench: { before: BenchResult[]; after: BenchResult[]; comparisons: BenchComparison[] };
+  /** sha256 of the run's journal file as it was when the bundle was made. */
+  journalSha256: string;
+}
+
+export interface EvidenceBundle {
+  body: EvidenceBody;
+  /** sha256 of each top-level section of body (canonical JSON). */
+  hashes: Record<string, string>;
+  /** sha256 over the section hashes in key order. */
+  root: string;
+  signature: { alg: 'ed25519'; publicKey: string; value: string };
+}
+
+export interface EvidenceVerdict {
+  intact: boolean;
+  /** Sections whose content no longer matches their hash, or "root"/"signature". */
+  problems: string[];
+  /** Signed by this installation's key (false: a valid signature by someone else's key). */
+  signedHere: boolean;
+}

@@ -1,0 +1,121 @@
+/**
+ * Reboot steps and the full baseline recipe against the REAL VM: a boot-breaking change is caught
+ * and rolled back to the pre-step state, and the container-host baseline (kernel upgrade with its
+ * reboot, AppArmor, Docker, auditd, sshd, ...) validates every step and still holds after a final
+ * reboot. Packages come from a local repository the host serves (see apt-repo.ts).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiClient } from '../../shared/rpc.js';
+import type { StampedEvent } from '../../shared/runs.js';
+import type { Service } from '../../electron/core/service.js';
+import { runRecipe } from '../../electron/engine/run.js';
+import { shQuote } from '../../electron/ssh/executor.js';
+import { LABS_DIR, loadLibrary, loadRecipe } from '../../electron/steps/load.js';
+import { ensureRepo, serveRepo, useRepoScript, type RepoServer } from './apt-repo.js';
+import { inlineStep } from './inline-step.js';
+import { must, newHome, newService, sh } from './vm-env.js';
+import path from 'node:path';
+
+const M = 'baseline1';
+let service: Service;
+let client: ApiClient;
+let repo: RepoServer;
+const library = loadLibrary().steps;
+
+// A kernel that panics at boot: init exits, panic=1 reboots, and -no-reboot ends QEMU.
+const BREAKS_BOOT = inlineStep('breaks-boot', {
+  area: 'kernel',
+  risk: 'boot',
+  reboot: true,
+  apply: [
+    'set -e',
+    "sed -i 's/^GRUB_CMDLINE_LINUX_DEFAULT=\"/&init=\\/bin\\/false panic=1 /' /etc/default/grub",
+    'grep -q "init=/bin/false" /etc/default/grub',
+    'update-grub 2>&1 | tail -n 2',
+    '',
+  ].join('\n'),
+  verify: [{ name: 'booted', run: 'true' }],
+});
+
+beforeAll(async () => {
+  const dir = ensureRepo();
+  repo = await serveRepo(dir);
+  ({ service, client } = newService(newHome('baseline')));
+  await must(client, 'machines.create', { name: M, memoryMiB: 1024, cpus: 2 });
+  await must(client, 'machines.up', { name: M });
+  await sh(client, M, `sudo -n sh -c ${shQuote(useRepoScript(repo))}`);
+}, 300_000);
+afterAll(async () => {
+  if (client) await client.call('machines.destroy', { name: M });
+  await repo?.close();
+});
+
+describe('reboot steps and the baseline recipe', { timeout: 1_800_000 }, () => {
+  it('rolls back a change that stops the machine from booting, to the exact pre-step state', async () => {
+    const before = await sh(client, M, 'sha256sum /etc/default/grub /boot/grub/grub.cfg');
+    const seen: StampedEvent[] = [];
+    const s = await runRecipe({
+      ctx: service.context,
+      recipe: {
+        id: 'boot-breaker',
+        title: 'boot breaker',
+        base: 'debian-12',
+        onFailure: 'stop',
+        finalReboot: false,
+        bench: [],
+        steps: [{ step: 'breaks-boot', params: {} }],
+        exceptions: [],
+        file: 'test/boot-breaker.yaml',
+      },
+      library: [BREAKS_BOOT],
+      machine: M,
+      onEvent: (e) => seen.push(e),
+    });
+    expect(s.status).toBe('failed');
+    expect(s.steps[0]?.outcome).toBe('rolled-back');
+    expect(s.steps[0]?.reason).toMatch(/did not come back after the reboot/);
+    // The serial console shows why: the panic, not a timeout.
+    expect(s.steps[0]?.reason).toMatch(/Kernel panic|Attempted to kill init/);
+    expect(seen.map((e) => e.type)).toEqual(
+      expect.arrayContaining(['reboot-started', 'rollback-started', 'rollback-finished']),
+    );
+    expect(seen.find((e) => e.type === 'rollback-finished')).toMatchObject({ healthy: true });
+    expect((await must(client, 'machines.list', {})).find((m) => m.name === M)?.state).toBe('running');
+    expect(await sh(client, M, 'sha256sum /etc/default/grub /boot/grub/grub.cfg')).toBe(before);
+    expect(await sh(client, M, 'cat /proc/cmdline')).not.toMatch(/init=\/bin\/false/);
+  });
+
+  it('validates every step of container-host-baseline and every check holds after a final reboot', async () => {
+    const kernelBefore = await sh(client, M, 'uname -r');
+    const { recipe, issues } = loadRecipe(
+      path.join(LABS_DIR, 'recipes', 'container-host-baseline.yaml'),
+      library,
+    );
+    expect(issues).toEqual([]);
+    const seen: StampedEvent[] = [];
+    const s = await runRecipe({
+      ctx: service.context,
+      recipe: recipe!,
+      library,
+      machine: M,
+      onEvent: (e) => seen.push(e),
+    });
+    const failures = s.steps.filter((x) => x.outcome !== 'validated');
+    expect(failures, JSON.stringify(failures, null, 1)).toEqual([]);
+    expect(s.status).toBe('validated');
+    expect(s.steps.length).toBeGreaterThanOrEqual(10);
+    expect(s.persistent).toBe(true);
+    const persist = seen.filter((e) => e.type === 'persist-check');
+    expect(persist.length).toBeGreaterThan(20);
+    const reboots = seen.filter((e) => e.type === 'reboot-finished');
+    expect(reboots).toHaveLength(2); // the kernel upgrade's and the final one
+    const kernelAfter = await sh(client, M, 'uname -r');
+    expect(kernelAfter).not.toBe(kernelBefore);
+    expect(kernelAfter).toBe(
+      await sh(client, M, "ls /boot/vmlinuz-* | sed 's|^/boot/vmlinuz-||' | sort -V | tail -n 1"),
+    );
+    // Still a working container host after everything, as a fresh login sees it.
+    expect(await sh(client, M, 'sudo -n docker run --rm hlab-probe /usr/bin/true && echo ok')).toBe('ok');
+    expect(await sh(client, M, 'sudo -n /usr/sbin/sysctl -n net.ipv4.ip_forward')).toBe('1');
+  });
+});

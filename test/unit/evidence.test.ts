@@ -1,0 +1,144 @@
+/** Evidence bundles: built from a journal, sealed, and any edit detected; exports from them. */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import type { RunEvent } from '../../shared/runs.js';
+import { buildEvidence, sealEvidence, verifyEvidence } from '../../electron/recipes/evidence.js';
+import { toAnsible, toCloudInit, toShell } from '../../electron/recipes/exports.js';
+import { toHtml } from '../../electron/recipes/html-report.js';
+
+function fakeRun(): { home: string; runs: string; id: string } {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'hlab-evidence-'));
+  const runs = path.join(home, 'runs');
+  const id = '20261123T000000-demo-abcdef';
+  mkdirSync(path.join(runs, id), { recursive: true });
+  const events: RunEvent[] = [
+    { type: 'run-started', runId: id, recipe: 'demo', machine: 'm1', steps: ['a-step', 'b-step'], pid: 1 },
+    { type: 'facts', phase: 'before', kernel: '6.1.0-47', image: 'debian-12', imageSha256: 'f'.repeat(64) },
+    {
+      type: 'step-started',
+      index: 0,
+      step: 'a-step',
+      params: { x: 1 },
+      title: 'A',
+      script: '#!/bin/bash\necho applying A\ntouch /tmp/a',
+      checks: [
+        { name: 'a exists', run: 'test -e /tmp/a' },
+        { name: 'login', probe: 'fresh-ssh-login' },
+      ],
+      reboot: false,
+    },
+    { type: 'snapshot-taken', index: 0, snapshot: 's0' },
+    { type: 'apply-output', index: 0, stream: 'stdout', text: 'applying A\n' },
+    { type: 'apply-finished', index: 0, exitCode: 0, scriptSha256: 'a'.repeat(64), durationMs: 5 },
+    { type: 'check', index: 0, name: 'a exists', kind: 'run', pass: true, output: '' },
+    { type: 'step-finished', index: 0, outcome: 'validated', durationMs: 9 },
+    {
+      type: 'step-started',
+      index: 1,
+      step: 'b-step',
+      params: {},
+      title: 'B',
+      script: 'false',
+      checks: [{ name: 'never', run: 'false' }],
+      reboot: false,
+    },
+    { type: 'rollback-started', index: 1, reason: 'apply exited 1', snapshot: 's1' },
+    { type: 'rollback-finished', index: 1, healthy: true, durationMs: 4000 },
+    { type: 'step-finished', index: 1, outcome: 'rolled-back', reason: 'apply exited 1', durationMs: 4100 },
+    { type: 'facts', phase: 'after', kernel: '6.1.0-56', image: 'debian-12', imageSha256: 'f'.repeat(64) },
+    { type: 'run-finished', status: 'failed' },
+  ];
+  writeFileSync(
+    path.join(runs, id, 'journal.jsonl'),
+    events.map((e, seq) => JSON.stringify({ ...e, seq, at: new Date(seq * 1000).toISOString() })).join('\n') +
+      '\n',
+  );
+  return { home, runs, id };
+}
+
+describe('evidence bundle', () => {
+  const { home, runs, id } = fakeRun();
+  const body = buildEvidence(runs, id, '0.1.0');
+  const bundle = sealEvidence(body, home);
+
+  it('records steps, scripts, checks, rollbacks, kernels and the base image', () => {
+    expect(body.kernel).toEqual({ before: '6.1.0-47', after: '6.1.0-56' });
+    expect(body.base.sha256).toBe('f'.repeat(64));
+    expect(body.steps[0]).toMatchObject({
+      id: 'a-step',
+      outcome: 'validated',
+      params: { x: 1 },
+      output: 'applying A\n',
+    });
+    expect(body.steps[1]).toMatchObject({
+      outcome: 'rolled-back',
+      rollback: { healthy: true, durationMs: 4000 },
+    });
+    expect(body.journalSha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('verifies as intact and signed by this installation', () => {
+    expect(verifyEvidence(bundle, home)).toEqual({ intact: true, problems: [], signedHere: true });
+  });
+
+  it('detects a one-byte edit anywhere in the body', () => {
+    const text = JSON.stringify(bundle);
+    const at = text.indexOf('applying A');
+    const edited = JSON.parse(`${text.slice(0, at)}b${text.slice(at + 1)}`) as typeof bundle;
+    const v = verifyEvidence(edited, home);
+    expect(v.intact).toBe(false);
+    expect(v.problems).toContain('steps');
+  });
+
+  it('detects re-hashing after an edit without the signing key', () => {
+    const forged = structuredClone(bundle);
+    forged.body.steps[0]!.outcome = 'validated';
+    forged.body.run.status = 'validated';
+    const other = mkdtempSync(path.join(os.tmpdir(), 'hlab-forger-'));
+    const resealed = sealEvidence(forged.body, other);
+    // Self-consistent, but signed by another installation's key.
+    expect(verifyEvidence(resealed, home)).toMatchObject({ intact: true, signedHere: false });
+    // Keeping our public key while changing the root breaks the signature.
+    const mixed = { ...resealed, signature: bundle.signature };
+    expect(verifyEvidence(mixed, home).problems).toContain('signature');
+  });
+
+  it('exports only validated steps, as bash that parses', () => {
+    const sh = toShell(bundle);
+    expect(sh).toContain('touch /tmp/a');
+    expect(sh).not.toContain('b-step');
+    const f = path.join(home, 'export.sh');
+    writeFileSync(f, sh);
+    // bash -n also warns (stderr) about a here-document that never ends.
+    expect(execFileSync('bash', ['-n', f], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })).toBe('');
+    const r = spawnSync('bash', ['-n', f], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+  });
+
+  it('exports an Ansible play of raw tasks and cloud-init user-data', () => {
+    const play = YAML.parse(toAnsible(bundle)) as Array<{
+      tasks: Array<Record<string, unknown>>;
+      become: boolean;
+    }>;
+    expect(play[0]?.become).toBe(true);
+    expect(play[0]?.tasks.map((t) => t.name)).toEqual([
+      expect.stringMatching(/^a-step: apply/),
+      'a-step: verify a exists',
+    ]);
+    const ci = toCloudInit(bundle);
+    expect(ci.startsWith('#cloud-config\n')).toBe(true);
+    const doc = YAML.parse(ci) as { write_files: Array<{ path: string; content: string }> };
+    expect(doc.write_files[0]).toMatchObject({ path: '/var/lib/hardening-lab/steps/01-a-step.sh' });
+  });
+
+  it('renders a self-contained HTML report that escapes what it shows', () => {
+    const html = toHtml(bundle);
+    expect(html).not.toMatch(/<script|https?:\/\//);
+    expect(html).toContain('ROLLED BACK');
+    expect(html).toContain(bundle.root);
+  });
+});
