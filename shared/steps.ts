@@ -53,6 +53,8 @@ export interface StepDef {
   reboot: boolean;
   /** Changes only a reboot undoes (modules_disabled, audit -e 2): roll back by snapshot only. */
   snapshotOnlyRollback: boolean;
+  /** Deliberately broken, for workshops: shows what the loop catches. */
+  demo?: boolean;
   benchmarks: { lynis: string[]; 'cis-debian': string[]; 'docker-bench': string[] };
   params: Record<string, ParamDef>;
   apply: string;

@@ -7,10 +7,13 @@ import { QemuProvider } from '../providers/qemu/provider.js';
 import { KnownHosts } from '../ssh/known-hosts.js';
 import { TerminalRegistry } from '../ssh/terminal-registry.js';
 import { homePaths } from './paths.js';
+import { LABS_DIR } from '../steps/load.js';
 
 export interface ServiceContext {
   home: string;
   paths: ReturnType<typeof homePaths>;
+  /** The step library and recipes: the app's labs/, or HLAB_LABS_DIR (a team's own library). */
+  labsDir: string;
   images: ImageStore;
   qemu: QemuProvider;
   knownHosts: KnownHosts;
@@ -29,6 +32,7 @@ export function createContext(
   return {
     home,
     paths,
+    labsDir: env.HLAB_LABS_DIR ? path.resolve(env.HLAB_LABS_DIR) : LABS_DIR,
     images: new ImageStore(imageDir),
     qemu: new QemuProvider({
       machinesDir: paths.machines,

@@ -65,6 +65,7 @@ const STEP: Schema = {
     risk: { schema: { kind: 'string', enum: RISKS }, required: true },
     reboot: { schema: { kind: 'boolean' } },
     snapshotOnlyRollback: { schema: { kind: 'boolean' } },
+    demo: { schema: { kind: 'boolean' } },
     benchmarks: {
       schema: {
         kind: 'object',
@@ -195,6 +196,7 @@ export function loadStep(file: string): { step?: StepDef; issues: LabIssue[] } {
       risk: v.risk as StepDef['risk'],
       reboot: (v.reboot as boolean | undefined) ?? false,
       snapshotOnlyRollback: (v.snapshotOnlyRollback as boolean | undefined) ?? false,
+      ...(v.demo === true ? { demo: true } : {}),
       benchmarks: {
         lynis: bm.lynis ?? [],
         'cis-debian': bm['cis-debian'] ?? [],

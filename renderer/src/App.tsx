@@ -6,6 +6,9 @@ import { useNav } from './features/navigation';
 import { PlannedSection } from './features/PlannedSection';
 import { SECTIONS } from './features/sections';
 import { TerminalSection } from './features/terminal/TerminalSection';
+import { StepsSection } from './features/steps/StepsSection';
+import { RunsSection } from './features/runs/RunsSection';
+import { BenchSection } from './features/bench/BenchSection';
 import { Toasts } from './features/toasts/Toasts';
 
 function ConnectionStatus() {
@@ -52,7 +55,10 @@ export function App() {
         <div hidden={section !== 'Terminal'}>
           <TerminalSection />
         </div>
-        {section !== 'Machines' && section !== 'Terminal' && <PlannedSection section={section} />}
+        {section === 'Steps' && <StepsSection />}
+        {section === 'Runs' && <RunsSection />}
+        {section === 'Bench' && <BenchSection />}
+        {section === 'Workshops' && <PlannedSection section={section} />}
       </main>
       <Toasts />
     </div>

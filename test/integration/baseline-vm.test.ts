@@ -52,7 +52,7 @@ afterAll(async () => {
 
 describe('reboot steps and the baseline recipe', { timeout: 1_800_000 }, () => {
   it('rolls back a change that stops the machine from booting, to the exact pre-step state', async () => {
-    const before = await sh(client, M, 'sha256sum /etc/default/grub /boot/grub/grub.cfg');
+    const before = await sh(client, M, 'sudo -n sha256sum /etc/default/grub /boot/grub/grub.cfg');
     const seen: StampedEvent[] = [];
     const s = await runRecipe({
       ctx: service.context,
@@ -81,7 +81,7 @@ describe('reboot steps and the baseline recipe', { timeout: 1_800_000 }, () => {
     );
     expect(seen.find((e) => e.type === 'rollback-finished')).toMatchObject({ healthy: true });
     expect((await must(client, 'machines.list', {})).find((m) => m.name === M)?.state).toBe('running');
-    expect(await sh(client, M, 'sha256sum /etc/default/grub /boot/grub/grub.cfg')).toBe(before);
+    expect(await sh(client, M, 'sudo -n sha256sum /etc/default/grub /boot/grub/grub.cfg')).toBe(before);
     expect(await sh(client, M, 'cat /proc/cmdline')).not.toMatch(/init=\/bin\/false/);
   });
 

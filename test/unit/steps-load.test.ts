@@ -144,6 +144,44 @@ steps:
       'bad.yaml:8: steps[2].params.maxTries: step "sshd-hardening" has no parameter "maxTries" (known: maxAuthTries, allowUsers)',
     ]);
   });
+  it('loads recipe text not on disk, in the style the recipe builder writes, with bench and exceptions', () => {
+    // Exactly what renderer/src/features/steps/store.ts draftToYaml() produces.
+    const yaml = `id: built-in-ui
+title: "Built: in the \\"UI\\""
+base: debian-12
+onFailure: continue
+finalReboot: false
+bench: [checks, lynis]
+steps:
+  - step: network-sysctl
+    params: { dockerHost: false }
+  - step: modules-disabled
+    params: { preload: ["overlay", "veth"] }
+exceptions:
+  - id: no-forward
+    step: network-sysctl
+    reason: "not a Docker host: ip_forward off"
+`;
+    const { recipe, issues } = loadRecipe('labs/recipes/built-in-ui.yaml', steps, yaml);
+    expect(issues).toEqual([]);
+    expect(recipe).toMatchObject({
+      title: 'Built: in the "UI"',
+      bench: ['checks', 'lynis'],
+      finalReboot: false,
+      steps: [
+        { step: 'network-sysctl', params: { dockerHost: false } },
+        { step: 'modules-disabled', params: { preload: ['overlay', 'veth'] } },
+      ],
+    });
+    const bad = loadRecipe(
+      'labs/recipes/x.yaml',
+      steps,
+      yaml.replace('bench: [checks, lynis]', 'bench: [nessus]'),
+    );
+    expect(messages(bad.issues)).toEqual([
+      expect.stringMatching(/x\.yaml:6: bench\[0\]: expected one of lynis, docker-bench, checks/),
+    ]);
+  });
 });
 
 describe('script rendering', () => {

@@ -10,7 +10,7 @@ import { EXPORT_FORMATS, toAnsible, toCloudInit, toShell } from '../../recipes/e
 import { toHtml } from '../../recipes/html-report.js';
 import { replayEvidence } from '../../recipes/replay.js';
 import { SshExecutor } from '../../ssh/executor.js';
-import { LABS_DIR, loadLibrary, loadRecipe } from '../../steps/load.js';
+import { loadLibrary, loadRecipe } from '../../steps/load.js';
 import type { ServiceContext } from '../context.js';
 import type { Handlers } from '../dispatcher.js';
 import { sshTarget } from './machines.js';
@@ -56,7 +56,7 @@ export function benchHandlers(ctx: ServiceContext): BenchHandlers {
       try {
         const r = await runBench(ex, info.name, req.tool, {
           tests: req.tests,
-          library: loadLibrary().steps,
+          library: loadLibrary(ctx.labsDir).steps,
           signal: op.signal,
           onOutput: (t) => op.log('stderr', t),
         });
@@ -90,7 +90,7 @@ export function benchHandlers(ctx: ServiceContext): BenchHandlers {
       return { before, after, comparisons };
     },
     'steps.list': async (req) => {
-      const labs = req.labsDir ? path.resolve(req.labsDir) : LABS_DIR;
+      const labs = req.labsDir ? path.resolve(req.labsDir) : ctx.labsDir;
       const lib = loadLibrary(labs);
       const dir = path.join(labs, 'recipes');
       const recipes = existsSync(dir)
@@ -106,7 +106,7 @@ export function benchHandlers(ctx: ServiceContext): BenchHandlers {
       };
     },
     'recipes.save': async (req) => {
-      const labs = req.labsDir ? path.resolve(req.labsDir) : LABS_DIR;
+      const labs = req.labsDir ? path.resolve(req.labsDir) : ctx.labsDir;
       const lib = loadLibrary(labs);
       const idMatch = /^id:\s*([a-z0-9][a-z0-9-]*)\s*$/m.exec(String(req.yaml));
       const file = path.join(labs, 'recipes', `${idMatch?.[1] ?? 'unnamed'}.yaml`);

@@ -4,7 +4,7 @@ import { HlabError } from '../../../shared/errors.js';
 import { listRuns, readEvents, summarize } from '../../engine/journal.js';
 import { recoverRun } from '../../engine/recover.js';
 import { runRecipe } from '../../engine/run.js';
-import { assertNoIssues, LABS_DIR, loadLibrary, loadRecipe } from '../../steps/load.js';
+import { assertNoIssues, loadLibrary, loadRecipe } from '../../steps/load.js';
 import type { ServiceContext } from '../context.js';
 import type { Handlers } from '../dispatcher.js';
 
@@ -21,7 +21,7 @@ export function runId(v: unknown): string {
 export function runHandlers(ctx: ServiceContext): RunHandlers {
   return {
     'runs.start': async (req, op) => {
-      const labs = req.labsDir ? path.resolve(req.labsDir) : LABS_DIR;
+      const labs = req.labsDir ? path.resolve(req.labsDir) : ctx.labsDir;
       const library = loadLibrary(labs);
       assertNoIssues(library.issues);
       const file = /[/\\]|\.ya?ml$/.test(req.recipe)

@@ -4,8 +4,11 @@ import { ProgressBar } from '../../components/ProgressBar';
 import { useMachines } from './store';
 
 export function CreateMachineForm() {
-  const { runOp, ops } = useMachines();
+  const { runOp, ops, providers, images } = useMachines();
   const [name, setName] = useState('');
+  const [provider, setProvider] = useState('qemu');
+  const [image, setImage] = useState('debian-12');
+  const [startIt, setStartIt] = useState(true);
   const [memory, setMemory] = useState(1024);
   const [cpus, setCpus] = useState(2);
   const op = ops['__create'];
@@ -14,10 +17,13 @@ export function CreateMachineForm() {
     e.preventDefault();
     void runOp(api(), '__create', `Creating ${name}`, 'machines.create', {
       name,
+      provider: provider as 'qemu',
+      image,
       memoryMiB: memory,
       cpus,
     }).then((m) => {
       if (m) setName('');
+      if (m && startIt) void runOp(api(), m.name, 'Starting', 'machines.up', { name: m.name });
     });
   };
 
@@ -34,6 +40,31 @@ export function CreateMachineForm() {
         />
       </label>
       <label>
+        Provider{' '}
+        <select aria-label="Provider" value={provider} onChange={(e) => setProvider(e.target.value)}>
+          {(providers.length ? providers : [{ kind: 'qemu', available: true }]).map((p) => (
+            <option key={p.kind} value={p.kind} disabled={!p.available}>
+              {p.kind}
+              {p.available ? '' : ' (unavailable)'}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Image{' '}
+        <select aria-label="Image" value={image} onChange={(e) => setImage(e.target.value)}>
+          {(images.some((i) => i.name === 'debian-12')
+            ? images
+            : [...images, { name: 'debian-12', kernel: '' }]
+          ).map((i) => (
+            <option key={i.name} value={i.name}>
+              {i.name}
+              {i.kernel ? ` (kernel ${i.kernel})` : ' (built on first use)'}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
         Memory (MiB){' '}
         <input
           type="number"
@@ -46,6 +77,9 @@ export function CreateMachineForm() {
       <label>
         CPUs{' '}
         <input type="number" min={1} max={8} value={cpus} onChange={(e) => setCpus(Number(e.target.value))} />
+      </label>
+      <label>
+        <input type="checkbox" checked={startIt} onChange={(e) => setStartIt(e.target.checked)} /> start it
       </label>
       <button type="submit" disabled={Boolean(op)}>
         Create machine

@@ -1,0 +1,124 @@
+import { useEffect, useState } from 'react';
+import { api } from '../../api/client';
+import { EmptyState } from '../../components/EmptyState';
+import { ProgressBar } from '../../components/ProgressBar';
+import { BENCH_TOOLS, type BenchTool } from '../../../../shared/bench';
+import { useMachines } from '../machines/store';
+import { useRuns } from '../runs/store';
+import { ExportButtons } from '../runs/ExportButtons';
+import { BenchChart } from './BenchChart';
+import { useBench } from './store';
+
+export function BenchSection() {
+  const { history, refresh } = useRuns();
+  const { machines } = useMachines();
+  const { runId, comparisons, latest, busy, loadRun, benchNow } = useBench();
+  const [tool, setTool] = useState<BenchTool>('checks');
+  const [machine, setMachine] = useState('');
+  useEffect(() => {
+    void refresh(api());
+  }, [refresh]);
+  useEffect(() => {
+    const first = history.find((h) => h.status !== 'running');
+    if (!runId && first) void loadRun(api(), first.id);
+  }, [history, runId, loadRun]);
+  const running = machines.filter((m) => m.state === 'running');
+  const m = machine || running[0]?.name || '';
+  const flips = comparisons.flatMap((c) => [
+    ...c.regressions.map((f) => ({ ...f, tool: c.tool, regression: true })),
+    ...c.fixed.map((f) => ({ ...f, tool: c.tool, regression: false })),
+  ]);
+  return (
+    <section aria-labelledby="bench-h">
+      <h2 id="bench-h">Bench</h2>
+      <div className="form-row">
+        <label>
+          Run{' '}
+          <select
+            aria-label="Run to compare"
+            value={runId ?? ''}
+            onChange={(e) => void loadRun(api(), e.target.value)}
+          >
+            {history.map((h) => (
+              <option key={h.id} value={h.id}>
+                {h.recipe} on {h.machine} — {h.status} ({new Date(h.startedAt).toLocaleString()})
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      {comparisons.length === 0 ? (
+        <EmptyState title="No before/after benchmark for this run">
+          Give the recipe a <code>bench</code> list (checks, lynis, docker-bench) in the recipe builder and
+          run it.
+        </EmptyState>
+      ) : (
+        <>
+          <BenchChart comparisons={comparisons} />
+          <h3>
+            Flipped tests: {flips.filter((f) => !f.regression).length} fixed,{' '}
+            <span className={flips.some((f) => f.regression) ? 'bad-text' : ''}>
+              {flips.filter((f) => f.regression).length} regressions
+            </span>
+          </h3>
+          <table className="list" data-testid="flipped-tests">
+            <thead>
+              <tr>
+                <th>Tool</th>
+                <th>Test</th>
+                <th>Change</th>
+              </tr>
+            </thead>
+            <tbody>
+              {flips.map((f) => (
+                <tr key={`${f.tool}-${f.id}`} className={f.regression ? 'regression' : ''}>
+                  <td>{f.tool}</td>
+                  <td>
+                    <code>{f.id}</code> {f.title && <span className="muted">{f.title}</span>}
+                  </td>
+                  <td>
+                    {f.from} → {f.to} {f.regression && <strong>regression</strong>}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {runId && <ExportButtons runId={runId} />}
+        </>
+      )}
+      <h3>Bench a machine now</h3>
+      <div className="form-row">
+        <select aria-label="Machine to bench" value={m} onChange={(e) => setMachine(e.target.value)}>
+          {running.map((x) => (
+            <option key={x.name}>{x.name}</option>
+          ))}
+        </select>
+        <select aria-label="Bench tool" value={tool} onChange={(e) => setTool(e.target.value as BenchTool)}>
+          {BENCH_TOOLS.map((t) => (
+            <option key={t}>{t}</option>
+          ))}
+        </select>
+        {busy ? (
+          <>
+            <ProgressBar progress={busy.progress} label={busy.label} />
+            <button onClick={busy.cancel}>Cancel</button>
+          </>
+        ) : (
+          <button disabled={!m} onClick={() => void benchNow(api(), m, tool)}>
+            Run bench
+          </button>
+        )}
+      </div>
+      {latest && (
+        <p data-testid="bench-latest">
+          {latest.tool} on {latest.machine}:{' '}
+          <strong>
+            {latest.score}/{latest.max}
+          </strong>{' '}
+          — {latest.tests.filter((t) => t.result === 'fail').length} failing tests, {latest.warnings.length}{' '}
+          warnings
+        </p>
+      )}
+    </section>
+  );
+}

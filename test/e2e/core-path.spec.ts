@@ -1,0 +1,103 @@
+/**
+ * The core path a user takes, in Chromium against the real QEMU VM: create a machine, open a
+ * terminal, build a recipe with a deliberately broken step, run it, watch the broken step roll
+ * back while the others validate, and read the bench chart. Each section is screenshotted.
+ */
+import { test as base, expect, type Page } from '@playwright/test';
+import { cpSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { IMAGE_DIR } from '../integration/vm-env.js';
+import { startServe, type HostFixture } from './fixtures.js';
+import { hlab } from './vm-fixture.js';
+
+const M = 'core1';
+const SHOTS = 'test-results/screenshots';
+
+const test = base.extend<object, { coreHost: HostFixture }>({
+  coreHost: [
+    // eslint-disable-next-line no-empty-pattern -- Playwright requires the destructuring form
+    async ({}, use) => {
+      // A copy of the labs: saving a recipe from the UI must not touch the repository.
+      const labs = mkdtempSync(path.join(os.tmpdir(), 'hlab-e2e-labs-'));
+      cpSync('labs', labs, { recursive: true });
+      const { host, child } = await startServe({ HLAB_IMAGE_DIR: IMAGE_DIR, HLAB_LABS_DIR: labs });
+      await use(host);
+      try {
+        hlab(host.home, 'machine', 'rm', M);
+      } finally {
+        child.kill('SIGINT');
+      }
+    },
+    { scope: 'worker', timeout: 600_000 },
+  ],
+});
+
+const section = (page: Page, name: string) => page.getByRole('button', { name, exact: true }).click();
+
+test.describe.configure({ mode: 'serial' });
+test.setTimeout(900_000);
+
+test('create → terminal → recipe with a broken step → run with live rollback → bench chart', async ({
+  page,
+  coreHost,
+}) => {
+  await page.setViewportSize({ width: 1360, height: 900 });
+  await page.goto(coreHost.url);
+
+  // Machines: create and start from the form.
+  await page.getByLabel('Name').fill(M);
+  await page.getByRole('button', { name: 'Create machine' }).click();
+  const row = page.getByTestId('machine-list').getByRole('row', { name: new RegExp(M) });
+  await expect(row.getByText('running')).toBeVisible({ timeout: 300_000 });
+  await page.screenshot({ path: `${SHOTS}/machines.png` });
+
+  // Terminal: a real shell on the new machine.
+  await section(page, 'Terminal');
+  await page.getByRole('button', { name: 'Open terminal' }).click();
+  const term = page.getByTestId('terminal-1');
+  await expect(term.locator('.xterm-rows')).toContainText('$', { timeout: 60_000 });
+  await term.click();
+  await page.keyboard.type('echo core-$((6*7)) && uname -r\n');
+  await expect(term.locator('.xterm-rows')).toContainText('core-42');
+  await page.screenshot({ path: `${SHOTS}/terminal.png` });
+
+  // Steps: browse, then build a recipe: two good steps around a deliberately broken one.
+  await section(page, 'Steps');
+  await page.getByRole('combobox', { name: 'Filter by area' }).selectOption('ssh');
+  await page.getByRole('button', { name: /Demo: an sshd change/ }).click();
+  await expect(page.getByTestId('step-script')).toContainText('AllowUsers');
+  await page.getByRole('combobox', { name: 'Filter by area' }).selectOption('');
+  await page.getByLabel('Recipe id').fill('ui-demo');
+  await page.getByLabel('Recipe title').fill('Built in the UI');
+  await page.getByRole('button', { name: 'Add kernel-sysctl to recipe' }).click();
+  await page.getByRole('button', { name: 'Add demo-sshd-lockout to recipe' }).click();
+  await page.getByRole('button', { name: 'Add disable-rare-protocols to recipe' }).click();
+  await expect(page.getByTestId('draft-steps').locator('li')).toHaveCount(3);
+  await page.getByRole('button', { name: 'Save to labs/recipes' }).click();
+  await expect(page.getByText(/Saved .*ui-demo\.yaml/)).toBeVisible();
+  await page.screenshot({ path: `${SHOTS}/steps.png`, fullPage: true });
+
+  // Runs: run it and watch the timeline.
+  await section(page, 'Runs');
+  await page.getByRole('combobox', { name: 'Recipe to run' }).selectOption('ui-demo');
+  await expect(page.getByRole('combobox', { name: 'Machine to run on' })).toHaveValue(M);
+  await page.getByRole('button', { name: 'Run recipe' }).click();
+  const timeline = page.getByTestId('run-timeline');
+  await expect(timeline.getByTestId('timeline-step-1')).toContainText(/rolling back|ROLLED BACK/, {
+    timeout: 300_000,
+  });
+  await expect(timeline.locator('h3 .badge')).toHaveText('failed', { timeout: 300_000 });
+  await expect(timeline.getByTestId('timeline-step-0')).toContainText('validated');
+  await expect(timeline.getByTestId('timeline-step-1')).toContainText('ROLLED BACK');
+  await expect(timeline.getByTestId('timeline-step-1')).toContainText(/Restored snapshot .* healthy/);
+  await expect(timeline.getByTestId('timeline-step-2')).toContainText('validated');
+  await page.screenshot({ path: `${SHOTS}/runs.png`, fullPage: true });
+
+  // Bench: the recipe's checks bench before and after.
+  await section(page, 'Bench');
+  await expect(page.getByTestId('bench-chart')).toBeVisible();
+  await expect(page.getByTestId('flipped-tests')).toContainText('kernel-sysctl');
+  await expect(page.getByTestId('flipped-tests')).not.toContainText('regression');
+  await page.screenshot({ path: `${SHOTS}/bench.png`, fullPage: true });
+});

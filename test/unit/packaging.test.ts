@@ -1,0 +1,36 @@
+/** electron-builder config: the builder cannot run here (no Electron binary), so its inputs are checked. */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = path.resolve(__dirname, '..', '..');
+const config = JSON.parse(readFileSync(path.join(root, 'build', 'electron-builder.json'), 'utf8')) as {
+  npmRebuild: boolean;
+  files: string[];
+  extraMetadata: { main: string };
+  linux: { target: string[]; icon: string };
+  mac: { target: string[]; icon: string };
+  win: { target: string[]; icon: string };
+};
+const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+  main: string;
+  scripts: Record<string, string>;
+};
+
+describe('electron-builder config', () => {
+  it('builds AppImage, deb, dmg and nsis without rebuilding native modules', () => {
+    expect(config.npmRebuild).toBe(false);
+    expect(config.linux.target).toEqual(['AppImage', 'deb']);
+    expect(config.mac.target).toEqual(['dmg']);
+    expect(config.win.target).toEqual(['nsis']);
+    expect(pkg.scripts.dist).toContain('build/electron-builder.json');
+  });
+  it('points at files that exist: the main bundle, the labs, the image build script, icons', () => {
+    expect(config.extraMetadata.main).toBe(pkg.main);
+    expect(existsSync(path.join(root, 'build', 'icons', '512x512.png'))).toBe(true);
+    expect(existsSync(path.join(root, config.win.icon))).toBe(true);
+    expect(existsSync(path.join(root, 'electron', 'images', 'build-debian.sh'))).toBe(true);
+    expect(existsSync(path.join(root, 'labs', 'recipes', 'container-host-baseline.yaml'))).toBe(true);
+    expect(config.files).toEqual(expect.arrayContaining(['dist/**/*', 'labs/**/*']));
+  });
+});
