@@ -25,7 +25,10 @@ export async function recoverRun(
   }
   const index = summary.steps.findIndex((s) => s.snapshot === summary.lastGoodSnapshot);
   const journal = Journal.reopen(ctx.paths.runs, runId);
-  const emit = (e: Parameters<Journal['append']>[0]) => onEvent?.(journal.append(e));
+  const emit = (e: Parameters<Journal['append']>[0]) => {
+    const stamped = journal.append(e);
+    onEvent?.(stamped);
+  };
   const started = Date.now();
   emit({
     type: 'rollback-started',

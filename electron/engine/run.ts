@@ -48,7 +48,11 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
   const byId = new Map(o.library.map((s) => [s.id, s]));
   const runId = newRunId(recipe.id);
   const journal = Journal.create(ctx.paths.runs, runId);
-  const emit = (e: RunEvent) => o.onEvent?.(journal.append(e), runId);
+  // Journal first, unconditionally: `o.onEvent?.(journal.append(e))` would skip the append too.
+  const emit = (e: RunEvent) => {
+    const stamped = journal.append(e);
+    o.onEvent?.(stamped, runId);
+  };
   const target = async () => sshTarget(ctx, await ctx.qemu.get(machine));
   const ex = new SshExecutor(target, ctx.knownHosts);
   const snapTag = runId.slice(-6);

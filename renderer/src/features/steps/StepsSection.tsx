@@ -381,7 +381,7 @@ export function StepsSection() {
                 </td>
                 <td>
                   <button aria-label={`Add ${s.id} to recipe`} onClick={() => addStep(s)}>
-                    Add to recipe
+                    + Add
                   </button>
                 </td>
               </tr>
