@@ -26,7 +26,7 @@ function Outcome({ row }: { row: StepRow }) {
   );
 }
 
-function StepCard({ row }: { row: StepRow }) {
+export function StepCard({ row }: { row: StepRow }) {
   return (
     <li
       className={`step-card outcome-${row.outcome ?? row.phase}`}

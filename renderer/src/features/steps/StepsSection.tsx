@@ -5,7 +5,7 @@ import { RISKS, STEP_AREAS, type ParamDef, type ParamValue, type StepDef } from 
 import { formatIssue } from '../../../../shared/steps';
 import { draftToYaml, recipeToDraft, useSteps } from './store';
 
-function StepDetails({ step }: { step: StepDef }) {
+export function StepDetails({ step }: { step: StepDef }) {
   const ids = Object.entries(step.benchmarks).filter(([, v]) => v.length);
   return (
     <div className="panel" data-testid="step-details">

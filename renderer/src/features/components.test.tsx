@@ -1,0 +1,115 @@
+/** Components rendered to markup (no DOM needed): what the user reads in each new section. */
+import { renderToStaticMarkup } from 'react-dom/server';
+import { describe, expect, it } from 'vitest';
+import type { StepDef } from '../../../shared/steps';
+import { BenchChart } from './bench/BenchChart';
+import { StepCard } from './runs/RunsSection';
+import { StepDetails } from './steps/StepsSection';
+
+describe('run timeline card', () => {
+  it('shows a rolled-back step with the failure and what was restored', () => {
+    const html = renderToStaticMarkup(
+      <StepCard
+        row={{
+          index: 1,
+          step: 'demo-sshd-lockout',
+          title: 'Demo lockout',
+          phase: 'done',
+          outcome: 'rolled-back',
+          reason: 'health probe fresh-ssh-login failed: refused',
+          snapshot: 'hlab-abc-1',
+          log: 'reloading\n',
+          checks: [{ name: 'fresh login', pass: false, output: 'SSH key login refused' }],
+          rollback: { healthy: true, durationMs: 4800 },
+          durationMs: 9000,
+        }}
+      />,
+    );
+    expect(html).toContain('ROLLED BACK');
+    expect(html).toContain('Restored snapshot <code>hlab-abc-1</code>');
+    expect(html).toContain('4.8 s — healthy');
+    expect(html).toContain('✗ fresh login');
+    expect(html).toContain('SSH key login refused');
+  });
+  it('shows a validated step with its checks and reboot', () => {
+    const html = renderToStaticMarkup(
+      <StepCard
+        row={{
+          index: 0,
+          step: 'kernel-upgrade',
+          phase: 'done',
+          outcome: 'validated',
+          rebootKernel: '6.1.0-56-cloud-amd64',
+          log: 'x',
+          checks: [{ name: 'newest kernel', pass: true, output: '' }],
+        }}
+      />,
+    );
+    expect(html).toContain('validated');
+    expect(html).toContain('rebooted into 6.1.0-56-cloud-amd64');
+    expect(html).not.toContain('ROLLED BACK');
+  });
+});
+
+describe('bench chart', () => {
+  it('draws one before and one after bar per tool, scaled to its maximum', () => {
+    const html = renderToStaticMarkup(
+      <BenchChart
+        comparisons={[
+          {
+            tool: 'lynis',
+            before: { score: 50, max: 100 },
+            after: { score: 75, max: 100 },
+            delta: 25,
+            fixed: [],
+            regressions: [],
+          },
+          {
+            tool: 'checks',
+            before: { score: 2, max: 4 },
+            after: { score: 4, max: 4 },
+            delta: 2,
+            fixed: [],
+            regressions: [],
+          },
+        ]}
+      />,
+    );
+    expect(html.match(/class="before"/g)).toHaveLength(2);
+    expect(html.match(/class="after"/g)).toHaveLength(2);
+    expect(html).toContain('75/100 (+25)');
+    const widths = [...html.matchAll(/class="(before|after)" x="120" y="\d+" width="(\d+)"/g)].map((m) =>
+      Number(m[2]),
+    );
+    expect(widths[1]).toBe(widths[0]! * 1.5);
+    expect(widths[3]).toBe(widths[1]! * (4 / 3));
+  });
+});
+
+describe('step details', () => {
+  it('shows risk, benchmark ids, parameters and the exact scripts', () => {
+    const step: StepDef = {
+      id: 'sshd-hardening',
+      title: 'SSH hardening',
+      area: 'ssh',
+      risk: 'lockout',
+      reboot: false,
+      snapshotOnlyRollback: false,
+      benchmarks: { lynis: ['SSH-7408'], 'cis-debian': ['5.2.4'], 'docker-bench': [] },
+      params: { maxAuthTries: { type: 'integer', default: 4, description: 'tries' } },
+      apply: 'sshd -t && systemctl reload ssh',
+      verify: [
+        { name: 'effective config', run: 'sshd -T | grep -q "maxauthtries 4"' },
+        { name: 'root refused', probe: 'root-login-refused' },
+      ],
+      file: 'labs/steps/sshd-hardening.yaml',
+    };
+    const html = renderToStaticMarkup(<StepDetails step={step} />);
+    expect(html).toContain('risk-lockout');
+    expect(html).toContain('lynis: SSH-7408');
+    expect(html).not.toContain('docker-bench:');
+    expect(html).toContain('maxAuthTries');
+    expect(html).toContain('sshd -t &amp;&amp; systemctl reload ssh');
+    expect(html).toContain('probe root-login-refused');
+  });
+});
