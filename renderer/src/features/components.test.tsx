@@ -113,3 +113,20 @@ describe('step details', () => {
     expect(html).toContain('probe root-login-refused');
   });
 });
+
+describe('snapshot restore confirmation', () => {
+  it('names what is lost and which later snapshots are kept', async () => {
+    const { restoreWarning } = await import('./machines/SnapshotPanel');
+    const snaps = [
+      { name: 'clean', live: true, createdAt: '2026-11-23T10:00:00Z' },
+      { name: 'after-sshd', live: true, createdAt: '2026-11-23T11:00:00Z' },
+    ];
+    const text = restoreWarning('lab1', snaps[0]!, snaps);
+    expect(text).toMatch(/Restore "clean" .* on lab1\?/);
+    expect(text).toContain(
+      'Lost: every change made on lab1 since then, its running processes and open terminals.',
+    );
+    expect(text).toContain('Kept: the later snapshot "after-sshd".');
+    expect(restoreWarning('lab1', snaps[1]!, snaps)).not.toContain('Kept');
+  });
+});

@@ -1,7 +1,20 @@
+import type { SnapshotInfo } from '../../../../shared/types';
 import { useEffect, useState } from 'react';
 import { api } from '../../api/client';
 import { ProgressBar } from '../../components/ProgressBar';
 import { useMachines } from './store';
+
+/** Names what a restore throws away: the current state since the snapshot, open shells, not later snapshots. */
+export function restoreWarning(machine: string, s: SnapshotInfo, all: SnapshotInfo[]): string {
+  const later = all.filter((x) => x.createdAt > s.createdAt).map((x) => `"${x.name}"`);
+  return [
+    `Restore "${s.name}" (taken ${new Date(s.createdAt).toLocaleString()}) on ${machine}?`,
+    `Lost: every change made on ${machine} since then${s.live ? ', its running processes and open terminals' : ', and it boots again'}.`,
+    later.length ? `Kept: the later snapshot${later.length > 1 ? 's' : ''} ${later.join(', ')}.` : '',
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
 
 export function SnapshotPanel({ machine }: { machine: string }) {
   const { snapshots, loadSnapshots, runOp, ops } = useMachines();
@@ -50,7 +63,7 @@ export function SnapshotPanel({ machine }: { machine: string }) {
             </span>
             <button
               onClick={() => {
-                if (window.confirm(`Restore "${s.name}"? Everything on ${machine} since then is lost.`)) {
+                if (window.confirm(restoreWarning(machine, s, list))) {
                   void runOp(api(), key, 'Restoring', 'snapshots.restore', { machine, snapshot: s.name });
                 }
               }}
@@ -59,9 +72,14 @@ export function SnapshotPanel({ machine }: { machine: string }) {
             </button>
             <button
               className="danger"
-              onClick={() =>
-                void runOp(api(), key, 'Deleting', 'snapshots.remove', { machine, snapshot: s.name })
-              }
+              onClick={() => {
+                if (
+                  window.confirm(
+                    `Delete snapshot "${s.name}" of ${machine}? It cannot be restored afterwards.`,
+                  )
+                )
+                  void runOp(api(), key, 'Deleting', 'snapshots.remove', { machine, snapshot: s.name });
+              }}
             >
               Delete
             </button>
