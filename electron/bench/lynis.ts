@@ -117,7 +117,8 @@ export function parseLynisReport(
       tests.push({
         id: `${id}:${fields.field}`,
         title: fields.desc ?? `${component} ${fields.field}`,
-        result: fields.value === fields.prefval ? 'pass' : 'fail',
+        // A preferred value can list several acceptable ones ("1 2 3" for ptrace_scope).
+        result: fields.prefval.split(' ').includes(fields.value) ? 'pass' : 'fail',
         details: `value ${fields.value}, preferred ${fields.prefval}`,
       });
     }

@@ -74,8 +74,12 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
       for (const tool of recipe.bench) {
         if (o.signal?.aborted) return;
         try {
+          const steps = recipe.steps.flatMap((rs) => byId.get(rs.step) ?? []);
+          // Lynis runs the tests the recipe's steps declare: a full run takes over 10 min under TCG.
+          const lynisIds = [...new Set(steps.flatMap((st) => st.benchmarks.lynis))];
           const r = await runBench(ex, machine, tool, {
-            library: recipe.steps.flatMap((rs) => byId.get(rs.step) ?? []),
+            ...(tool === 'lynis' && lynisIds.length ? { tests: lynisIds } : {}),
+            library: steps,
             params: benchParams,
             signal: o.signal,
           });

@@ -114,6 +114,22 @@ describe('reboot steps and the baseline recipe', { timeout: 1_800_000 }, () => {
     expect(kernelAfter).toBe(
       await sh(client, M, "ls /boot/vmlinuz-* | sed 's|^/boot/vmlinuz-||' | sort -V | tail -n 1"),
     );
+    // Lynis (on the test ids the steps declare) and our checks: the index rises, claimed tests flip.
+    const b = await must(client, 'runs.bench', { id: s.id });
+    const lynis = b.comparisons.find((c) => c.tool === 'lynis');
+    const checks = b.comparisons.find((c) => c.tool === 'checks');
+    expect(lynis, JSON.stringify(seen.filter((e) => e.type.startsWith('bench')))).toBeDefined();
+    expect(lynis!.after.score).toBeGreaterThan(lynis!.before.score);
+    expect(lynis!.fixed.map((f) => f.id)).toEqual(
+      expect.arrayContaining([
+        'KRNL-6000:kernel.kptr_restrict',
+        'KRNL-6000:kernel.yama.ptrace_scope',
+        'KRNL-6000:net.ipv4.conf.all.rp_filter',
+      ]),
+    );
+    expect(lynis!.regressions).toEqual([]);
+    expect(checks!.after.score).toBe(checks!.after.max);
+    expect(checks!.regressions).toEqual([]);
     // Still a working container host after everything, as a fresh login sees it.
     expect(await sh(client, M, 'sudo -n docker run --rm hlab-probe /usr/bin/true && echo ok')).toBe('ok');
     expect(await sh(client, M, 'sudo -n /usr/sbin/sysctl -n net.ipv4.ip_forward')).toBe('1');

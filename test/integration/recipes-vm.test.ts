@@ -1,6 +1,5 @@
 /**
- * Validated recipes against the REAL VM: a run benches with Lynis and our own checks before and
- * after, its evidence bundle detects tampering, and every export is proven on a fresh machine
+ * Validated recipes against the REAL VM: a run benches with our own checks before and after, its evidence bundle detects tampering, and every export is proven on a fresh machine
  * state (the snapshot taken right after first boot): the shell script and the Ansible playbook
  * make every check pass, cloud-init passes its schema, the HTML report renders in Chromium, and a
  * replay of the evidence matches the original.
@@ -44,7 +43,8 @@ const recipe: RecipeDef = {
   base: 'debian-12',
   onFailure: 'stop',
   finalReboot: false,
-  bench: ['checks', 'lynis'],
+  // Lynis before/after is asserted on the baseline recipe (baseline-vm.test.ts): each run takes minutes.
+  bench: ['checks'],
   steps: STEPS.map((step) => ({
     step,
     params: Object.fromEntries(
@@ -96,20 +96,19 @@ afterAll(async () => {
 });
 
 describe('validated recipes: bench, evidence, exports, replay', { timeout: 1_800_000 }, () => {
-  it('benches before and after: the Lynis index rises, tests flip to pass, nothing regresses', async () => {
+  it('benches before and after with the checks the steps declare: all pass after, nothing regresses', async () => {
     run = await runRecipe({ ctx: service.context, recipe, library, machine: M });
     expect(run.status).toBe('validated');
     const b = await must(client, 'runs.bench', { id: run.id });
-    expect(b.before.map((r) => r.tool).sort()).toEqual(['checks', 'lynis']);
-    expect(b.after.map((r) => r.tool).sort()).toEqual(['checks', 'lynis']);
-    const lynis = b.comparisons.find((c) => c.tool === 'lynis')!;
+    expect(b.before.map((r) => r.tool)).toEqual(['checks']);
+    expect(b.after.map((r) => r.tool)).toEqual(['checks']);
     const checks = b.comparisons.find((c) => c.tool === 'checks')!;
     writeFileSync(path.join(OUT, 'bench-comparisons.json'), JSON.stringify(b.comparisons, null, 1));
-    expect(lynis.after.score).toBeGreaterThan(lynis.before.score);
-    expect(lynis.fixed.map((f) => f.id)).toEqual(expect.arrayContaining(['KRNL-6000:kernel.kptr_restrict']));
-    expect(lynis.regressions).toEqual([]);
     expect(checks.after.score).toBe(checks.after.max);
-    expect(checks.fixed.length).toBeGreaterThan(5);
+    expect(checks.after.score).toBeGreaterThan(checks.before.score);
+    expect(checks.fixed.map((f) => f.id)).toEqual(
+      expect.arrayContaining(['kernel-sysctl/1', 'sshd-hardening/1']),
+    );
     expect(checks.regressions).toEqual([]);
   });
 
@@ -132,7 +131,7 @@ describe('validated recipes: bench, evidence, exports, replay', { timeout: 1_800
       const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
       await page.goto(`file://${file}`);
       await expect(page.locator('h1')).resolves.toBeDefined();
-      expect(await page.locator('svg rect.after').count()).toBeGreaterThanOrEqual(2);
+      expect(await page.locator('svg rect.after').count()).toBeGreaterThanOrEqual(1);
       expect(await page.locator('tr.fixed').count()).toBeGreaterThan(0);
       expect(await page.locator('tr.regression').count()).toBe(0);
       const shot = path.join(ROOT, 'build', 'screenshots', 'report.png');

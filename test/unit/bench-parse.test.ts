@@ -50,7 +50,7 @@ describe('docker-bench-security log parser', () => {
 });
 
 describe('lynis report parser', () => {
-  const text = fixture('lynis', 'report-debian12-groups.dat');
+  const text = fixture('lynis', 'report-debian12-subset.dat');
   const r = parseLynisReport(text, 'm1');
   it('reads the hardening index, version and executed tests', () => {
     expect(r.tool).toBe('lynis');
@@ -76,7 +76,12 @@ describe('lynis report parser', () => {
   it('expands sysctl details into per-key sub-tests', () => {
     const kptr = r.tests.find((t) => t.id === 'KRNL-6000:kernel.kptr_restrict');
     expect(kptr).toBeDefined();
-    expect(kptr?.details).toMatch(/value \d, preferred 2/);
+    expect(kptr).toMatchObject({ result: 'fail', details: 'value 0, preferred 2' });
+    // "1 2 3" lists acceptable values: a value of 2 must pass, 0 must not.
+    const ptrace = r.tests.find((t) => t.id === 'KRNL-6000:kernel.yama.ptrace_scope');
+    expect(ptrace?.result).toBe('fail');
+    const hardened = parseLynisReport(text.replace(/(ptrace_scope;prefval:1 2 3;value:)0/, '$12'), 'm1');
+    expect(hardened.tests.find((t) => t.id === 'KRNL-6000:kernel.yama.ptrace_scope')?.result).toBe('pass');
   });
   it('runs subsets: explicit test ids or groups', () => {
     expect(lynisCommand({ tests: ['KRNL-6000', 'SSH-7408'] })).toContain("--tests 'KRNL-6000 SSH-7408'");
