@@ -49,7 +49,9 @@ test('create → terminal → recipe with a broken step → run with live rollba
   await page.getByLabel('Name').fill(M);
   await page.getByRole('button', { name: 'Create machine' }).click();
   const row = page.getByTestId('machine-list').getByRole('row', { name: new RegExp(M) });
+  // "running" shows as soon as QEMU is up; Stop appears when the start (SSH ready) has finished.
   await expect(row.getByText('running')).toBeVisible({ timeout: 300_000 });
+  await expect(row.getByRole('button', { name: 'Stop' })).toBeVisible({ timeout: 300_000 });
   await page.screenshot({ path: `${SHOTS}/machines.png` });
 
   // Terminal: a real shell on the new machine.

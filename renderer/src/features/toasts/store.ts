@@ -18,7 +18,12 @@ interface ToastStore {
 let next = 1;
 export const useToasts = create<ToastStore>((set, get) => ({
   toasts: [],
-  push: (t) => set({ toasts: [...get().toasts, { ...t, id: next++ }].slice(-5) }),
+  push: (t) => {
+    const id = next++;
+    set({ toasts: [...get().toasts, { ...t, id }].slice(-5) });
+    // Errors stay until dismissed (they carry the next action); confirmations fade.
+    if (t.kind === 'info') setTimeout(() => get().dismiss(id), 6000);
+  },
   error: (e) => {
     const hint = typeof e.details?.hint === 'string' ? e.details.hint : undefined;
     get().push({ kind: 'error', text: `${e.message} (${e.code})`, ...(hint ? { hint } : {}) });
