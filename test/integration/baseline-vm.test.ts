@@ -50,7 +50,7 @@ afterAll(async () => {
   await repo?.close();
 });
 
-describe('reboot steps and the baseline recipe', { timeout: 1_800_000 }, () => {
+describe('reboot steps and the baseline recipe', { timeout: 3_000_000 }, () => {
   it('rolls back a change that stops the machine from booting, to the exact pre-step state', async () => {
     const before = await sh(client, M, 'sudo -n sha256sum /etc/default/grub /boot/grub/grub.cfg');
     const seen: StampedEvent[] = [];
