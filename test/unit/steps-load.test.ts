@@ -71,7 +71,7 @@ describe('step files', () => {
     );
     expect(messages(loadStep(f).issues)).toEqual([
       'many.yaml:4: risk: expected one of none, service, reboot, lockout, boot (got "extreme")',
-      'many.yaml:5: colour: unknown field (known: id, title, description, area, risk, reboot, snapshotOnlyRollback, benchmarks, params, apply, verify, revert)',
+      'many.yaml:5: colour: unknown field (known: id, title, description, area, risk, reboot, snapshotOnlyRollback, demo, benchmarks, params, apply, verify, revert)',
       'many.yaml:1: apply: required field is missing',
     ]);
   });
