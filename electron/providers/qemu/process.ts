@@ -26,6 +26,12 @@ export function isQemuAlive(pid: number | undefined): boolean {
 /** systemd colours its console output; strip the escapes before showing serial lines to users. */
 const ANSI_ESCAPES = new RegExp(`${String.fromCharCode(27)}\\[[0-9;?]*[A-Za-z]`, 'g');
 
+/** The kernel's own verdict in the serial log ("Kernel panic - not syncing: …"), if it panicked. */
+export function kernelPanic(serial: string): string | undefined {
+  const all = [...serial.matchAll(/Kernel panic - not syncing: [^\n]*/g)];
+  return all.at(-1)?.[0].trim();
+}
+
 export function serialTail(file: string, lines = 15): string {
   if (!existsSync(file)) return '';
   const size = statSync(file).size;

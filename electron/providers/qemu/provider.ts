@@ -19,7 +19,7 @@ import {
 } from '../provider.js';
 import { accelArgs, resolveAccel, type AccelSetting } from './accel.js';
 import { MachineStore, type QemuMachineRecord } from './machine-store.js';
-import { isQemuAlive, readPid, serialTail } from './process.js';
+import { isQemuAlive, kernelPanic, readPid, serialTail } from './process.js';
 import { QmpClient } from './qmp.js';
 
 export interface QemuProviderOptions {
@@ -215,11 +215,17 @@ export class QemuProvider implements Provider {
   private crashError(name: string, what: string): HlabError {
     const f = this.store.files(name);
     const tail = serialTail(f.serial);
+    // A panic's first line scrolls out of the tail behind its stack trace: name it explicitly.
+    const panic = kernelPanic(serialTail(f.serial, 400));
     this.liveState(this.store.read(name));
-    return new HlabError('vm-crashed', `QEMU of machine "${name}" died during ${what}.`, {
-      machine: name,
-      serialTail: tail,
-    });
+    return new HlabError(
+      'vm-crashed',
+      `QEMU of machine "${name}" died during ${what}${panic ? `: ${panic}` : '.'}`,
+      {
+        machine: name,
+        serialTail: tail,
+      },
+    );
   }
 
   /**

@@ -1,0 +1,37 @@
+/** Reading a crashed guest's serial console: the panic line is named even when its trace scrolled it away. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { kernelPanic, serialTail } from '../../electron/providers/qemu/process.js';
+import { guestRebooted } from '../../electron/providers/qemu/provider.js';
+
+// Shape recorded from our guest with `init=/bin/false panic=1` (trace shortened).
+const PANIC = [
+  '[   11.2] Run /bin/false as init process',
+  '[   11.3] Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100',
+  '[   11.3] CPU: 0 PID: 1 Comm: false Not tainted 6.1.0-47-cloud-amd64 #1  Debian 6.1.192-2',
+  ...Array.from({ length: 30 }, (_, i) => `[   11.3]  frame_${i}+0x55/0x80`),
+  '[   11.3] Kernel Offset: 0x16c00000 from 0xffffffff81000000',
+  '[   11.3] Rebooting in 1 seconds..',
+].join('\n');
+
+describe('serial console', () => {
+  it('finds the panic line that the last 15 lines no longer show', () => {
+    const f = path.join(mkdtempSync(path.join(os.tmpdir(), 'hlab-serial-')), 'serial.log');
+    writeFileSync(f, PANIC);
+    expect(serialTail(f)).not.toContain('Kernel panic');
+    expect(kernelPanic(serialTail(f, 400))).toBe(
+      'Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100',
+    );
+    expect(guestRebooted(serialTail(f))).toBe(false);
+  });
+  it('tells a clean guest reboot from a crash', () => {
+    expect(
+      kernelPanic('[ 5.0] systemd-shutdown[1]: Rebooting.\n[ 5.1] reboot: Restarting system'),
+    ).toBeUndefined();
+    expect(guestRebooted('[ 5.0] systemd-shutdown[1]: Rebooting.\n[ 5.1] reboot: Restarting system')).toBe(
+      true,
+    );
+  });
+});
