@@ -6,6 +6,7 @@
 import type { BenchResult, BenchTest } from '../../shared/bench.js';
 import type { ParamValue, StepDef } from '../../shared/steps.js';
 import type { SshExecutor } from '../ssh/executor.js';
+import { defaultParams } from '../steps/load.js';
 import { renderScript } from '../steps/render.js';
 
 /** Kernel options that should be built in (=y) for a hardened container host. */
@@ -36,10 +37,7 @@ export function checkItems(
 ): CheckItem[] {
   const items: CheckItem[] = [];
   for (const step of steps) {
-    const p = {
-      ...Object.fromEntries(Object.entries(step.params).map(([k, d]) => [k, d.default])),
-      ...(params[step.id] ?? {}),
-    };
+    const p = { ...defaultParams(step), ...(params[step.id] ?? {}) };
     step.verify.forEach((c, i) => {
       if (c.run) items.push({ id: `${step.id}/${i + 1}`, title: c.name, script: renderScript(c.run, p) });
     });

@@ -1,7 +1,8 @@
 /** One entry point for every bench tool, and where results are kept. */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import type { BenchResult, BenchTool } from '../../shared/bench.js';
+import { compareBench, type BenchComparison, type BenchResult, type BenchTool } from '../../shared/bench.js';
+import type { StampedEvent } from '../../shared/runs.js';
 import { HlabError } from '../../shared/errors.js';
 import type { ParamValue, StepDef } from '../../shared/steps.js';
 import type { SshExecutor } from '../ssh/executor.js';
@@ -52,4 +53,24 @@ export function loadBenches(dir: string): BenchResult[] {
     .filter((f) => f.endsWith('.json'))
     .sort()
     .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as BenchResult);
+}
+
+/** A run's benches, as its journal names them, and the before/after comparison per tool. */
+export function runBenches(
+  runDir: string,
+  events: StampedEvent[],
+): { before: BenchResult[]; after: BenchResult[]; comparisons: BenchComparison[] } {
+  const pick = (phase: 'before' | 'after'): BenchResult[] =>
+    events.flatMap((e) =>
+      e.type === 'bench-finished' && e.phase === phase && existsSync(path.join(runDir, e.file))
+        ? [JSON.parse(readFileSync(path.join(runDir, e.file), 'utf8')) as BenchResult]
+        : [],
+    );
+  const before = pick('before');
+  const after = pick('after');
+  const comparisons = after.flatMap((a) => {
+    const b = before.find((x) => x.tool === a.tool);
+    return b ? [compareBench(b, a)] : [];
+  });
+  return { before, after, comparisons };
 }

@@ -6,8 +6,7 @@
 import { HlabError } from '../../shared/errors.js';
 import type { Progress } from '../../shared/types.js';
 import type { ServiceContext } from '../core/context.js';
-import { sshTarget, waitReady } from '../core/handlers/machines.js';
-import { SshExecutor } from '../ssh/executor.js';
+import { machineExecutor, waitReady } from '../core/handlers/machines.js';
 
 export const SHUTDOWN_TIMEOUT_MS = 180_000;
 /** A cold boot answers SSH after ~48 s under TCG; the first boot of a new kernel takes longer. */
@@ -28,7 +27,7 @@ export async function rebootMachine(
   const info = await ctx.qemu.get(machine);
   if (info.state === 'running') {
     o.progress?.({ current: 0, max: -1, description: `rebooting ${machine}` });
-    const ex = new SshExecutor(async () => sshTarget(ctx, await ctx.qemu.get(machine)), ctx.knownHosts);
+    const ex = machineExecutor(ctx, machine);
     // Detached, so the reboot cannot take our channel down before the command returns.
     await ex
       .exec('sudo -n systemd-run --no-block --on-active=1 --unit=hlab-reboot /bin/systemctl reboot', {

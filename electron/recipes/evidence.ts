@@ -14,7 +14,6 @@ import {
 } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { compareBench, type BenchResult } from '../../shared/bench.js';
 import { HlabError } from '../../shared/errors.js';
 import {
   EVIDENCE_FORMAT,
@@ -25,6 +24,7 @@ import {
 } from '../../shared/evidence.js';
 import type { StampedEvent } from '../../shared/runs.js';
 import { readEvents, summarize } from '../engine/journal.js';
+import { runBenches } from '../bench/index.js';
 
 export function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
@@ -116,11 +116,6 @@ export function readEvidence(file: string): EvidenceBundle {
   return b;
 }
 
-function loadBench(runDir: string, file: string): BenchResult | undefined {
-  const f = path.join(runDir, file);
-  return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as BenchResult) : undefined;
-}
-
 export function buildEvidence(runsDir: string, runId: string, appVersion: string): EvidenceBody {
   const events = readEvents(runsDir, runId);
   const summary = summarize(runId, events);
@@ -145,8 +140,7 @@ export function buildEvidence(runsDir: string, runId: string, appVersion: string
     events.find(
       (e): e is Extract<StampedEvent, { type: 'facts' }> => e.type === 'facts' && e.phase === phase,
     );
-  const before: BenchResult[] = [];
-  const after: BenchResult[] = [];
+  const { before, after, comparisons } = runBenches(runDir, events);
   let finishedAt: string | undefined;
   for (const e of events) {
     const st = 'index' in e && typeof e.index === 'number' ? steps[e.index] : undefined;
@@ -187,11 +181,6 @@ export function buildEvidence(runsDir: string, runId: string, appVersion: string
             ...(e.reason ? { reason: e.reason } : {}),
           });
         break;
-      case 'bench-finished': {
-        const r = loadBench(runDir, e.file);
-        if (r) (e.phase === 'before' ? before : after).push(r);
-        break;
-      }
       case 'run-finished':
         finishedAt = e.at;
         break;
@@ -199,10 +188,6 @@ export function buildEvidence(runsDir: string, runId: string, appVersion: string
         break;
     }
   }
-  const comparisons = after.flatMap((a) => {
-    const b = before.find((x) => x.tool === a.tool);
-    return b ? [compareBench(b, a)] : [];
-  });
   const fb = factsOf('before');
   const fa = factsOf('after');
   return {

@@ -246,6 +246,11 @@ function paramFits(def: ParamDef, v: ParamValue): string | undefined {
   return undefined;
 }
 
+/** A step's parameters at their declared defaults. */
+export function defaultParams(step: StepDef): Record<string, ParamValue> {
+  return Object.fromEntries(Object.entries(step.params).map(([k, d]) => [k, d.default]));
+}
+
 /** `source`: YAML text not (yet) on disk, e.g. from the recipe builder; `file` names it in errors. */
 export function loadRecipe(
   file: string,
@@ -277,8 +282,7 @@ export function loadRecipe(
       });
       return { step: rs.step, params: {} };
     }
-    const params: Record<string, ParamValue> = {};
-    for (const [k, d] of Object.entries(def.params)) params[k] = d.default;
+    const params = defaultParams(def);
     for (const [k, val] of Object.entries(rs.params ?? {})) {
       const pd = def.params[k];
       if (!pd) {

@@ -1,19 +1,18 @@
 /** Bench runs, step library listing, recipe saving, evidence exports and replay. */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { BENCH_TOOLS, compareBench, type BenchResult } from '../../../shared/bench.js';
+import { BENCH_TOOLS } from '../../../shared/bench.js';
 import { HlabError } from '../../../shared/errors.js';
-import { loadBenches, runBench, saveBench } from '../../bench/index.js';
+import { loadBenches, runBench, runBenches, saveBench } from '../../bench/index.js';
 import { readEvents } from '../../engine/journal.js';
 import { buildEvidence, readEvidence, sealEvidence, verifyEvidence } from '../../recipes/evidence.js';
 import { EXPORT_FORMATS, toAnsible, toCloudInit, toShell } from '../../recipes/exports.js';
 import { toHtml } from '../../recipes/html-report.js';
 import { replayEvidence } from '../../recipes/replay.js';
-import { SshExecutor } from '../../ssh/executor.js';
 import { loadLibrary, loadRecipe } from '../../steps/load.js';
 import type { ServiceContext } from '../context.js';
 import type { Handlers } from '../dispatcher.js';
-import { sshTarget } from './machines.js';
+import { machineExecutor } from './machines.js';
 import { APP_VERSION } from './app.js';
 import { runId } from './runs.js';
 
@@ -52,7 +51,7 @@ export function benchHandlers(ctx: ServiceContext): BenchHandlers {
           machine: info.name,
         });
       op.progress({ current: 0, max: -1, description: `${req.tool} on ${info.name}` });
-      const ex = new SshExecutor(async () => sshTarget(ctx, await ctx.qemu.get(info.name)), ctx.knownHosts);
+      const ex = machineExecutor(ctx, info.name);
       try {
         const r = await runBench(ex, info.name, req.tool, {
           tests: req.tests,
@@ -74,20 +73,7 @@ export function benchHandlers(ctx: ServiceContext): BenchHandlers {
     'runs.bench': async (req) => {
       const id = runId(req.id);
       const events = readEvents(ctx.paths.runs, id);
-      const dir = path.join(ctx.paths.runs, id);
-      const pick = (phase: 'before' | 'after'): BenchResult[] =>
-        events.flatMap((e) =>
-          e.type === 'bench-finished' && e.phase === phase && existsSync(path.join(dir, e.file))
-            ? [JSON.parse(readFileSync(path.join(dir, e.file), 'utf8')) as BenchResult]
-            : [],
-        );
-      const before: BenchResult[] = pick('before');
-      const after: BenchResult[] = pick('after');
-      const comparisons = after.flatMap((a) => {
-        const b = before.find((x) => x.tool === a.tool);
-        return b ? [compareBench(b, a)] : [];
-      });
-      return { before, after, comparisons };
+      return runBenches(path.join(ctx.paths.runs, id), events);
     },
     'steps.list': async (req) => {
       const labs = req.labsDir ? path.resolve(req.labsDir) : ctx.labsDir;

@@ -5,6 +5,7 @@ import { buildImage } from '../../images/builder.js';
 import { NAME_PATTERN } from '../../providers/provider.js';
 import { ensureKeyPair, removeKeyPair } from '../../ssh/keys.js';
 import { connect, exec, waitForSsh, type SshTarget } from '../../ssh/session.js';
+import { SshExecutor } from '../../ssh/executor.js';
 import type { Handlers, OpContext } from '../dispatcher.js';
 import type { ServiceContext } from '../context.js';
 
@@ -65,6 +66,11 @@ export function sshTarget(ctx: ServiceContext, info: MachineInfo): SshTarget {
 }
 
 /** After a boot or a restore: SSH answers, and the guest clock is not stuck at the snapshot's time. */
+/** An executor that always finds the machine's current SSH port (it changes across starts). */
+export function machineExecutor(ctx: ServiceContext, name: string): SshExecutor {
+  return new SshExecutor(async () => sshTarget(ctx, await ctx.qemu.get(name)), ctx.knownHosts);
+}
+
 export async function waitReady(
   ctx: ServiceContext,
   name: string,

@@ -63,6 +63,15 @@ export function buildCommands(deps: CliDeps): Command[] {
     if (!res.ok) throw new HlabError(res.error.code, res.error.message, res.error.details);
     return res.value;
   };
+  /** Prints a run's journal events as they come (run and replay); returns the unsubscribe. */
+  const followRun = (ctx: CommandContext) => {
+    let total = 0;
+    return deps.client.on('runs.event', ({ event }) => {
+      if (event.type === 'run-started') total = event.steps.length;
+      const line = formatEvent(event, total);
+      if (line !== undefined) ctx.stderr(line);
+    });
+  };
   const print = (ctx: CommandContext, value: unknown, human: () => string) => {
     ctx.stdout(ctx.json ? JSON.stringify(value, null, 2) : human());
     return 0;
@@ -346,12 +355,7 @@ export function buildCommands(deps: CliDeps): Command[] {
       run: async (ctx) => {
         const machine = ctx.values.machine;
         if (typeof machine !== 'string') throw new UsageError('hlab run RECIPE --machine NAME');
-        let total = 0;
-        const off = deps.client.on('runs.event', ({ event }) => {
-          if (event.type === 'run-started') total = event.steps.length;
-          const line = formatEvent(event, total);
-          if (line !== undefined) ctx.stderr(line);
-        });
+        const off = followRun(ctx);
         try {
           const s = await call(ctx, 'runs.start', {
             recipe: ctx.positionals[0] as string,
@@ -473,12 +477,7 @@ export function buildCommands(deps: CliDeps): Command[] {
       run: async (ctx) => {
         const machine = ctx.values.machine;
         if (typeof machine !== 'string') throw new UsageError('hlab recipe validate EVIDENCE --machine NAME');
-        let total = 0;
-        const off = deps.client.on('runs.event', ({ event }) => {
-          if (event.type === 'run-started') total = event.steps.length;
-          const line = formatEvent(event, total);
-          if (line !== undefined) ctx.stderr(line);
-        });
+        const off = followRun(ctx);
         try {
           const r = await call(ctx, 'recipes.validate', { evidence: ctx.positionals[0] as string, machine });
           print(ctx, { runId: r.runId, match: r.match, differences: r.differences }, () =>
