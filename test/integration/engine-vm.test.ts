@@ -12,7 +12,7 @@ import type { StampedEvent } from '../../shared/runs.js';
 import type { Service } from '../../electron/core/service.js';
 import { listRuns, readEvents } from '../../electron/engine/journal.js';
 import { runRecipe } from '../../electron/engine/run.js';
-import { loadLibrary } from '../../electron/steps/load.js';
+import { defaultParams, loadLibrary } from '../../electron/steps/load.js';
 import { inlineStep } from './inline-step.js';
 import { IMAGE_DIR, must, newHome, newService, sh } from './vm-env.js';
 
@@ -42,12 +42,7 @@ const recipe = (id: string, steps: string[], onFailure: 'stop' | 'continue' = 's
   bench: [],
   steps: steps.map((step) => ({
     step,
-    params: Object.fromEntries(
-      Object.entries([...library, LOCKOUT, FAILS_VERIFY].find((s) => s.id === step)!.params).map(([k, d]) => [
-        k,
-        d.default,
-      ]),
-    ),
+    params: defaultParams([...library, LOCKOUT, FAILS_VERIFY].find((s) => s.id === step)!),
   })),
   exceptions: [],
   file: `test/${id}.yaml`,

@@ -18,7 +18,7 @@ import { runChecks } from '../../electron/bench/checks.js';
 import { runRecipe } from '../../electron/engine/run.js';
 import { keyPaths } from '../../electron/ssh/keys.js';
 import { SshExecutor } from '../../electron/ssh/executor.js';
-import { loadLibrary } from '../../electron/steps/load.js';
+import { defaultParams, loadLibrary } from '../../electron/steps/load.js';
 import { must, newHome, newService } from './vm-env.js';
 
 const M = 'recipes1';
@@ -47,9 +47,7 @@ const recipe: RecipeDef = {
   bench: ['checks'],
   steps: STEPS.map((step) => ({
     step,
-    params: Object.fromEntries(
-      Object.entries(library.find((s) => s.id === step)!.params).map(([k, d]) => [k, d.default]),
-    ),
+    params: defaultParams(library.find((s) => s.id === step)!),
   })),
   exceptions: [],
   file: 'test/quick-harden.yaml',

@@ -9,7 +9,7 @@ import type { ApiClient } from '../../shared/rpc.js';
 import type { Service } from '../../electron/core/service.js';
 import { sshTarget } from '../../electron/core/handlers/machines.js';
 import { SshExecutor } from '../../electron/ssh/executor.js';
-import { loadLibrary } from '../../electron/steps/load.js';
+import { defaultParams, loadLibrary } from '../../electron/steps/load.js';
 import { renderScript } from '../../electron/steps/render.js';
 import type { StepDef } from '../../shared/steps.js';
 import { must, newHome, newService } from './vm-env.js';
@@ -36,12 +36,10 @@ afterAll(async () => {
   if (client) await client.call('machines.destroy', { name: M });
 });
 
-const defaults = (s: StepDef) => Object.fromEntries(Object.entries(s.params).map(([k, d]) => [k, d.default]));
-
 async function runChecks(s: StepDef): Promise<Array<{ name: string; pass: boolean; out: string }>> {
   const out = [];
   for (const v of s.verify.filter((c) => c.run)) {
-    const r = await ex.runScript(renderScript(v.run as string, defaults(s)), { timeoutMs: 120_000 });
+    const r = await ex.runScript(renderScript(v.run as string, defaultParams(s)), { timeoutMs: 120_000 });
     out.push({ name: v.name, pass: r.exitCode === 0, out: (r.stdout + r.stderr).trim() });
   }
   return out;
@@ -62,7 +60,7 @@ describe('step library on the real VM', () => {
         `some check must fail before apply: ${JSON.stringify(before)}`,
       ).toBe(true);
       for (let i = 0; i < 2; i += 1) {
-        const r = await ex.runScript(renderScript(step.apply, defaults(step)), { timeoutMs: 300_000 });
+        const r = await ex.runScript(renderScript(step.apply, defaultParams(step)), { timeoutMs: 300_000 });
         expect(r.exitCode, r.stderr).toBe(0);
       }
       const after = await runChecks(step);
