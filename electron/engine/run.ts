@@ -70,16 +70,16 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
   });
   try {
     const benchParams = Object.fromEntries(recipe.steps.map((rs) => [rs.step, rs.params]));
+    const benchSteps = recipe.steps.flatMap((rs) => byId.get(rs.step) ?? []);
+    // Lynis runs the tests the recipe's steps declare: a full run takes over 10 min under TCG.
+    const lynisIds = [...new Set(benchSteps.flatMap((st) => st.benchmarks.lynis))];
     const bench = async (phase: 'before' | 'after') => {
       for (const tool of recipe.bench) {
         if (o.signal?.aborted) return;
         try {
-          const steps = recipe.steps.flatMap((rs) => byId.get(rs.step) ?? []);
-          // Lynis runs the tests the recipe's steps declare: a full run takes over 10 min under TCG.
-          const lynisIds = [...new Set(steps.flatMap((st) => st.benchmarks.lynis))];
           const r = await runBench(ex, machine, tool, {
             ...(tool === 'lynis' && lynisIds.length ? { tests: lynisIds } : {}),
-            library: steps,
+            library: benchSteps,
             params: benchParams,
             signal: o.signal,
           });
@@ -146,12 +146,7 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
         await ctx.qemu.snapshots.remove(machine, taken.shift() as string).catch(() => undefined);
     }
     if (recipe.finalReboot && validated.length && !o.signal?.aborted) {
-      ex.reset();
-      const t = Date.now();
-      emit({ type: 'reboot-started' });
-      await rebootMachine(ctx, machine, { signal: o.signal });
-      const kernel = (await ex.exec('uname -r')).stdout.trim();
-      emit({ type: 'reboot-finished', kernel, durationMs: Date.now() - t });
+      await rebootRecorded(ctx, machine, ex, emit, o.signal);
       let lost = 0;
       for (const v of validated) {
         for (const check of v.step.verify.filter((c) => c.run)) {
@@ -187,6 +182,28 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
   emit({ type: 'run-finished', status, ...(message ? { message } : {}) });
   journal.close();
   return summarize(runId, readEvents(ctx.paths.runs, runId));
+}
+
+/** Reboots and journals it, with the kernel that came up; `index` absent = the run's final reboot. */
+async function rebootRecorded(
+  ctx: ServiceContext,
+  machine: string,
+  ex: SshExecutor,
+  emit: (e: RunEvent) => void,
+  signal: AbortSignal | undefined,
+  index?: number,
+): Promise<void> {
+  ex.reset();
+  const t = Date.now();
+  emit({ type: 'reboot-started', ...(index === undefined ? {} : { index }) });
+  await rebootMachine(ctx, machine, { signal });
+  const kernel = (await ex.exec('uname -r')).stdout.trim();
+  emit({
+    type: 'reboot-finished',
+    ...(index === undefined ? {} : { index }),
+    kernel,
+    durationMs: Date.now() - t,
+  });
 }
 
 function runCheck(ex: SshExecutor, script: string, signal?: AbortSignal) {
@@ -252,13 +269,8 @@ async function runStep(s: StepRun): Promise<'validated' | 'rolled-back' | 'cance
 
     if (!failure && step.reboot) {
       guard?.reset();
-      ex.reset();
-      const tr = Date.now();
-      emit({ type: 'reboot-started', index });
       try {
-        await rebootMachine(ctx, machine, { signal: s.signal });
-        const kernel = (await ex.exec('uname -r')).stdout.trim();
-        emit({ type: 'reboot-finished', index, kernel, durationMs: Date.now() - tr });
+        await rebootRecorded(ctx, machine, ex, emit, s.signal, index);
       } catch (err) {
         if (s.signal?.aborted) throw err;
         const e = err as HlabError;
