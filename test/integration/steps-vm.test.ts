@@ -75,6 +75,7 @@ describe('step library on the real VM', () => {
       } finally {
         fresh.reset();
       }
-    });
+      // A restore, two applies and a fresh login: 13-30 s each under TCG, more on a loaded host.
+    }, 300_000);
   }
 });

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { compareBench, type BenchResult } from '../../shared/bench.js';
 import { checkItems, checksScript, parseChecksOutput } from '../../electron/bench/checks.js';
 import { dockerBenchScript, parseDockerBench } from '../../electron/bench/docker-bench.js';
-import { lynisCommand, parseLynisReport } from '../../electron/bench/lynis.js';
+import { lynisCommand, matchingSettings, parseLynisReport } from '../../electron/bench/lynis.js';
 import { loadLibrary } from '../../electron/steps/load.js';
 
 const fixture = (...p: string[]) => readFileSync(path.join(__dirname, '..', 'fixtures', ...p), 'utf8');
@@ -83,9 +83,54 @@ describe('lynis report parser', () => {
     const hardened = parseLynisReport(text.replace(/(ptrace_scope;prefval:1 2 3;value:)0/, '$12'), 'm1');
     expect(hardened.tests.find((t) => t.id === 'KRNL-6000:kernel.yama.ptrace_scope')?.result).toBe('pass');
   });
-  it('runs subsets: explicit test ids or groups', () => {
-    expect(lynisCommand({ tests: ['KRNL-6000', 'SSH-7408'] })).toContain("--tests 'KRNL-6000 SSH-7408'");
+  it('runs subsets: explicit test ids within their groups, or whole groups', () => {
+    expect(lynisCommand({ tests: ['KRNL-6000', 'SSH-7408'], groups: ['ssh', 'kernel_hardening'] })).toContain(
+      "--tests 'KRNL-6000 SSH-7408' --tests-from-group 'ssh kernel_hardening'",
+    );
     expect(lynisCommand({})).toMatch(/--tests-from-group 'kernel kernel_hardening ssh/);
+  });
+});
+
+describe('lynis settings that already match its profile (only in its log)', () => {
+  const report = fixture('lynis', 'report-debian12-planned.dat');
+  const log = fixture('lynis', 'log-matching-lines.txt');
+  it('reads matching sysctl keys and sshd options from the log lines', () => {
+    const ids = matchingSettings(log);
+    expect(ids).toContain('KRNL-6000:kernel.randomize_va_space');
+    expect(ids).toContain('SSH-7408:IgnoreRhosts');
+    expect(ids.length).toBe(log.trim().split('\n').length);
+  });
+  it('turns them into passing sub-tests next to the differing ones from details[]', () => {
+    const r = parseLynisReport(report, 'm1', {}, log);
+    expect(r.tests.find((t) => t.id === 'KRNL-6000:kernel.randomize_va_space')?.result).toBe('pass');
+    expect(r.tests.find((t) => t.id === 'SSH-7408:MaxAuthTries')?.result).toBe('fail');
+    // Without the log a setting that gets fixed would just disappear from the report.
+    expect(
+      parseLynisReport(report, 'm1').tests.some((t) => t.id === 'KRNL-6000:kernel.randomize_va_space'),
+    ).toBe(false);
+  });
+  it('a fixed sysctl flips fail -> pass in the comparison', () => {
+    const before = parseLynisReport(report, 'm1', {}, log);
+    const fixedReport = report.replace(
+      /^details\[\]=KRNL-6000\|sysctl\|[^\n]*field:kernel\.kptr_restrict;[^\n]*\n/m,
+      '',
+    );
+    expect(fixedReport).not.toBe(report);
+    const after = parseLynisReport(
+      fixedReport,
+      'm1',
+      {},
+      `${log}2026-11-23 16:00:00 Result: sysctl key kernel.kptr_restrict contains equal expected and current value (2)\n`,
+    );
+    const c = compareBench(before, after);
+    expect(c.fixed.map((f) => f.id)).toEqual(['KRNL-6000:kernel.kptr_restrict']);
+    expect(c.regressions).toEqual([]);
+  });
+  it('ignores matching lines for a test that did not run', () => {
+    const notRun = report.replace(/^tests_executed=.*$/m, 'tests_executed=AUTH-9284|');
+    expect(
+      parseLynisReport(notRun, 'm1', {}, log).tests.some((t) => t.id.startsWith('KRNL-6000:kernel.rand')),
+    ).toBe(false);
   });
 });
 
