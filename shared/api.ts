@@ -6,6 +6,7 @@
  */
 import type { RunSummary, StampedEvent } from './runs.js';
 import type { BenchComparison, BenchResult, BenchTool } from './bench.js';
+import type { StepClaim } from './claims.js';
 import type { EvidenceBundle, EvidenceVerdict } from './evidence.js';
 import type { LabIssue, RecipeDef, StepDef } from './steps.js';
 import type {
@@ -59,7 +60,7 @@ export interface ApiMethods {
   /** A run's benches before the first and after the last step, and what flipped. */
   'runs.bench': Method<
     { id: string },
-    { before: BenchResult[]; after: BenchResult[]; comparisons: BenchComparison[] }
+    { before: BenchResult[]; after: BenchResult[]; comparisons: BenchComparison[]; claims: StepClaim[] }
   >;
   'steps.list': Method<{ labsDir?: string }, { steps: StepDef[]; recipes: RecipeDef[]; issues: LabIssue[] }>;
   /** Validates a recipe given as YAML text (the recipe builder) and optionally saves it to labs/recipes. */

@@ -1,5 +1,6 @@
 /** The evidence bundle of a run: what was done, what it proved, hashed and signed. */
 import type { BenchComparison, BenchResult } from './bench.js';
+import type { DeclaredBenchmarks } from './claims.js';
 
 export const EVIDENCE_FORMAT = 'hlab-evidence/1';
 
@@ -27,6 +28,8 @@ export interface EvidenceStep {
   durationMs: number;
   snapshot?: string;
   rollback?: { healthy: boolean; durationMs: number };
+  /** Benchmark ids the step claims (absent for runs journaled before steps recorded them). */
+  benchmarks?: DeclaredBenchmarks;
 }
 
 export interface EvidenceBody {

@@ -1,5 +1,6 @@
 /** Run journal events and summaries: what the engine records, the CLI prints and the UI shows. */
 import type { BenchTool } from './bench.js';
+import type { DeclaredBenchmarks } from './claims.js';
 
 export type StepOutcome = 'validated' | 'rolled-back' | 'skipped';
 
@@ -15,6 +16,8 @@ export type RunEvent =
       script?: string;
       checks?: Array<{ name: string; run?: string; probe?: string }>;
       reboot?: boolean;
+      /** Benchmark ids the step claims to improve (absent in journals older than this field). */
+      benchmarks?: DeclaredBenchmarks;
     }
   /** What the machine was: before the first step and after the last. */
   | { type: 'facts'; phase: 'before' | 'after'; kernel: string; image: string; imageSha256: string }

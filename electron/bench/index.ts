@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 
 import path from 'node:path';
 import { compareBench, type BenchComparison, type BenchResult, type BenchTool } from '../../shared/bench.js';
 import type { StampedEvent } from '../../shared/runs.js';
+import { stepClaims, type ClaimInput, type StepClaim } from '../../shared/claims.js';
 import { HlabError } from '../../shared/errors.js';
 import type { ParamValue, StepDef } from '../../shared/steps.js';
 import type { SshExecutor } from '../ssh/executor.js';
@@ -59,7 +60,7 @@ export function loadBenches(dir: string): BenchResult[] {
 export function runBenches(
   runDir: string,
   events: StampedEvent[],
-): { before: BenchResult[]; after: BenchResult[]; comparisons: BenchComparison[] } {
+): { before: BenchResult[]; after: BenchResult[]; comparisons: BenchComparison[]; claims: StepClaim[] } {
   const pick = (phase: 'before' | 'after'): BenchResult[] =>
     events.flatMap((e) =>
       e.type === 'bench-finished' && e.phase === phase && existsSync(path.join(runDir, e.file))
@@ -72,5 +73,14 @@ export function runBenches(
     const b = before.find((x) => x.tool === a.tool);
     return b ? [compareBench(b, a)] : [];
   });
-  return { before, after, comparisons };
+  const steps = new Map<number, ClaimInput>();
+  for (const e of events) {
+    if (e.type === 'step-started')
+      steps.set(e.index, { step: e.step, ...(e.benchmarks ? { benchmarks: e.benchmarks } : {}) });
+    if (e.type === 'step-finished') {
+      const s = steps.get(e.index);
+      if (s) s.outcome = e.outcome;
+    }
+  }
+  return { before, after, comparisons, claims: stepClaims([...steps.values()], after, comparisons) };
 }

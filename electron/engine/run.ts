@@ -239,6 +239,7 @@ async function runStep(s: StepRun): Promise<'validated' | 'rolled-back' | 'cance
         : { name: c.name, probe: c.probe as string },
     ),
     reboot: step.reboot,
+    benchmarks: { lynis: step.benchmarks.lynis, 'docker-bench': step.benchmarks['docker-bench'] },
   });
   ex.reset();
   await ctx.qemu.snapshots.take(machine, s.snapshot);

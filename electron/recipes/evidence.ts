@@ -153,6 +153,7 @@ export function buildEvidence(runsDir: string, runId: string, appVersion: string
             reboot: e.reboot ?? false,
             script: e.script ?? '',
             checks: e.checks ?? [],
+            ...(e.benchmarks ? { benchmarks: e.benchmarks } : {}),
           });
         break;
       case 'snapshot-taken':

@@ -1,5 +1,6 @@
 /** A self-contained HTML report (no scripts, no external assets): charts are inline SVG. */
 import type { BenchComparison } from '../../shared/bench.js';
+import { stepClaims, type StepClaim } from '../../shared/claims.js';
 import type { EvidenceBundle } from '../../shared/evidence.js';
 
 const esc = (s: unknown) =>
@@ -29,6 +30,19 @@ function chart(cs: BenchComparison[]): string {
 ${bars}
 <g transform="translate(120,${cs.length * rowH + 14})"><rect width="12" height="10" class="before"/><text x="16" y="9" class="val">before</text><rect x="80" width="12" height="10" class="after"/><text x="96" y="9" class="val">after</text></g>
 </svg>`;
+}
+
+function claimRows(claims: StepClaim[]): string {
+  if (!claims.length)
+    return '<p class="muted">No step declared benchmark ids that a bench of this run measured.</p>';
+  const rows = claims
+    .map(
+      (c) =>
+        `<tr class="${c.regressions.length ? 'regression' : ''}"><td><code>${esc(c.step)}</code>${c.outcome && c.outcome !== 'validated' ? ` <span class="muted">(${esc(c.outcome)})</span>` : ''}</td><td>${esc(c.tool)}</td><td>${c.claimed.map((id) => `<code>${esc(id)}</code>`).join(' ')}</td>
+<td>${c.fixed.length}${c.regressions.length ? ` · <b>${c.regressions.length} regressions</b>` : ''}</td><td>${c.unchanged.length}</td><td>${c.unmeasured.length ? c.unmeasured.map((id) => `<code>${esc(id)}</code>`).join(' ') : '—'}</td></tr>`,
+    )
+    .join('\n');
+  return `<table><thead><tr><th>step</th><th>tool</th><th>claims</th><th>fixed</th><th>unchanged</th><th>not measured</th></tr></thead><tbody>\n${rows}\n</tbody></table>`;
 }
 
 export function toHtml(b: EvidenceBundle): string {
@@ -83,6 +97,18 @@ ${chart(cs)}
 <table><thead><tr><th>#</th><th>step</th><th>outcome</th><th>checks</th><th>time</th><th>script</th></tr></thead><tbody>
 ${steps}
 </tbody></table>
+<h2>What each step claimed</h2>
+${claimRows(
+  stepClaims(
+    body.steps.map((s) => ({
+      step: s.id,
+      outcome: s.outcome,
+      ...(s.benchmarks ? { benchmarks: s.benchmarks } : {}),
+    })),
+    body.bench.after,
+    cs,
+  ),
+)}
 <h2>Flipped tests (${flips.filter((f) => f.kind === 'fixed').length} fixed, ${flips.filter((f) => f.kind === 'regression').length} regressions)</h2>
 ${flips.length ? `<table><thead><tr><th>tool</th><th>test</th><th>change</th><th></th></tr></thead><tbody>\n${flipRows}\n</tbody></table>` : '<p class="muted">No test changed result.</p>'}
 </body></html>

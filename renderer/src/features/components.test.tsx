@@ -3,6 +3,7 @@ import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import type { StepDef } from '../../../shared/steps';
 import { BenchChart } from './bench/BenchChart';
+import { ClaimsTable } from './bench/ClaimsTable';
 import { StepCard } from './runs/RunsSection';
 import { StepDetails } from './steps/StepsSection';
 
@@ -83,6 +84,42 @@ describe('bench chart', () => {
     );
     expect(widths[1]).toBe(widths[0]! * 1.5);
     expect(widths[3]).toBe(widths[1]! * (4 / 3));
+  });
+});
+
+describe('step claims table', () => {
+  it('shows fixed counts, regressions, rolled-back steps and what was not measured', () => {
+    const html = renderToStaticMarkup(
+      <ClaimsTable
+        claims={[
+          {
+            step: 'kernel-sysctl',
+            outcome: 'validated',
+            tool: 'lynis',
+            claimed: ['KRNL-6000'],
+            fixed: [{ id: 'KRNL-6000:kernel.kptr_restrict', from: 'fail', to: 'pass' }],
+            regressions: [],
+            unchanged: [],
+            unmeasured: [],
+          },
+          {
+            step: 'apparmor-enforce',
+            outcome: 'rolled-back',
+            tool: 'lynis',
+            claimed: ['MACF-6208'],
+            fixed: [],
+            regressions: [{ id: 'MACF-6208', from: 'pass', to: 'fail' }],
+            unchanged: [],
+            unmeasured: ['MACF-6208'],
+          },
+        ]}
+      />,
+    );
+    expect(html).toContain('data-testid="step-claims"');
+    expect(html).toContain('(rolled-back)');
+    expect(html).toContain('1 regressions');
+    expect(html.match(/class="regression"/g)).toHaveLength(1);
+    expect(renderToStaticMarkup(<ClaimsTable claims={[]} />)).toBe('');
   });
 });
 

@@ -7,12 +7,13 @@ import { useMachines } from '../machines/store';
 import { useRuns } from '../runs/store';
 import { ExportButtons } from '../runs/ExportButtons';
 import { BenchChart } from './BenchChart';
+import { ClaimsTable } from './ClaimsTable';
 import { useBench } from './store';
 
 export function BenchSection() {
   const { history, refresh } = useRuns();
   const { machines } = useMachines();
-  const { runId, comparisons, latest, busy, loadRun, benchNow } = useBench();
+  const { runId, comparisons, claims, latest, busy, loadRun, benchNow } = useBench();
   const [tool, setTool] = useState<BenchTool>('checks');
   const [machine, setMachine] = useState('');
   useEffect(() => {
@@ -83,6 +84,7 @@ export function BenchSection() {
               ))}
             </tbody>
           </table>
+          <ClaimsTable claims={claims} />
           {runId && <ExportButtons runId={runId} />}
         </>
       )}

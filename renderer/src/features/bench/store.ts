@@ -1,6 +1,7 @@
 /** Bench results: a run's before/after comparison, or a bench run on a machine now. */
 import { create } from 'zustand';
 import type { BenchComparison, BenchResult, BenchTool } from '../../../../shared/bench';
+import type { StepClaim } from '../../../../shared/claims';
 import type { Progress } from '../../../../shared/types';
 import type { ApiClient } from '../../../../shared/rpc';
 import { useToasts } from '../toasts/store';
@@ -8,6 +9,7 @@ import { useToasts } from '../toasts/store';
 interface BenchStore {
   runId?: string;
   comparisons: BenchComparison[];
+  claims: StepClaim[];
   latest?: BenchResult;
   busy?: { label: string; progress?: Progress; cancel: () => void };
   loadRun(api: ApiClient, runId: string): Promise<void>;
@@ -16,11 +18,12 @@ interface BenchStore {
 
 export const useBench = create<BenchStore>((set, get) => ({
   comparisons: [],
+  claims: [],
   async loadRun(api, runId) {
     set({ runId });
     const r = await api.call('runs.bench', { id: runId });
     if (!r.ok) return useToasts.getState().error(r.error);
-    set({ comparisons: r.value.comparisons });
+    set({ comparisons: r.value.comparisons, claims: r.value.claims });
   },
   async benchNow(api, machine, tool) {
     const controller = new AbortController();

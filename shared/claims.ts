@@ -1,0 +1,79 @@
+/**
+ * What each step of a run claimed and what the run's benches show for it. Steps declare benchmark
+ * ids (Lynis, docker-bench); their own checks are the "checks" bench's `<step>/<n>` tests. One
+ * Lynis run per step would cost ~5 min each under TCG, so a step's share is read off the run's
+ * before/after comparison by those ids.
+ */
+import type { BenchComparison, BenchResult, BenchTool, Flip } from './bench.js';
+
+/** Benchmark ids a step declares (a StepDef's `benchmarks`, as journaled with the step). */
+export interface DeclaredBenchmarks {
+  lynis?: string[];
+  'docker-bench'?: string[];
+}
+
+export interface ClaimInput {
+  step: string;
+  outcome?: string;
+  benchmarks?: DeclaredBenchmarks;
+}
+
+export interface StepClaim {
+  step: string;
+  outcome?: string;
+  tool: BenchTool;
+  /** The ids the step declares for this tool (for checks: its own check tests). */
+  claimed: string[];
+  /** Flips to a better result in tests under a claimed id. */
+  fixed: Flip[];
+  regressions: Flip[];
+  /** Claimed ids measured before and after without a change. */
+  unchanged: string[];
+  /** Claimed ids the benches did not measure (the tool skipped them, or did not run). */
+  unmeasured: string[];
+}
+
+/** Lynis sub-tests are ID:key, docker-bench checks nest by dots (5.1 holds 5.1.1). */
+function under(tool: BenchTool, claimed: string, test: string): boolean {
+  if (test === claimed) return true;
+  if (tool === 'lynis') return test.startsWith(`${claimed}:`);
+  if (tool === 'docker-bench') return test.startsWith(`${claimed}.`);
+  return false;
+}
+
+function claimedIds(tool: BenchTool, s: ClaimInput, after: BenchResult): string[] {
+  if (tool === 'checks') return after.tests.filter((t) => t.id.startsWith(`${s.step}/`)).map((t) => t.id);
+  return s.benchmarks?.[tool] ?? [];
+}
+
+export function stepClaims(
+  steps: ClaimInput[],
+  after: BenchResult[],
+  comparisons: BenchComparison[],
+): StepClaim[] {
+  const out: StepClaim[] = [];
+  for (const s of steps) {
+    for (const a of after) {
+      const claimed = claimedIds(a.tool, s, a);
+      if (!claimed.length) continue;
+      const c = comparisons.find((x) => x.tool === a.tool);
+      const mine = (f: Flip) => claimed.some((id) => under(a.tool, id, f.id));
+      const fixed = c?.fixed.filter(mine) ?? [];
+      const regressions = c?.regressions.filter(mine) ?? [];
+      const measured = (id: string) =>
+        a.tests.some((t) => under(a.tool, id, t.id) && t.result !== 'skip' && t.result !== 'info');
+      const flipped = (id: string) => [...fixed, ...regressions].some((f) => under(a.tool, id, f.id));
+      out.push({
+        step: s.step,
+        ...(s.outcome ? { outcome: s.outcome } : {}),
+        tool: a.tool,
+        claimed,
+        fixed,
+        regressions,
+        unchanged: claimed.filter((id) => measured(id) && !flipped(id)),
+        unmeasured: claimed.filter((id) => !measured(id)),
+      });
+    }
+  }
+  return out;
+}
