@@ -131,6 +131,10 @@ describe('reboot steps and the baseline recipe', { timeout: 3_000_000 }, () => {
       ]),
     );
     expect(lynis!.regressions).toEqual([]);
+    // Per step: the sshd step's share of the flips is its own SSH-7408 options.
+    const sshdClaim = b.claims.find((c) => c.step === 'sshd-hardening' && c.tool === 'lynis');
+    expect(sshdClaim?.fixed.map((f) => f.id)).toEqual(expect.arrayContaining(['SSH-7408:MaxAuthTries']));
+    expect(sshdClaim?.fixed.every((f) => f.id.startsWith('SSH-7408'))).toBe(true);
     expect(checks!.after.score).toBe(checks!.after.max);
     expect(checks!.regressions).toEqual([]);
     // Still a working container host after everything, as a fresh login sees it.
