@@ -101,5 +101,9 @@ test('create → terminal → recipe with a broken step → run with live rollba
   await expect(page.getByTestId('bench-chart')).toBeVisible();
   await expect(page.getByTestId('flipped-tests')).toContainText('kernel-sysctl');
   await expect(page.getByTestId('flipped-tests')).not.toContainText('regression');
+  // Per step: the rolled-back lockout step claimed its checks and gained nothing.
+  const lockout = page.getByTestId('step-claims').getByRole('row', { name: /demo-sshd-lockout/ });
+  await expect(lockout).toContainText('(rolled-back)');
+  await expect(lockout.getByRole('cell').nth(3)).toHaveText('0');
   await page.screenshot({ path: `${SHOTS}/bench.png`, fullPage: true });
 });
