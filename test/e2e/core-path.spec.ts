@@ -104,7 +104,10 @@ test('create → terminal → recipe with a broken step → run with live rollba
   // Per step: each validated step's own checks flipped (the lockout step has only a probe).
   const claims = page.getByTestId('step-claims');
   for (const step of ['kernel-sysctl', 'disable-rare-protocols']) {
-    const row = claims.getByRole('row', { name: new RegExp(`^${step} checks`) });
+    const row = claims
+      .getByRole('row')
+      .filter({ has: page.getByRole('cell', { name: step, exact: true }) })
+      .filter({ has: page.getByRole('cell', { name: 'checks', exact: true }) });
     await expect(row.getByRole('cell').nth(3)).toHaveText(/^[1-9]/);
   }
   await page.screenshot({ path: `${SHOTS}/bench.png`, fullPage: true });
