@@ -48,19 +48,36 @@ export interface BenchComparison {
   fixed: Flip[];
   /** Tests that got worse (pass -> fail/warn): regressions. */
   regressions: Flip[];
+  /** Tests that got worse where a recipe exception says so and why (ip_forward on a Docker host). */
+  accepted: AcceptedFlip[];
 }
+
+export interface AcceptedFlip extends Flip {
+  exception: string;
+  reason: string;
+}
+
+/** A recipe's exceptions as the comparison needs them: test id -> the exception accepting it. */
+export type Acceptances = ReadonlyArray<{ id: string; reason: string; tests?: string[] }>;
 
 const rank: Record<TestResult, number> = { pass: 2, warn: 1, fail: 0, info: -1, skip: -1 };
 
-export function compareBench(before: BenchResult, after: BenchResult): BenchComparison {
+export function compareBench(
+  before: BenchResult,
+  after: BenchResult,
+  exceptions: Acceptances = [],
+): BenchComparison {
   const old = new Map(before.tests.map((t) => [t.id, t]));
   const fixed: Flip[] = [];
   const regressions: Flip[] = [];
+  const accepted: AcceptedFlip[] = [];
   for (const t of after.tests) {
     const b = old.get(t.id);
     if (!b || rank[b.result] < 0 || rank[t.result] < 0 || b.result === t.result) continue;
     const flip = { id: t.id, ...(t.title ? { title: t.title } : {}), from: b.result, to: t.result };
+    const ex = exceptions.find((e) => e.tests?.includes(t.id));
     if (rank[t.result] > rank[b.result]) fixed.push(flip);
+    else if (ex) accepted.push({ ...flip, exception: ex.id, reason: ex.reason });
     else regressions.push(flip);
   }
   return {
@@ -70,5 +87,6 @@ export function compareBench(before: BenchResult, after: BenchResult): BenchComp
     delta: after.score - before.score,
     fixed,
     regressions,
+    accepted,
   };
 }

@@ -1,6 +1,7 @@
 /** The evidence bundle of a run: what was done, what it proved, hashed and signed. */
 import type { BenchComparison, BenchResult } from './bench.js';
 import type { DeclaredBenchmarks } from './claims.js';
+import type { RecipeException } from './steps.js';
 
 export const EVIDENCE_FORMAT = 'hlab-evidence/1';
 
@@ -44,7 +45,7 @@ export interface EvidenceBody {
     persistent?: boolean;
     finalReboot: boolean;
   };
-  recipe: { id: string; title?: string; onFailure?: string; exceptions?: unknown[]; bench: string[] };
+  recipe: { id: string; title?: string; onFailure?: string; exceptions?: RecipeException[]; bench: string[] };
   base: { image: string; sha256: string };
   kernel: { before: string; after: string };
   steps: EvidenceStep[];

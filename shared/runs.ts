@@ -1,11 +1,21 @@
 /** Run journal events and summaries: what the engine records, the CLI prints and the UI shows. */
 import type { BenchTool } from './bench.js';
 import type { DeclaredBenchmarks } from './claims.js';
+import type { RecipeException } from './steps.js';
 
 export type StepOutcome = 'validated' | 'rolled-back' | 'skipped';
 
 export type RunEvent =
-  | { type: 'run-started'; runId: string; recipe: string; machine: string; steps: string[]; pid: number }
+  | {
+      type: 'run-started';
+      runId: string;
+      recipe: string;
+      machine: string;
+      steps: string[];
+      pid: number;
+      /** The recipe's declared exceptions: accepted bench flips are read against them. */
+      exceptions?: RecipeException[];
+    }
   | {
       type: 'step-started';
       index: number;

@@ -67,11 +67,13 @@ export function runBenches(
         ? [JSON.parse(readFileSync(path.join(runDir, e.file), 'utf8')) as BenchResult]
         : [],
     );
+  const start = events.find((e) => e.type === 'run-started');
+  const exceptions = start?.type === 'run-started' ? (start.exceptions ?? []) : [];
   const before = pick('before');
   const after = pick('after');
   const comparisons = after.flatMap((a) => {
     const b = before.find((x) => x.tool === a.tool);
-    return b ? [compareBench(b, a)] : [];
+    return b ? [compareBench(b, a, exceptions)] : [];
   });
   const steps = new Map<number, ClaimInput>();
   for (const e of events) {

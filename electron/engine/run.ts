@@ -67,6 +67,7 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
     machine,
     steps: recipe.steps.map((s) => s.step),
     pid: process.pid,
+    exceptions: recipe.exceptions,
   });
   try {
     const benchParams = Object.fromEntries(recipe.steps.map((rs) => [rs.step, rs.params]));

@@ -203,7 +203,11 @@ export function buildEvidence(runsDir: string, runId: string, appVersion: string
       ...(summary.persistent !== undefined ? { persistent: summary.persistent } : {}),
       finalReboot: events.some((e) => e.type === 'reboot-started' && e.index === undefined),
     },
-    recipe: { id: summary.recipe, bench: [...new Set([...before, ...after].map((b) => b.tool))] },
+    recipe: {
+      id: summary.recipe,
+      bench: [...new Set([...before, ...after].map((b) => b.tool))],
+      ...(start.exceptions?.length ? { exceptions: start.exceptions } : {}),
+    },
     base: { image: fb?.image ?? 'unknown', sha256: fb?.imageSha256 ?? 'unknown' },
     kernel: { before: fb?.kernel ?? 'unknown', after: fa?.kernel ?? fb?.kernel ?? 'unknown' },
     steps,

@@ -49,8 +49,14 @@ export function toHtml(b: EvidenceBundle): string {
   const { body } = b;
   const cs = body.bench.comparisons;
   const flips = cs.flatMap((c) => [
-    ...c.fixed.map((f) => ({ ...f, tool: c.tool, kind: 'fixed' })),
-    ...c.regressions.map((f) => ({ ...f, tool: c.tool, kind: 'regression' })),
+    ...c.fixed.map((f) => ({ ...f, tool: c.tool, kind: 'fixed', note: 'fixed' })),
+    ...c.regressions.map((f) => ({ ...f, tool: c.tool, kind: 'regression', note: '' })),
+    ...c.accepted.map((f) => ({
+      ...f,
+      tool: c.tool,
+      kind: 'accepted',
+      note: `accepted: exception ${f.exception} — ${f.reason}`,
+    })),
   ]);
   const steps = body.steps
     .map(
@@ -65,7 +71,7 @@ export function toHtml(b: EvidenceBundle): string {
   const flipRows = flips
     .map(
       (f) =>
-        `<tr class="${f.kind}"><td>${esc(f.tool)}</td><td><code>${esc(f.id)}</code>${f.title ? ` <span class="muted">${esc(f.title)}</span>` : ''}</td><td>${esc(f.from)} → ${esc(f.to)}</td><td>${f.kind === 'regression' ? '<b>regression</b>' : 'fixed'}</td></tr>`,
+        `<tr class="${f.kind}"><td>${esc(f.tool)}</td><td><code>${esc(f.id)}</code>${f.title ? ` <span class="muted">${esc(f.title)}</span>` : ''}</td><td>${esc(f.from)} → ${esc(f.to)}</td><td>${f.kind === 'regression' ? '<b>regression</b>' : esc(f.note)}</td></tr>`,
     )
     .join('\n');
   return `<!doctype html>
@@ -77,7 +83,7 @@ body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:980px;paddin
 h1{font-size:1.5rem;margin:0 0 .25rem} h2{font-size:1.1rem;margin-top:2rem;border-bottom:1px solid #dde;padding-bottom:.25rem}
 table{border-collapse:collapse;width:100%} td,th{border-bottom:1px solid #eef;padding:.35rem .5rem;text-align:left;vertical-align:top}
 .muted{color:#667} code{font-size:.9em} .validated .outcome{color:#137333;font-weight:600} .rolled-back .outcome{color:#b3261e;font-weight:700}
-.regression{background:#fde8e6} .fixed td:nth-child(3){color:#137333}
+.regression{background:#fde8e6} .accepted{background:#fff8e1} .fixed td:nth-child(3){color:#137333}
 svg .before{fill:#9aa4b8} svg .after{fill:#2e7d32} svg text{font:12px system-ui,sans-serif;fill:#1d2230}
 .facts{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}
 .badge{display:inline-block;padding:.1rem .5rem;border-radius:1rem;background:${body.run.status === 'validated' ? '#e6f4ea;color:#137333' : '#fde8e6;color:#b3261e'};font-weight:600}
@@ -109,7 +115,7 @@ ${claimRows(
     cs,
   ),
 )}
-<h2>Flipped tests (${flips.filter((f) => f.kind === 'fixed').length} fixed, ${flips.filter((f) => f.kind === 'regression').length} regressions)</h2>
+<h2>Flipped tests (${flips.filter((f) => f.kind === 'fixed').length} fixed, ${flips.filter((f) => f.kind === 'regression').length} regressions, ${flips.filter((f) => f.kind === 'accepted').length} accepted by exceptions)</h2>
 ${flips.length ? `<table><thead><tr><th>tool</th><th>test</th><th>change</th><th></th></tr></thead><tbody>\n${flipRows}\n</tbody></table>` : '<p class="muted">No test changed result.</p>'}
 </body></html>
 `;

@@ -102,7 +102,7 @@ export async function replayEvidence(
     finalReboot: bundle.body.run.finalReboot,
     bench: bundle.body.recipe.bench as BenchTool[],
     steps: library.map((s) => ({ step: s.id, params: {} })),
-    exceptions: [],
+    exceptions: bundle.body.recipe.exceptions ?? [],
     file: `(evidence ${bundle.body.run.id})`,
   };
   const summary = await runRecipe({ ctx, recipe, library, machine, signal: o.signal, onEvent: o.onEvent });

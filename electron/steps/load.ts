@@ -134,6 +134,7 @@ const RECIPE: Schema = {
             id: { schema: ID, required: true },
             reason: { schema: text, required: true },
             step: { schema: ID },
+            tests: { schema: strings },
           },
         },
       },

@@ -186,5 +186,28 @@ describe('before/after comparison', () => {
     expect(c.delta).toBe(4);
     expect(c.fixed.map((f) => f.id)).toEqual(['A', 'C']);
     expect(c.regressions).toEqual([{ id: 'B', from: 'pass', to: 'fail' }]);
+    expect(c.accepted).toEqual([]);
+  });
+  it('a flip to fail that a recipe exception names is accepted with its reason, not a regression', () => {
+    const fwd = 'KRNL-6000:net.ipv4.conf.all.forwarding';
+    const exceptions = [
+      { id: 'keep-ip-forward', reason: 'Docker needs forwarding', tests: [fwd] },
+      { id: 'unrelated', reason: 'no tests named' },
+    ];
+    const c = compareBench(
+      mk(60, [
+        { id: fwd, result: 'pass' },
+        { id: 'B', result: 'pass' },
+      ]),
+      mk(61, [
+        { id: fwd, result: 'fail' },
+        { id: 'B', result: 'fail' },
+      ]),
+      exceptions,
+    );
+    expect(c.accepted).toEqual([
+      { id: fwd, from: 'pass', to: 'fail', exception: 'keep-ip-forward', reason: 'Docker needs forwarding' },
+    ]);
+    expect(c.regressions.map((f) => f.id)).toEqual(['B']);
   });
 });

@@ -181,6 +181,17 @@ exceptions:
     expect(messages(bad.issues)).toEqual([
       expect.stringMatching(/x\.yaml:6: bench\[0\]: expected one of lynis, docker-bench, checks/),
     ]);
+    const withTests = yaml.replace(
+      '    step: network-sysctl\n',
+      '    step: network-sysctl\n    tests: [KRNL-6000:net.ipv4.conf.all.forwarding]\n',
+    );
+    expect(loadRecipe('labs/recipes/x.yaml', steps, withTests).recipe?.exceptions[0]?.tests).toEqual([
+      'KRNL-6000:net.ipv4.conf.all.forwarding',
+    ]);
+    const badTests = loadRecipe('labs/recipes/x.yaml', steps, withTests.replace(/tests: \[.*\]/, 'tests: 7'));
+    expect(messages(badTests.issues)).toEqual([
+      expect.stringMatching(/x\.yaml:1\d: exceptions\[0\]\.tests: expected/),
+    ]);
   });
 });
 

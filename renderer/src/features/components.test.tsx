@@ -64,6 +64,7 @@ describe('bench chart', () => {
             delta: 25,
             fixed: [],
             regressions: [],
+            accepted: [],
           },
           {
             tool: 'checks',
@@ -72,6 +73,7 @@ describe('bench chart', () => {
             delta: 2,
             fixed: [],
             regressions: [],
+            accepted: [],
           },
         ]}
       />,

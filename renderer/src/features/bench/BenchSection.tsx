@@ -26,8 +26,9 @@ export function BenchSection() {
   const running = machines.filter((m) => m.state === 'running');
   const m = machine || running[0]?.name || '';
   const flips = comparisons.flatMap((c) => [
-    ...c.regressions.map((f) => ({ ...f, tool: c.tool, regression: true })),
-    ...c.fixed.map((f) => ({ ...f, tool: c.tool, regression: false })),
+    ...c.regressions.map((f) => ({ ...f, tool: c.tool, regression: true, accepted: undefined })),
+    ...c.accepted.map((f) => ({ ...f, tool: c.tool, regression: false, accepted: f })),
+    ...c.fixed.map((f) => ({ ...f, tool: c.tool, regression: false, accepted: undefined })),
   ]);
   return (
     <section aria-labelledby="bench-h">
@@ -57,10 +58,13 @@ export function BenchSection() {
         <>
           <BenchChart comparisons={comparisons} />
           <h3>
-            Flipped tests: {flips.filter((f) => !f.regression).length} fixed,{' '}
+            Flipped tests: {flips.filter((f) => !f.regression && !f.accepted).length} fixed,{' '}
             <span className={flips.some((f) => f.regression) ? 'bad-text' : ''}>
               {flips.filter((f) => f.regression).length} regressions
             </span>
+            {flips.some((f) => f.accepted) && (
+              <>, {flips.filter((f) => f.accepted).length} accepted by exceptions</>
+            )}
           </h3>
           <table className="list" data-testid="flipped-tests">
             <thead>
@@ -79,6 +83,12 @@ export function BenchSection() {
                   </td>
                   <td>
                     {f.from} → {f.to} {f.regression && <strong>regression</strong>}
+                    {f.accepted && (
+                      <span className="muted" title={f.accepted.reason}>
+                        {' '}
+                        accepted: exception <code>{f.accepted.exception}</code> — {f.accepted.reason}
+                      </span>
+                    )}
                   </td>
                 </tr>
               ))}

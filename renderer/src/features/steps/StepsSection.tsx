@@ -115,7 +115,7 @@ function RecipeBuilder() {
   const { steps, recipes, draft, draftIssues, setDraft, moveStep, removeStep, setParam, validate } =
     useSteps();
   const byId = useMemo(() => new Map(steps.map((s) => [s.id, s])), [steps]);
-  const [exc, setExc] = useState({ id: '', step: '', reason: '' });
+  const [exc, setExc] = useState({ id: '', step: '', reason: '', tests: '' });
   return (
     <div className="panel" data-testid="recipe-builder">
       <h3>Recipe builder</h3>
@@ -235,6 +235,7 @@ function RecipeBuilder() {
           {draft.exceptions.map((e) => (
             <li key={e.id}>
               <code>{e.id}</code> {e.step && <>({e.step})</>}: {e.reason}{' '}
+              {e.tests?.length ? <span className="muted">accepts {e.tests.join(', ')} </span> : null}
               <button onClick={() => setDraft({ exceptions: draft.exceptions.filter((x) => x.id !== e.id) })}>
                 Remove
               </button>
@@ -266,16 +267,27 @@ function RecipeBuilder() {
             value={exc.reason}
             onChange={(e) => setExc({ ...exc, reason: e.target.value })}
           />
+          <input
+            aria-label="Bench tests the exception accepts"
+            placeholder="accepted bench test ids (optional)"
+            value={exc.tests}
+            onChange={(e) => setExc({ ...exc, tests: e.target.value })}
+          />
           <button
             disabled={!exc.id || !exc.reason}
             onClick={() => {
               setDraft({
                 exceptions: [
                   ...draft.exceptions,
-                  { id: exc.id, reason: exc.reason, ...(exc.step ? { step: exc.step } : {}) },
+                  {
+                    id: exc.id,
+                    reason: exc.reason,
+                    ...(exc.step ? { step: exc.step } : {}),
+                    ...(exc.tests.trim() ? { tests: exc.tests.trim().split(/[\s,]+/) } : {}),
+                  },
                 ],
               });
-              setExc({ id: '', step: '', reason: '' });
+              setExc({ id: '', step: '', reason: '', tests: '' });
             }}
           >
             Add exception

@@ -31,7 +31,10 @@ describe('recipe builder store', () => {
     s.addStep(step('modules-disabled'));
     useSteps.getState().setParam(1, 'preload', ['overlay', 'veth']);
     useSteps.getState().setDraft({
-      exceptions: [{ id: 'no-forward', step: 'network-sysctl', reason: 'not a Docker host: ip_forward off' }],
+      exceptions: [
+        { id: 'no-forward', step: 'network-sysctl', reason: 'not a Docker host: ip_forward off' },
+        { id: 'fwd', reason: 'Docker', tests: ['KRNL-6000:net.ipv4.conf.all.forwarding'] },
+      ],
     });
     const yaml = draftToYaml(useSteps.getState().draft);
     // The same text is loaded by the main-process loader in test/unit/steps-load.test.ts.
@@ -45,9 +48,14 @@ describe('recipe builder store', () => {
         { step: 'network-sysctl', params: { dockerHost: false } },
         { step: 'modules-disabled', params: { preload: ['overlay', 'veth'] } },
       ],
-      exceptions: [{ id: 'no-forward', step: 'network-sysctl', reason: 'not a Docker host: ip_forward off' }],
+      exceptions: [
+        { id: 'no-forward', step: 'network-sysctl', reason: 'not a Docker host: ip_forward off' },
+        { id: 'fwd', reason: 'Docker', tests: ['KRNL-6000:net.ipv4.conf.all.forwarding'] },
+      ],
     });
     expect(recipeToDraft(recipe).steps).toEqual(useSteps.getState().draft.steps);
+    // Loading a recipe into the builder and saving it keeps every exception field.
+    expect(recipeToDraft(recipe).exceptions).toEqual(useSteps.getState().draft.exceptions);
   });
 
   it('shows the loader’s file:line issues for a bad draft', async () => {

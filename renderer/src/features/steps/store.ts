@@ -16,7 +16,7 @@ export interface Draft {
   finalReboot: boolean;
   bench: string[];
   steps: DraftStep[];
-  exceptions: Array<{ id: string; step?: string; reason: string }>;
+  exceptions: Array<{ id: string; step?: string; reason: string; tests?: string[] }>;
 }
 
 export const emptyDraft = (): Draft => ({
@@ -71,6 +71,7 @@ export function draftToYaml(d: Draft): string {
             `  - id: ${e.id}`,
             ...(e.step ? [`    step: ${e.step}`] : []),
             `    reason: ${q(e.reason)}`,
+            ...(e.tests?.length ? [`    tests: [${e.tests.map(q).join(', ')}]`] : []),
           ]),
         ]
       : []),
@@ -90,6 +91,7 @@ export function recipeToDraft(r: RecipeDef): Draft {
       id: e.id,
       reason: e.reason,
       ...(e.step ? { step: e.step } : {}),
+      ...(e.tests?.length ? { tests: [...e.tests] } : {}),
     })),
   };
 }
