@@ -16,6 +16,8 @@ export interface ClaimInput {
   step: string;
   outcome?: string;
   benchmarks?: DeclaredBenchmarks;
+  /** The step's script and checks: a sub-test key (kptr_restrict) they name pins its flip to them. */
+  text?: string;
 }
 
 export interface StepClaim {
@@ -29,6 +31,8 @@ export interface StepClaim {
   regressions: Flip[];
   /** Claimed ids measured before and after without a change. */
   unchanged: string[];
+  /** Claimed ids measured only after: the tool skipped them before (MACF-6208 before AppArmor). */
+  newlyMeasured: string[];
   /** Claimed ids the benches did not measure (the tool skipped them, or did not run). */
   unmeasured: string[];
 }
@@ -46,22 +50,46 @@ function claimedIds(tool: BenchTool, s: ClaimInput, after: BenchResult): string[
   return s.benchmarks?.[tool] ?? [];
 }
 
+/** What a step runs (script and check scripts), for pinning sub-test flips to the step naming them. */
+export function claimText(script?: string, checks?: Array<{ run?: string }>): string {
+  return [script ?? '', ...(checks ?? []).map((c) => c.run ?? '')].join('\n');
+}
+
+/** The setting a sub-test is about, as a step's script would name it: kptr_restrict, MaxAuthTries. */
+function settingOf(testId: string): string | undefined {
+  const key = testId.split(':')[1];
+  return key?.split('.').pop();
+}
+
 export function stepClaims(
   steps: ClaimInput[],
-  after: BenchResult[],
-  comparisons: BenchComparison[],
+  benches: { before: BenchResult[]; after: BenchResult[]; comparisons: BenchComparison[] },
 ): StepClaim[] {
+  const { before, after, comparisons } = benches;
   const out: StepClaim[] = [];
+  // Several steps may claim one id (KRNL-6000): a flip whose setting some of them name is theirs.
+  const names = (s: ClaimInput, setting: string) =>
+    !!s.text && new RegExp(`\\b${setting.replace(/\W/g, '')}\\b`).test(s.text);
+  const owns = (tool: 'lynis' | 'docker-bench', claimant: ClaimInput, f: Flip): boolean => {
+    const setting = settingOf(f.id);
+    if (!setting) return true;
+    const rivals = steps.filter((s) => (s.benchmarks?.[tool] ?? []).some((id) => under(tool, id, f.id)));
+    return !rivals.some((s) => names(s, setting)) || names(claimant, setting);
+  };
   for (const s of steps) {
     for (const a of after) {
       const claimed = claimedIds(a.tool, s, a);
       if (!claimed.length) continue;
       const c = comparisons.find((x) => x.tool === a.tool);
-      const mine = (f: Flip) => claimed.some((id) => under(a.tool, id, f.id));
+      const tool = a.tool;
+      const mine = (f: Flip) =>
+        claimed.some((id) => under(tool, id, f.id)) && (tool === 'checks' || owns(tool, s, f));
       const fixed = c?.fixed.filter(mine) ?? [];
       const regressions = c?.regressions.filter(mine) ?? [];
-      const measured = (id: string) =>
-        a.tests.some((t) => under(a.tool, id, t.id) && t.result !== 'skip' && t.result !== 'info');
+      const b = before.find((x) => x.tool === a.tool);
+      const measuredIn = (r: BenchResult | undefined, id: string) =>
+        !!r?.tests.some((t) => under(a.tool, id, t.id) && t.result !== 'skip' && t.result !== 'info');
+      const measured = (id: string) => measuredIn(a, id);
       const flipped = (id: string) => [...fixed, ...regressions].some((f) => under(a.tool, id, f.id));
       out.push({
         step: s.step,
@@ -70,7 +98,8 @@ export function stepClaims(
         claimed,
         fixed,
         regressions,
-        unchanged: claimed.filter((id) => measured(id) && !flipped(id)),
+        unchanged: claimed.filter((id) => measured(id) && measuredIn(b, id) && !flipped(id)),
+        newlyMeasured: claimed.filter((id) => measured(id) && !measuredIn(b, id) && !flipped(id)),
         unmeasured: claimed.filter((id) => !measured(id)),
       });
     }

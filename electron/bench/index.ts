@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 
 import path from 'node:path';
 import { compareBench, type BenchComparison, type BenchResult, type BenchTool } from '../../shared/bench.js';
 import type { StampedEvent } from '../../shared/runs.js';
-import { stepClaims, type ClaimInput, type StepClaim } from '../../shared/claims.js';
+import { claimText, stepClaims, type ClaimInput, type StepClaim } from '../../shared/claims.js';
 import { HlabError } from '../../shared/errors.js';
 import type { ParamValue, StepDef } from '../../shared/steps.js';
 import type { SshExecutor } from '../ssh/executor.js';
@@ -78,11 +78,20 @@ export function runBenches(
   const steps = new Map<number, ClaimInput>();
   for (const e of events) {
     if (e.type === 'step-started')
-      steps.set(e.index, { step: e.step, ...(e.benchmarks ? { benchmarks: e.benchmarks } : {}) });
+      steps.set(e.index, {
+        step: e.step,
+        ...(e.benchmarks ? { benchmarks: e.benchmarks } : {}),
+        text: claimText(e.script, e.checks),
+      });
     if (e.type === 'step-finished') {
       const s = steps.get(e.index);
       if (s) s.outcome = e.outcome;
     }
   }
-  return { before, after, comparisons, claims: stepClaims([...steps.values()], after, comparisons) };
+  return {
+    before,
+    after,
+    comparisons,
+    claims: stepClaims([...steps.values()], { before, after, comparisons }),
+  };
 }

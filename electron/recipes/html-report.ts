@@ -1,6 +1,6 @@
 /** A self-contained HTML report (no scripts, no external assets): charts are inline SVG. */
 import type { BenchComparison } from '../../shared/bench.js';
-import { stepClaims, type StepClaim } from '../../shared/claims.js';
+import { claimText, stepClaims, type StepClaim } from '../../shared/claims.js';
 import type { EvidenceBundle } from '../../shared/evidence.js';
 
 const esc = (s: unknown) =>
@@ -39,10 +39,10 @@ function claimRows(claims: StepClaim[]): string {
     .map(
       (c) =>
         `<tr class="${c.regressions.length ? 'regression' : ''}"><td><code>${esc(c.step)}</code>${c.outcome && c.outcome !== 'validated' ? ` <span class="muted">(${esc(c.outcome)})</span>` : ''}</td><td>${esc(c.tool)}</td><td>${c.claimed.map((id) => `<code>${esc(id)}</code>`).join(' ')}</td>
-<td>${c.fixed.length}${c.regressions.length ? ` · <b>${c.regressions.length} regressions</b>` : ''}</td><td>${c.unchanged.length}</td><td>${c.unmeasured.length ? c.unmeasured.map((id) => `<code>${esc(id)}</code>`).join(' ') : '—'}</td></tr>`,
+<td>${c.fixed.length}${c.regressions.length ? ` · <b>${c.regressions.length} regressions</b>` : ''}</td><td>${c.unchanged.length}</td><td>${c.newlyMeasured.map((id) => `<code>${esc(id)}</code>`).join(' ') || '—'}</td><td>${c.unmeasured.length ? c.unmeasured.map((id) => `<code>${esc(id)}</code>`).join(' ') : '—'}</td></tr>`,
     )
     .join('\n');
-  return `<table><thead><tr><th>step</th><th>tool</th><th>claims</th><th>fixed</th><th>unchanged</th><th>not measured</th></tr></thead><tbody>\n${rows}\n</tbody></table>`;
+  return `<table><thead><tr><th>step</th><th>tool</th><th>claims</th><th>fixed</th><th>unchanged</th><th>measured only after</th><th>not measured</th></tr></thead><tbody>\n${rows}\n</tbody></table>`;
 }
 
 export function toHtml(b: EvidenceBundle): string {
@@ -109,10 +109,10 @@ ${claimRows(
     body.steps.map((s) => ({
       step: s.id,
       outcome: s.outcome,
+      text: claimText(s.script, s.checks),
       ...(s.benchmarks ? { benchmarks: s.benchmarks } : {}),
     })),
-    body.bench.after,
-    cs,
+    body.bench,
   ),
 )}
 <h2>Flipped tests (${flips.filter((f) => f.kind === 'fixed').length} fixed, ${flips.filter((f) => f.kind === 'regression').length} regressions, ${flips.filter((f) => f.kind === 'accepted').length} accepted by exceptions)</h2>

@@ -139,6 +139,12 @@ describe('reboot steps and the baseline recipe', { timeout: 3_000_000 }, () => {
     const sshdClaim = b.claims.find((c) => c.step === 'sshd-hardening' && c.tool === 'lynis');
     expect(sshdClaim?.fixed.map((f) => f.id)).toEqual(expect.arrayContaining(['SSH-7408:MaxAuthTries']));
     expect(sshdClaim?.fixed.every((f) => f.id.startsWith('SSH-7408'))).toBe(true);
+    // KRNL-6000 is claimed by two steps; kptr_restrict is named by kernel-sysctl's script only.
+    const claimOf = (step: string) => b.claims.find((c) => c.step === step && c.tool === 'lynis');
+    expect(claimOf('kernel-sysctl')?.fixed.map((f) => f.id)).toContain('KRNL-6000:kernel.kptr_restrict');
+    expect(claimOf('network-sysctl')?.fixed.map((f) => f.id)).not.toContain('KRNL-6000:kernel.kptr_restrict');
+    // Lynis could only test AppArmor's profiles once the step installed it.
+    expect(claimOf('apparmor-enforce')?.newlyMeasured).toEqual(['MACF-6208']);
     expect(checks!.after.score).toBe(checks!.after.max);
     expect(checks!.regressions).toEqual([]);
     // Still a working container host after everything, as a fresh login sees it.

@@ -101,8 +101,46 @@ describe('what each step claimed', () => {
     expect(sshd).toMatchObject({ outcome: 'rolled-back', fixed: [], unchanged: ['sshd-hardening/1'] });
   });
 
+  it('a flip of a shared id goes to the step whose script names its setting', () => {
+    const flip = (key: string) => ({ id: `KRNL-6000:${key}`, from: 'fail' as const, to: 'pass' as const });
+    const lynis = { ...lynisAfter, tests: [{ id: 'KRNL-6000', result: 'warn' as const }] };
+    const claims = stepClaims(
+      [
+        { step: 'kernel-sysctl', benchmarks: { lynis: ['KRNL-6000'] }, text: 'kernel.kptr_restrict = 2' },
+        {
+          step: 'network-sysctl',
+          benchmarks: { lynis: ['KRNL-6000'] },
+          text: 'echo "net.ipv4.conf.$k.rp_filter = 1"',
+        },
+      ],
+      {
+        before: [lynis],
+        after: [lynis],
+        comparisons: [
+          {
+            tool: 'lynis',
+            before: { score: 1, max: 100 },
+            after: { score: 2, max: 100 },
+            delta: 1,
+            fixed: [flip('kernel.kptr_restrict'), flip('net.ipv4.conf.all.rp_filter'), flip('kernel.sysrq')],
+            regressions: [],
+            accepted: [],
+          },
+        ],
+      },
+    );
+    const ids = (step: string) => claims.find((c) => c.step === step)?.fixed.map((f) => f.id.split(':')[1]);
+    // sysrq is named by neither script, so both steps that claim KRNL-6000 may have caused it.
+    expect(ids('kernel-sysctl')).toEqual(['kernel.kptr_restrict', 'kernel.sysrq']);
+    expect(ids('network-sysctl')).toEqual(['net.ipv4.conf.all.rp_filter', 'kernel.sysrq']);
+  });
+
   it('journals older than the benchmarks field still give the checks share', () => {
-    const claims = stepClaims([{ step: 'kernel-sysctl' }], [checks(['pass', 'pass'])], []);
+    const claims = stepClaims([{ step: 'kernel-sysctl' }], {
+      before: [checks(['pass', 'pass'])],
+      after: [checks(['pass', 'pass'])],
+      comparisons: [],
+    });
     expect(claims).toEqual([
       expect.objectContaining({
         tool: 'checks',

@@ -102,6 +102,7 @@ describe('step claims table', () => {
             fixed: [{ id: 'KRNL-6000:kernel.kptr_restrict', from: 'fail', to: 'pass' }],
             regressions: [],
             unchanged: [],
+            newlyMeasured: [],
             unmeasured: [],
           },
           {
@@ -112,6 +113,7 @@ describe('step claims table', () => {
             fixed: [],
             regressions: [{ id: 'MACF-6208', from: 'pass', to: 'fail' }],
             unchanged: [],
+            newlyMeasured: [],
             unmeasured: ['MACF-6208'],
           },
         ]}

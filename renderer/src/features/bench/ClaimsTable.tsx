@@ -14,6 +14,7 @@ export function ClaimsTable({ claims }: { claims: StepClaim[] }) {
             <th>Claims</th>
             <th>Fixed</th>
             <th>Unchanged</th>
+            <th>Measured only after</th>
             <th>Not measured</th>
           </tr>
         </thead>
@@ -35,6 +36,7 @@ export function ClaimsTable({ claims }: { claims: StepClaim[] }) {
                 {c.regressions.length > 0 && <strong> · {c.regressions.length} regressions</strong>}
               </td>
               <td>{c.unchanged.length}</td>
+              <td>{c.newlyMeasured.length ? c.newlyMeasured.join(' ') : '—'}</td>
               <td>{c.unmeasured.length ? c.unmeasured.join(' ') : '—'}</td>
             </tr>
           ))}
