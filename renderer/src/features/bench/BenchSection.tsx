@@ -9,6 +9,7 @@ import { ExportButtons } from '../runs/ExportButtons';
 import { BenchChart } from './BenchChart';
 import { ClaimsTable } from './ClaimsTable';
 import { useBench } from './store';
+import { TableHead } from '../../components/TableHead';
 
 export function BenchSection() {
   const { history, refresh } = useRuns();
@@ -67,13 +68,7 @@ export function BenchSection() {
             )}
           </h3>
           <table className="list" data-testid="flipped-tests">
-            <thead>
-              <tr>
-                <th>Tool</th>
-                <th>Test</th>
-                <th>Change</th>
-              </tr>
-            </thead>
+            <TableHead columns={['Tool', 'Test', 'Change']} />
             <tbody>
               {flips.map((f) => (
                 <tr key={`${f.tool}-${f.id}`} className={f.regression ? 'regression' : ''}>

@@ -1,4 +1,5 @@
 import type { StepClaim } from '../../../../shared/claims';
+import { TableHead } from '../../components/TableHead';
 
 /** Per step: the benchmark ids it claims and what the run's before/after shows for them. */
 export function ClaimsTable({ claims }: { claims: StepClaim[] }) {
@@ -7,17 +8,9 @@ export function ClaimsTable({ claims }: { claims: StepClaim[] }) {
     <>
       <h3>What each step claimed</h3>
       <table className="list" data-testid="step-claims">
-        <thead>
-          <tr>
-            <th>Step</th>
-            <th>Tool</th>
-            <th>Claims</th>
-            <th>Fixed</th>
-            <th>Unchanged</th>
-            <th>Measured only after</th>
-            <th>Not measured</th>
-          </tr>
-        </thead>
+        <TableHead
+          columns={['Step', 'Tool', 'Claims', 'Fixed', 'Unchanged', 'Measured only after', 'Not measured']}
+        />
         <tbody>
           {claims.map((c) => (
             <tr key={`${c.step}-${c.tool}`} className={c.regressions.length ? 'regression' : ''}>

@@ -5,6 +5,7 @@ import { ProgressBar } from '../../components/ProgressBar';
 import { useMachines } from './store';
 import { SnapshotPanel } from './SnapshotPanel';
 import { CreateMachineForm } from './CreateMachineForm';
+import { TableHead } from '../../components/TableHead';
 
 export function MachinesSection() {
   const { machines, providers, images, loaded, ops, refresh, runOp } = useMachines();
@@ -42,16 +43,7 @@ export function MachinesSection() {
       )}
       {machines.length > 0 && (
         <table className="list" data-testid="machine-list">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>State</th>
-              <th>Image</th>
-              <th>Memory</th>
-              <th>SSH</th>
-              <th>Actions</th>
-            </tr>
-          </thead>
+          <TableHead columns={['Name', 'State', 'Image', 'Memory', 'SSH', 'Actions']} />
           <tbody>
             {machines.map((m) => {
               const op = ops[m.name];

@@ -4,6 +4,7 @@ import { EmptyState } from '../../components/EmptyState';
 import { RISKS, STEP_AREAS, type ParamDef, type ParamValue, type StepDef } from '../../../../shared/steps';
 import { formatIssue } from '../../../../shared/steps';
 import { draftToYaml, recipeToDraft, useSteps } from './store';
+import { TableHead } from '../../components/TableHead';
 
 export function StepDetails({ step }: { step: StepDef }) {
   const ids = Object.entries(step.benchmarks).filter(([, v]) => v.length);
@@ -367,14 +368,7 @@ export function StepsSection() {
       )}
       <div className="two-col">
         <table className="list" data-testid="step-list">
-          <thead>
-            <tr>
-              <th>Step</th>
-              <th>Area</th>
-              <th>Risk</th>
-              <th />
-            </tr>
-          </thead>
+          <TableHead columns={['Step', 'Area', 'Risk', '']} />
           <tbody>
             {shown.map((s) => (
               <tr key={s.id} className={s.id === selected ? 'selected' : ''}>
