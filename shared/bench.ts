@@ -1,4 +1,5 @@
 /** One score model for every benchmark tool, and the before/after comparison built on it. */
+import type { RecipeException } from './steps.js';
 
 export const BENCH_TOOLS = ['lynis', 'docker-bench', 'checks'] as const;
 export type BenchTool = (typeof BENCH_TOOLS)[number];
@@ -57,8 +58,8 @@ export interface AcceptedFlip extends Flip {
   reason: string;
 }
 
-/** A recipe's exceptions as the comparison needs them: test id -> the exception accepting it. */
-export type Acceptances = ReadonlyArray<{ id: string; reason: string; tests?: string[] }>;
+/** A recipe's exceptions: a flip to fail in a test one of them names is accepted, not a regression. */
+export type Acceptances = ReadonlyArray<Pick<RecipeException, 'id' | 'reason' | 'tests'>>;
 
 const rank: Record<TestResult, number> = { pass: 2, warn: 1, fail: 0, info: -1, skip: -1 };
 

@@ -60,7 +60,7 @@ export function loadBenches(dir: string): BenchResult[] {
 export function runBenches(
   runDir: string,
   events: StampedEvent[],
-): { before: BenchResult[]; after: BenchResult[]; comparisons: BenchComparison[]; claims: StepClaim[] } {
+): { before: BenchResult[]; after: BenchResult[]; comparisons: BenchComparison[] } {
   const pick = (phase: 'before' | 'after'): BenchResult[] =>
     events.flatMap((e) =>
       e.type === 'bench-finished' && e.phase === phase && existsSync(path.join(runDir, e.file))
@@ -75,6 +75,11 @@ export function runBenches(
     const b = before.find((x) => x.tool === a.tool);
     return b ? [compareBench(b, a, exceptions)] : [];
   });
+  return { before, after, comparisons };
+}
+
+/** What each step of a run claimed, read off its benches (for runs.bench; evidence has its own steps). */
+export function runClaims(events: StampedEvent[], benches: ReturnType<typeof runBenches>): StepClaim[] {
   const steps = new Map<number, ClaimInput>();
   for (const e of events) {
     if (e.type === 'step-started')
@@ -88,10 +93,5 @@ export function runBenches(
       if (s) s.outcome = e.outcome;
     }
   }
-  return {
-    before,
-    after,
-    comparisons,
-    claims: stepClaims([...steps.values()], { before, after, comparisons }),
-  };
+  return stepClaims([...steps.values()], benches);
 }

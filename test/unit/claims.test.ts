@@ -7,7 +7,7 @@ import type { BenchResult } from '../../shared/bench.js';
 import { stepClaims } from '../../shared/claims.js';
 import type { RunEvent } from '../../shared/runs.js';
 import { parseLynisReport } from '../../electron/bench/lynis.js';
-import { runBenches } from '../../electron/bench/index.js';
+import { runBenches, runClaims } from '../../electron/bench/index.js';
 import { buildEvidence, sealEvidence } from '../../electron/recipes/evidence.js';
 import { toHtml } from '../../electron/recipes/html-report.js';
 
@@ -82,10 +82,10 @@ describe('what each step claimed', () => {
         })),
       ),
     ];
-    const { comparisons, claims } = runBenches(
-      dir,
-      events.map((e, seq) => ({ ...e, seq, at: '' })),
-    );
+    const stamped = events.map((e, seq) => ({ ...e, seq, at: '' }));
+    const benches = runBenches(dir, stamped);
+    const { comparisons } = benches;
+    const claims = runClaims(stamped, benches);
     expect(comparisons).toHaveLength(2);
     const kernelLynis = claims.find((c) => c.step === 'kernel-sysctl' && c.tool === 'lynis');
     expect(kernelLynis?.fixed.map((f) => f.id)).toEqual(['KRNL-6000:kernel.kptr_restrict']);

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BENCH_TOOLS } from '../../../shared/bench.js';
 import { HlabError } from '../../../shared/errors.js';
-import { loadBenches, runBench, runBenches, saveBench } from '../../bench/index.js';
+import { loadBenches, runBench, runBenches, runClaims, saveBench } from '../../bench/index.js';
 import { readEvents } from '../../engine/journal.js';
 import { buildEvidence, readEvidence, sealEvidence, verifyEvidence } from '../../recipes/evidence.js';
 import { EXPORT_FORMATS, toAnsible, toCloudInit, toShell } from '../../recipes/exports.js';
@@ -73,7 +73,8 @@ export function benchHandlers(ctx: ServiceContext): BenchHandlers {
     'runs.bench': async (req) => {
       const id = runId(req.id);
       const events = readEvents(ctx.paths.runs, id);
-      return runBenches(path.join(ctx.paths.runs, id), events);
+      const benches = runBenches(path.join(ctx.paths.runs, id), events);
+      return { ...benches, claims: runClaims(events, benches) };
     },
     'steps.list': async (req) => {
       const labs = req.labsDir ? path.resolve(req.labsDir) : ctx.labsDir;

@@ -65,12 +65,12 @@ export function sshTarget(ctx: ServiceContext, info: MachineInfo): SshTarget {
   };
 }
 
-/** After a boot or a restore: SSH answers, and the guest clock is not stuck at the snapshot's time. */
 /** An executor that always finds the machine's current SSH port (it changes across starts). */
 export function machineExecutor(ctx: ServiceContext, name: string): SshExecutor {
   return new SshExecutor(async () => sshTarget(ctx, await ctx.qemu.get(name)), ctx.knownHosts);
 }
 
+/** After a boot or a restore: SSH answers, and the guest clock is not stuck at the snapshot's time. */
 export async function waitReady(
   ctx: ServiceContext,
   name: string,
