@@ -4,7 +4,7 @@
  * stops other web pages (and DNS rebinding) from driving the lab.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, realpathSync, statSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -20,6 +20,15 @@ export interface WebHost {
   close(): Promise<void>;
 }
 
+/** Largest WebSocket frame accepted; the web terminal sends pastes in chunks well below it. */
+export const MAX_FRAME = 8 * 1024 * 1024;
+
+function notFound(staticDir: string, rel: string): string {
+  if (rel === 'index.html')
+    return `Not found: the UI is not built in ${staticDir}. Run \`npm run build:renderer\` first.\n`;
+  return 'Not found.\n';
+}
+
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -29,6 +38,35 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
   '.json': 'application/json',
 };
+
+/**
+ * The path of an origin-form request target ("/a/b?c"), decoded; null for anything else
+ * (absolute-form targets, malformed percent-escapes, NUL bytes), which the caller answers with 400.
+ */
+export function requestPath(
+  target: string | undefined,
+): { pathname: string; params: URLSearchParams } | null {
+  if (!target?.startsWith('/') || target.startsWith('//')) return null;
+  try {
+    const url = new URL(target, 'http://127.0.0.1');
+    const pathname = decodeURIComponent(url.pathname);
+    if (pathname.includes('\0')) return null;
+    return { pathname, params: url.searchParams };
+  } catch {
+    return null;
+  }
+}
+
+/** A regular file inside root, symlinks resolved; null for anything else. */
+function staticFile(root: string, rel: string): string | null {
+  try {
+    const base = realpathSync(root);
+    const file = realpathSync(path.resolve(base, rel));
+    return file.startsWith(base + path.sep) && statSync(file).isFile() ? file : null;
+  } catch {
+    return null;
+  }
+}
 
 function sameToken(given: string | null, token: string): boolean {
   if (!given) return false;
@@ -48,20 +86,20 @@ export async function startWebHost(opts: {
   const allowedHost = () => `127.0.0.1:${port}`;
   const allowedOrigin = () => `http://127.0.0.1:${port}`;
 
-  const server = http.createServer((req, res) => {
+  const serve = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     if (req.headers.host !== allowedHost()) {
       res.writeHead(421, { 'content-type': 'text/plain' }).end('Misdirected request: wrong Host header.\n');
       return;
     }
-    const url = new URL(req.url ?? '/', allowedOrigin());
-    const rel = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname).replace(/^\/+/, '');
-    const file = path.resolve(opts.staticDir, rel);
-    if (
-      !file.startsWith(path.resolve(opts.staticDir) + path.sep) ||
-      !existsSync(file) ||
-      !statSync(file).isFile()
-    ) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found.\n');
+    const target = requestPath(req.url);
+    if (!target) {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('Bad request target.\n');
+      return;
+    }
+    const rel = target.pathname === '/' ? 'index.html' : target.pathname.replace(/^\/+/, '');
+    const file = staticFile(opts.staticDir, rel);
+    if (!file) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end(notFound(opts.staticDir, rel));
       return;
     }
     res.writeHead(200, {
@@ -71,20 +109,41 @@ export async function startWebHost(opts: {
       'referrer-policy': 'no-referrer',
       'cache-control': 'no-store',
     });
-    createReadStream(file).pipe(res);
+    createReadStream(file)
+      .on('error', () => res.destroy())
+      .pipe(res);
+  };
+  // One bad request must never end the process (and with it a running recipe): answer 500 instead.
+  const server = http.createServer((req, res) => {
+    try {
+      serve(req, res);
+    } catch {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('Internal error.\n');
+    }
+  });
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
   });
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 8 * 1024 * 1024 });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME });
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', allowedOrigin());
+    socket.on('error', () => socket.destroy());
     const refuse = (status: number, why: string) => {
       socket.end(`HTTP/1.1 ${status} ${why}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
-    if (url.pathname !== '/api') return refuse(404, 'Not Found');
     if (req.headers.host !== allowedHost()) return refuse(421, 'Misdirected Request');
+    const target = requestPath(req.url);
+    if (!target) return refuse(400, 'Bad Request');
+    if (target.pathname !== '/api') return refuse(404, 'Not Found');
     if (req.headers.origin !== allowedOrigin()) return refuse(403, 'Forbidden Origin');
-    if (!sameToken(url.searchParams.get('token'), token)) return refuse(401, 'Unauthorized');
-    wss.handleUpgrade(req, socket, head, (ws) => bindSocket(opts.dispatcher, ws));
+    if (!sameToken(target.params.get('token'), token)) return refuse(401, 'Unauthorized');
+    try {
+      wss.handleUpgrade(req, socket, head, (ws) => bindSocket(opts.dispatcher, ws));
+    } catch {
+      socket.destroy();
+    }
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -19,9 +19,15 @@ export function bindSocket(dispatcher: Dispatcher, socket: WebSocket): void {
       socket.close(1003, 'not a call or cancel message');
       return;
     }
-    void conn.handle(msg).then((res) => {
-      if (res && socket.readyState === socket.OPEN) socket.send(JSON.stringify(res));
-    });
+    conn.handle(msg).then(
+      (res) => {
+        if (res && socket.readyState === socket.OPEN) socket.send(JSON.stringify(res));
+      },
+      () => socket.close(1011, 'internal error'),
+    );
   });
+  // ws reports oversized or malformed frames (and socket faults) as 'error'; without a listener
+  // that would end the whole host. The socket closes itself with the right code.
+  socket.on('error', () => socket.terminate());
   socket.on('close', () => conn.close());
 }

@@ -6,6 +6,25 @@ import type { Terminal } from '@xterm/xterm';
 import type { ApiClient } from '../../../../shared/rpc';
 
 const ACK_BATCH = 16 * 1024;
+/**
+ * Input is sent in pieces of at most this many characters: JSON escapes a control character to
+ * six bytes, so a piece stays far below the web host's 8 MiB frame limit even for a pasted binary.
+ */
+export const INPUT_CHUNK = 256 * 1024;
+
+export function chunkInput(data: string, size = INPUT_CHUNK): string[] {
+  const out: string[] = [];
+  let start = 0;
+  while (start < data.length) {
+    let end = Math.min(start + size, data.length);
+    // Never split a surrogate pair: each half alone would arrive as U+FFFD.
+    const last = data.charCodeAt(end - 1);
+    if (end < data.length && last >= 0xd800 && last <= 0xdbff) end -= 1;
+    out.push(data.slice(start, end));
+    start = end;
+  }
+  return out;
+}
 
 export interface SessionCallbacks {
   onState(state: 'connecting' | 'open' | 'closed', reason?: string): void;
@@ -26,6 +45,13 @@ export function bindTerminal(
   let ackTimer: ReturnType<typeof setTimeout> | undefined;
   // Output can arrive before terminal.open's result names the id: keep it until then.
   const early = new Map<string, string[]>();
+
+  // Pieces of one paste go out strictly in order, each after the previous one was taken.
+  let inputChain: Promise<unknown> = Promise.resolve();
+  const sendInput = (shell: string, data: string) => {
+    for (const piece of chunkInput(data))
+      inputChain = inputChain.then(() => api.call('terminal.input', { id: shell, data: piece }));
+  };
 
   const flushAck = () => {
     ackTimer = undefined;
@@ -69,13 +95,13 @@ export function bindTerminal(
     for (const d of early.get(id) ?? []) write(d);
     early.clear();
     cb.onState('open');
-    if (queuedInput) void api.call('terminal.input', { id, data: queuedInput });
+    if (queuedInput) sendInput(id, queuedInput);
     queuedInput = '';
   };
 
   const inputSub = term.onData((data) => {
     if (closed) void open();
-    else if (id) void api.call('terminal.input', { id, data });
+    else if (id) sendInput(id, data);
     else queuedInput += data;
   });
   const resizeSub = term.onResize(({ cols, rows }) => {
