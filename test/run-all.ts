@@ -1,5 +1,6 @@
 /**
- * `npm test`: provisions the system tools the tests need, then runs lint, type checks, the unit
+ * `npm test` (`--slow`: `npm run test:slow`, the tier with kernel upgrades, Docker installs and
+ * several reboots, test/slow/): provisions the system tools the tests need, then runs lint, type checks, the unit
  * and real-VM suites (vitest) and the browser suite (Playwright), and ends with ONE plain line
  * "N passed, N failed" summing them all.
  */
@@ -75,20 +76,35 @@ interface Tally {
   passed: number;
   failed: number;
   skipped: number;
+  seconds: number;
 }
 const tallies: Tally[] = [];
 
+let lastSeconds = 0;
 function step(name: string, cmd: string, argv: string[], env: NodeJS.ProcessEnv = {}): number {
   console.log(`\n=== ${name}: ${cmd} ${argv.join(' ')}`);
   const started = Date.now();
   const r = spawnSync(cmd, argv, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
-  console.log(`=== ${name}: exit ${r.status} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  lastSeconds = (Date.now() - started) / 1000;
+  console.log(`=== ${name}: exit ${r.status} in ${lastSeconds.toFixed(1)} s`);
   return r.status ?? 1;
 }
 
 function check(name: string, cmd: string, argv: string[]): void {
   const code = step(name, cmd, argv);
-  tallies.push({ name, passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1, skipped: 0 });
+  tallies.push({
+    name,
+    passed: code === 0 ? 1 : 0,
+    failed: code === 0 ? 0 : 1,
+    skipped: 0,
+    seconds: lastSeconds,
+  });
+}
+
+function minutes(seconds: number): string {
+  return seconds < 60
+    ? `${seconds.toFixed(1)} s`
+    : `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
 }
 
 function readJson<T>(file: string): T | undefined {
@@ -121,21 +137,40 @@ mkdirSync(out, { recursive: true });
 const npx = 'npx';
 const testEnv = { HLAB_IMAGE_DIR: IMAGE_DIR };
 
-check('lint', npx, ['eslint', '.']);
-check('format', npx, ['prettier', '--check', '.']);
-check('typecheck (node)', npx, ['tsc', '-p', 'tsconfig.node.json', '--noEmit']);
-check('typecheck (renderer)', npx, ['tsc', '-p', 'renderer/tsconfig.json', '--noEmit']);
-check('build renderer', npx, ['vite', 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn']);
-check('bundle electron main + preload', npx, ['tsx', 'build/bundle-electron.ts']);
-check('npx hlab --help from the repo root', npx, ['hlab', '--help']);
+const slow = args.has('--slow');
+const started = Date.now();
+if (!slow) {
+  check('lint', npx, ['eslint', '.']);
+  check('format', npx, ['prettier', '--check', '.']);
+  check('typecheck (node)', npx, ['tsc', '-p', 'tsconfig.node.json', '--noEmit']);
+  check('typecheck (renderer)', npx, ['tsc', '-p', 'renderer/tsconfig.json', '--noEmit']);
+  check('build renderer', npx, [
+    'vite',
+    'build',
+    '--config',
+    'renderer/vite.config.ts',
+    '--logLevel',
+    'warn',
+  ]);
+  check('bundle electron main + preload', npx, ['tsx', 'build/bundle-electron.ts']);
+  check('npx hlab --help from the repo root', npx, ['hlab', '--help']);
+}
 
 const vitestJson = path.join(out, 'vitest.json');
 const vCode = step(
-  'vitest (unit + real VM)',
+  slow ? 'vitest (slow tier: test/slow)' : 'vitest (unit + real VM)',
   npx,
-  ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestJson}`],
+  [
+    'vitest',
+    'run',
+    ...(slow ? ['--config', 'vitest.slow.config.ts'] : []),
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${vitestJson}`,
+  ],
   testEnv,
 );
+const vSeconds = lastSeconds;
 const v = readJson<{
   numPassedTests: number;
   numFailedTests: number;
@@ -149,33 +184,37 @@ tallies.push(
         passed: v.numPassedTests,
         failed: v.numFailedTests + (vCode !== 0 && v.numFailedTests === 0 ? 1 : 0),
         skipped: v.numPendingTests + v.numTodoTests,
+        seconds: vSeconds,
       }
-    : { name: 'vitest', passed: 0, failed: 1, skipped: 0 },
+    : { name: 'vitest', passed: 0, failed: 1, skipped: 0, seconds: vSeconds },
 );
 
-const pwJson = path.join(out, 'playwright.json');
-const pCode = step('playwright (Chromium, web mode)', npx, ['playwright', 'test', '--reporter=list,json'], {
-  ...testEnv,
-  PLAYWRIGHT_JSON_OUTPUT_NAME: pwJson,
-});
-const p = readJson<{ stats: { expected: number; unexpected: number; flaky: number; skipped: number } }>(
-  pwJson,
-);
-tallies.push(
-  p
-    ? {
-        name: 'playwright',
-        passed: p.stats.expected + p.stats.flaky,
-        failed: p.stats.unexpected + (pCode !== 0 && p.stats.unexpected === 0 ? 1 : 0),
-        skipped: p.stats.skipped,
-      }
-    : { name: 'playwright', passed: 0, failed: 1, skipped: 0 },
-);
+if (!slow) {
+  const pwJson = path.join(out, 'playwright.json');
+  const pCode = step('playwright (Chromium, web mode)', npx, ['playwright', 'test', '--reporter=list,json'], {
+    ...testEnv,
+    PLAYWRIGHT_JSON_OUTPUT_NAME: pwJson,
+  });
+  const p = readJson<{ stats: { expected: number; unexpected: number; flaky: number; skipped: number } }>(
+    pwJson,
+  );
+  tallies.push(
+    p
+      ? {
+          name: 'playwright',
+          passed: p.stats.expected + p.stats.flaky,
+          failed: p.stats.unexpected + (pCode !== 0 && p.stats.unexpected === 0 ? 1 : 0),
+          skipped: p.stats.skipped,
+          seconds: lastSeconds,
+        }
+      : { name: 'playwright', passed: 0, failed: 1, skipped: 0, seconds: lastSeconds },
+  );
+}
 
-console.log('\nSummary:');
+console.log(`\nSummary (${slow ? 'slow tier' : 'npm test'}, ${minutes((Date.now() - started) / 1000)}):`);
 for (const t of tallies)
   console.log(
-    `  ${t.name.padEnd(32)} ${t.passed} passed, ${t.failed} failed${t.skipped ? `, ${t.skipped} skipped` : ''}`,
+    `  ${t.name.padEnd(32)} ${t.passed} passed, ${t.failed} failed${t.skipped ? `, ${t.skipped} skipped` : ''}  (${minutes(t.seconds)})`,
   );
 const passed = tallies.reduce((a, t) => a + t.passed, 0);
 const failed = tallies.reduce((a, t) => a + t.failed, 0);

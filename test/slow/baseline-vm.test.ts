@@ -11,9 +11,9 @@ import type { Service } from '../../electron/core/service.js';
 import { runRecipe } from '../../electron/engine/run.js';
 import { shQuote } from '../../electron/ssh/executor.js';
 import { LABS_DIR, loadLibrary, loadRecipe } from '../../electron/steps/load.js';
-import { ensureRepo, serveRepo, useRepoScript, type RepoServer } from './apt-repo.js';
-import { inlineStep } from './inline-step.js';
-import { must, newHome, newService, sh } from './vm-env.js';
+import { ensureRepo, serveRepo, useRepoScript, type RepoServer } from '../integration/apt-repo.js';
+import { inlineStep } from '../integration/inline-step.js';
+import { must, newHome, newService, sh } from '../integration/vm-env.js';
 import path from 'node:path';
 
 const M = 'baseline1';
