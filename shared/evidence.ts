@@ -2,6 +2,7 @@
 import type { BenchComparison, BenchResult } from './bench.js';
 import type { DeclaredBenchmarks } from './claims.js';
 import type { RecipeException } from './steps.js';
+import type { ProviderKind } from './types.js';
 
 export const EVIDENCE_FORMAT = 'hlab-evidence/1';
 
@@ -46,7 +47,8 @@ export interface EvidenceBody {
     finalReboot: boolean;
   };
   recipe: { id: string; title?: string; onFailure?: string; exceptions?: RecipeException[]; bench: string[] };
-  base: { image: string; sha256: string };
+  /** provider: absent in bundles made before other providers existed. sha256 'unknown' for a user's own box or VM. */
+  base: { provider?: ProviderKind; image: string; sha256: string };
   kernel: { before: string; after: string };
   steps: EvidenceStep[];
   bench: { before: BenchResult[]; after: BenchResult[]; comparisons: BenchComparison[] };

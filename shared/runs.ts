@@ -2,6 +2,7 @@
 import type { BenchTool } from './bench.js';
 import type { DeclaredBenchmarks } from './claims.js';
 import type { RecipeException } from './steps.js';
+import type { ProviderKind } from './types.js';
 
 export type StepOutcome = 'validated' | 'rolled-back' | 'skipped';
 
@@ -30,7 +31,16 @@ export type RunEvent =
       benchmarks?: DeclaredBenchmarks;
     }
   /** What the machine was: before the first step and after the last. */
-  | { type: 'facts'; phase: 'before' | 'after'; kernel: string; image: string; imageSha256: string }
+  | {
+      type: 'facts';
+      phase: 'before' | 'after';
+      kernel: string;
+      /** Absent in journals written before providers other than QEMU existed. */
+      provider?: ProviderKind;
+      image: string;
+      /** Absent when the provider cannot know it (a user's own Vagrant box or VM). */
+      imageSha256?: string;
+    }
   | { type: 'snapshot-taken'; index: number; snapshot: string }
   | { type: 'apply-output'; index: number; stream: 'stdout' | 'stderr'; text: string }
   | { type: 'apply-finished'; index: number; exitCode: number; scriptSha256: string; durationMs: number }

@@ -10,10 +10,32 @@ export interface Progress {
 
 export type ProviderKind = 'qemu' | 'vagrant' | 'virtualbox';
 
+/**
+ * How a hypervisor differs, declared by its provider so that no code above asks which one it is
+ * (the shape of lima's DriverFeatures).
+ */
 export interface ProviderCapabilities {
+  /** Snapshots hold the running state and restore without a boot. */
   liveSnapshot: boolean;
+  /** Snapshots of a stopped machine (disk only). */
   offlineSnapshot: boolean;
   linkedClone: boolean;
+  /** Restore works only on a powered-off machine (VirtualBox): power off, restore, start again. */
+  restoreNeedsPowerOff: boolean;
+  /**
+   * 'exit-and-restart': the hypervisor ends when the guest reboots and the provider starts it
+   * again (QEMU -no-reboot); 'in-place': the guest reboots inside the running VM and the engine
+   * waits for SSH to go away and come back with a new boot id.
+   */
+  reboot: 'exit-and-restart' | 'in-place';
+  /** A serial console to read a crash from, and crash detection while waiting for SSH. */
+  console: boolean;
+  /** After a restore the guest clock stands at the snapshot's time and must be set. */
+  clockDrift: boolean;
+  /** Creates machines from our base image. */
+  createFromImage: boolean;
+  /** Adopts a machine the user already has (a Vagrant project, a VirtualBox VM). */
+  adoptExisting: boolean;
 }
 
 export interface ProviderStatus {
@@ -30,6 +52,8 @@ export interface SshEndpoint {
   host: string;
   port: number;
   user: string;
+  /** A key file named by the machine's own tooling (vagrant ssh-config); else the app's key. */
+  identityFile?: string;
 }
 
 export interface MachineInfo {
@@ -43,6 +67,32 @@ export interface MachineInfo {
   createdAt: string;
   /** Why the machine is in its state (e.g. the last serial lines of a crash). */
   note?: string;
+  /** A live snapshot the next start resumes from instead of booting. */
+  resumeFrom?: string;
+  /** Where the machine lives, in the provider's own terms (a Vagrant project directory, a VM UUID). */
+  location?: string;
+}
+
+/** What the engine and the evidence record about a machine's origin. */
+export interface MachineFacts {
+  provider: ProviderKind;
+  /** Base image or box name. */
+  image: string;
+  /** Its sha256 when known (our images; boxes built from them). */
+  imageSha256?: string;
+}
+
+/** An existing machine to adopt: a Vagrant project directory, or a VirtualBox VM by name or UUID. */
+export interface AdoptSpec {
+  name: string;
+  provider: ProviderKind;
+  /** Vagrant: the project directory (holding the Vagrantfile). */
+  dir?: string;
+  /** Vagrant: the machine in a multi-machine Vagrantfile (default "default"); VirtualBox: VM name or UUID. */
+  vm?: string;
+  /** SSH user and key where the provider cannot name them (VirtualBox). */
+  sshUser?: string;
+  sshKeyFile?: string;
 }
 
 export interface MachineSpec {

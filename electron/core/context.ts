@@ -4,6 +4,7 @@ import type { ApiEvents, EventName } from '../../shared/api.js';
 import { ImageStore } from '../images/store.js';
 import { parseAccelSetting } from '../providers/qemu/accel.js';
 import { QemuProvider } from '../providers/qemu/provider.js';
+import { Machines } from '../machines/machines.js';
 import { KnownHosts } from '../ssh/known-hosts.js';
 import { TerminalRegistry } from '../ssh/terminal-registry.js';
 import { homePaths } from './paths.js';
@@ -15,7 +16,7 @@ export interface ServiceContext {
   /** The step library and recipes: the app's labs/, or HLAB_LABS_DIR (a team's own library). */
   labsDir: string;
   images: ImageStore;
-  qemu: QemuProvider;
+  machines: Machines;
   knownHosts: KnownHosts;
   terminals: TerminalRegistry;
   broadcast<E extends EventName>(name: E, payload: ApiEvents[E]): void;
@@ -29,17 +30,22 @@ export function createContext(
   const paths = homePaths(home);
   // Images are big and built once: HLAB_IMAGE_DIR lets CI and several homes share one cache.
   const imageDir = env.HLAB_IMAGE_DIR ? path.resolve(env.HLAB_IMAGE_DIR) : paths.images;
+  const knownHosts = new KnownHosts(paths.knownHosts);
+  // The one place that registers providers; the first one that creates from our image is the default.
+  const providers = [
+    new QemuProvider({
+      machinesDir: paths.machines,
+      cacheDir: imageDir,
+      accel: parseAccelSetting(env.HLAB_ACCEL),
+    }),
+  ];
   return {
     home,
     paths,
     labsDir: env.HLAB_LABS_DIR ? path.resolve(env.HLAB_LABS_DIR) : LABS_DIR,
     images: new ImageStore(imageDir),
-    qemu: new QemuProvider({
-      machinesDir: paths.machines,
-      cacheDir: imageDir,
-      accel: parseAccelSetting(env.HLAB_ACCEL),
-    }),
-    knownHosts: new KnownHosts(paths.knownHosts),
+    machines: new Machines({ providers, keysDir: paths.keys, knownHosts }),
+    knownHosts,
     terminals: new TerminalRegistry(),
     broadcast,
   };

@@ -1,12 +1,13 @@
 /**
- * Reboots a machine the way the engine needs it: the guest reboots itself (so its shutdown path
- * runs), QEMU ends because it runs with -no-reboot, and the provider starts it again. A boot that
- * never reaches SSH, or a kernel that panics, surfaces as an error naming the machine.
+ * Reboots a machine the way its provider does it, so the guest's own shutdown path always runs:
+ * - 'exit-and-restart' (QEMU -no-reboot): the hypervisor ends, the provider starts it again;
+ * - 'in-place': the guest reboots inside the running VM; SSH goes away and comes back with a new
+ *   boot id.
+ * A boot that never reaches SSH, or a kernel that panics, surfaces as an error naming the machine.
  */
 import { HlabError } from '../../shared/errors.js';
 import type { Progress } from '../../shared/types.js';
-import type { ServiceContext } from '../core/context.js';
-import { machineExecutor, waitReady } from '../core/handlers/machines.js';
+import type { EngineContext } from './context.js';
 
 export const SHUTDOWN_TIMEOUT_MS = 180_000;
 /** A cold boot answers SSH after ~48 s under TCG; the first boot of a new kernel takes longer. */
@@ -19,15 +20,22 @@ export interface RebootOptions {
 }
 
 export async function rebootMachine(
-  ctx: ServiceContext,
+  ctx: EngineContext,
   machine: string,
   o: RebootOptions = {},
 ): Promise<void> {
   ctx.terminals.closeMachine(machine, `machine "${machine}" is rebooting`);
-  const info = await ctx.qemu.get(machine);
+  const provider = ctx.machines.owner(machine);
+  const info = await provider.get(machine);
+  const waitForExit =
+    provider.capabilities.reboot === 'exit-and-restart'
+      ? provider.waitForGuestExit?.bind(provider)
+      : undefined;
+  let bootBefore: string | undefined;
   if (info.state === 'running') {
     o.progress?.({ current: 0, max: -1, description: `rebooting ${machine}` });
-    const ex = machineExecutor(ctx, machine);
+    if (!waitForExit) bootBefore = await ctx.machines.bootId(machine);
+    const ex = ctx.machines.executor(machine);
     // Detached, so the reboot cannot take our channel down before the command returns.
     await ex
       .exec('sudo -n systemd-run --no-block --on-active=1 --unit=hlab-reboot /bin/systemctl reboot', {
@@ -47,7 +55,7 @@ export async function rebootMachine(
         () => undefined,
       )
       .finally(() => ex.reset());
-    if (!(await ctx.qemu.waitForGuestExit(machine, SHUTDOWN_TIMEOUT_MS, o.signal))) {
+    if (waitForExit && !(await waitForExit(machine, SHUTDOWN_TIMEOUT_MS, o.signal))) {
       throw new HlabError(
         'timeout',
         `Machine "${machine}" did not shut down within ${SHUTDOWN_TIMEOUT_MS / 1000} s of being asked to reboot.`,
@@ -55,13 +63,14 @@ export async function rebootMachine(
       );
     }
   }
-  o.progress?.({ current: 0, max: -1, description: `booting ${machine}` });
-  await ctx.qemu.up(machine, { signal: o.signal, progress: o.progress });
-  await waitReady(
-    ctx,
-    machine,
-    { signal: o.signal ?? new AbortController().signal, progress: o.progress ?? (() => undefined) },
-    o.bootTimeoutMs ?? BOOT_TIMEOUT_MS,
-    false,
-  );
+  if ((await provider.get(machine)).state !== 'running') {
+    o.progress?.({ current: 0, max: -1, description: `booting ${machine}` });
+    await provider.up(machine, { signal: o.signal, progress: o.progress });
+  }
+  await ctx.machines.waitReady(machine, {
+    signal: o.signal,
+    progress: o.progress,
+    timeoutMs: o.bootTimeoutMs ?? BOOT_TIMEOUT_MS,
+    ...(bootBefore ? { bootIdOtherThan: bootBefore } : {}),
+  });
 }

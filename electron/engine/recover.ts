@@ -1,12 +1,11 @@
 /** Recovery of a run whose process died: restore its last good snapshot and close its journal. */
 import { HlabError } from '../../shared/errors.js';
 import type { RunSummary, StampedEvent } from '../../shared/runs.js';
-import type { ServiceContext } from '../core/context.js';
-import { waitReady } from '../core/handlers/machines.js';
+import type { EngineContext } from './context.js';
 import { Journal, readEvents, summarize } from './journal.js';
 
 export async function recoverRun(
-  ctx: ServiceContext,
+  ctx: EngineContext,
   runId: string,
   onEvent?: (e: StampedEvent) => void,
 ): Promise<RunSummary> {
@@ -40,16 +39,7 @@ export async function recoverRun(
     summary.machine,
     `machine "${summary.machine}" is being restored after an interrupted run`,
   );
-  const wasRunning = (await ctx.qemu.get(summary.machine)).state === 'running';
-  await ctx.qemu.snapshots.restore(summary.machine, summary.lastGoodSnapshot);
-  if (!wasRunning) await ctx.qemu.up(summary.machine);
-  await waitReady(
-    ctx,
-    summary.machine,
-    { signal: new AbortController().signal, progress: () => undefined },
-    180_000,
-    true,
-  );
+  await ctx.machines.restore(summary.machine, summary.lastGoodSnapshot, { start: true, timeoutMs: 180_000 });
   emit({ type: 'rollback-finished', index, healthy: true, durationMs: Date.now() - started });
   emit({
     type: 'step-finished',
@@ -64,6 +54,9 @@ export async function recoverRun(
     message: `interrupted; recovered to snapshot ${summary.lastGoodSnapshot}`,
   });
   journal.close();
-  await ctx.qemu.snapshots.remove(summary.machine, summary.lastGoodSnapshot).catch(() => undefined);
+  await ctx.machines
+    .owner(summary.machine)
+    .snapshots.remove(summary.machine, summary.lastGoodSnapshot)
+    .catch(() => undefined);
   return summarize(runId, readEvents(ctx.paths.runs, runId));
 }

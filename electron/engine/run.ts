@@ -7,8 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { HlabError } from '../../shared/errors.js';
 import type { RunSummary, StampedEvent, RunEvent } from '../../shared/runs.js';
 import type { ParamValue, Probe, RecipeDef, StepDef } from '../../shared/steps.js';
-import type { ServiceContext } from '../core/context.js';
-import { sshTarget, waitReady } from '../core/handlers/machines.js';
+import type { EngineContext } from './context.js';
 import { SshExecutor } from '../ssh/executor.js';
 import { renderScript } from '../steps/render.js';
 import { Journal, readEvents, summarize } from './journal.js';
@@ -19,10 +18,11 @@ import { runBench, saveBench } from '../bench/index.js';
 
 const APPLY_TIMEOUT_MS = 15 * 60_000;
 const CHECK_TIMEOUT_MS = 2 * 60_000;
+const RESTORE_TIMEOUT_MS = 180_000;
 const HEALTH: Probe[] = ['fresh-ssh-login', 'sudo', 'no-failed-units'];
 
 export interface RunOptions {
-  ctx: ServiceContext;
+  ctx: EngineContext;
   recipe: RecipeDef;
   library: StepDef[];
   machine: string;
@@ -37,7 +37,7 @@ export function newRunId(recipeId: string): string {
 
 export async function runRecipe(o: RunOptions): Promise<RunSummary> {
   const { ctx, recipe, machine } = o;
-  const info = await ctx.qemu.get(machine);
+  const info = await ctx.machines.get(machine);
   if (info.state !== 'running') {
     throw new HlabError(
       'vm-state',
@@ -53,7 +53,7 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
     const stamped = journal.append(e);
     o.onEvent?.(stamped, runId);
   };
-  const target = async () => sshTarget(ctx, await ctx.qemu.get(machine));
+  const target = () => ctx.machines.targetOf(machine);
   const ex = new SshExecutor(target, ctx.knownHosts);
   const snapTag = runId.slice(-6);
   const taken: string[] = [];
@@ -99,9 +99,16 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
       }
     };
     const facts = async (phase: 'before' | 'after') => {
-      const rec = ctx.qemu.record(machine);
+      const f = await ctx.machines.facts(machine);
       const kernel = (await ex.exec('uname -r')).stdout.trim();
-      emit({ type: 'facts', phase, kernel, image: rec.image, imageSha256: rec.imageSha256 });
+      emit({
+        type: 'facts',
+        phase,
+        kernel,
+        provider: f.provider,
+        image: f.image,
+        imageSha256: f.imageSha256,
+      });
     };
     await facts('before');
     await bench('before');
@@ -144,7 +151,10 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
       if (outcome === 'validated') validated.push({ index, step, params: rs.params });
       // Only the newest before-snapshot matters for recovery; older ones just eat disk.
       while (taken.length > 1)
-        await ctx.qemu.snapshots.remove(machine, taken.shift() as string).catch(() => undefined);
+        await ctx.machines
+          .owner(machine)
+          .snapshots.remove(machine, taken.shift() as string)
+          .catch(() => undefined);
     }
     if (recipe.finalReboot && validated.length && !o.signal?.aborted) {
       await rebootRecorded(ctx, machine, ex, emit, o.signal);
@@ -178,7 +188,11 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
     ex.reset();
   }
   if (status !== 'error') {
-    for (const s of taken) await ctx.qemu.snapshots.remove(machine, s).catch(() => undefined);
+    for (const s of taken)
+      await ctx.machines
+        .owner(machine)
+        .snapshots.remove(machine, s)
+        .catch(() => undefined);
   }
   emit({ type: 'run-finished', status, ...(message ? { message } : {}) });
   journal.close();
@@ -187,7 +201,7 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
 
 /** Reboots and journals it, with the kernel that came up; `index` absent = the run's final reboot. */
 async function rebootRecorded(
-  ctx: ServiceContext,
+  ctx: EngineContext,
   machine: string,
   ex: SshExecutor,
   emit: (e: RunEvent) => void,
@@ -243,7 +257,7 @@ async function runStep(s: StepRun): Promise<'validated' | 'rolled-back' | 'cance
     benchmarks: { lynis: step.benchmarks.lynis, 'docker-bench': step.benchmarks['docker-bench'] },
   });
   ex.reset();
-  await ctx.qemu.snapshots.take(machine, s.snapshot);
+  await ctx.machines.owner(machine).snapshots.take(machine, s.snapshot);
   emit({ type: 'snapshot-taken', index, snapshot: s.snapshot });
 
   // Lockout-risk steps: an already-open session survives an sshd change and can revert it.
@@ -337,16 +351,7 @@ async function runStep(s: StepRun): Promise<'validated' | 'rolled-back' | 'cance
   try {
     // A machine that did not come back (panic, power-off) resumes straight from the live snapshot
     // instead of booting the broken disk first.
-    const wasRunning = (await ctx.qemu.get(machine)).state === 'running';
-    await ctx.qemu.snapshots.restore(machine, s.snapshot);
-    if (!wasRunning) await ctx.qemu.up(machine);
-    await waitReady(
-      ctx,
-      machine,
-      { signal: new AbortController().signal, progress: () => undefined },
-      180_000,
-      true,
-    );
+    await ctx.machines.restore(machine, s.snapshot, { start: true, timeoutMs: RESTORE_TIMEOUT_MS });
     const health = await Promise.all(
       (['fresh-ssh-login', 'sudo'] as Probe[]).map((p) => runProbe(p, s.probeEnv)),
     );

@@ -1,5 +1,5 @@
 /** `hlab` entry point: parses argv, runs one command, maps errors to exit codes without stacks. */
-import { appPath } from '../core/app-root.js';
+import { appPath } from '../platform/app-root.js';
 import { HlabError, toApiError } from '../../shared/errors.js';
 import { createLocalClient } from '../core/local-client.js';
 import { createService } from '../core/service.js';

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { HlabError } from '../../shared/errors.js';
 import type { ImageInfo, Progress } from '../../shared/types.js';
-import { run } from '../core/run.js';
+import { run } from '../platform/run.js';
 import { BUILD_SCRIPT, loadImageRecipe } from './recipe.js';
 import type { ImageStore } from './store.js';
 

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { appPath } from '../core/app-root.js';
+import { appPath } from '../platform/app-root.js';
 import { parse } from 'yaml';
 import { HlabError } from '../../shared/errors.js';
 

@@ -1,6 +1,12 @@
-/** The provider interface every VM backend implements, with declared capabilities (no stubs). */
+/**
+ * The provider interface every VM backend implements, with declared capabilities (no stubs):
+ * what a provider cannot do is said in its capabilities, and the optional methods below exist
+ * exactly when the capability that needs them is declared.
+ */
 import type {
+  AdoptSpec,
   ImageInfo,
+  MachineFacts,
   MachineInfo,
   Progress,
   ProviderCapabilities,
@@ -30,7 +36,7 @@ export interface SnapshotManager {
 /** A machine to create: the base image is already resolved and checksum-verified by the caller. */
 export interface CreateSpec {
   name: string;
-  image: Pick<ImageInfo, 'name' | 'path' | 'sha256'>;
+  image: Pick<ImageInfo, 'name' | 'path' | 'sha256' | 'source'>;
   memoryMiB: number;
   cpus: number;
   sshPort?: number;
@@ -41,14 +47,25 @@ export interface Provider {
   readonly kind: ProviderKind;
   readonly capabilities: ProviderCapabilities;
   detect(): Promise<Detection>;
+  /** Whether this provider holds a machine of that name (machine names are unique across providers). */
+  has(name: string): boolean;
   list(): Promise<MachineInfo[]>;
   get(name: string): Promise<MachineInfo>;
-  create(spec: CreateSpec, opts?: OpOptions): Promise<MachineInfo>;
+  facts(name: string): Promise<MachineFacts>;
+  /** With capabilities.createFromImage. */
+  create?(spec: CreateSpec, opts?: OpOptions): Promise<MachineInfo>;
+  /** With capabilities.adoptExisting. */
+  adopt?(spec: AdoptSpec, opts?: OpOptions): Promise<MachineInfo>;
   up(name: string, opts?: OpOptions): Promise<SshEndpoint>;
   down(name: string, opts?: OpOptions & { force?: boolean }): Promise<void>;
+  /** Deletes a machine the app created; an adopted one is only forgotten, never deleted. */
   destroy(name: string): Promise<void>;
   snapshots: SnapshotManager;
+  /** With capabilities.console: throws an error carrying the console's last lines if the VM died. */
+  assertAlive?(name: string, what: string): Promise<void>;
+  /** With reboot 'exit-and-restart': true once the hypervisor ended after the guest rebooted. */
+  waitForGuestExit?(name: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
 }
 
-/** Machine and snapshot names end up in file names and QEMU command lines: keep them tame. */
+/** Machine and snapshot names end up in file names and command lines: keep them tame. */
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/i;

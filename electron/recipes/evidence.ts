@@ -208,7 +208,11 @@ export function buildEvidence(runsDir: string, runId: string, appVersion: string
       bench: [...new Set([...before, ...after].map((b) => b.tool))],
       ...(start.exceptions?.length ? { exceptions: start.exceptions } : {}),
     },
-    base: { image: fb?.image ?? 'unknown', sha256: fb?.imageSha256 ?? 'unknown' },
+    base: {
+      ...(fb?.provider ? { provider: fb.provider } : {}),
+      image: fb?.image ?? 'unknown',
+      sha256: fb?.imageSha256 ?? 'unknown',
+    },
     kernel: { before: fb?.kernel ?? 'unknown', after: fa?.kernel ?? fb?.kernel ?? 'unknown' },
     steps,
     bench: { before, after, comparisons },

@@ -7,7 +7,7 @@ import { HlabError } from '../../shared/errors.js';
 import type { EvidenceBody, EvidenceBundle } from '../../shared/evidence.js';
 import type { Probe, RecipeDef, StepDef } from '../../shared/steps.js';
 import type { BenchTool } from '../../shared/bench.js';
-import type { ServiceContext } from '../core/context.js';
+import type { EngineContext } from '../engine/context.js';
 import { runRecipe } from '../engine/run.js';
 import type { StampedEvent } from '../../shared/runs.js';
 import { buildEvidence, sealEvidence, verifyEvidence } from './evidence.js';
@@ -74,7 +74,7 @@ export function compareEvidence(a: EvidenceBody, b: EvidenceBody): string[] {
 }
 
 export async function replayEvidence(
-  ctx: ServiceContext,
+  ctx: EngineContext,
   bundle: EvidenceBundle,
   machine: string,
   appVersion: string,
@@ -86,11 +86,12 @@ export async function replayEvidence(
       'bad-request',
       `The evidence bundle was modified after it was sealed (${verdict.problems.join(', ')}); refusing to replay it.`,
     );
-  const rec = ctx.qemu.record(machine);
-  if (rec.imageSha256 !== bundle.body.base.sha256)
+  const facts = await ctx.machines.facts(machine);
+  const sha = facts.imageSha256 ?? 'unknown';
+  if (sha === 'unknown' || sha !== bundle.body.base.sha256)
     throw new HlabError(
       'conflict',
-      `Machine "${machine}" was made from image ${rec.image} (${rec.imageSha256.slice(0, 12)}), the evidence from ${bundle.body.base.image} (${bundle.body.base.sha256.slice(0, 12)}): replay needs the same base.`,
+      `Machine "${machine}" was made from image ${facts.image} (${sha.slice(0, 12)}), the evidence from ${bundle.body.base.image} (${bundle.body.base.sha256.slice(0, 12)}): replay needs the same, known base.`,
       { machine },
     );
   const library = stepsFromEvidence(bundle.body);

@@ -2,7 +2,7 @@
 import { BENCH_TOOLS, type BenchTool } from '../../shared/bench.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { appPath } from '../core/app-root.js';
+import { appPath } from '../platform/app-root.js';
 import { LineCounter, parseDocument, type Node } from 'yaml';
 import { HlabError } from '../../shared/errors.js';
 import {

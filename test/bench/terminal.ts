@@ -11,7 +11,6 @@ import { startWebHost } from '../../electron/host/web-host.js';
 import { RENDERER_DIST } from '../../electron/host/cli.js';
 import { SshExecutor } from '../../electron/ssh/executor.js';
 import { keyPaths } from '../../electron/ssh/keys.js';
-import { sshTarget } from '../../electron/core/handlers/machines.js';
 import { must, newHome, newService } from '../integration/vm-env.js';
 
 const MB = Number(process.env.BENCH_MB ?? 10);
@@ -102,10 +101,7 @@ export async function benchTerminal(): Promise<void> {
     await host.close();
   }
 
-  const ex = new SshExecutor(
-    async () => sshTarget(service.context, await service.context.qemu.get(M)),
-    service.context.knownHosts,
-  );
+  const ex = new SshExecutor(() => service.context.machines.targetOf(M), service.context.knownHosts);
   await ex.exec('true');
   const lat: number[] = [];
   for (let i = 0; i < 20; i += 1) {

@@ -13,7 +13,6 @@ import type { ApiClient } from '../../shared/rpc.js';
 import type { RecipeDef } from '../../shared/steps.js';
 import type { RunSummary } from '../../shared/runs.js';
 import type { Service } from '../../electron/core/service.js';
-import { sshTarget } from '../../electron/core/handlers/machines.js';
 import { runChecks } from '../../electron/bench/checks.js';
 import { runRecipe } from '../../electron/engine/run.js';
 import { keyPaths } from '../../electron/ssh/keys.js';
@@ -53,11 +52,7 @@ const recipe: RecipeDef = {
   file: 'test/quick-harden.yaml',
 };
 const stepDefs = () => STEPS.map((id) => library.find((s) => s.id === id)!);
-const ex = () =>
-  new SshExecutor(
-    async () => sshTarget(service.context, await service.context.qemu.get(M)),
-    service.context.knownHosts,
-  );
+const ex = () => new SshExecutor(() => service.context.machines.targetOf(M), service.context.knownHosts);
 
 async function backToFresh(): Promise<void> {
   await must(client, 'snapshots.restore', { machine: M, snapshot: 'fresh' });

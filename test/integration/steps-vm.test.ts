@@ -7,7 +7,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../../shared/rpc.js';
 import type { Service } from '../../electron/core/service.js';
-import { sshTarget } from '../../electron/core/handlers/machines.js';
 import { SshExecutor } from '../../electron/ssh/executor.js';
 import { defaultParams, loadLibrary } from '../../electron/steps/load.js';
 import { renderScript } from '../../electron/steps/render.js';
@@ -25,10 +24,7 @@ beforeAll(async () => {
   await must(client, 'machines.create', { name: M, memoryMiB: 1024, cpus: 2 });
   await must(client, 'machines.up', { name: M });
   await must(client, 'snapshots.take', { machine: M, snapshot: 'clean' });
-  ex = new SshExecutor(
-    async () => sshTarget(service.context, await service.context.qemu.get(M)),
-    service.context.knownHosts,
-  );
+  ex = new SshExecutor(() => service.context.machines.targetOf(M), service.context.knownHosts);
 });
 
 afterAll(async () => {
@@ -65,10 +61,7 @@ describe('step library on the real VM', () => {
       }
       const after = await runChecks(step);
       expect(after.filter((c) => !c.pass)).toEqual([]);
-      const fresh = new SshExecutor(
-        async () => sshTarget(service.context, await service.context.qemu.get(M)),
-        service.context.knownHosts,
-      );
+      const fresh = new SshExecutor(() => service.context.machines.targetOf(M), service.context.knownHosts);
       try {
         expect((await fresh.exec('id -un')).stdout.trim()).toBe('lab');
         expect((await fresh.sudo('id -u')).stdout.trim()).toBe('0');

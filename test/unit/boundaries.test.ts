@@ -55,6 +55,67 @@ export function violations(): string[] {
   return out;
 }
 
+/** Layers, top to bottom: a file may import only its own layer or lower ones. */
+const LAYER: Record<string, number> = {
+  'electron/app': 5,
+  'electron/host': 5,
+  'electron/core': 4,
+  'electron/engine': 3,
+  'electron/recipes': 3,
+  'electron/bench': 3,
+  'electron/workshops': 3,
+  'electron/events': 3,
+  'electron/machines': 2,
+  'electron/providers': 1,
+  'electron/ssh': 1,
+  'electron/images': 1,
+  'electron/steps': 1,
+  'electron/platform': 0,
+  shared: 0,
+};
+
+const layerOf = (file: string): number | undefined =>
+  LAYER[
+    file
+      .split('/')
+      .slice(0, file.startsWith('shared/') ? 1 : 2)
+      .join('/')
+  ];
+
+export function upwardImports(): string[] {
+  const out: string[] = [];
+  for (const file of [...sources('electron'), ...sources('shared')]) {
+    const from = layerOf(file);
+    for (const spec of imports(file).filter((x) => x.startsWith('.'))) {
+      const to = layerOf(resolved(file, spec));
+      if (from !== undefined && to !== undefined && to > from) out.push(`${file} -> ${resolved(file, spec)}`);
+    }
+  }
+  return out;
+}
+
+describe('layers', () => {
+  it('arrows point down: host/app -> core -> engine/recipes/bench -> machines -> providers/ssh/images/steps -> platform/shared', () => {
+    expect(upwardImports()).toEqual([]);
+  });
+
+  it('every electron folder has a layer (a new folder must be placed)', () => {
+    const folders = readdirSync(path.join(root, 'electron')).filter((f) =>
+      statSync(path.join(root, 'electron', f)).isDirectory(),
+    );
+    expect(folders.filter((f) => LAYER[`electron/${f}`] === undefined)).toEqual([]);
+  });
+
+  it('nothing outside providers/qemu and the one registering place names the QEMU provider', () => {
+    const named = sources('electron').filter(
+      (f) =>
+        !f.startsWith('electron/providers/qemu/') &&
+        /QemuProvider|ctx\.qemu\b/.test(readFileSync(path.join(root, f), 'utf8')),
+    );
+    expect(named).toEqual(['electron/core/context.ts']);
+  });
+});
+
 describe('process boundaries', () => {
   it('only electron/app imports electron; the renderer imports only shared/ from outside; nothing imports the renderer', () => {
     expect(violations()).toEqual([]);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { appPath } from '../app-root.js';
+import { appPath } from '../../platform/app-root.js';
 import { buildImage } from '../../images/builder.js';
 import { pullImage } from '../../images/pull.js';
 import type { Handlers } from '../dispatcher.js';
@@ -19,16 +19,7 @@ export function appHandlers(
       platform: `${process.platform}-${process.arch}`,
       node: process.versions.node,
     }),
-    'providers.list': async () => {
-      const d = await ctx.qemu.detect();
-      const others = (['vagrant', 'virtualbox'] as const).map((kind) => ({
-        kind,
-        available: false,
-        reason: 'provider not implemented yet in this version',
-        capabilities: { liveSnapshot: false, offlineSnapshot: false, linkedClone: false },
-      }));
-      return [{ kind: 'qemu' as const, ...d, capabilities: ctx.qemu.capabilities }, ...others];
-    },
+    'providers.list': async () => ctx.machines.statuses(),
     'images.list': async () => ctx.images.list(),
     'images.build': async (req, op) => {
       const name = req.name ?? 'debian-12';

@@ -12,7 +12,6 @@ import { replayEvidence } from '../../recipes/replay.js';
 import { loadLibrary, loadRecipe } from '../../steps/load.js';
 import type { ServiceContext } from '../context.js';
 import type { Handlers } from '../dispatcher.js';
-import { machineExecutor } from './machines.js';
 import { APP_VERSION } from './app.js';
 import { runId } from './runs.js';
 
@@ -45,13 +44,13 @@ export function benchHandlers(ctx: ServiceContext): BenchHandlers {
           'bad-request',
           `Unknown bench tool "${String(req.tool)}": use ${BENCH_TOOLS.join(', ')}.`,
         );
-      const info = await ctx.qemu.get(String(req.machine));
+      const info = await ctx.machines.get(String(req.machine));
       if (info.state !== 'running')
         throw new HlabError('vm-state', `Machine "${info.name}" is ${info.state}; start it first.`, {
           machine: info.name,
         });
       op.progress({ current: 0, max: -1, description: `${req.tool} on ${info.name}` });
-      const ex = machineExecutor(ctx, info.name);
+      const ex = ctx.machines.executor(info.name);
       try {
         const r = await runBench(ex, info.name, req.tool, {
           tests: req.tests,

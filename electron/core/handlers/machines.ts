@@ -1,12 +1,11 @@
 /** Machine, snapshot and exec handlers: provider work plus the SSH readiness the user waits for. */
 import { HlabError } from '../../../shared/errors.js';
-import type { MachineInfo } from '../../../shared/types.js';
+import type { ProviderKind } from '../../../shared/types.js';
 import { buildImage } from '../../images/builder.js';
 import { NAME_PATTERN } from '../../providers/provider.js';
 import { ensureKeyPair, removeKeyPair } from '../../ssh/keys.js';
-import { connect, exec, waitForSsh, type SshTarget } from '../../ssh/session.js';
-import { SshExecutor } from '../../ssh/executor.js';
-import type { Handlers, OpContext } from '../dispatcher.js';
+import { connect, exec } from '../../ssh/session.js';
+import type { Handlers } from '../dispatcher.js';
 import type { ServiceContext } from '../context.js';
 
 const BOOT_TIMEOUT_MS = Number(process.env.HLAB_BOOT_TIMEOUT_MS ?? 300_000);
@@ -47,63 +46,30 @@ function optionalInt(v: unknown, field: string, min: number, max: number): numbe
   return v;
 }
 
-export function sshTarget(ctx: ServiceContext, info: MachineInfo): SshTarget {
-  if (info.state !== 'running' || !info.ssh) {
-    throw new HlabError(
-      'vm-state',
-      `Machine "${info.name}" is ${info.state}; start it first (hlab machine up ${info.name}).`,
-      { machine: info.name },
-    );
+function providerKind(ctx: ServiceContext, v: unknown): ProviderKind {
+  const kinds = ctx.machines.providers().map((p) => p.kind);
+  if (v === undefined || v === null) {
+    const first = ctx.machines.providers().find((p) => p.capabilities.createFromImage);
+    if (!first) throw new HlabError('unavailable', 'No provider here creates machines from an image.');
+    return first.kind;
   }
-  const key = ensureKeyPair(ctx.paths.keys, info.name);
-  return {
-    machine: info.name,
-    host: info.ssh.host,
-    port: info.ssh.port,
-    user: info.ssh.user,
-    privateKey: key.privateKey,
-  };
-}
-
-/** An executor that always finds the machine's current SSH port (it changes across starts). */
-export function machineExecutor(ctx: ServiceContext, name: string): SshExecutor {
-  return new SshExecutor(async () => sshTarget(ctx, await ctx.qemu.get(name)), ctx.knownHosts);
-}
-
-/** After a boot or a restore: SSH answers, and the guest clock is not stuck at the snapshot's time. */
-export async function waitReady(
-  ctx: ServiceContext,
-  name: string,
-  op: Pick<OpContext, 'signal' | 'progress'>,
-  timeoutMs: number,
-  fixClock: boolean,
-): Promise<MachineInfo> {
-  const info = await ctx.qemu.get(name);
-  await waitForSsh(sshTarget(ctx, info), ctx.knownHosts, {
-    timeoutMs,
-    signal: op.signal,
-    progress: op.progress,
-    isAlive: () => ctx.qemu.assertAlive(name, 'boot'),
-    // One connection does both: proves SSH + sudo work and sets the clock a restore left behind.
-    ...(fixClock ? { probe: () => `sudo -n date -u -s @${Math.floor(Date.now() / 1000)} >/dev/null` } : {}),
-  });
-  return ctx.qemu.get(name);
+  if (!kinds.includes(v as ProviderKind))
+    throw new HlabError(
+      'bad-request',
+      `provider must be one of ${kinds.join(', ')} (got ${JSON.stringify(v)}).`,
+    );
+  return v as ProviderKind;
 }
 
 export function machineHandlers(ctx: ServiceContext): MachineHandlers {
   const changed = (name: string) => ctx.broadcast('machines.changed', { name });
   return {
-    'machines.list': async () => ctx.qemu.list(),
+    'machines.list': async () => ctx.machines.list(),
 
     'machines.create': async (req, op) => {
       const name = requireName(req.name, 'name');
-      if (req.provider && req.provider !== 'qemu') {
-        throw new HlabError(
-          'unavailable',
-          `Provider "${req.provider}" is not available in this version; use qemu.`,
-        );
-      }
-      if (ctx.qemu.store.exists(name))
+      const kind = providerKind(ctx, req.provider);
+      if (ctx.machines.exists(name))
         throw new HlabError('conflict', `A machine named "${name}" already exists.`, { machine: name });
       const memoryMiB = optionalInt(req.memoryMiB, 'memoryMiB', 256, 65536) ?? 1024;
       const cpus = optionalInt(req.cpus, 'cpus', 1, 64) ?? 2;
@@ -120,20 +86,12 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
       }
       op.progress({ current: 0, max: -1, description: `verifying base image ${imageName}` });
       const image = await ctx.images.verified(imageName);
-      if (image.source === 'pulled') {
-        throw new HlabError(
-          'unavailable',
-          `Image "${imageName}" was pulled from Debian's cloud images, which seed users through cloud-init; this version seeds machines through its own first-boot unit only.`,
-          {
-            hint: `build the image locally instead: hlab image build --name ${imageName} --force`,
-          },
-        );
-      }
       // A recreated machine gets a new host key: reset its pin on purpose.
       ctx.knownHosts.forget(name);
       removeKeyPair(ctx.paths.keys, name);
       const key = ensureKeyPair(ctx.paths.keys, name);
-      const info = await ctx.qemu.create(
+      const info = await ctx.machines.create(
+        kind,
         {
           name,
           image,
@@ -150,15 +108,8 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
 
     'machines.up': async (req, op) => {
       const name = requireName(req.name, 'name');
-      const resumed = Boolean(ctx.qemu.record(name).bootFrom);
       try {
-        await ctx.qemu.up(name, { signal: op.signal, progress: op.progress });
-        changed(name);
-        return await waitReady(ctx, name, op, BOOT_TIMEOUT_MS, resumed);
-      } catch (err) {
-        // A start that was cancelled or failed must not leave a half-booted VM behind.
-        if ((err as HlabError).code === 'cancelled') await ctx.qemu.down(name, { force: true });
-        throw err;
+        return await ctx.machines.up(name, { ...op, timeoutMs: BOOT_TIMEOUT_MS });
       } finally {
         changed(name);
       }
@@ -167,26 +118,31 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
     'machines.down': async (req, op) => {
       const name = requireName(req.name, 'name');
       ctx.terminals.closeMachine(name, `machine "${name}" was stopped`);
-      await ctx.qemu.down(name, { force: req.force === true, signal: op.signal, progress: op.progress });
+      await ctx.machines
+        .owner(name)
+        .down(name, { force: req.force === true, signal: op.signal, progress: op.progress });
       changed(name);
-      return ctx.qemu.get(name);
+      return ctx.machines.get(name);
     },
 
     'machines.destroy': async (req) => {
       const name = requireName(req.name, 'name');
-      await ctx.qemu.destroy(name);
+      await ctx.machines.owner(name).destroy(name);
       ctx.knownHosts.forget(name);
       removeKeyPair(ctx.paths.keys, name);
       changed(name);
       return { destroyed: name };
     },
 
-    'snapshots.list': async (req) => ctx.qemu.snapshots.list(requireName(req.machine, 'machine')),
+    'snapshots.list': async (req) => {
+      const machine = requireName(req.machine, 'machine');
+      return ctx.machines.owner(machine).snapshots.list(machine);
+    },
 
     'snapshots.take': async (req, op) => {
       const machine = requireName(req.machine, 'machine');
       try {
-        return await ctx.qemu.snapshots.take(machine, req.snapshot, {
+        return await ctx.machines.owner(machine).snapshots.take(machine, req.snapshot, {
           signal: op.signal,
           progress: op.progress,
         });
@@ -198,19 +154,20 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
     'snapshots.restore': async (req, op) => {
       const machine = requireName(req.machine, 'machine');
       try {
-        // Connections open across a loadvm stall: end shells first (their tabs offer to reconnect).
-        if ((await ctx.qemu.snapshots.list(machine)).some((s) => s.name === req.snapshot)) {
+        // Connections open across a restore stall: end shells first (their tabs offer to reconnect).
+        if (
+          (await ctx.machines.owner(machine).snapshots.list(machine)).some((s) => s.name === req.snapshot)
+        ) {
           ctx.terminals.closeMachine(
             machine,
             `machine "${machine}" was restored to snapshot "${req.snapshot}"`,
           );
         }
-        const snap = await ctx.qemu.snapshots.restore(machine, req.snapshot, {
+        const snap = await ctx.machines.restore(machine, req.snapshot, {
           signal: op.signal,
           progress: op.progress,
+          timeoutMs: RESTORE_TIMEOUT_MS,
         });
-        if ((await ctx.qemu.get(machine)).state === 'running')
-          await waitReady(ctx, machine, op, RESTORE_TIMEOUT_MS, true);
         return snap;
       } finally {
         changed(machine);
@@ -219,7 +176,7 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
 
     'snapshots.remove': async (req) => {
       const machine = requireName(req.machine, 'machine');
-      await ctx.qemu.snapshots.remove(machine, req.snapshot);
+      await ctx.machines.owner(machine).snapshots.remove(machine, req.snapshot);
       changed(machine);
       return { removed: req.snapshot };
     },
@@ -228,7 +185,7 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
       const machine = requireName(req.machine, 'machine');
       if (typeof req.command !== 'string' || !req.command.trim())
         throw new HlabError('bad-request', 'command must be a non-empty string.');
-      const target = sshTarget(ctx, await ctx.qemu.get(machine));
+      const target = await ctx.machines.targetOf(machine);
       const client = await connect(target, ctx.knownHosts, { signal: op.signal });
       try {
         return await exec(client, req.command, {

@@ -2,7 +2,6 @@ import { HlabError } from '../../../shared/errors.js';
 import { TerminalSession } from '../../ssh/terminal.js';
 import type { ServiceContext } from '../context.js';
 import type { Handlers } from '../dispatcher.js';
-import { sshTarget } from './machines.js';
 
 type TerminalHandlers = Pick<
   Handlers,
@@ -22,7 +21,7 @@ function size(v: unknown, field: string): number {
 export function terminalHandlers(ctx: ServiceContext): TerminalHandlers {
   return {
     'terminal.open': async (req, op) => {
-      const target = sshTarget(ctx, await ctx.qemu.get(String(req.machine)));
+      const target = await ctx.machines.targetOf(String(req.machine));
       let id = '';
       const session = await TerminalSession.open(
         target,

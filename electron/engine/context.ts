@@ -1,0 +1,13 @@
+/** What the engine, recovery and replay need from the service: a narrow view, so they never reach up into core. */
+import type { Machines } from '../machines/machines.js';
+import type { KnownHosts } from '../ssh/known-hosts.js';
+import type { TerminalRegistry } from '../ssh/terminal-registry.js';
+
+export interface EngineContext {
+  /** Holds this installation's signing key (evidence). */
+  home: string;
+  paths: { runs: string };
+  machines: Machines;
+  knownHosts: KnownHosts;
+  terminals: TerminalRegistry;
+}
