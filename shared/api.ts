@@ -10,6 +10,7 @@ import type { StepClaim } from './claims.js';
 import type { EvidenceBundle, EvidenceVerdict } from './evidence.js';
 import type { LabIssue, RecipeDef, StepDef } from './steps.js';
 import type {
+  AdoptSpec,
   AppInfo,
   ExecResult,
   ImageInfo,
@@ -35,6 +36,8 @@ export interface ApiMethods {
   'images.pull': Method<{ name?: string; baseUrl?: string }, ImageInfo, true>;
   'machines.list': Method<Record<string, never>, MachineInfo[]>;
   'machines.create': Method<MachineSpec, MachineInfo, true>;
+  /** Adds a machine the user already has (a Vagrant project, a VirtualBox VM). */
+  'machines.add': Method<AdoptSpec, MachineInfo, true>;
   'machines.up': Method<{ name: string }, MachineInfo, true>;
   'machines.down': Method<{ name: string; force?: boolean }, MachineInfo, true>;
   'machines.destroy': Method<{ name: string }, { destroyed: string }>;
@@ -112,6 +115,7 @@ export const METHOD_NAMES = [
   'images.pull',
   'machines.list',
   'machines.create',
+  'machines.add',
   'machines.up',
   'machines.down',
   'machines.destroy',

@@ -5,6 +5,7 @@ import { ImageStore } from '../images/store.js';
 import { parseAccelSetting } from '../providers/qemu/accel.js';
 import { QemuProvider } from '../providers/qemu/provider.js';
 import { Machines } from '../machines/machines.js';
+import { VagrantProvider } from '../providers/vagrant/provider.js';
 import { KnownHosts } from '../ssh/known-hosts.js';
 import { TerminalRegistry } from '../ssh/terminal-registry.js';
 import { homePaths } from './paths.js';
@@ -38,6 +39,7 @@ export function createContext(
       cacheDir: imageDir,
       accel: parseAccelSetting(env.HLAB_ACCEL),
     }),
+    new VagrantProvider({ storeDir: path.join(home, 'vagrant'), boxDir: imageDir, env }),
   ];
   return {
     home,

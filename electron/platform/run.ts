@@ -15,12 +15,17 @@ export function run(
     signal?: AbortSignal;
     timeoutMs?: number;
     env?: NodeJS.ProcessEnv;
+    cwd?: string;
     onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
     packageHint?: string;
   } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      env: opts.env ?? process.env,
+      cwd: opts.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     const partial = { stdout: '', stderr: '' };

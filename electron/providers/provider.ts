@@ -3,6 +3,7 @@
  * what a provider cannot do is said in its capabilities, and the optional methods below exist
  * exactly when the capability that needs them is declared.
  */
+import { HlabError } from '../../shared/errors.js';
 import type {
   AdoptSpec,
   ImageInfo,
@@ -69,3 +70,27 @@ export interface Provider {
 
 /** Machine and snapshot names end up in file names and command lines: keep them tame. */
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
+
+export function validateSnapshotName(snapshot: string): void {
+  if (!NAME_PATTERN.test(snapshot) || /^\d+$/.test(snapshot)) {
+    throw new HlabError(
+      'snapshot-invalid',
+      `Invalid snapshot name "${snapshot}": use letters, digits, ".", "_" or "-" (not only digits, at most 63 characters).`,
+      { snapshot },
+    );
+  }
+}
+
+/** Runs a host command; providers take one so tests can replay recorded transcripts. */
+export type CommandRunner = (
+  cmd: string,
+  args: string[],
+  opts: {
+    cwd?: string;
+    env?: NodeJS.ProcessEnv;
+    signal?: AbortSignal;
+    timeoutMs?: number;
+    onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+    packageHint?: string;
+  },
+) => Promise<{ code: number; stdout: string; stderr: string }>;

@@ -15,6 +15,7 @@ type MachineHandlers = Pick<
   Handlers,
   | 'machines.list'
   | 'machines.create'
+  | 'machines.add'
   | 'machines.up'
   | 'machines.down'
   | 'machines.destroy'
@@ -100,6 +101,26 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
           publicKey: key.publicKey,
           ...(sshPort ? { sshPort } : {}),
         },
+        { signal: op.signal, progress: op.progress },
+      );
+      changed(name);
+      return info;
+    },
+
+    'machines.add': async (req, op) => {
+      const name = requireName(req.name, 'name');
+      const kind = providerKind(ctx, req.provider);
+      for (const field of ['dir', 'vm', 'sshUser', 'sshKeyFile'] as const) {
+        const v = req[field];
+        if (v !== undefined && (typeof v !== 'string' || !v.trim() || v.length > 4096 || v.includes('\0')))
+          throw new HlabError(
+            'bad-request',
+            `${field} must be a non-empty string (got ${JSON.stringify(v)}).`,
+          );
+      }
+      ctx.knownHosts.forget(name);
+      const info = await ctx.machines.adopt(
+        { ...req, name, provider: kind },
         { signal: op.signal, progress: op.progress },
       );
       changed(name);

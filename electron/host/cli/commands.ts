@@ -101,8 +101,9 @@ export function buildCommands(deps: CliDeps): Command[] {
               ...p,
               available: p.available ? 'yes' : 'no',
               'live-snapshots': p.capabilities.liveSnapshot,
+              reboot: p.capabilities.reboot,
             })),
-            ['kind', 'available', 'version', 'live-snapshots', 'reason'],
+            ['kind', 'available', 'version', 'live-snapshots', 'reboot', 'reason'],
           ),
         );
       },
@@ -180,6 +181,30 @@ export function buildCommands(deps: CliDeps): Command[] {
           m,
           () => `created ${m.name} (${m.provider}, ${m.image}, ${m.memoryMiB} MiB, ${m.cpus} CPU)`,
         );
+      },
+    },
+    {
+      path: ['machine', 'add'],
+      args: 'NAME',
+      arity: [1, 1],
+      summary: 'Add a machine you already have: --provider vagrant --dir PATH [--vm default]',
+      options: {
+        provider: { type: 'string' },
+        dir: { type: 'string' },
+        vm: { type: 'string' },
+        'ssh-user': { type: 'string' },
+        'ssh-key': { type: 'string' },
+      },
+      run: async (ctx) => {
+        const m = await call(ctx, 'machines.add', {
+          name: ctx.positionals[0] as string,
+          provider: (ctx.values.provider as ProviderKind | undefined) ?? 'vagrant',
+          dir: ctx.values.dir as string | undefined,
+          vm: ctx.values.vm as string | undefined,
+          sshUser: ctx.values['ssh-user'] as string | undefined,
+          sshKeyFile: ctx.values['ssh-key'] as string | undefined,
+        });
+        return print(ctx, m, () => `added ${m.name} (${m.provider}, ${m.location ?? m.image}, ${m.state})`);
       },
     },
     ...(['up', 'down'] as const).map((verb): Command => ({

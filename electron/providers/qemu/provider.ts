@@ -16,7 +16,7 @@ import type {
 } from '../../../shared/types.js';
 import { run } from '../../platform/run.js';
 import {
-  NAME_PATTERN,
+  validateSnapshotName,
   type CreateSpec,
   type Detection,
   type OpOptions,
@@ -44,16 +44,6 @@ interface QemuSnapshotJson {
 }
 
 const PACKAGE = 'qemu-system-x86 qemu-utils';
-
-export function validateSnapshotName(snapshot: string): void {
-  if (!NAME_PATTERN.test(snapshot) || /^\d+$/.test(snapshot)) {
-    throw new HlabError(
-      'snapshot-invalid',
-      `Invalid snapshot name "${snapshot}": use letters, digits, ".", "_" or "-" (not only digits, at most 63 characters).`,
-      { snapshot },
-    );
-  }
-}
 
 /** The kernel's last words before a reboot (as opposed to a panic or a power-off). */
 export function guestRebooted(serial: string): boolean {

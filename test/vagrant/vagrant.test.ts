@@ -1,0 +1,115 @@
+/**
+ * The Vagrant provider, live: real vagrant 2.3.4 + vagrant-libvirt driving a machine the app
+ * created from a box built from our own base image. Runs inside the network namespace made by
+ * netns.sh (libvirt's management network is a private-range bridge that must stay in there), so
+ * the test process and its SSH connections run in it too (`npm test` arranges that).
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiClient } from '../../shared/rpc.js';
+import type { Service } from '../../electron/core/service.js';
+import { readEvents } from '../../electron/engine/journal.js';
+import { providerContract } from '../integration/provider-contract.js';
+import { failure, must, newHome, newService, sh } from '../integration/vm-env.js';
+
+const M = 'vg1';
+let service: Service;
+let client: ApiClient;
+
+beforeAll(async () => {
+  ({ service, client } = newService(newHome('vagrant')));
+  const created = await must(client, 'machines.create', {
+    name: M,
+    provider: 'vagrant',
+    memoryMiB: 1024,
+    cpus: 2,
+  });
+  expect(created).toMatchObject({ provider: 'vagrant', state: 'stopped', image: 'debian-12' });
+  await must(client, 'machines.up', { name: M });
+});
+
+afterAll(async () => {
+  if (client) await client.call('machines.destroy', { name: M });
+});
+
+describe('Vagrant provider contract (live, vagrant-libvirt)', () => {
+  providerContract(() => ({ client, machine: M, ssh: { host: /^\d+\.\d+\.\d+\.\d+$/, user: 'vagrant' } }));
+});
+
+describe('Vagrant provider specifics', { timeout: 900_000 }, () => {
+  it('is listed as available with its capabilities, next to qemu', async () => {
+    const providers = await must(client, 'providers.list', {});
+    expect(providers.find((p) => p.kind === 'vagrant')).toMatchObject({
+      available: true,
+      version: expect.stringMatching(/^2\.\d+\.\d+$/),
+      capabilities: { reboot: 'in-place', console: false, adoptExisting: true },
+    });
+  });
+
+  it('adds an existing project by its directory, drives it, and forgetting it leaves the VM alone', async () => {
+    const dir = path.join(service.context.home, 'vagrant', 'projects', M);
+    const added = await must(client, 'machines.add', { name: 'vg-adopted', provider: 'vagrant', dir });
+    expect(added).toMatchObject({ provider: 'vagrant', state: 'running', location: `${dir} (default)` });
+    expect(await sh(client, 'vg-adopted', 'hostname')).toBe(M);
+    await must(client, 'machines.destroy', { name: 'vg-adopted' });
+    const list = await must(client, 'machines.list', {});
+    expect(list.map((m) => m.name)).not.toContain('vg-adopted');
+    expect(list.find((m) => m.name === M)?.state).toBe('running');
+
+    const empty = mkdtempSync(path.join(os.tmpdir(), 'hlab-novagrantfile-'));
+    const e1 = await failure(client, 'machines.add', { name: 'vg-bad', provider: 'vagrant', dir: empty });
+    expect(e1).toMatchObject({ code: 'bad-request' });
+    expect(e1.message).toContain('no Vagrantfile');
+    const e2 = await failure(client, 'machines.add', { name: 'vg-bad', provider: 'vagrant', dir, vm: 'web' });
+    expect(e2).toMatchObject({ code: 'vm-not-found' });
+    expect(e2.message).toContain('it has: default');
+    expect((await failure(client, 'machines.add', { name: M, provider: 'vagrant', dir })).code).toBe(
+      'conflict',
+    );
+  });
+
+  it('runs a recipe with a broken lockout step between two good ones: rolled back, the others validated', async () => {
+    const file = path.join(service.context.home, 'vagrant-lockout.yaml');
+    writeFileSync(
+      file,
+      [
+        'id: vagrant-lockout',
+        'title: good, broken lockout, good',
+        'base: debian-12',
+        'onFailure: continue',
+        'steps:',
+        '  - step: disable-rare-protocols',
+        '  - step: demo-sshd-lockout',
+        '  - step: kernel-sysctl',
+        '',
+      ].join('\n'),
+    );
+    const s = await must(client, 'runs.start', { recipe: file, machine: M });
+    expect(s.steps.map((x) => x.outcome)).toEqual(['validated', 'rolled-back', 'validated']);
+    const events = readEvents(service.context.paths.runs, s.id);
+    expect(events.find((e) => e.type === 'rollback-finished')).toMatchObject({ healthy: true });
+    expect(events.find((e) => e.type === 'facts')).toMatchObject({
+      provider: 'vagrant',
+      image: 'debian-12',
+      imageSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    expect(await sh(client, M, 'ls /etc/ssh/sshd_config.d/ | grep -c demo || true')).toBe('0');
+    expect(await sh(client, M, '/usr/sbin/sysctl -n kernel.kptr_restrict')).toBe('2');
+    const evidence = await must(client, 'recipes.export', { runId: s.id, format: 'evidence' });
+    expect(JSON.parse(evidence.content)).toMatchObject({
+      body: { base: { provider: 'vagrant', image: 'debian-12' } },
+    });
+    expect(
+      (await must(client, 'snapshots.list', { machine: M })).filter((x) => x.name.startsWith('hlab-')),
+    ).toEqual([]);
+  });
+
+  it('stops with vagrant halt and starts again with SSH answering', async () => {
+    await must(client, 'machines.down', { name: M });
+    expect((await must(client, 'machines.list', {})).find((m) => m.name === M)?.state).toBe('stopped');
+    await must(client, 'machines.up', { name: M });
+    expect(await sh(client, M, 'echo back')).toBe('back');
+  });
+});
