@@ -6,6 +6,8 @@ import { parseAccelSetting } from '../providers/qemu/accel.js';
 import { QemuProvider } from '../providers/qemu/provider.js';
 import { Machines } from '../machines/machines.js';
 import { VagrantProvider } from '../providers/vagrant/provider.js';
+import { VirtualBoxProvider } from '../providers/virtualbox/provider.js';
+import { freePort } from '../platform/ports.js';
 import { KnownHosts } from '../ssh/known-hosts.js';
 import { TerminalRegistry } from '../ssh/terminal-registry.js';
 import { homePaths } from './paths.js';
@@ -40,6 +42,7 @@ export function createContext(
       accel: parseAccelSetting(env.HLAB_ACCEL),
     }),
     new VagrantProvider({ storeDir: path.join(home, 'vagrant'), boxDir: imageDir, env }),
+    new VirtualBoxProvider({ storeDir: path.join(home, 'virtualbox'), imageDir, env, freePort }),
   ];
   return {
     home,

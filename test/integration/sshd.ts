@@ -4,7 +4,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../electron/providers/qemu/provider.js';
+import { freePort } from '../../electron/platform/ports.js';
 import { ensureKeyPair } from '../../electron/ssh/keys.js';
 import type { SshTarget } from '../../electron/ssh/session.js';
 import { newHome } from './vm-env.js';

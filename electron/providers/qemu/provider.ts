@@ -14,6 +14,7 @@ import type {
   SnapshotInfo,
   SshEndpoint,
 } from '../../../shared/types.js';
+import { freePort } from '../../platform/ports.js';
 import { run } from '../../platform/run.js';
 import {
   validateSnapshotName,
@@ -48,17 +49,6 @@ const PACKAGE = 'qemu-system-x86 qemu-utils';
 /** The kernel's last words before a reboot (as opposed to a panic or a power-off). */
 export function guestRebooted(serial: string): boolean {
   return /reboot: Restarting system\s*$/.test(serial.trim());
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function portIsFree(port: number): Promise<boolean> {

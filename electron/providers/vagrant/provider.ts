@@ -29,7 +29,16 @@ import {
 } from '../provider.js';
 import { ensureBox } from './box.js';
 import { errorExit, machineState, uiText, parseSnapshotList, parseSshConfig, parseStatus } from './parse.js';
-import { VagrantStore, type VagrantMachineRecord } from './store.js';
+import { RecordStore, type BaseRecord } from '../record-store.js';
+
+export interface VagrantMachineRecord extends BaseRecord {
+  /** The project directory holding the Vagrantfile. */
+  dir: string;
+  /** The machine inside the Vagrantfile ("default" unless multi-machine). */
+  vm: string;
+  memoryMiB: number;
+  cpus: number;
+}
 
 export interface VagrantProviderOptions {
   /** Records and the projects of machines the app created. */
@@ -62,14 +71,14 @@ export class VagrantProvider implements Provider {
     createFromImage: true,
     adoptExisting: true,
   };
-  readonly store: VagrantStore;
+  readonly store: RecordStore<VagrantMachineRecord>;
   private readonly runner: CommandRunner;
   private readonly vagrant: string;
   private readonly env: NodeJS.ProcessEnv;
   private readonly cache = new Map<string, { at: number; state: string; ssh?: SshEndpoint }>();
 
   constructor(private readonly opts: VagrantProviderOptions) {
-    this.store = new VagrantStore(opts.storeDir);
+    this.store = new RecordStore<VagrantMachineRecord>(opts.storeDir);
     this.runner = opts.runner ?? run;
     this.vagrant = opts.vagrant ?? 'vagrant';
     this.env = {

@@ -1,26 +1,23 @@
-/** Which Vagrant project (and machine in it) each of our machine names stands for. */
+/**
+ * One JSON record per machine name (0600, written atomically) for providers whose machines live
+ * elsewhere (a Vagrant project, a VirtualBox VM): the record says which one a name stands for.
+ */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { HlabError } from '../../../shared/errors.js';
+import { HlabError } from '../../shared/errors.js';
 
-export interface VagrantMachineRecord {
+export interface BaseRecord {
   name: string;
-  /** The project directory holding the Vagrantfile. */
-  dir: string;
-  /** The machine inside the Vagrantfile ("default" unless multi-machine). */
-  vm: string;
-  /** A user's project we only drive (never destroyed), or one the app created from our image. */
+  /** A user's machine we only drive (never destroyed), or one the app created from our image. */
   adopted: boolean;
   image: string;
   imageSha256?: string;
-  memoryMiB: number;
-  cpus: number;
   createdAt: string;
-  /** Vagrant lists snapshot names only: when each was taken and whether the VM was running. */
+  /** The CLIs list snapshot names only: when each was taken and whether the VM was running. */
   snapshots?: Record<string, { at: string; live: boolean }>;
 }
 
-export class VagrantStore {
+export class RecordStore<R extends BaseRecord> {
   constructor(readonly root: string) {}
 
   private file(name: string): string {
@@ -44,11 +41,11 @@ export class VagrantStore {
       .sort();
   }
 
-  read(name: string): VagrantMachineRecord {
+  read(name: string): R {
     if (!this.exists(name))
       throw new HlabError('vm-not-found', `No machine named "${name}".`, { machine: name });
     try {
-      return JSON.parse(readFileSync(this.file(name), 'utf8')) as VagrantMachineRecord;
+      return JSON.parse(readFileSync(this.file(name), 'utf8')) as R;
     } catch (err) {
       throw new HlabError(
         'internal',
@@ -60,14 +57,14 @@ export class VagrantStore {
     }
   }
 
-  write(rec: VagrantMachineRecord): void {
+  write(rec: R): void {
     mkdirSync(path.dirname(this.file(rec.name)), { recursive: true, mode: 0o700 });
     const tmp = `${this.file(rec.name)}.tmp`;
     writeFileSync(tmp, JSON.stringify(rec, null, 2) + '\n', { mode: 0o600 });
     renameSync(tmp, this.file(rec.name));
   }
 
-  update(name: string, patch: Partial<VagrantMachineRecord>): VagrantMachineRecord {
+  update(name: string, patch: Partial<R>): R {
     const rec = { ...this.read(name), ...patch };
     this.write(rec);
     return rec;
