@@ -71,6 +71,8 @@ export interface MachineInfo {
   resumeFrom?: string;
   /** Where the machine lives, in the provider's own terms (a Vagrant project directory, a VM UUID). */
   location?: string;
+  /** The user's own machine, added to the app: destroying it only forgets it. */
+  adopted?: boolean;
 }
 
 /** What the engine and the evidence record about a machine's origin. */

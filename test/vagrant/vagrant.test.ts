@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../../shared/rpc.js';
 import type { Service } from '../../electron/core/service.js';
 import { readEvents } from '../../electron/engine/journal.js';
+import { runRecipe } from '../../electron/engine/run.js';
+import { inlineStep } from '../integration/inline-step.js';
 import { providerContract } from '../integration/provider-contract.js';
 import { failure, must, newHome, newService, sh } from '../integration/vm-env.js';
 
@@ -104,6 +106,36 @@ describe('Vagrant provider specifics', { timeout: 900_000 }, () => {
     expect(
       (await must(client, 'snapshots.list', { machine: M })).filter((x) => x.name.startsWith('hlab-')),
     ).toEqual([]);
+  });
+
+  it('a reboot step reboots in place: SSH goes away and comes back with a new boot id, checks run after', async () => {
+    const bootBefore = await sh(client, M, 'cat /proc/sys/kernel/random/boot_id');
+    const step = inlineStep('reboot-in-place', {
+      reboot: true,
+      risk: 'reboot',
+      apply: 'echo kept > /etc/hlab-reboot-marker\n',
+      verify: [{ name: 'marker survived the reboot', run: 'test "$(cat /etc/hlab-reboot-marker)" = kept' }],
+    });
+    const s = await runRecipe({
+      ctx: service.context,
+      machine: M,
+      library: [step],
+      recipe: {
+        id: 'vagrant-reboot',
+        title: 'reboot in place',
+        base: 'debian-12',
+        onFailure: 'stop',
+        finalReboot: false,
+        bench: [],
+        steps: [{ step: step.id, params: {} }],
+        exceptions: [],
+        file: '(test)',
+      },
+    });
+    expect(s.steps.map((x) => x.outcome)).toEqual(['validated']);
+    const events = readEvents(service.context.paths.runs, s.id);
+    expect(events.some((e) => e.type === 'reboot-finished')).toBe(true);
+    expect(await sh(client, M, 'cat /proc/sys/kernel/random/boot_id')).not.toBe(bootBefore);
   });
 
   it('stops with vagrant halt and starts again with SSH answering', async () => {

@@ -207,6 +207,7 @@ export class VagrantProvider implements Provider {
       state,
       createdAt: rec.createdAt,
       location: `${rec.dir} (${rec.vm})`,
+      ...(rec.adopted ? { adopted: true } : {}),
       ...(state === 'running' && live.ssh ? { ssh: live.ssh } : {}),
       ...(live.state === 'not_created'
         ? { note: 'Vagrant has not created this machine yet: start it.' }

@@ -199,6 +199,7 @@ export class VirtualBoxProvider implements Provider {
       state,
       createdAt: rec.createdAt,
       location: `${vm.name} {${rec.uuid}}`,
+      ...(rec.adopted ? { adopted: true } : {}),
       ...(state === 'running' ? { ssh } : {}),
       ...(!vm.accessible
         ? { note: 'VirtualBox reports this VM as inaccessible (its files are missing or locked).' }

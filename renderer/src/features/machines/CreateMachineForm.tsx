@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from 'react';
+import type { ProviderKind } from '../../../../shared/types';
 import { api } from '../../api/client';
 import { ProgressBar } from '../../components/ProgressBar';
 import { useMachines } from './store';
@@ -6,7 +7,8 @@ import { useMachines } from './store';
 export function CreateMachineForm() {
   const { runOp, ops, providers, images } = useMachines();
   const [name, setName] = useState('');
-  const [provider, setProvider] = useState('qemu');
+  const [provider, setProvider] = useState<ProviderKind>('qemu');
+  const creators = providers.filter((p) => p.capabilities.createFromImage);
   const [image, setImage] = useState('debian-12');
   const [startIt, setStartIt] = useState(true);
   const [memory, setMemory] = useState(1024);
@@ -17,7 +19,7 @@ export function CreateMachineForm() {
     e.preventDefault();
     void runOp(api(), '__create', `Creating ${name}`, 'machines.create', {
       name,
-      provider: provider as 'qemu',
+      provider,
       image,
       memoryMiB: memory,
       cpus,
@@ -41,13 +43,19 @@ export function CreateMachineForm() {
       </label>
       <label>
         Provider{' '}
-        <select aria-label="Provider" value={provider} onChange={(e) => setProvider(e.target.value)}>
-          {(providers.length ? providers : [{ kind: 'qemu', available: true }]).map((p) => (
-            <option key={p.kind} value={p.kind} disabled={!p.available}>
-              {p.kind}
-              {p.available ? '' : ' (unavailable)'}
-            </option>
-          ))}
+        <select
+          aria-label="Provider"
+          value={provider}
+          onChange={(e) => setProvider(e.target.value as ProviderKind)}
+        >
+          {(creators.length ? creators : [{ kind: 'qemu' as const, available: true, reason: undefined }]).map(
+            (p) => (
+              <option key={p.kind} value={p.kind} disabled={!p.available} title={p.reason ?? ''}>
+                {p.kind}
+                {p.available ? '' : ` (unavailable: ${p.reason ?? 'not installed'})`}
+              </option>
+            ),
+          )}
         </select>
       </label>
       <label>

@@ -5,6 +5,7 @@ import { ProgressBar } from '../../components/ProgressBar';
 import { useMachines } from './store';
 import { SnapshotPanel } from './SnapshotPanel';
 import { CreateMachineForm } from './CreateMachineForm';
+import { AddMachineForm } from './AddMachineForm';
 import { TableHead } from '../../components/TableHead';
 
 export function MachinesSection() {
@@ -36,14 +37,16 @@ export function MachinesSection() {
         ))}
       </div>
       <CreateMachineForm />
+      <AddMachineForm />
       {loaded && machines.length === 0 && (
         <EmptyState title="No machines yet">
-          Create one above: it is a copy-on-write overlay of the Debian base image, booted under QEMU.
+          Create one above (under QEMU it is a copy-on-write overlay of the Debian base image), or add a
+          Vagrant project or VirtualBox VM you already have.
         </EmptyState>
       )}
       {machines.length > 0 && (
         <table className="list" data-testid="machine-list">
-          <TableHead columns={['Name', 'State', 'Image', 'Memory', 'SSH', 'Actions']} />
+          <TableHead columns={['Name', 'Provider', 'State', 'Image', 'Memory', 'SSH', 'Actions']} />
           <tbody>
             {machines.map((m) => {
               const op = ops[m.name];
@@ -54,12 +57,13 @@ export function MachinesSection() {
                       {m.name}
                     </button>
                   </td>
+                  <td title={m.location ?? ''}>{m.provider}</td>
                   <td>
                     <span className={`state state-${m.state}`}>{m.state}</span>
                     {m.note && <div className="note">{m.note.split('\n')[0]}</div>}
                   </td>
                   <td>{m.image}</td>
-                  <td>{m.memoryMiB} MiB</td>
+                  <td>{m.memoryMiB ? `${m.memoryMiB} MiB` : '—'}</td>
                   <td>{m.ssh ? `${m.ssh.host}:${m.ssh.port}` : '—'}</td>
                   <td className="actions">
                     {op ? (
@@ -91,13 +95,17 @@ export function MachinesSection() {
                           className="danger"
                           onClick={() => {
                             if (
-                              window.confirm(`Destroy machine "${m.name}" and its disk with all snapshots?`)
+                              window.confirm(
+                                m.adopted
+                                  ? `Forget machine "${m.name}"? The ${m.provider} machine itself is left alone.`
+                                  : `Destroy machine "${m.name}" and its disk with all snapshots?`,
+                              )
                             ) {
                               void runOp(api(), m.name, 'Destroying', 'machines.destroy', { name: m.name });
                             }
                           }}
                         >
-                          Destroy
+                          {m.adopted ? 'Forget' : 'Destroy'}
                         </button>
                       </>
                     )}
