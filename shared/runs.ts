@@ -61,7 +61,14 @@ export type RunEvent =
   | { type: 'bench-failed'; phase: 'before' | 'after'; tool: BenchTool; message: string }
   | { type: 'check'; index: number; name: string; kind: 'run' | 'probe'; pass: boolean; output: string }
   | { type: 'rollback-started'; index: number; reason: string; snapshot: string }
-  | { type: 'rollback-finished'; index: number; healthy: boolean; durationMs: number }
+  | {
+      type: 'rollback-finished';
+      index: number;
+      healthy: boolean;
+      durationMs: number;
+      /** Where the time went: restore, ready (SSH + clock), and each health probe, in ms. */
+      phases?: Record<string, number>;
+    }
   | { type: 'step-finished'; index: number; outcome: StepOutcome; reason?: string; durationMs: number }
   | { type: 'run-finished'; status: 'validated' | 'failed' | 'cancelled' | 'error'; message?: string };
 

@@ -348,12 +348,22 @@ async function runStep(s: StepRun): Promise<'validated' | 'rolled-back' | 'cance
   ex.reset();
   ctx.terminals.closeMachine(machine, `step "${step.id}" failed and machine "${machine}" is being restored`);
   let healthy = false;
+  const phases: Record<string, number> = {};
   try {
     // A machine that did not come back (panic, power-off) resumes straight from the live snapshot
     // instead of booting the broken disk first.
-    await ctx.machines.restore(machine, s.snapshot, { start: true, timeoutMs: RESTORE_TIMEOUT_MS });
+    await ctx.machines.restore(machine, s.snapshot, {
+      start: true,
+      timeoutMs: RESTORE_TIMEOUT_MS,
+      phase: (name, ms) => (phases[name] = Math.round(ms)),
+    });
     const health = await Promise.all(
-      (['fresh-ssh-login', 'sudo'] as Probe[]).map((p) => runProbe(p, s.probeEnv)),
+      (['fresh-ssh-login', 'sudo'] as Probe[]).map(async (p) => {
+        const t = performance.now();
+        const r = await runProbe(p, s.probeEnv);
+        phases[`probe ${p}`] = Math.round(performance.now() - t);
+        return r;
+      }),
     );
     healthy = health.every((h) => h.pass);
   } catch (err) {
@@ -366,7 +376,7 @@ async function runStep(s: StepRun): Promise<'validated' | 'rolled-back' | 'cance
       output: (err as Error).message,
     });
   }
-  emit({ type: 'rollback-finished', index, healthy, durationMs: Date.now() - rb });
+  emit({ type: 'rollback-finished', index, healthy, durationMs: Date.now() - rb, phases });
   emit({
     type: 'step-finished',
     index,

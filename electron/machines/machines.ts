@@ -182,9 +182,15 @@ export class Machines {
   async restore(
     name: string,
     snapshot: string,
-    o: OpOptions & { timeoutMs: number; start?: boolean },
+    o: OpOptions & { timeoutMs: number; start?: boolean; phase?: (name: string, ms: number) => void },
   ): Promise<SnapshotInfo> {
     const p = this.owner(name);
+    let t = performance.now();
+    const lap = (phase: string) => {
+      const now = performance.now();
+      o.phase?.(phase, now - t);
+      t = now;
+    };
     const wasRunning = (await p.get(name)).state === 'running';
     if (p.capabilities.restoreNeedsPowerOff && wasRunning) {
       // Look it up first: a missing snapshot must leave the machine running, untouched.
@@ -197,9 +203,15 @@ export class Machines {
     }
     const snap = await p.snapshots.restore(name, snapshot, o);
     const runningNow = (await p.get(name)).state === 'running';
-    if (!runningNow && (o.start || (wasRunning && p.capabilities.restoreNeedsPowerOff))) await p.up(name, o);
-    if (runningNow || o.start || wasRunning)
+    lap('restore');
+    if (!runningNow && (o.start || (wasRunning && p.capabilities.restoreNeedsPowerOff))) {
+      await p.up(name, o);
+      lap('start');
+    }
+    if (runningNow || o.start || wasRunning) {
       await this.waitReady(name, { ...o, fixClock: p.capabilities.clockDrift });
+      lap(p.capabilities.clockDrift ? 'ssh ready + clock' : 'ssh ready');
+    }
     return snap;
   }
 

@@ -1,12 +1,17 @@
 /**
- * Rollback speed: from a failed verify to an SSH-ready restored VM (snapshot restore + SSH + clock
- * + health probes), as the engine does it, median of >= 3 runs. Vagrant's `snapshot restore` is
- * measured in the same run where `vagrant` and a provider exist.
+ * `npm run bench -- rollback [--runs N] [--providers qemu,vagrant]`: the engine's rollback (a
+ * failed verify -> snapshot restored, SSH answering, clock set, health proven) per provider, with
+ * its breakdown, and, in the same run on the same base image, Vagrant's own path
+ * (`vagrant snapshot restore --no-provision` + `vagrant ssh -c true`) as the peer. Medians.
+ *
+ * vagrant-libvirt needs its private-range management network inside a network namespace: when
+ * Vagrant is measured and we are not in one yet, the bench sets it up and re-runs itself inside.
  */
 import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { runRecipe } from '../../electron/engine/run.js';
-import { loadLibrary } from '../../electron/steps/load.js';
 import type { RecipeDef } from '../../shared/steps.js';
+import type { ProviderKind } from '../../shared/types.js';
 import { inlineStep } from '../integration/inline-step.js';
 import { must, newHome, newService } from '../integration/vm-env.js';
 
@@ -15,16 +20,52 @@ const FAILS = inlineStep('bench-fails-verify', {
   verify: [{ name: 'never true', run: 'false' }],
 });
 
+const NETNS = path.resolve(import.meta.dirname, '..', 'vagrant', 'netns.sh');
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+interface Row {
+  what: string;
+  times: number[];
+  phases?: Array<Record<string, number>>;
+}
+
+function hasVagrant(): boolean {
+  return spawnSync('vagrant', ['--version'], { encoding: 'utf8' }).status === 0;
+}
+
 export async function benchRollback(argv: string[]): Promise<void> {
-  const runs = Math.max(3, Number(argv[argv.indexOf('--runs') + 1]) || 3);
-  const reuse = Boolean(process.env.BENCH_HOME && process.env.BENCH_MACHINE);
-  const { service, client } = newService(process.env.BENCH_HOME ?? newHome('bench-rollback'));
-  const M = process.env.BENCH_MACHINE ?? 'brollback';
-  if (!reuse) {
-    console.error('booting a machine…');
-    await must(client, 'machines.create', { name: M, memoryMiB: 1024, cpus: 2 });
+  const arg = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+  const runs = Math.max(3, Number(arg('--runs')) || 3);
+  const wanted = (arg('--providers') ?? (hasVagrant() ? 'qemu,vagrant' : 'qemu')).split(
+    ',',
+  ) as ProviderKind[];
+
+  if (wanted.includes('vagrant') && !process.env.HLAB_IN_NETNS && process.getuid?.() === 0) {
+    spawnSync('bash', [NETNS, 'up'], { stdio: 'inherit' });
+    const r = spawnSync(
+      'bash',
+      [
+        NETNS,
+        'exec',
+        'env',
+        'HLAB_IN_NETNS=1',
+        process.execPath,
+        ...process.execArgv,
+        ...process.argv.slice(1),
+      ],
+      {
+        stdio: 'inherit',
+        env: { ...process.env, HLAB_LIBVIRT_DRIVER: process.env.HLAB_LIBVIRT_DRIVER ?? 'qemu' },
+      },
+    );
+    spawnSync('bash', [NETNS, 'down'], { stdio: 'inherit' });
+    process.exit(r.status ?? 1);
   }
-  await must(client, 'machines.up', { name: M });
+
+  const { service, client } = newService(newHome('bench-rollback'));
+  const rows: Row[] = [];
   const recipe: RecipeDef = {
     id: 'bench-rollback',
     title: 'rollback bench',
@@ -36,33 +77,73 @@ export async function benchRollback(argv: string[]): Promise<void> {
     exceptions: [],
     file: 'bench',
   };
-  const times: number[] = [];
-  for (let i = 0; i < runs; i += 1) {
-    let failedAt = 0;
-    let readyAt = 0;
-    await runRecipe({
-      ctx: service.context,
-      recipe,
-      library: [...loadLibrary().steps, FAILS],
-      machine: M,
-      onEvent: (e) => {
-        if (e.type === 'check' && !e.pass && !failedAt) failedAt = performance.now();
-        if (e.type === 'rollback-finished') readyAt = performance.now();
-      },
-    });
-    times.push(readyAt - failedAt);
-    console.error(`rollback ${i + 1}: ${((readyAt - failedAt) / 1000).toFixed(2)} s`);
+
+  for (const provider of wanted) {
+    const M = `brb-${provider}`;
+    console.error(`${provider}: creating and booting ${M}…`);
+    await must(client, 'machines.create', { name: M, provider, memoryMiB: 1024, cpus: 2 });
+    await must(client, 'machines.up', { name: M });
+    const row: Row = { what: `hlab engine rollback (${provider})`, times: [], phases: [] };
+    for (let i = 0; i < runs; i += 1) {
+      let failedAt = 0;
+      let readyAt = 0;
+      let phases: Record<string, number> = {};
+      await runRecipe({
+        ctx: service.context,
+        recipe,
+        library: [FAILS],
+        machine: M,
+        onEvent: (e) => {
+          if (e.type === 'check' && !e.pass && !failedAt) failedAt = performance.now();
+          if (e.type === 'rollback-finished') {
+            readyAt = performance.now();
+            phases = e.phases ?? {};
+          }
+        },
+      });
+      row.times.push(readyAt - failedAt);
+      row.phases?.push(phases);
+      console.error(`  rollback ${i + 1}: ${s(readyAt - failedAt)} ${JSON.stringify(phases)}`);
+    }
+    rows.push(row);
+
+    if (provider === 'vagrant') {
+      // The peer: Vagrant's own restore path on the very same machine and box.
+      const dir = path.join(service.context.home, 'vagrant', 'projects', M);
+      const env = { ...process.env, LC_ALL: 'C', VAGRANT_CHECKPOINT_DISABLE: '1' };
+      spawnSync('vagrant', ['snapshot', 'save', 'default', 'peer'], { cwd: dir, env, stdio: 'ignore' });
+      const peer: Row = { what: 'vagrant snapshot restore --no-provision + vagrant ssh -c true', times: [] };
+      for (let i = 0; i < runs; i += 1) {
+        const t = performance.now();
+        const a = spawnSync('vagrant', ['snapshot', 'restore', 'default', 'peer', '--no-provision'], {
+          cwd: dir,
+          env,
+        });
+        const b = spawnSync('vagrant', ['ssh', '-c', 'true'], { cwd: dir, env });
+        if (a.status !== 0 || b.status !== 0)
+          throw new Error(`vagrant peer run failed: ${String(a.stderr)} ${String(b.stderr)}`);
+        peer.times.push(performance.now() - t);
+        console.error(`  vagrant CLI restore ${i + 1}: ${s(peer.times.at(-1) ?? 0)}`);
+      }
+      rows.push(peer);
+    }
+    await must(client, 'machines.destroy', { name: M });
   }
-  if (!reuse) await must(client, 'machines.destroy', { name: M });
-  const vagrant = spawnSync('vagrant', ['--version'], { encoding: 'utf8' });
-  const med = [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
+
   console.log('| measure | median | runs |\n|---|---|---|');
-  console.log(
-    `| failed verify -> restored VM answering SSH, healthy (hlab, QEMU loadvm) | ${(med / 1000).toFixed(2)} s | ${times.map((t) => (t / 1000).toFixed(2)).join(', ')} |`,
-  );
-  console.log(
-    vagrant.status === 0
-      ? `| vagrant snapshot restore | not measured: ${vagrant.stdout.trim()} is installed but this bench has no box for it yet | |`
-      : '| vagrant snapshot restore | not measured: vagrant is not installed here | |',
-  );
+  for (const r of rows) console.log(`| ${r.what} | ${s(median(r.times))} | ${r.times.map(s).join(', ')} |`);
+  for (const r of rows.filter((x) => x.phases?.length)) {
+    const names = [...new Set(r.phases?.flatMap((p) => Object.keys(p)))];
+    console.log(
+      `\n${r.what}, breakdown (median ms): ${names.map((n) => `${n} ${median(r.phases?.map((p) => p[n] ?? NaN) ?? [])}`).join(' · ')}`,
+    );
+  }
+  const qemu = rows.find((r) => r.what.includes('(qemu)'));
+  const peer = rows.find((r) => r.what.startsWith('vagrant snapshot'));
+  if (qemu && peer)
+    console.log(
+      `\nratio: Vagrant's restore path / hlab's rollback on QEMU = ${(median(peer.times) / median(qemu.times)).toFixed(1)}×`,
+    );
+  if (!peer)
+    console.log('\nVagrant not measured: vagrant is not installed here (or --providers left it out).');
 }
