@@ -34,7 +34,8 @@ export interface ApiMethods {
   'images.list': Method<Record<string, never>, ImageInfo[]>;
   'images.build': Method<{ name?: string; force?: boolean }, ImageInfo, true>;
   'images.pull': Method<{ name?: string; baseUrl?: string }, ImageInfo, true>;
-  'machines.list': Method<Record<string, never>, MachineInfo[]>;
+  /** snapshots: also name each machine's snapshots (one more provider call per machine). */
+  'machines.list': Method<{ snapshots?: boolean }, MachineInfo[]>;
   'machines.create': Method<MachineSpec, MachineInfo, true>;
   /** Adds a machine the user already has (a Vagrant project, a VirtualBox VM). */
   'machines.add': Method<AdoptSpec, MachineInfo, true>;

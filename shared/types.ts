@@ -73,6 +73,8 @@ export interface MachineInfo {
   location?: string;
   /** The user's own machine, added to the app: destroying it only forgets it. */
   adopted?: boolean;
+  /** Snapshot names, when the listing asked for them. */
+  snapshots?: string[];
 }
 
 /** What the engine and the evidence record about a machine's origin. */

@@ -19,6 +19,7 @@ import { failure, must, newHome, newService, sh } from '../integration/vm-env.js
 const M = 'vg1';
 let service: Service;
 let client: ApiClient;
+let evidenceFile = '';
 
 beforeAll(async () => {
   ({ service, client } = newService(newHome('vagrant')));
@@ -106,6 +107,15 @@ describe('Vagrant provider specifics', { timeout: 900_000 }, () => {
     expect(
       (await must(client, 'snapshots.list', { machine: M })).filter((x) => x.name.startsWith('hlab-')),
     ).toEqual([]);
+  });
+
+  it('benches the machine (own checks) and replays that run’s evidence on it with the same outcome', async () => {
+    const bench = await must(client, 'bench.run', { machine: M, tool: 'checks' });
+    expect(bench.tests.find((t) => t.id.startsWith('kernel-sysctl/'))?.result).toBe('pass');
+    expect(evidenceFile).not.toBe('');
+    const replay = await must(client, 'recipes.validate', { evidence: evidenceFile, machine: M });
+    expect(replay.differences).toEqual([]);
+    expect(replay.match).toBe(true);
   });
 
   it('a reboot step reboots in place: SSH goes away and comes back with a new boot id, checks run after', async () => {

@@ -65,7 +65,20 @@ function providerKind(ctx: ServiceContext, v: unknown): ProviderKind {
 export function machineHandlers(ctx: ServiceContext): MachineHandlers {
   const changed = (name: string) => ctx.broadcast('machines.changed', { name });
   return {
-    'machines.list': async () => ctx.machines.list(),
+    'machines.list': async (req) => {
+      const list = await ctx.machines.list();
+      if (req?.snapshots !== true) return list;
+      return Promise.all(
+        list.map(async (m) => ({
+          ...m,
+          snapshots: await ctx.machines
+            .owner(m.name)
+            .snapshots.list(m.name)
+            .then((l) => l.map((x) => x.name))
+            .catch(() => []),
+        })),
+      );
+    },
 
     'machines.create': async (req, op) => {
       const name = requireName(req.name, 'name');

@@ -241,17 +241,19 @@ export function buildCommands(deps: CliDeps): Command[] {
     },
     {
       path: ['machine', 'list'],
-      summary: 'List machines with their live state',
+      summary: 'List the machines of every provider with their live state and snapshots',
       run: async (ctx) => {
-        const list = await call(ctx, 'machines.list', {});
+        const list = await call(ctx, 'machines.list', { snapshots: true });
         return print(ctx, list, () =>
           table(
             list.map((m) => ({
               ...m,
-              ssh: m.ssh ? `${m.ssh.host}:${m.ssh.port}` : undefined,
-              memory: `${m.memoryMiB} MiB`,
+              ssh: m.ssh ? `${m.ssh.user}@${m.ssh.host}:${m.ssh.port}` : undefined,
+              memory: m.memoryMiB ? `${m.memoryMiB} MiB` : undefined,
+              cpus: m.cpus || undefined,
+              snapshots: m.snapshots?.length ? m.snapshots.join(' ') : undefined,
             })),
-            ['name', 'provider', 'state', 'image', 'memory', 'cpus', 'ssh'],
+            ['name', 'provider', 'state', 'image', 'memory', 'cpus', 'ssh', 'snapshots'],
           ),
         );
       },
