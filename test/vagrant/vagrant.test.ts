@@ -104,6 +104,8 @@ describe('Vagrant provider specifics', { timeout: 900_000 }, () => {
     expect(JSON.parse(evidence.content)).toMatchObject({
       body: { base: { provider: 'vagrant', image: 'debian-12' } },
     });
+    evidenceFile = path.join(service.context.home, evidence.filename);
+    writeFileSync(evidenceFile, evidence.content);
     expect(
       (await must(client, 'snapshots.list', { machine: M })).filter((x) => x.name.startsWith('hlab-')),
     ).toEqual([]);
