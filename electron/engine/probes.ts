@@ -82,3 +82,46 @@ export async function runProbe(probe: Probe, env: ProbeEnv): Promise<ProbeResult
     fresh.reset();
   }
 }
+
+/** The probes that need nothing but a fresh connection: proven together, in one round trip. */
+export const CONNECTION_PROBES: Probe[] = ['fresh-ssh-login', 'sudo', 'no-failed-units'];
+
+/**
+ * One fresh connection proves a key login, sudo and no newly failed units at once (three
+ * connections cost ~1 s each under TCG). A lost connection fails every probe asked for.
+ */
+export async function runConnectionProbes(
+  probes: Probe[],
+  env: ProbeEnv,
+): Promise<Array<[Probe, ProbeResult]>> {
+  const fresh = new SshExecutor(env.target, env.knownHosts);
+  try {
+    const r = await fresh.exec(`id -un; echo '##sudo'; sudo -n true 2>&1; echo "##rc=$?"; ${FAILED_UNITS}`);
+    const [user = '', rest = ''] = r.stdout.split('\n##sudo\n');
+    const rc = /^##rc=(\d+)$/m.exec(rest);
+    const sudoOut = rest.slice(0, rc?.index ?? 0).trim();
+    const units = rc
+      ? rest
+          .slice((rc.index ?? 0) + rc[0].length)
+          .split('\n')
+          .filter(Boolean)
+      : [];
+    const added = units.filter((u) => !env.failedBefore.includes(u));
+    const results: Record<string, ProbeResult> = {
+      'fresh-ssh-login': { pass: user.trim() !== '', output: `fresh login as ${user.trim()}` },
+      sudo: {
+        pass: rc?.[1] === '0',
+        output: rc?.[1] === '0' ? 'sudo -n true works' : sudoOut || 'sudo -n true failed',
+      },
+      'no-failed-units': {
+        pass: rc !== null && added.length === 0,
+        output: added.length ? `newly failed: ${added.join(', ')}` : 'no newly failed units',
+      },
+    };
+    return probes.map((p) => [p, results[p] ?? { pass: false, output: `${p} is not a connection probe` }]);
+  } catch (err) {
+    return probes.map((p) => [p, { pass: false, output: (err as Error).message }]);
+  } finally {
+    fresh.reset();
+  }
+}

@@ -28,6 +28,8 @@ export interface ReadyOptions {
   timeoutMs: number;
   /** Set the guest clock in the same connection (after a restore or a resume). */
   fixClock?: boolean;
+  /** Ready only when sudo works in that connection too. */
+  proveSudo?: boolean;
   /** Ready only once the guest runs a boot other than this one (an in-place reboot). */
   bootIdOtherThan?: string;
 }
@@ -155,6 +157,7 @@ export class Machines {
         [
           bootId ? `test "$(${BOOT_ID})" != '${bootId}'` : 'true',
           ...(o.fixClock ? [`sudo -n date -u -s @${Math.floor(Date.now() / 1000)} >/dev/null`] : []),
+          ...(o.proveSudo && !o.fixClock ? ['sudo -n true'] : []),
         ].join(' && '),
     });
     return p.get(name);
@@ -182,7 +185,12 @@ export class Machines {
   async restore(
     name: string,
     snapshot: string,
-    o: OpOptions & { timeoutMs: number; start?: boolean; phase?: (name: string, ms: number) => void },
+    o: OpOptions & {
+      timeoutMs: number;
+      start?: boolean;
+      proveSudo?: boolean;
+      phase?: (name: string, ms: number) => void;
+    },
   ): Promise<SnapshotInfo> {
     const p = this.owner(name);
     let t = performance.now();
@@ -210,7 +218,10 @@ export class Machines {
     }
     if (runningNow || o.start || wasRunning) {
       await this.waitReady(name, { ...o, fixClock: p.capabilities.clockDrift });
-      lap(p.capabilities.clockDrift ? 'ssh ready + clock' : 'ssh ready');
+      const clock = p.capabilities.clockDrift;
+      lap(
+        ['fresh login', ...(clock || o.proveSudo ? ['sudo'] : []), ...(clock ? ['clock'] : [])].join(' + '),
+      );
     }
     return snap;
   }
