@@ -2,6 +2,7 @@
  * SSH on ssh2 (pure-JS path is enough): connect with the machine key and pinned host key, exec
  * with streamed output, timeout and AbortSignal, and wait-for-SSH. Errors are typed for the UI.
  */
+import os from 'node:os';
 import ssh2, { type Client, type ConnectConfig } from 'ssh2';
 import { HlabError } from '../../shared/errors.js';
 import type { ExecResult, Progress } from '../../shared/types.js';
@@ -93,6 +94,11 @@ export function connect(
 const TAIL_LINES = 20;
 export const tail = (s: string, n = TAIL_LINES) => s.split('\n').slice(-n).join('\n');
 
+function signalNumber(name: string): number {
+  const sig = (name.startsWith('SIG') ? name : `SIG${name}`) as NodeJS.Signals;
+  return os.constants.signals[sig] ?? 0;
+}
+
 export function exec(client: Client, command: string, opts: ExecOptions = {}): Promise<ExecResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
@@ -143,7 +149,8 @@ export function exec(client: Client, command: string, opts: ExecOptions = {}): P
       stream.on('close', (code: number | null, signal?: string) =>
         finish(() =>
           resolve({
-            exitCode: code ?? (signal ? 128 : 255),
+            // Like a shell: a command killed by signal N exits 128+N (ssh2 names it SIGxxx).
+            exitCode: code ?? (signal ? 128 + signalNumber(signal) : 255),
             stdout,
             stderr,
             durationMs: Date.now() - started,

@@ -4,6 +4,7 @@
  * restore snapshots instead of booting again.
  */
 import { copyFileSync, mkdirSync, openSync, readFileSync, writeSync, closeSync, chmodSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,6 +79,19 @@ describe('QEMU provider contract', () => {
 });
 
 describe('QEMU provider specifics', () => {
+  it('hlab exec keeps each argument whole and passes the exit code through (128+N for a signal)', () => {
+    const hlab = (...args: string[]) =>
+      spawnSync(process.execPath, [path.resolve('electron/host/hlab.mjs'), 'exec', M, '--', ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, HLAB_HOME: home },
+      });
+    const r = hlab('sh', '-c', 'echo out; exit 7');
+    expect(r.stdout).toBe('out\n');
+    expect(r.status).toBe(7);
+    expect(hlab('echo "one line"; exit 3').status).toBe(3);
+    expect(hlab('sh', '-c', 'kill -TERM $$').status).toBe(128 + 15);
+  });
+
   it('creates a machine as an overlay in well under a second of provider time', async () => {
     const started = Date.now();
     await must(client, 'machines.create', { name: 'quick', memoryMiB: 512, cpus: 1 });

@@ -3,12 +3,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../electron/host/cli.js';
+import { execCommand } from '../../electron/host/cli/commands.js';
 
 function io() {
   const out: string[] = [];
   const err: string[] = [];
   return { out, err, io: { stdout: (s: string) => out.push(s), stderr: (s: string) => err.push(s) } };
 }
+
+describe('hlab exec arguments', () => {
+  it('one argument is a command line; several are each kept whole', () => {
+    expect(execCommand(['echo a; exit 3'])).toBe('echo a; exit 3');
+    expect(execCommand(['sh', '-c', 'echo out; exit 7'])).toBe("'sh' '-c' 'echo out; exit 7'");
+    expect(execCommand(['printf', '%s\n', "it's"])).toBe("'printf' '%s\n' 'it'\\''s'");
+  });
+});
 
 describe('hlab CLI', () => {
   const saved = process.env.HLAB_HOME;

@@ -12,6 +12,7 @@ import { formatIssue } from '../../../shared/steps.js';
 import { writeFileSync } from 'node:fs';
 import { BENCH_TOOLS, type BenchResult, type BenchTool } from '../../../shared/bench.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../../recipes/exports.js';
+import { shQuote } from '../../ssh/executor.js';
 
 function benchText(r: BenchResult): string {
   const count = (k: string) => r.tests.filter((t) => t.result === k).length;
@@ -31,6 +32,11 @@ function benchText(r: BenchResult): string {
 export interface CliDeps {
   client: ApiClient;
   serve(port: number, ctx: CommandContext): Promise<number>;
+}
+
+/** One argument is a shell command line (as with ssh); several are each kept whole (as with docker exec). */
+export function execCommand(argv: string[]): string {
+  return argv.length === 1 ? (argv[0] as string) : argv.map(shQuote).join(' ');
 }
 
 function parseIntFlag(v: unknown, flag: string): number | undefined {
@@ -314,7 +320,8 @@ export function buildCommands(deps: CliDeps): Command[] {
       path: ['exec'],
       args: 'NAME -- CMD...',
       arity: [1, 1],
-      summary: 'Run a command on a machine over SSH (exit code and output passed through)',
+      summary:
+        'Run a command on a machine over SSH: one argument is a shell command line, several are kept whole (exit code passed through, 128+N for signal N)',
       options: { timeout: { type: 'string' } },
       run: async (ctx) => {
         if (ctx.rest.length === 0)
@@ -322,11 +329,11 @@ export function buildCommands(deps: CliDeps): Command[] {
         const timeoutS = parseIntFlag(ctx.values.timeout, 'timeout');
         const r = await call(ctx, 'machines.exec', {
           machine: ctx.positionals[0] as string,
-          command: ctx.rest.join(' '),
+          command: execCommand(ctx.rest),
           timeoutMs: timeoutS === undefined ? undefined : timeoutS * 1000,
         });
         if (ctx.json) ctx.stdout(JSON.stringify(r, null, 2));
-        return r.exitCode === 0 ? 0 : 1;
+        return r.exitCode;
       },
     },
     {
