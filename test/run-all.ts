@@ -162,6 +162,7 @@ if (!slow) {
     'warn',
   ]);
   check('bundle electron main + preload', npx, ['tsx', 'build/bundle-electron.ts']);
+  check('bundle the hlab CLI', npx, ['tsx', 'build/bundle-cli.ts']);
   check('npx hlab --help from the repo root', npx, ['hlab', '--help']);
 }
 

@@ -1,7 +1,38 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI directly (tsx), so a fresh clone needs no build step for `npx hlab`.
-import { register } from 'tsx/esm/api';
+// `hlab`: runs the prebuilt bundle (dist/cli/hlab.mjs, made by `npm ci` / `npm test`) while it is
+// newer than every source file; otherwise the TypeScript directly through tsx, so a fresh or
+// edited checkout never runs stale code.
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-register();
-const { main } = await import('./cli.ts');
-process.exitCode = await main(process.argv.slice(2));
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const bundle = path.join(root, 'dist', 'cli', 'hlab.mjs');
+
+function newestSource(dir) {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) newest = Math.max(newest, newestSource(p));
+    else if (/\.(ts|mjs|json)$/.test(e.name)) newest = Math.max(newest, statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+function bundleIsFresh() {
+  try {
+    const built = statSync(bundle).mtimeMs;
+    return ['electron', 'shared'].every((d) => newestSource(path.join(root, d)) <= built);
+  } catch {
+    return false;
+  }
+}
+
+if (bundleIsFresh()) {
+  await import(bundle);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  const { main } = await import('./cli.ts');
+  process.exitCode = await main(process.argv.slice(2));
+}

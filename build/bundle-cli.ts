@@ -1,0 +1,33 @@
+/**
+ * Bundles the `hlab` CLI into dist/cli/hlab.mjs, so that scripts calling it hundreds of times do
+ * not pay for transpiling TypeScript at every start (tsx). electron/host/hlab.mjs uses the bundle
+ * while it is newer than every source file, and falls back to tsx otherwise. Runs on `npm ci`
+ * (prepare) and in `npm test`.
+ */
+import { build } from 'esbuild';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export async function bundleCli(): Promise<void> {
+  await build({
+    entryPoints: [path.join(root, 'electron/host/cli-entry.ts')],
+    outfile: path.join(root, 'dist/cli/hlab.mjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    // ssh2's optional native binding is resolved at run time; ws and yaml bundle fine.
+    external: ['ssh2', 'cpu-features', 'electron'],
+    // Bundled CommonJS dependencies call require(): give the ESM bundle one.
+    banner: {
+      js: "import { createRequire as __hlabRequire } from 'node:module'; const require = __hlabRequire(import.meta.url);",
+    },
+    logLevel: 'warning',
+  });
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await bundleCli();
+}

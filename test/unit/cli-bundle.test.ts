@@ -1,0 +1,47 @@
+/** The prebuilt CLI: bundled like the Electron main, used by `hlab` only while newer than the sources. */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, statSync, utimesSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bundleCli } from '../../build/bundle-cli.js';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+const hlab = path.join(root, 'electron/host/hlab.mjs');
+const bundle = path.join(root, 'dist/cli/hlab.mjs');
+const home = mkdtempSync(path.join(os.tmpdir(), 'hlab-clibundle-'));
+const run = (...args: string[]) =>
+  spawnSync(process.execPath, [hlab, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, HLAB_HOME: home },
+  });
+
+describe('prebuilt CLI', () => {
+  beforeAll(async () => {
+    await bundleCli();
+  }, 60_000);
+
+  it('runs from the bundle: help, the step library (labs/ found from dist/), a usage error exits 2', () => {
+    const help = run('--help');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('machine add');
+    const steps = run('steps', 'list', '--json');
+    expect(steps.status, steps.stderr).toBe(0);
+    expect((JSON.parse(steps.stdout) as unknown[]).length).toBeGreaterThan(5);
+    expect(run('machine', 'frobnicate').status).toBe(2);
+  });
+
+  it('falls back to the TypeScript sources when one is newer than the bundle', () => {
+    const built = statSync(bundle).mtime;
+    const older = new Date(built.getTime() - 60_000);
+    utimesSync(bundle, older, older);
+    try {
+      // A source newer than the bundle: the tsx path (no stale code) must still answer.
+      const r = run('--help');
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain('machine add');
+    } finally {
+      utimesSync(bundle, built, built);
+    }
+  });
+});
