@@ -71,6 +71,11 @@ interface DockerBenchLog {
 
 const RESULT: Record<string, TestResult> = { PASS: 'pass', WARN: 'fail', INFO: 'info', NOTE: 'warn' };
 
+const finite = (v: unknown, fallback: number): number => {
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  return typeof n === 'number' && Number.isFinite(n) ? n : fallback;
+};
+
 export function parseDockerBench(json: string, machine: string): BenchResult {
   let log: DockerBenchLog;
   try {
@@ -96,8 +101,9 @@ export function parseDockerBench(json: string, machine: string): BenchResult {
     tool: 'docker-bench',
     machine,
     at: new Date().toISOString(),
-    score: log.score ?? 0,
-    max: log.checks ?? tests.length,
+    // The log is written inside the guest: only finite numbers are believed.
+    score: finite(log.score, 0),
+    max: finite(log.checks, tests.length),
     tests,
     warnings: tests.filter((t) => t.result === 'fail').map((t) => ({ id: t.id, text: t.title ?? t.id })),
     suggestions,

@@ -36,13 +36,29 @@ function heredocRun(body: string, tag: string, suffix: string): string {
   return `bash <<'${d}' ${suffix}\n${body}\n${d}`;
 }
 
+/**
+ * Text from a step file or the guest (titles, ids, kernel strings) inside a `#` comment: a newline
+ * or other control character would end the comment and turn the rest into a root command.
+ */
+export function commentSafe(text: unknown): string {
+  // eslint-disable-next-line no-control-regex
+  return String(text).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ');
+}
+
 export function toShell(b: EvidenceBundle): string {
   const steps = validatedSteps(b);
+  // Step ids go into file names and commands unquoted: only the loader's id shape is accepted.
+  for (const s of steps)
+    if (!/^[a-z0-9][a-z0-9._#-]{0,99}$/i.test(s.id))
+      throw new HlabError(
+        'bad-request',
+        `Evidence step id ${JSON.stringify(s.id)} is not a step id; refusing to export it.`,
+      );
   const out: string[] = [
     '#!/bin/bash',
-    `# Hardening Lab export of run ${b.body.run.id} (recipe ${b.body.recipe.id}),`,
-    `# validated on ${b.body.base.image} (${b.body.base.sha256.slice(0, 16)}), kernel ${b.body.kernel.after}.`,
-    `# Evidence root ${b.root}.`,
+    `# Hardening Lab export of run ${commentSafe(b.body.run.id)} (recipe ${commentSafe(b.body.recipe.id)}),`,
+    `# validated on ${commentSafe(b.body.base.image)} (${commentSafe(b.body.base.sha256.slice(0, 16))}), kernel ${commentSafe(b.body.kernel.after)}.`,
+    `# Evidence root ${commentSafe(b.root)}.`,
     '# Applies each step (idempotent) and stops at the first failing verify. Run as root.',
     '# Steps that need a reboot stop with exit 100: reboot, then run this script again.',
     'set -u',
@@ -54,8 +70,10 @@ export function toShell(b: EvidenceBundle): string {
   ];
   for (const s of steps) {
     const n = `${s.index + 1}`;
-    out.push(`# --- step ${n}: ${s.id} — ${s.title} (script sha256 ${s.scriptSha256})`);
-    out.push(`echo "== step ${n}: ${s.id}"`);
+    out.push(
+      `# --- step ${n}: ${commentSafe(s.id)} — ${commentSafe(s.title)} (script sha256 ${commentSafe(s.scriptSha256)})`,
+    );
+    out.push(`echo ${shQuote(`== step ${n}: ${commentSafe(s.id)}`)}`);
     const verifyAll = runChecks(s)
       .map((c, i) =>
         heredocRun(c.run, `${s.id}_v${i}`, `>/dev/null 2>&1 || verify_failed ${s.id} ${shQuote(c.name)}`),

@@ -9,6 +9,9 @@ const esc = (s: unknown) =>
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
   );
 
+/** Scores come from the guest (docker-bench's JSON log): only finite numbers reach the markup. */
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+
 function chart(cs: BenchComparison[]): string {
   if (!cs.length) return '<p class="muted">No benchmark ran before and after this run.</p>';
   const rowH = 56;
@@ -17,12 +20,15 @@ function chart(cs: BenchComparison[]): string {
     .map((c, i) => {
       const y = i * rowH + 10;
       const bw = (v: number, max: number) => Math.max(2, Math.round((max ? v / max : 0) * (w - 200)));
+      const [b, bm, a, am, d] = [c.before.score, c.before.max, c.after.score, c.after.max, c.delta].map(
+        num,
+      ) as [number, number, number, number, number];
       return `<g transform="translate(0,${y})">
   <text x="0" y="14" class="label">${esc(c.tool)}</text>
-  <rect x="120" y="2" width="${bw(c.before.score, c.before.max)}" height="16" class="before"><title>before ${c.before.score}/${c.before.max}</title></rect>
-  <text x="${126 + bw(c.before.score, c.before.max)}" y="15" class="val">${c.before.score}/${c.before.max}</text>
-  <rect x="120" y="22" width="${bw(c.after.score, c.after.max)}" height="16" class="after"><title>after ${c.after.score}/${c.after.max}</title></rect>
-  <text x="${126 + bw(c.after.score, c.after.max)}" y="35" class="val">${c.after.score}/${c.after.max} (${c.delta >= 0 ? '+' : ''}${c.delta})</text>
+  <rect x="120" y="2" width="${bw(b, bm)}" height="16" class="before"><title>before ${b}/${bm}</title></rect>
+  <text x="${126 + bw(b, bm)}" y="15" class="val">${b}/${bm}</text>
+  <rect x="120" y="22" width="${bw(a, am)}" height="16" class="after"><title>after ${a}/${am}</title></rect>
+  <text x="${126 + bw(a, am)}" y="35" class="val">${a}/${am} (${d >= 0 ? '+' : ''}${d})</text>
 </g>`;
     })
     .join('\n');
@@ -76,6 +82,7 @@ export function toHtml(b: EvidenceBundle): string {
     .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Hardening Lab report — ${esc(body.recipe.id)} (${esc(body.run.id)})</title>
 <style>

@@ -141,4 +141,41 @@ describe('evidence bundle', () => {
     expect(html).toContain('ROLLED BACK');
     expect(html).toContain(bundle.root);
   });
+
+  it('hostile titles, kernel strings and ids never leave a shell comment (M2)', () => {
+    const evil = structuredClone(body);
+    evil.steps[0]!.title = 'harmless\ntouch /tmp/hlab-pwned-by-title #';
+    evil.kernel.after = '6.1.0-47\r\ntouch /tmp/hlab-pwned-by-kernel #\u2028x';
+    evil.base.image = 'debian-12\u0000\ntouch /tmp/hlab-pwned-by-image';
+    const sh = toShell(sealEvidence(evil, home));
+    for (const line of sh.split('\n').filter((l) => l.includes('hlab-pwned')))
+      expect(line.trimStart().startsWith('#'), line).toBe(true);
+    const f = path.join(home, 'evil.sh');
+    writeFileSync(f, sh);
+    expect(spawnSync('bash', ['-n', f], { encoding: 'utf8' }).stderr).toBe('');
+    const badId = structuredClone(body);
+    badId.steps[0]!.id = 'x; touch /tmp/hlab-pwned-by-id';
+    expect(() => toShell(sealEvidence(badId, home))).toThrow(/not a step id/);
+  });
+
+  it('a non-numeric bench score from the guest never becomes markup in the report (M4)', () => {
+    const evil = structuredClone(body);
+    const payload = '<img src=x onerror=alert(1)>' as unknown as number;
+    const side = { score: payload, max: payload };
+    evil.bench.comparisons = [
+      {
+        tool: 'docker-bench',
+        before: side,
+        after: side,
+        delta: payload,
+        fixed: [],
+        regressions: [],
+        accepted: [],
+      },
+    ];
+    const html = toHtml(sealEvidence(evil, home));
+    expect(html).not.toContain('<img');
+    expect(html).not.toContain('NaN');
+    expect(html).toContain(`Content-Security-Policy" content="default-src 'none'`);
+  });
 });
