@@ -7,7 +7,7 @@
 import type { RunSummary, StampedEvent } from './runs.js';
 import type { BenchComparison, BenchResult, BenchTool } from './bench.js';
 import type { StepClaim } from './claims.js';
-import type { EvidenceBundle, EvidenceVerdict } from './evidence.js';
+import type { EvidenceBundle, EvidenceVerdict, TrustedKey } from './evidence.js';
 import type { LabIssue, RecipeDef, StepDef } from './steps.js';
 import type {
   AdoptSpec,
@@ -77,6 +77,10 @@ export interface ApiMethods {
     { content: string; filename: string }
   >;
   'recipes.verify': Method<{ file: string }, EvidenceVerdict & { runId: string; recipe: string }>;
+  /** Evidence keys trusted here: this installation's own and imported ones. */
+  'keys.list': Method<Record<string, never>, TrustedKey[]>;
+  'keys.export': Method<Record<string, never>, { publicKey: string; fingerprint: string }>;
+  'keys.trust': Method<{ pem: string; name: string }, TrustedKey>;
   /** Replays an evidence bundle on a fresh machine from the same base and compares. */
   'recipes.validate': Method<
     { evidence: string; machine: string },
@@ -141,6 +145,9 @@ export const METHOD_NAMES = [
   'recipes.save',
   'recipes.export',
   'recipes.verify',
+  'keys.list',
+  'keys.export',
+  'keys.trust',
   'recipes.validate',
 ] as const satisfies readonly MethodName[];
 

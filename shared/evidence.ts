@@ -66,9 +66,22 @@ export interface EvidenceBundle {
 }
 
 export interface EvidenceVerdict {
+  /** Consistent with itself: every section, the root and the signature match. Says nothing of who signed. */
   intact: boolean;
-  /** Sections whose content no longer matches their hash, or "root"/"signature". */
+  /** Sections whose content no longer matches their hash, missing sections, or "root"/"signature". */
   problems: string[];
   /** Signed by this installation's key (false: a valid signature by someone else's key). */
   signedHere: boolean;
+  /** The signer's key fingerprint (SHA256:...), when the key could be read. */
+  signer?: string;
+  /** The name under which the signer's key is trusted here; absent for an unknown key. */
+  trustedAs?: string;
+  /** intact AND signed by a trusted key: the only verdict that means "validated". */
+  trusted: boolean;
+}
+
+export interface TrustedKey {
+  name: string;
+  fingerprint: string;
+  publicKey: string;
 }

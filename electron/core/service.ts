@@ -5,6 +5,7 @@ import { appHandlers } from './handlers/app.js';
 import { machineHandlers } from './handlers/machines.js';
 import { terminalHandlers } from './handlers/terminal.js';
 import { runHandlers } from './handlers/runs.js';
+import { keyHandlers } from './handlers/keys.js';
 import { benchHandlers } from './handlers/bench.js';
 
 export interface Service {
@@ -25,6 +26,7 @@ export function createService(opts: { home: string; env?: NodeJS.ProcessEnv }): 
     ...terminalHandlers(context),
     ...runHandlers(context),
     ...benchHandlers(context),
+    ...keyHandlers(context),
   };
   const dispatcher = createDispatcher(handlers);
   ref.dispatcher = dispatcher;

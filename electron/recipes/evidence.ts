@@ -4,15 +4,8 @@
  * signed with this installation's ed25519 key: editing any byte breaks a section hash, and
  * re-hashing after an edit needs the private key to sign again.
  */
-import {
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  sign,
-  verify,
-} from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash, createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { HlabError } from '../../shared/errors.js';
 import {
@@ -25,6 +18,9 @@ import {
 import type { StampedEvent } from '../../shared/runs.js';
 import { readEvents, summarize } from '../engine/journal.js';
 import { runBenches } from '../bench/index.js';
+import { evidenceKey, fingerprint, trustedKeys } from './trust.js';
+
+export { evidenceKey };
 
 export function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
@@ -38,23 +34,6 @@ export function canonical(v: unknown): string {
 }
 
 const sha256 = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
-
-/** One signing key per installation, created on first use, private part 0600. */
-export function evidenceKey(home: string): { privatePem: string; publicPem: string } {
-  const dir = path.join(home, 'keys');
-  const file = path.join(dir, 'evidence-ed25519.pem');
-  if (!existsSync(file)) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const { privateKey } = generateKeyPairSync('ed25519');
-    writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-  }
-  const privatePem = readFileSync(file, 'utf8');
-  const publicPem = createPublicKey(createPrivateKey(privatePem)).export({
-    type: 'spki',
-    format: 'pem',
-  }) as string;
-  return { privatePem, publicPem };
-}
 
 function hashBody(body: EvidenceBody): { hashes: Record<string, string>; root: string } {
   const hashes = Object.fromEntries(
@@ -77,26 +56,56 @@ export function sealEvidence(body: EvidenceBody, home: string): EvidenceBundle {
   return { body, hashes, root, signature: { alg: 'ed25519', publicKey: key.publicPem, value } };
 }
 
+/** The body's sections: a bundle missing one was cut down after sealing and is refused. */
+const REQUIRED_SECTIONS = [
+  'format',
+  'app',
+  'run',
+  'recipe',
+  'base',
+  'kernel',
+  'steps',
+  'bench',
+  'journalSha256',
+];
+
 export function verifyEvidence(bundle: EvidenceBundle, home?: string): EvidenceVerdict {
   const problems: string[] = [];
-  const { hashes, root } = hashBody(bundle.body);
+  for (const k of REQUIRED_SECTIONS) if (!bundle.body || !(k in bundle.body)) problems.push(`missing ${k}`);
+  const { hashes, root } = hashBody(bundle.body ?? ({} as EvidenceBody));
   for (const k of new Set([...Object.keys(hashes), ...Object.keys(bundle.hashes ?? {})]))
     if (hashes[k] !== bundle.hashes?.[k]) problems.push(k);
   if (root !== bundle.root) problems.push('root');
   let sigOk = false;
+  let signer: string | undefined;
   try {
-    sigOk = verify(
-      null,
-      Buffer.from(bundle.root),
-      createPublicKey(bundle.signature.publicKey),
-      Buffer.from(bundle.signature.value, 'base64'),
-    );
+    const key = createPublicKey(bundle.signature.publicKey);
+    signer = fingerprint(bundle.signature.publicKey);
+    // Only ed25519, as sealed: "alg: none" or another key type is no signature at all.
+    sigOk =
+      bundle.signature.alg === 'ed25519' &&
+      key.asymmetricKeyType === 'ed25519' &&
+      verify(
+        null,
+        Buffer.from(String(bundle.root)),
+        key,
+        Buffer.from(String(bundle.signature.value), 'base64'),
+      );
   } catch {
     sigOk = false;
   }
   if (!sigOk) problems.push('signature');
-  const signedHere = home ? sigOk && evidenceKey(home).publicPem === bundle.signature.publicKey : false;
-  return { intact: problems.length === 0, problems, signedHere };
+  const intact = problems.length === 0;
+  const trustedAs =
+    home && sigOk && signer ? trustedKeys(home).find((k) => k.fingerprint === signer)?.name : undefined;
+  return {
+    intact,
+    problems,
+    signedHere: trustedAs === 'this installation',
+    ...(signer ? { signer } : {}),
+    ...(trustedAs ? { trustedAs } : {}),
+    trusted: intact && trustedAs !== undefined,
+  };
 }
 
 /** Reads a bundle from disk with a clear error for anything that is not one. */

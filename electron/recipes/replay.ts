@@ -80,11 +80,17 @@ export async function replayEvidence(
   appVersion: string,
   o: { signal?: AbortSignal; onEvent?: (e: StampedEvent, runId: string) => void } = {},
 ): Promise<ReplayResult> {
-  const verdict = verifyEvidence(bundle);
+  const verdict = verifyEvidence(bundle, ctx.home);
   if (!verdict.intact)
     throw new HlabError(
       'bad-request',
       `The evidence bundle was modified after it was sealed (${verdict.problems.join(', ')}); refusing to replay it.`,
+    );
+  if (!verdict.trusted)
+    throw new HlabError(
+      'permission',
+      `The evidence bundle is signed by an unknown key ${verdict.signer ?? ''}; refusing to replay it.`,
+      { hint: "if it is a colleague's, import their key first: hlab keys trust THEIR-KEY.pem --name NAME" },
     );
   const facts = await ctx.machines.facts(machine);
   const sha = facts.imageSha256 ?? 'unknown';

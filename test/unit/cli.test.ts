@@ -4,6 +4,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../electron/host/cli.js';
 import { execCommand } from '../../electron/host/cli/commands.js';
+import { sealEvidence } from '../../electron/recipes/evidence.js';
+import { evidenceKey } from '../../electron/recipes/trust.js';
+import { EVIDENCE_FORMAT } from '../../shared/evidence.js';
 
 function io() {
   const out: string[] = [];
@@ -97,5 +100,42 @@ describe('hlab CLI', () => {
     const o = io();
     expect(await main(['info', '--json'], o.io)).toBe(0);
     expect(JSON.parse(o.out.join('\n')).home).toBe(process.env.HLAB_HOME);
+  });
+
+  it('recipe verify: a bundle signed by an unknown key exits 1 until its key is trusted (keys trust/export)', async () => {
+    const attacker = mkdtempSync(path.join(os.tmpdir(), 'hlab-signer-'));
+    const body = {
+      format: EVIDENCE_FORMAT,
+      app: { name: 'hardening-lab', version: '0.1.0' },
+      run: {
+        id: '20261123T000000-x-abcdef',
+        machine: 'm',
+        status: 'validated',
+        startedAt: '',
+        finalReboot: false,
+      },
+      recipe: { id: 'x', bench: [] },
+      base: { image: 'debian-12', sha256: 'f'.repeat(64) },
+      kernel: { before: 'k', after: 'k' },
+      steps: [],
+      bench: { before: [], after: [], comparisons: [] },
+      journalSha256: 'e'.repeat(64),
+    };
+    const file = path.join(attacker, 'ev.json');
+    writeFileSync(file, JSON.stringify(sealEvidence(body as never, attacker)));
+    const o1 = io();
+    expect(await main(['recipe', 'verify', file], o1.io)).toBe(1);
+    expect(o1.out.join('\n')).toContain('NOT TRUSTED');
+    const pem = path.join(attacker, 'alice.pem');
+    writeFileSync(pem, evidenceKey(attacker).publicPem);
+    const o2 = io();
+    expect(await main(['keys', 'trust', pem], o2.io)).toBe(0);
+    expect(o2.out.join('\n')).toMatch(/^trusted alice: SHA256:/);
+    const o3 = io();
+    expect(await main(['recipe', 'verify', file], o3.io)).toBe(0);
+    expect(o3.out.join('\n')).toContain('signed by alice');
+    const o4 = io();
+    expect(await main(['keys', 'export'], o4.io)).toBe(0);
+    expect(o4.out.join('\n')).toContain('BEGIN PUBLIC KEY');
   });
 });

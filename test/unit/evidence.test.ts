@@ -9,6 +9,7 @@ import type { RunEvent } from '../../shared/runs.js';
 import { buildEvidence, sealEvidence, verifyEvidence } from '../../electron/recipes/evidence.js';
 import { toAnsible, toCloudInit, toShell } from '../../electron/recipes/exports.js';
 import { toHtml } from '../../electron/recipes/html-report.js';
+import { evidenceKey, fingerprint, trustedKeys, trustKey } from '../../electron/recipes/trust.js';
 
 function fakeRun(): { home: string; runs: string; id: string } {
   const home = mkdtempSync(path.join(os.tmpdir(), 'hlab-evidence-'));
@@ -82,7 +83,46 @@ describe('evidence bundle', () => {
   });
 
   it('verifies as intact and signed by this installation', () => {
-    expect(verifyEvidence(bundle, home)).toEqual({ intact: true, problems: [], signedHere: true });
+    expect(verifyEvidence(bundle, home)).toEqual({
+      intact: true,
+      problems: [],
+      signedHere: true,
+      signer: fingerprint(evidenceKey(home).publicPem),
+      trustedAs: 'this installation',
+      trusted: true,
+    });
+  });
+
+  it('an edited bundle re-signed with another key is intact but NOT trusted, until that key is imported (M1)', () => {
+    const attacker = mkdtempSync(path.join(os.tmpdir(), 'hlab-attacker-'));
+    const edited = structuredClone(body);
+    edited.run.status = 'validated';
+    edited.kernel.after = '6.1.0-99';
+    const forged = sealEvidence(edited, attacker);
+    const v = verifyEvidence(forged, home);
+    expect(v).toMatchObject({ intact: true, trusted: false, signedHere: false });
+    expect(v.trustedAs).toBeUndefined();
+    expect(v.signer).toBe(fingerprint(evidenceKey(attacker).publicPem));
+    // A team exchanges keys on purpose: then the same bundle is trusted, under the name given.
+    const colleague = mkdtempSync(path.join(os.tmpdir(), 'hlab-team-'));
+    trustKey(colleague, evidenceKey(attacker).publicPem, 'alice');
+    expect(verifyEvidence(forged, colleague)).toMatchObject({ trusted: true, trustedAs: 'alice' });
+    expect(trustedKeys(colleague).map((k) => k.name)).toEqual(['this installation', 'alice']);
+    expect(() => trustKey(colleague, 'not a key', 'bob')).toThrow(/PEM/);
+  });
+
+  it('refuses alg "none" and a bundle with a section removed and re-sealed (M1)', () => {
+    const none = structuredClone(bundle);
+    none.signature.alg = 'none' as 'ed25519';
+    expect(verifyEvidence(none, home)).toMatchObject({ intact: false, trusted: false });
+    expect(verifyEvidence(none, home).problems).toContain('signature');
+    const cut = structuredClone(body) as Partial<typeof body>;
+    delete cut.bench;
+    delete cut.journalSha256;
+    const resealed = sealEvidence(cut as typeof body, home);
+    const v = verifyEvidence(resealed, home);
+    expect(v.intact).toBe(false);
+    expect(v.problems).toEqual(expect.arrayContaining(['missing bench', 'missing journalSha256']));
   });
 
   it('detects a one-byte edit anywhere in the body', () => {

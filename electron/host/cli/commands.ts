@@ -9,7 +9,8 @@ import { formatEvent, summaryText } from './run-output.js';
 import { interactiveShell } from './shell.js';
 import { loadLibrary, loadRecipe, loadStep } from '../../steps/load.js';
 import { formatIssue } from '../../../shared/steps.js';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { BENCH_TOOLS, type BenchResult, type BenchTool } from '../../../shared/bench.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../../recipes/exports.js';
 import { shQuote } from '../../ssh/executor.js';
@@ -491,15 +492,64 @@ export function buildCommands(deps: CliDeps): Command[] {
       path: ['recipe', 'verify'],
       args: 'EVIDENCE',
       arity: [1, 1],
-      summary: 'Check that an evidence bundle is unmodified (exit 1 when it was tampered with)',
+      summary:
+        'Check an evidence bundle: unmodified AND signed by a trusted key (exit 1 when tampered with or signed by an unknown key)',
       run: async (ctx) => {
         const v = await call(ctx, 'recipes.verify', { file: ctx.positionals[0] as string });
         print(ctx, v, () =>
-          v.intact
-            ? `intact: run ${v.runId} (${v.recipe}), signed by ${v.signedHere ? 'this installation' : 'another installation'}`
-            : `TAMPERED: ${v.problems.join(', ')} no longer match (run ${v.runId})`,
+          !v.intact
+            ? `TAMPERED: ${v.problems.join(', ')} no longer match (run ${v.runId})`
+            : v.trusted
+              ? `intact: run ${v.runId} (${v.recipe}), signed by ${v.trustedAs} (${v.signer})`
+              : `NOT TRUSTED: run ${v.runId} (${v.recipe}) is intact but signed by an unknown key ${v.signer}; import the signer's key with \`hlab keys trust FILE --name NAME\` if you trust it`,
         );
-        return v.intact ? 0 : 1;
+        return v.trusted ? 0 : 1;
+      },
+    },
+    {
+      path: ['keys', 'export'],
+      summary:
+        "Print this installation's evidence public key (give it to colleagues who verify your bundles)",
+      options: { output: { type: 'string', short: 'o' } },
+      run: async (ctx) => {
+        const k = await call(ctx, 'keys.export', {});
+        if (ctx.values.output) {
+          writeFileSync(String(ctx.values.output), k.publicKey);
+          ctx.stderr(`wrote ${String(ctx.values.output)} (${k.fingerprint})`);
+        } else print(ctx, k, () => k.publicKey.trimEnd());
+        return 0;
+      },
+    },
+    {
+      path: ['keys', 'trust'],
+      args: 'FILE',
+      arity: [1, 1],
+      summary: "Trust a colleague's evidence public key (PEM) for recipe verify and validate",
+      options: { name: { type: 'string' } },
+      run: async (ctx) => {
+        const file = ctx.positionals[0] as string;
+        let pem: string;
+        try {
+          pem = readFileSync(file, 'utf8');
+        } catch (err) {
+          throw new HlabError('not-found', `Cannot read ${file}: ${(err as Error).message}`);
+        }
+        const name = (ctx.values.name as string | undefined) ?? path.basename(file).replace(/\.[^.]*$/, '');
+        const k = await call(ctx, 'keys.trust', { pem, name });
+        return print(ctx, k, () => `trusted ${k.name}: ${k.fingerprint}`);
+      },
+    },
+    {
+      path: ['keys', 'list'],
+      summary: 'List the evidence keys trusted here',
+      run: async (ctx) => {
+        const list = await call(ctx, 'keys.list', {});
+        return print(ctx, list, () =>
+          table(
+            list.map((k) => ({ ...k })),
+            ['name', 'fingerprint'],
+          ),
+        );
       },
     },
     {
