@@ -3,6 +3,7 @@ const targets: Record<string, () => Promise<void>> = {
   vm: async () => (await import('./vm.js')).benchVm(process.argv.slice(3)),
   terminal: async () => (await import('./terminal.js')).benchTerminal(),
   rollback: async () => (await import('./rollback.js')).benchRollback(process.argv.slice(3)),
+  cli: async () => (await import('./cli.js')).benchCli(process.argv.slice(3)),
 };
 
 const target = process.argv[2];
