@@ -4,6 +4,7 @@
  * gone is reported as interrupted.
  */
 import {
+  appendFileSync,
   closeSync,
   existsSync,
   fsyncSync,
@@ -11,6 +12,8 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  readSync,
+  statSync,
   writeSync,
 } from 'node:fs';
 import path from 'node:path';
@@ -31,7 +34,17 @@ export class Journal {
   /** Appends to an existing run (recovery), continuing its sequence numbers. */
   static reopen(runsDir: string, runId: string): Journal {
     const events = readEvents(runsDir, runId);
-    const j = new Journal(runId, path.join(runsDir, runId, 'journal.jsonl'));
+    const file = path.join(runsDir, runId, 'journal.jsonl');
+    // A kill -9 mid-write leaves a torn last line: end it first, or the next event merges into it.
+    const size = statSync(file).size;
+    if (size > 0) {
+      const fd = openSync(file, 'r');
+      const last = Buffer.alloc(1);
+      readSync(fd, last, 0, 1, size - 1);
+      closeSync(fd);
+      if (last[0] !== 0x0a) appendFileSync(file, '\n');
+    }
+    const j = new Journal(runId, file);
     j.seq = events.at(-1)?.seq ?? 0;
     return j;
   }

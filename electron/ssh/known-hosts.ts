@@ -11,19 +11,40 @@ export function fingerprint(hostKey: Buffer): string {
 export class KnownHosts {
   constructor(private readonly file: string) {}
 
+  /**
+   * A store that cannot be read fails closed: treating it as empty would re-pin any key an
+   * attacker presents. Pins live in a prototype-less map, so "constructor" is just a name.
+   */
   private read(): Record<string, string> {
-    if (!existsSync(this.file)) return {};
+    const pins = Object.create(null) as Record<string, string>;
+    if (!existsSync(this.file)) return pins;
+    let parsed: unknown;
     try {
-      return JSON.parse(readFileSync(this.file, 'utf8')) as Record<string, string>;
-    } catch {
-      return {};
+      parsed = JSON.parse(readFileSync(this.file, 'utf8'));
+    } catch (err) {
+      throw this.corrupt((err as Error).message);
     }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw this.corrupt('not a JSON object');
+    for (const [k, v] of Object.entries(parsed)) {
+      if (typeof v !== 'string') throw this.corrupt(`the pin of "${k}" is not a string`);
+      pins[k] = v;
+    }
+    return pins;
+  }
+
+  private corrupt(why: string): HlabError {
+    return new HlabError(
+      'host-key-changed',
+      `The pinned SSH host keys (${this.file}) cannot be read (${why}); refusing to connect rather than trusting any key.`,
+      { hint: `inspect or remove ${this.file}; removing it re-pins every machine on its next connection` },
+    );
   }
 
   private write(pins: Record<string, string>): void {
     mkdirSync(path.dirname(this.file), { recursive: true });
     const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, JSON.stringify(pins, null, 2), { mode: 0o600 });
+    writeFileSync(tmp, JSON.stringify({ ...pins }, null, 2), { mode: 0o600 });
     renameSync(tmp, this.file);
   }
 
@@ -54,7 +75,7 @@ export class KnownHosts {
   /** A recreated machine resets its pin deliberately. */
   forget(machine: string): void {
     const pins = this.read();
-    if (machine in pins) {
+    if (Object.hasOwn(pins, machine)) {
       delete pins[machine];
       this.write(pins);
     }
