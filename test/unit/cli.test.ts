@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -137,5 +137,23 @@ describe('hlab CLI', () => {
     const o4 = io();
     expect(await main(['keys', 'export'], o4.io)).toBe(0);
     expect(o4.out.join('\n')).toContain('BEGIN PUBLIC KEY');
+  });
+
+  it('steps list and steps check honour HLAB_LABS_DIR (L13)', async () => {
+    const labs = mkdtempSync(path.join(os.tmpdir(), 'hlab-teamlabs-'));
+    mkdirSync(path.join(labs, 'steps'));
+    writeFileSync(
+      path.join(labs, 'steps', 'team-only.yaml'),
+      'id: team-only\ntitle: Team step\narea: ssh\nrisk: none\napply: |\n  true\nverify:\n  - name: ok\n    run: "true"\n',
+    );
+    const saved = process.env.HLAB_LABS_DIR;
+    process.env.HLAB_LABS_DIR = labs;
+    try {
+      const o = io();
+      expect(await main(['steps', 'list', '--json'], o.io)).toBe(0);
+      expect((JSON.parse(o.out.join('\n')) as Array<{ id: string }>).map((x) => x.id)).toEqual(['team-only']);
+    } finally {
+      process.env.HLAB_LABS_DIR = saved;
+    }
   });
 });

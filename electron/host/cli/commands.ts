@@ -40,6 +40,11 @@ export function execCommand(argv: string[]): string {
   return argv.length === 1 ? (argv[0] as string) : argv.map(shQuote).join(' ');
 }
 
+/** HLAB_LABS_DIR: a team's own step library instead of the bundled labs/ (as the app uses it). */
+function teamLabs(): string | undefined {
+  return process.env.HLAB_LABS_DIR ? path.resolve(process.env.HLAB_LABS_DIR) : undefined;
+}
+
 function parseIntFlag(v: unknown, flag: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
@@ -348,7 +353,7 @@ export function buildCommands(deps: CliDeps): Command[] {
       path: ['steps', 'list'],
       summary: 'List the hardening step library',
       run: async (ctx) => {
-        const { steps, issues } = loadLibrary();
+        const { steps, issues } = loadLibrary(teamLabs());
         if (issues.length) for (const i of issues) ctx.stderr(formatIssue(i));
         return (
           print(ctx, steps, () =>
@@ -370,7 +375,7 @@ export function buildCommands(deps: CliDeps): Command[] {
       arity: [1, 100],
       summary: 'Validate step or recipe files (errors as file:line: field: problem)',
       run: async (ctx) => {
-        const { steps } = loadLibrary();
+        const { steps } = loadLibrary(teamLabs());
         const issues = ctx.positionals.flatMap((f) =>
           /(^|\/)recipes\//.test(f) ? loadRecipe(f, steps).issues : loadStep(f).issues,
         );
