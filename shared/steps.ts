@@ -34,6 +34,10 @@ export interface ParamDef {
   min?: number;
   max?: number;
   enum?: string[];
+  /** string and list items: a regular expression the whole value must match. */
+  pattern?: string;
+  /** string: longest value accepted (default 256). */
+  maxLength?: number;
 }
 
 export interface VerifyCheck {

@@ -1,6 +1,6 @@
 /** Loads and validates steps and recipes: YAML -> schema -> defaults -> cross references. */
 import { BENCH_TOOLS, type BenchTool } from '../../shared/bench.js';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { appPath } from '../platform/app-root.js';
 import { LineCounter, parseDocument, type Node } from 'yaml';
@@ -27,6 +27,14 @@ const ID = {
   patternHint: 'lower-case letters, digits and "-"',
 } as const;
 const text = { kind: 'string', nonEmpty: true } as const;
+/** One line, no control characters: titles land in comments and headings of the exports. */
+const title = {
+  kind: 'string',
+  nonEmpty: true,
+  // eslint-disable-next-line no-control-regex
+  pattern: /^[^\u0000-\u001f\u007f\u2028\u2029]+$/,
+  patternHint: 'one line without control characters',
+} as const;
 const strings = { kind: 'array', items: { kind: 'string', nonEmpty: true } } as const;
 
 function paramProblem(p: Record<string, unknown>): string | undefined {
@@ -39,7 +47,15 @@ function paramProblem(p: Record<string, unknown>): string | undefined {
   if (!ok) return `default does not match type ${String(p.type)}`;
   if (p.type === 'string' && Array.isArray(p.enum) && !p.enum.includes(d))
     return 'default is not one of enum';
-  return undefined;
+  if (typeof p.pattern === 'string') {
+    try {
+      new RegExp(p.pattern);
+    } catch (err) {
+      return `pattern is not a regular expression: ${(err as Error).message}`;
+    }
+  }
+  const fits = paramFits({ ...(p as unknown as ParamDef), enum: undefined }, d as ParamValue);
+  return fits ? `default ${fits}` : undefined;
 }
 
 const PARAM: Schema = {
@@ -51,6 +67,8 @@ const PARAM: Schema = {
     min: { schema: { kind: 'integer' } },
     max: { schema: { kind: 'integer' } },
     enum: { schema: strings },
+    pattern: { schema: { kind: 'string', nonEmpty: true } },
+    maxLength: { schema: { kind: 'integer' } },
   },
   check: paramProblem,
 };
@@ -59,7 +77,7 @@ const STEP: Schema = {
   kind: 'object',
   fields: {
     id: { schema: ID, required: true },
-    title: { schema: text, required: true },
+    title: { schema: title, required: true },
     description: { schema: text },
     area: { schema: { kind: 'string', enum: STEP_AREAS }, required: true },
     risk: { schema: { kind: 'string', enum: RISKS }, required: true },
@@ -105,7 +123,7 @@ const RECIPE: Schema = {
   kind: 'object',
   fields: {
     id: { schema: ID, required: true },
-    title: { schema: text, required: true },
+    title: { schema: title, required: true },
     description: { schema: text },
     base: { schema: text, required: true },
     onFailure: { schema: { kind: 'string', enum: ['stop', 'continue'] } },
@@ -142,6 +160,33 @@ const RECIPE: Schema = {
   },
 };
 
+/** Lab files are small text: anything bigger is a mistake or an attack, not a step. */
+export const MAX_LAB_FILE_BYTES = 1024 * 1024;
+
+/**
+ * Reads a step or recipe file, refusing what would hang or mislead the loader: a FIFO or device
+ * (a blocking read stops the whole server), a symlink out of its labs folder, a file over 1 MiB,
+ * and bytes that are not UTF-8.
+ */
+function readLabFile(file: string): string {
+  const st = lstatSync(file);
+  let real = file;
+  if (st.isSymbolicLink()) {
+    real = realpathSync(file);
+    const labsRoot = realpathSync(path.dirname(path.dirname(path.resolve(file))));
+    if (!real.startsWith(labsRoot + path.sep)) throw new Error(`a symlink out of the labs folder (${real})`);
+  }
+  const target = statSync(real);
+  if (!target.isFile()) throw new Error('not a regular file');
+  if (target.size > MAX_LAB_FILE_BYTES)
+    throw new Error(`${target.size} bytes, over the ${MAX_LAB_FILE_BYTES}-byte limit`);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(readFileSync(real));
+  } catch {
+    throw new Error('not UTF-8 text');
+  }
+}
+
 function parseYaml(
   file: string,
   displayName: string,
@@ -150,7 +195,7 @@ function parseYaml(
   const lines = new LineCounter();
   let source: string;
   try {
-    source = text ?? readFileSync(file, 'utf8');
+    source = text ?? readLabFile(file);
   } catch (err) {
     return {
       lines,
@@ -232,7 +277,25 @@ export function loadLibrary(labsDir = LABS_DIR): { steps: StepDef[]; issues: Lab
   return { steps, issues };
 }
 
-function paramFits(def: ParamDef, v: ParamValue): string | undefined {
+/**
+ * Values end up inside other languages (sshd_config lines, daemon.json): whatever a step declares,
+ * a string or list item never carries control characters, quotes, backslashes, backticks or `$`.
+ */
+// eslint-disable-next-line no-control-regex
+const UNSAFE_TEXT = /[\u0000-\u001f\u007f"'`\\$]/;
+const DEFAULT_MAX_LENGTH = 256;
+
+function textProblem(def: ParamDef, v: string): string | undefined {
+  if (UNSAFE_TEXT.test(v))
+    return `must not contain control characters, quotes, backslashes, backticks or $ (got ${JSON.stringify(v)})`;
+  if (v.length > (def.maxLength ?? DEFAULT_MAX_LENGTH))
+    return `longer than ${def.maxLength ?? DEFAULT_MAX_LENGTH} characters`;
+  if (def.pattern !== undefined && !new RegExp(def.pattern).test(v))
+    return `expected a value matching ${def.pattern} (got ${JSON.stringify(v)})`;
+  return undefined;
+}
+
+export function paramFits(def: ParamDef, v: ParamValue): string | undefined {
   if (def.type === 'integer') {
     if (typeof v !== 'number' || !Number.isInteger(v)) return 'expected integer';
     if (def.min !== undefined && v < def.min) return `must be at least ${def.min}`;
@@ -241,9 +304,19 @@ function paramFits(def: ParamDef, v: ParamValue): string | undefined {
   if (def.type === 'string') {
     if (typeof v !== 'string') return 'expected string';
     if (def.enum && !def.enum.includes(v)) return `expected one of ${def.enum.join(', ')}`;
+    return textProblem(def, v);
   }
   if (def.type === 'boolean' && typeof v !== 'boolean') return 'expected true or false';
-  if (def.type === 'list' && !(Array.isArray(v) || typeof v === 'string')) return 'expected a list';
+  if (def.type === 'list') {
+    if (!(Array.isArray(v) || typeof v === 'string')) return 'expected a list';
+    // Items are joined with spaces: an item holding a space or a glob would split or expand.
+    for (const item of Array.isArray(v) ? v : [v]) {
+      if (/[\s*?[\]]/.test(item))
+        return `list item ${JSON.stringify(item)} must not contain spaces or glob characters`;
+      const p = textProblem(def, item);
+      if (p) return p;
+    }
+  }
   return undefined;
 }
 
@@ -285,7 +358,7 @@ export function loadRecipe(
     }
     const params = defaultParams(def);
     for (const [k, val] of Object.entries(rs.params ?? {})) {
-      const pd = def.params[k];
+      const pd = Object.hasOwn(def.params, k) ? def.params[k] : undefined;
       if (!pd) {
         found.push({
           file: name,

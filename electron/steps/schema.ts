@@ -134,7 +134,8 @@ export class Checker {
           const key = isScalar(pair.key) ? String(pair.key.value) : '';
           const keyPath = path ? `${path}.${key}` : key;
           seen.add(key);
-          const field = schema.fields[key];
+          // Own fields only: a key named "constructor" or "toString" is just an unknown field.
+          const field = Object.hasOwn(schema.fields, key) ? schema.fields[key] : undefined;
           if (!field) {
             this.fail(
               pair.key as Node,

@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -200,5 +201,112 @@ describe('script rendering', () => {
     const s = renderScript('echo "$a $b"', { b: ['x', 'y'], a: "it's" });
     expect(s).toContain(`a='it'\\''s'\nb='x y'\n`);
     expect(s.startsWith('#!/bin/bash\n')).toBe(true);
+  });
+});
+
+describe('hostile lab files (security review M3, L2, L3, L4, L14)', () => {
+  const { steps } = loadLibrary();
+
+  it('a recipe cannot smuggle sshd directives or daemon.json keys through a parameter value (M3)', () => {
+    const f = file(
+      'recipes/inject.yaml',
+      `id: inject
+title: Looks harmless
+base: debian-12
+steps:
+  - step: sshd-hardening
+    params: { allowUsers: "lab\\nMatch all\\n  AuthorizedKeysFile /tmp/.k" }
+  - step: docker-daemon
+    params: { usernsRemap: 'default", "hosts": ["tcp://0.0.0.0:2375"], "x": "' }
+  - step: sshd-hardening
+    params: { allowUsers: "lab AuthorizedKeysFile" }
+  - step: blacklist-filesystems
+    params: { modules: ["udf", "*"] }
+`,
+    );
+    const m = messages(loadRecipe(f, steps).issues);
+    expect(m[0]).toMatch(
+      /^inject\.yaml:5: steps\[0\]\.params\.allowUsers: must not contain control characters/,
+    );
+    expect(m[1]).toMatch(
+      /^inject\.yaml:7: steps\[1\]\.params\.usernsRemap: must not contain control characters, quotes/,
+    );
+    expect(m[2]).toBe(
+      'inject.yaml:9: steps[2].params.allowUsers: expected a value matching ^([a-z_][a-z0-9_-]*( [a-z_][a-z0-9_-]*)*)?$ (got "lab AuthorizedKeysFile")',
+    );
+    expect(m[3]).toMatch(/list item "\*" must not contain spaces or glob characters/);
+    expect(m).toHaveLength(4);
+  });
+
+  it('a step declares pattern and maxLength, and its default must fit them', () => {
+    const f = file(
+      'steps/patterned.yaml',
+      GOOD.replace('id: good-step', 'id: patterned').replace(
+        'names: { type: list, default: [a, b] }',
+        // A function, so "$'" in the pattern is not read as a replacement token.
+        () =>
+          "names: { type: list, default: [a, b] }\n  who: { type: string, default: 'Root', pattern: '^[a-z]+$' }\n  bad: { type: string, default: x, pattern: '(' }",
+      ),
+    );
+    const m = messages(loadStep(f).issues);
+    expect(
+      m.some((x) => /params\.who: default expected a value matching \^\[a-z\]\+\$/.test(x)),
+      m.join('\n'),
+    ).toBe(true);
+    expect(m.some((x) => /params\.bad: pattern is not a regular expression/.test(x))).toBe(true);
+  });
+
+  it('keys named after Object members are unknown fields or parameters, not crashes (L2, L3)', () => {
+    const f = file(
+      'steps/proto-key.yaml',
+      GOOD.replace('id: good-step', 'id: proto-key') + 'constructor: x\n',
+    );
+    expect(messages(loadStep(f).issues)).toEqual([
+      expect.stringMatching(/^proto-key\.yaml:\d+: constructor: unknown field/),
+    ]);
+    const r = file(
+      'recipes/proto-param.yaml',
+      `id: proto-param
+title: P
+base: debian-12
+steps:
+  - step: kernel-sysctl
+    params: { constructor: anything, valueOf: x }
+`,
+    );
+    const m = messages(loadRecipe(r, steps).issues);
+    expect(m).toHaveLength(2);
+    expect(m[0]).toContain('has no parameter "constructor"');
+  });
+
+  it('refuses a FIFO, a symlink out of the labs folder, a file over 1 MiB and non-UTF-8 bytes (L4, L14)', () => {
+    const labs = mkdtempSync(path.join(os.tmpdir(), 'hlab-hostile-labs-'));
+    mkdirSync(path.join(labs, 'steps'));
+    spawnSync('mkfifo', [path.join(labs, 'steps', 'fifo.yaml')]);
+    symlinkSync('/etc/passwd', path.join(labs, 'steps', 'passwd.yaml'));
+    writeFileSync(
+      path.join(labs, 'steps', 'big.yaml'),
+      `id: big\ntitle: Big\napply: |\n  ${'x'.repeat(1_100_000)}\n`,
+    );
+    writeFileSync(
+      path.join(labs, 'steps', 'latin1.yaml'),
+      Buffer.from('id: latin1\ntitle: caf\xe9\n', 'latin1'),
+    );
+    const started = Date.now();
+    const { issues } = loadLibrary(labs);
+    expect(Date.now() - started).toBeLessThan(5000);
+    const byFile = Object.fromEntries(issues.map((i) => [path.basename(i.file), i.message]));
+    expect(byFile['fifo.yaml']).toContain('not a regular file');
+    expect(byFile['passwd.yaml']).toContain('symlink out of the labs folder');
+    expect(byFile['big.yaml']).toContain('over the 1048576-byte limit');
+    expect(byFile['latin1.yaml']).toContain('not UTF-8');
+  });
+
+  it('a multi-line title is refused (it would leave a comment in the sh export)', () => {
+    const f = file(
+      'steps/two-lines.yaml',
+      GOOD.replace('id: good-step', 'id: two-lines').replace('title: Good', 'title: "Good\\ntouch /tmp/x #"'),
+    );
+    expect(messages(loadStep(f).issues)[0]).toMatch(/title: expected one line without control characters/);
   });
 });
