@@ -155,3 +155,39 @@ export const METHOD_NAMES = [
 type Missing = Exclude<MethodName, (typeof METHOD_NAMES)[number]>;
 const _allListed: Missing extends never ? true : Missing = true;
 void _allListed;
+
+/**
+ * The methods the UI uses: all the Electron preload and the web host's WebSocket expose. The
+ * others (host paths, evidence files, key trust, raw exec) are for the in-process CLI.
+ */
+export const UI_METHODS: ReadonlySet<MethodName> = new Set<MethodName>([
+  'app.info',
+  'providers.list',
+  'images.list',
+  'images.build',
+  'machines.list',
+  'machines.create',
+  'machines.add',
+  'machines.up',
+  'machines.down',
+  'machines.destroy',
+  'snapshots.list',
+  'snapshots.take',
+  'snapshots.restore',
+  'snapshots.remove',
+  'terminal.open',
+  'terminal.input',
+  'terminal.resize',
+  'terminal.ack',
+  'terminal.close',
+  'runs.start',
+  'runs.list',
+  'runs.get',
+  'runs.recover',
+  'runs.bench',
+  'bench.run',
+  'bench.list',
+  'steps.list',
+  'recipes.save',
+  'recipes.export',
+]);

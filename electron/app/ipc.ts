@@ -2,6 +2,7 @@
  * Binds the dispatcher to ipcMain: one dispatcher connection per renderer (webContents), calls
  * accepted only from our own page, every operation of a closed window aborted.
  */
+import { UI_METHODS } from '../../shared/api.js';
 import type { IpcMain, IpcMainEvent, IpcMainInvokeEvent, WebContents } from 'electron';
 import { isClientMessage } from '../../shared/rpc.js';
 import type { Result } from '../../shared/errors.js';
@@ -20,9 +21,12 @@ export function bindIpc(
   const connectionFor = (sender: WebContents): Connection => {
     let conn = connections.get(sender.id);
     if (!conn) {
-      const created = dispatcher.connect((msg) => {
-        if (!sender.isDestroyed()) sender.send(CHANNEL_EVENT, msg);
-      });
+      const created = dispatcher.connect(
+        (msg) => {
+          if (!sender.isDestroyed()) sender.send(CHANNEL_EVENT, msg);
+        },
+        { methods: UI_METHODS },
+      );
       connections.set(sender.id, created);
       sender.once('destroyed', () => {
         created.close();

@@ -23,6 +23,14 @@ export interface ClientHandle {
   emit<E extends EventName>(name: E, payload: ApiEvents[E]): void;
   /** Runs when the client goes away (window closed, socket dropped). */
   onClose(fn: () => void): void;
+  /** May name files and folders of the host (evidence, labs folders, recipe paths): the local CLI only. */
+  hostPaths: boolean;
+}
+
+/** What a connection may do: the window and the web page get the methods the UI uses, no host paths. */
+export interface ConnectionScope {
+  hostPaths?: boolean;
+  methods?: ReadonlySet<string>;
 }
 
 export interface OpContext {
@@ -46,7 +54,7 @@ export interface Connection {
 }
 
 export interface Dispatcher {
-  connect(send: Send): Connection;
+  connect(send: Send, scope?: ConnectionScope): Connection;
   broadcast<E extends EventName>(name: E, payload: ApiEvents[E]): void;
 }
 
@@ -61,7 +69,7 @@ export function createDispatcher(handlers: Partial<Handlers>): Dispatcher {
     broadcast(name, payload) {
       for (const send of clients) send({ t: 'event', name, payload });
     },
-    connect(send) {
+    connect(send, scope = {}) {
       clients.add(send);
       const running = new Map<string, AbortController>();
       const closers: Array<() => void> = [];
@@ -70,6 +78,7 @@ export function createDispatcher(handlers: Partial<Handlers>): Dispatcher {
         id: nextClientId,
         emit: (name, payload) => send({ t: 'event', name, payload }),
         onClose: (fn) => closers.push(fn),
+        hostPaths: scope.hostPaths === true,
       };
       return {
         async handle(msg) {
@@ -83,6 +92,11 @@ export function createDispatcher(handlers: Partial<Handlers>): Dispatcher {
           try {
             const handler = KNOWN.has(msg.method) ? table[msg.method] : undefined;
             if (!handler) throw new HlabError('bad-request', `Unknown method "${msg.method}".`);
+            if (scope.methods && !scope.methods.has(msg.method))
+              throw new HlabError(
+                'permission',
+                `"${msg.method}" is not available over this connection; use the hlab CLI.`,
+              );
             if (typeof msg.params !== 'object' || msg.params === null || Array.isArray(msg.params)) {
               throw new HlabError('bad-request', `Parameters of "${msg.method}" must be an object.`);
             }

@@ -4,9 +4,13 @@ import type { Dispatcher } from './dispatcher.js';
 
 export function createLocalClient(dispatcher: Dispatcher): ApiClient {
   const listeners = new Set<(msg: EventMessage) => void>();
-  const conn = dispatcher.connect((msg) => {
-    for (const l of listeners) l(msg);
-  });
+  // The CLI runs as the user on this host: it may name host paths and use every method.
+  const conn = dispatcher.connect(
+    (msg) => {
+      for (const l of listeners) l(msg);
+    },
+    { hostPaths: true },
+  );
   return createClient({
     async call(msg) {
       const res = await conn.handle(msg);

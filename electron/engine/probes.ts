@@ -20,11 +20,12 @@ export interface ProbeEnv {
 export const FAILED_UNITS = "systemctl list-units --failed --plain --no-legend | awk '{print $1}'";
 
 /** Offers only the `none` method and reads which methods the server still allows: no secret is sent. */
-async function authMethods(t: SshTarget): Promise<string[]> {
+async function authMethods(t: SshTarget, knownHosts: KnownHosts): Promise<string[]> {
   return new Promise((resolve, reject) => {
     const c = new ssh2.Client();
     let offered: string[] | undefined;
-    c.on('error', (err) => (offered ? resolve(offered) : reject(err)));
+    let hostKeyError: Error | undefined;
+    c.on('error', (err) => (offered ? resolve(offered) : reject(hostKeyError ?? err)));
     c.on('ready', () => {
       c.end();
       resolve(['none']);
@@ -34,6 +35,16 @@ async function authMethods(t: SshTarget): Promise<string[]> {
       port: t.port,
       username: t.user,
       readyTimeout: 20_000,
+      // Pinned like every other connection: an impostor's answer would prove nothing.
+      hostVerifier: (key: Buffer) => {
+        try {
+          knownHosts.check(t.machine, key);
+          return true;
+        } catch (err) {
+          hostKeyError = err as Error;
+          return false;
+        }
+      },
       authHandler: (methodsLeft, _partial, next) => {
         if (methodsLeft === null) return next({ type: 'none', username: t.user });
         offered = methodsLeft;
@@ -65,7 +76,7 @@ export async function runProbe(probe: Probe, env: ProbeEnv): Promise<ProbeResult
         };
       }
       case 'password-login-refused': {
-        const methods = await authMethods(await env.target());
+        const methods = await authMethods(await env.target(), env.knownHosts);
         const weak = methods.filter((m) => m === 'password' || m === 'keyboard-interactive' || m === 'none');
         return { pass: weak.length === 0, output: `server offers: ${methods.join(', ') || 'nothing'}` };
       }

@@ -1,12 +1,16 @@
 /** Carries the contract over a WebSocket: one dispatcher connection per socket, nothing per method. */
 import type { WebSocket } from 'ws';
+import { UI_METHODS } from '../../shared/api.js';
 import { isClientMessage } from '../../shared/rpc.js';
 import type { Dispatcher } from '../core/dispatcher.js';
 
 export function bindSocket(dispatcher: Dispatcher, socket: WebSocket): void {
-  const conn = dispatcher.connect((msg) => {
-    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(msg));
-  });
+  const conn = dispatcher.connect(
+    (msg) => {
+      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(msg));
+    },
+    { methods: UI_METHODS },
+  );
   socket.on('message', (data) => {
     let msg: unknown;
     try {

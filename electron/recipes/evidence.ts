@@ -114,8 +114,9 @@ export function readEvidence(file: string): EvidenceBundle {
   let b: EvidenceBundle;
   try {
     b = JSON.parse(readFileSync(file, 'utf8')) as EvidenceBundle;
-  } catch (err) {
-    throw new HlabError('bad-request', `${file} is not valid JSON: ${(err as Error).message}`);
+  } catch {
+    // The parser's message quotes the file's first bytes: never echo them (it may be any file).
+    throw new HlabError('bad-request', `${file} is not valid JSON, so it is no evidence bundle.`);
   }
   if (b?.body?.format !== EVIDENCE_FORMAT)
     throw new HlabError(

@@ -3,6 +3,8 @@ import { createDispatcher, type Handlers } from '../../electron/core/dispatcher.
 import { createLocalClient } from '../../electron/core/local-client.js';
 import { HlabError } from '../../shared/errors.js';
 import type { Progress } from '../../shared/types.js';
+import { UI_METHODS } from '../../shared/api.js';
+import { hostPath, requireName } from '../../electron/core/handlers/machines.js';
 
 const info = { name: 'Hardening Lab', version: '0', home: '/tmp', platform: 'test', node: '20' };
 
@@ -96,5 +98,44 @@ describe('dispatcher', () => {
     b.on('machines.changed', (e) => got.push(`b:${e.name}`));
     d.broadcast('machines.changed', { name: 'm1' });
     expect(got.sort()).toEqual(['a:m1', 'b:m1']);
+  });
+
+  it('the window and the web page reach only the UI methods and never name host paths (L1, L8)', async () => {
+    const d = createDispatcher({
+      'recipes.verify': async (req, op) => {
+        hostPath(op, req.file, 'file');
+        throw new Error('unreachable');
+      },
+      'steps.list': async (req, op) => {
+        if (req.labsDir !== undefined) hostPath(op, req.labsDir, 'labsDir');
+        return { steps: [], recipes: [], issues: [] };
+      },
+      'bench.list': async (req) => {
+        requireName(req.machine, 'machine');
+        return [];
+      },
+    });
+    const remote = d.connect(() => undefined, { methods: UI_METHODS });
+    const call = async (method: string, params: unknown) =>
+      (await remote.handle({ t: 'call', id: 1, method, params } as never))?.result;
+    expect(await call('recipes.verify', { file: '/etc/shadow' })).toMatchObject({
+      ok: false,
+      error: { code: 'permission' },
+    });
+    expect(await call('steps.list', { labsDir: '/etc' })).toMatchObject({
+      ok: false,
+      error: { code: 'permission' },
+    });
+    expect(await call('steps.list', {})).toMatchObject({ ok: true });
+    expect(await call('bench.list', { machine: '../../outside' })).toMatchObject({
+      ok: false,
+      error: { code: 'bad-request' },
+    });
+    // The CLI (in-process) may name host paths.
+    const local = createLocalClient(d);
+    expect(await local.call('recipes.verify', { file: '/nonexistent' })).toMatchObject({
+      ok: false,
+      error: { code: 'internal' },
+    });
   });
 });

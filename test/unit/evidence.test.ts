@@ -6,7 +6,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import type { RunEvent } from '../../shared/runs.js';
-import { buildEvidence, sealEvidence, verifyEvidence } from '../../electron/recipes/evidence.js';
+import {
+  buildEvidence,
+  readEvidence,
+  sealEvidence,
+  verifyEvidence,
+} from '../../electron/recipes/evidence.js';
 import { toAnsible, toCloudInit, toShell } from '../../electron/recipes/exports.js';
 import { toHtml } from '../../electron/recipes/html-report.js';
 import { evidenceKey, fingerprint, trustedKeys, trustKey } from '../../electron/recipes/trust.js';
@@ -217,5 +222,12 @@ describe('evidence bundle', () => {
     expect(html).not.toContain('<img');
     expect(html).not.toContain('NaN');
     expect(html).toContain(`Content-Security-Policy" content="default-src 'none'`);
+  });
+
+  it('reading a file that is not evidence never echoes its content (L1)', () => {
+    const secret = path.join(home, 'secret.txt');
+    writeFileSync(secret, 'root:hunter2-secret:0:0\n');
+    expect(() => readEvidence(secret)).toThrow(/is not valid JSON/);
+    expect(() => readEvidence(secret)).not.toThrow(/hunter2/);
   });
 });

@@ -11,6 +11,7 @@ import { toHtml } from '../../recipes/html-report.js';
 import { replayEvidence } from '../../recipes/replay.js';
 import { loadLibrary, loadRecipe } from '../../steps/load.js';
 import type { ServiceContext } from '../context.js';
+import { hostPath, requireName } from './machines.js';
 import type { Handlers } from '../dispatcher.js';
 import { APP_VERSION } from './app.js';
 import { runId } from './runs.js';
@@ -44,7 +45,7 @@ export function benchHandlers(ctx: ServiceContext): BenchHandlers {
           'bad-request',
           `Unknown bench tool "${String(req.tool)}": use ${BENCH_TOOLS.join(', ')}.`,
         );
-      const info = await ctx.machines.get(String(req.machine));
+      const info = await ctx.machines.get(requireName(req.machine, 'machine'));
       if (info.state !== 'running')
         throw new HlabError('vm-state', `Machine "${info.name}" is ${info.state}; start it first.`, {
           machine: info.name,
@@ -66,7 +67,12 @@ export function benchHandlers(ctx: ServiceContext): BenchHandlers {
     },
     'bench.list': async (req) => {
       const root = path.join(ctx.home, 'bench');
-      const machines = req.machine ? [req.machine] : existsSync(root) ? readdirSync(root) : [];
+      const machines =
+        req.machine !== undefined
+          ? [requireName(req.machine, 'machine')]
+          : existsSync(root)
+            ? readdirSync(root)
+            : [];
       return machines.flatMap((m) => loadBenches(benchDir(m)));
     },
     'runs.bench': async (req) => {
@@ -75,8 +81,8 @@ export function benchHandlers(ctx: ServiceContext): BenchHandlers {
       const benches = runBenches(path.join(ctx.paths.runs, id), events);
       return { ...benches, claims: runClaims(events, benches) };
     },
-    'steps.list': async (req) => {
-      const labs = req.labsDir ? path.resolve(req.labsDir) : ctx.labsDir;
+    'steps.list': async (req, op) => {
+      const labs = req.labsDir !== undefined ? hostPath(op, req.labsDir, 'labsDir') : ctx.labsDir;
       const lib = loadLibrary(labs);
       const dir = path.join(labs, 'recipes');
       const recipes = existsSync(dir)
@@ -91,8 +97,8 @@ export function benchHandlers(ctx: ServiceContext): BenchHandlers {
         issues: [...lib.issues, ...recipes.flatMap((r) => r.issues)],
       };
     },
-    'recipes.save': async (req) => {
-      const labs = req.labsDir ? path.resolve(req.labsDir) : ctx.labsDir;
+    'recipes.save': async (req, op) => {
+      const labs = req.labsDir !== undefined ? hostPath(op, req.labsDir, 'labsDir') : ctx.labsDir;
       const lib = loadLibrary(labs);
       const idMatch = /^id:\s*([a-z0-9][a-z0-9-]*)\s*$/m.exec(String(req.yaml));
       const file = path.join(labs, 'recipes', `${idMatch?.[1] ?? 'unnamed'}.yaml`);
@@ -121,13 +127,13 @@ export function benchHandlers(ctx: ServiceContext): BenchHandlers {
                 : toHtml(bundle);
       return { content, filename: `${bundle.body.recipe.id}-${id.slice(0, 15)}.${EXT[req.format]}` };
     },
-    'recipes.verify': async (req) => {
-      const b = readEvidence(path.resolve(String(req.file)));
+    'recipes.verify': async (req, op) => {
+      const b = readEvidence(hostPath(op, req.file, 'file'));
       return { ...verifyEvidence(b, ctx.home), runId: b.body.run.id, recipe: b.body.recipe.id };
     },
     'recipes.validate': async (req, op) => {
-      const b = readEvidence(path.resolve(String(req.evidence)));
-      return replayEvidence(ctx, b, String(req.machine), APP_VERSION, {
+      const b = readEvidence(hostPath(op, req.evidence, 'evidence'));
+      return replayEvidence(ctx, b, requireName(req.machine, 'machine'), APP_VERSION, {
         signal: op.signal,
         onEvent: (event, rid) => ctx.broadcast('runs.event', { runId: rid, event }),
       });

@@ -6,6 +6,7 @@ import { recoverRun } from '../../engine/recover.js';
 import { runRecipe } from '../../engine/run.js';
 import { assertNoIssues, loadLibrary, loadRecipe } from '../../steps/load.js';
 import type { ServiceContext } from '../context.js';
+import { hostPath, requireName } from './machines.js';
 import type { Handlers } from '../dispatcher.js';
 
 type RunHandlers = Pick<Handlers, 'runs.start' | 'runs.list' | 'runs.get' | 'runs.recover'>;
@@ -21,11 +22,11 @@ export function runId(v: unknown): string {
 export function runHandlers(ctx: ServiceContext): RunHandlers {
   return {
     'runs.start': async (req, op) => {
-      const labs = req.labsDir ? path.resolve(req.labsDir) : ctx.labsDir;
+      const labs = req.labsDir !== undefined ? hostPath(op, req.labsDir, 'labsDir') : ctx.labsDir;
       const library = loadLibrary(labs);
       assertNoIssues(library.issues);
-      const file = /[/\\]|\.ya?ml$/.test(req.recipe)
-        ? path.resolve(req.recipe)
+      const file = /[/\\]|\.ya?ml$/.test(String(req.recipe))
+        ? hostPath(op, req.recipe, 'recipe')
         : path.join(labs, 'recipes', `${req.recipe}.yaml`);
       if (!existsSync(file)) throw new HlabError('not-found', `No recipe ${file}.`);
       const { recipe, issues } = loadRecipe(file, library.steps);
@@ -34,7 +35,7 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
         ctx,
         recipe: recipe!,
         library: library.steps,
-        machine: String(req.machine),
+        machine: requireName(req.machine, 'machine'),
         signal: op.signal,
         onEvent: (event) =>
           ctx.broadcast('runs.event', { runId: event.type === 'run-started' ? event.runId : '', event }),

@@ -1,6 +1,7 @@
 import { HlabError } from '../../../shared/errors.js';
 import { TerminalSession } from '../../ssh/terminal.js';
 import type { ServiceContext } from '../context.js';
+import { requireName } from './machines.js';
 import type { Handlers } from '../dispatcher.js';
 
 type TerminalHandlers = Pick<
@@ -21,7 +22,7 @@ function size(v: unknown, field: string): number {
 export function terminalHandlers(ctx: ServiceContext): TerminalHandlers {
   return {
     'terminal.open': async (req, op) => {
-      const target = await ctx.machines.targetOf(String(req.machine));
+      const target = await ctx.machines.targetOf(requireName(req.machine, 'machine'));
       let id = '';
       const session = await TerminalSession.open(
         target,
