@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CONTENT_SECURITY_POLICY } from '../../electron/core/csp.js';
 
 const root = path.resolve(__dirname, '..', '..');
 const config = JSON.parse(readFileSync(path.join(root, 'build', 'electron-builder.json'), 'utf8')) as {
@@ -32,5 +33,14 @@ describe('electron-builder config', () => {
     expect(existsSync(path.join(root, 'electron', 'images', 'build-debian.sh'))).toBe(true);
     expect(existsSync(path.join(root, 'labs', 'recipes', 'container-host-baseline.yaml'))).toBe(true);
     expect(config.files).toEqual(expect.arrayContaining(['dist/**/*', 'labs/**/*']));
+  });
+});
+
+describe('renderer page', () => {
+  it('carries the CSP as a <meta> tag too (the Electron window loads file://, where headers may not apply; L7)', () => {
+    const html = readFileSync(path.join(root, 'renderer', 'index.html'), 'utf8');
+    const meta = /http-equiv="Content-Security-Policy"\s+content="([^"]+)"/.exec(html)?.[1];
+    const header = CONTENT_SECURITY_POLICY.split('; ').filter((d) => !d.startsWith('frame-ancestors'));
+    expect(meta?.split('; ')).toEqual(header);
   });
 });

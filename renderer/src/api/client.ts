@@ -14,7 +14,14 @@ function makeClient(): ApiClient {
     useConnection.getState().set('connected', 'Electron IPC');
     return createClient(window.hlab);
   }
-  const token = new URLSearchParams(window.location.search).get('token') ?? '';
+  // The token leaves the address bar (and so the browser history) once read; a reload finds it
+  // in this tab's session storage.
+  const fromUrl = new URLSearchParams(window.location.search).get('token');
+  if (fromUrl) {
+    sessionStorage.setItem('hlab-token', fromUrl);
+    window.history.replaceState(null, '', window.location.pathname + window.location.hash);
+  }
+  const token = fromUrl ?? sessionStorage.getItem('hlab-token') ?? '';
   const url = `ws://${window.location.host}/api?token=${encodeURIComponent(token)}`;
   return createClient(
     createWsTransport(url, (s, detail) => useConnection.getState().set(s, detail ?? 'WebSocket')),
