@@ -1,4 +1,5 @@
 /** Everything the handlers share: paths, stores, providers. Built once per process. */
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { ApiEvents, EventName } from '../../shared/api.js';
 import { ImageStore } from '../images/store.js';
@@ -25,11 +26,21 @@ export interface ServiceContext {
   broadcast<E extends EventName>(name: E, payload: ApiEvents[E]): void;
 }
 
+/**
+ * The data folder holds keys, journals with command output, VM disks and sockets: only its owner
+ * may enter it, whatever the modes of what lies below.
+ */
+export function privateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if ((statSync(dir).mode & 0o077) !== 0) chmodSync(dir, 0o700);
+}
+
 export function createContext(
   home: string,
   env: NodeJS.ProcessEnv,
   broadcast: ServiceContext['broadcast'],
 ): ServiceContext {
+  privateDir(home);
   const paths = homePaths(home);
   // Images are big and built once: HLAB_IMAGE_DIR lets CI and several homes share one cache.
   const imageDir = env.HLAB_IMAGE_DIR ? path.resolve(env.HLAB_IMAGE_DIR) : paths.images;

@@ -28,7 +28,7 @@ export class Journal {
     readonly runId: string,
     readonly file: string,
   ) {
-    this.fd = openSync(file, 'a');
+    this.fd = openSync(file, 'a', 0o600);
   }
 
   /** Appends to an existing run (recovery), continuing its sequence numbers. */
@@ -51,7 +51,7 @@ export class Journal {
 
   static create(runsDir: string, runId: string): Journal {
     const dir = path.join(runsDir, runId);
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     return new Journal(runId, path.join(dir, 'journal.jsonl'));
   }
 

@@ -1,11 +1,20 @@
 /** Local stores that must fail closed or stay whole: pinned host keys (L6) and the run journal (L5). */
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  statSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HlabError } from '../../shared/errors.js';
 import { Journal, readEvents } from '../../electron/engine/journal.js';
 import { KnownHosts } from '../../electron/ssh/known-hosts.js';
+import { privateDir } from '../../electron/core/context.js';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'hlab-stores-'));
 const code = (fn: () => unknown) => {
@@ -57,5 +66,20 @@ describe('run journal', () => {
     again.append({ type: 'rollback-started', index: 0, reason: 'recovering', snapshot: 's' });
     again.close();
     expect(readEvents(runs, id).map((e) => e.type)).toEqual(['run-started', 'rollback-started']);
+  });
+});
+
+describe('the data folder', () => {
+  it('is private to its owner, and so are journals (L10)', () => {
+    const home = path.join(tmp(), 'home');
+    mkdirSync(home, { mode: 0o755 });
+    chmodSync(home, 0o755);
+    privateDir(home);
+    expect(statSync(home).mode & 0o777).toBe(0o700);
+    const runs = path.join(home, 'runs');
+    const j = Journal.create(runs, '20261123T000000-m-abcdef');
+    j.close();
+    expect(statSync(path.join(runs, '20261123T000000-m-abcdef')).mode & 0o777).toBe(0o700);
+    expect(statSync(path.join(runs, '20261123T000000-m-abcdef', 'journal.jsonl')).mode & 0o777).toBe(0o600);
   });
 });
