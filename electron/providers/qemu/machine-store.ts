@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { HlabError } from '../../../shared/errors.js';
+import { socketPath } from '../../platform/socket-path.js';
 
 export interface QemuMachineRecord {
   name: string;
@@ -35,7 +36,7 @@ export class MachineStore {
     return {
       record: path.join(d, 'machine.json'),
       disk: path.join(d, 'disk.qcow2'),
-      qmp: path.join(d, 'qmp.sock'),
+      qmp: socketPath(path.join(d, 'qmp.sock')),
       pid: path.join(d, 'qemu.pid'),
       serial: path.join(d, 'serial.log'),
       seed: path.join(d, 'seed.txt'),

@@ -15,6 +15,7 @@ import type {
   SshEndpoint,
 } from '../../../shared/types.js';
 import { freePort } from '../../platform/ports.js';
+import { qemuOptValue } from '../../platform/socket-path.js';
 import { run } from '../../platform/run.js';
 import {
   validateSnapshotName,
@@ -310,7 +311,7 @@ export class QemuProvider implements Provider {
         '-m',
         String(rec.memoryMiB),
         '-drive',
-        `file=${f.disk},if=virtio,format=qcow2,cache=writeback,discard=unmap`,
+        `file=${qemuOptValue(f.disk)},if=virtio,format=qcow2,cache=writeback,discard=unmap`,
         '-netdev',
         `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22`,
         '-device',
@@ -318,9 +319,9 @@ export class QemuProvider implements Provider {
         '-device',
         'virtio-rng-pci',
         '-fw_cfg',
-        `name=opt/hlab/seed,file=${f.seed}`,
+        `name=opt/hlab/seed,file=${qemuOptValue(f.seed)}`,
         '-qmp',
-        `unix:${f.qmp},server=on,wait=off`,
+        `unix:${qemuOptValue(f.qmp)},server=on,wait=off`,
         '-serial',
         `file:${f.serial}`,
         '-display',
