@@ -11,7 +11,6 @@ import path from 'node:path';
 import { HlabError } from '../../../shared/errors.js';
 import type {
   AdoptSpec,
-  MachineFacts,
   MachineInfo,
   ProviderCapabilities,
   SnapshotInfo,
@@ -29,7 +28,8 @@ import {
 } from '../provider.js';
 import { ensureBox } from './box.js';
 import { errorExit, machineState, uiText, parseSnapshotList, parseSshConfig, parseStatus } from './parse.js';
-import { RecordStore, type BaseRecord } from '../record-store.js';
+import { RecordedProvider } from '../recorded-provider.js';
+import type { BaseRecord } from '../record-store.js';
 
 export interface VagrantMachineRecord extends BaseRecord {
   /** The project directory holding the Vagrantfile. */
@@ -56,7 +56,7 @@ const STATE_TTL_MS = 10_000;
 const UP_TIMEOUT_MS = 20 * 60_000;
 const CALL_TIMEOUT_MS = 5 * 60_000;
 
-export class VagrantProvider implements Provider {
+export class VagrantProvider extends RecordedProvider<VagrantMachineRecord> implements Provider {
   readonly kind = 'vagrant' as const;
   readonly capabilities: ProviderCapabilities = {
     // vagrant-libvirt and VirtualBox both save the running state with a snapshot.
@@ -71,14 +71,13 @@ export class VagrantProvider implements Provider {
     createFromImage: true,
     adoptExisting: true,
   };
-  readonly store: RecordStore<VagrantMachineRecord>;
   private readonly runner: CommandRunner;
   private readonly vagrant: string;
   private readonly env: NodeJS.ProcessEnv;
   private readonly cache = new Map<string, { at: number; state: string; ssh?: SshEndpoint }>();
 
   constructor(private readonly opts: VagrantProviderOptions) {
-    this.store = new RecordStore<VagrantMachineRecord>(opts.storeDir);
+    super(opts.storeDir);
     this.runner = opts.runner ?? run;
     this.vagrant = opts.vagrant ?? 'vagrant';
     this.env = {
@@ -160,10 +159,6 @@ export class VagrantProvider implements Provider {
     }
   }
 
-  has(name: string): boolean {
-    return this.store.exists(name);
-  }
-
   private forget(name: string): void {
     this.cache.delete(name);
   }
@@ -195,7 +190,7 @@ export class VagrantProvider implements Provider {
     return { host: c.host, port: c.port, user: c.user, ...(key ? { identityFile: key } : {}) };
   }
 
-  private async toInfo(rec: VagrantMachineRecord): Promise<MachineInfo> {
+  protected async toInfo(rec: VagrantMachineRecord): Promise<MachineInfo> {
     const live = await this.live(rec);
     const state = machineState(live.state);
     return {
@@ -215,23 +210,6 @@ export class VagrantProvider implements Provider {
       ...(state === 'running' && !live.ssh
         ? { note: '`vagrant ssh-config` names no SSH endpoint yet.' }
         : {}),
-    };
-  }
-
-  async list(): Promise<MachineInfo[]> {
-    return Promise.all(this.store.names().map((n) => this.get(n)));
-  }
-
-  async get(name: string): Promise<MachineInfo> {
-    return this.toInfo(this.store.read(name));
-  }
-
-  async facts(name: string): Promise<MachineFacts> {
-    const rec = this.store.read(name);
-    return {
-      provider: 'vagrant',
-      image: rec.image,
-      ...(rec.imageSha256 ? { imageSha256: rec.imageSha256 } : {}),
     };
   }
 
@@ -344,18 +322,13 @@ export class VagrantProvider implements Provider {
     remove: (machine, snapshot) => this.removeSnapshot(machine, snapshot),
   };
 
-  private snapshotInfo(rec: VagrantMachineRecord, name: string): SnapshotInfo {
-    const known = rec.snapshots?.[name];
-    // Taken outside the app: Vagrant does not say when or how; a running VM's snapshot holds its RAM.
-    return { name, live: known?.live ?? true, createdAt: known?.at ?? '' };
-  }
-
   private async listSnapshots(machine: string): Promise<SnapshotInfo[]> {
     const rec = this.store.read(machine);
     const r = await this.call(rec, ['snapshot', 'list', rec.vm, '--machine-readable'], {
       timeoutMs: 120_000,
     });
-    return parseSnapshotList(r.stdout, rec.vm).map((n) => this.snapshotInfo(rec, n));
+    // Taken outside the app: Vagrant does not say when or how; a running VM's snapshot holds its RAM.
+    return parseSnapshotList(r.stdout, rec.vm).map((n) => this.snapshotInfo(rec, n, true));
   }
 
   private async findSnapshot(machine: string, snapshot: string): Promise<SnapshotInfo> {
@@ -378,11 +351,7 @@ export class VagrantProvider implements Provider {
       });
     const live = machineState((await this.live(rec)).state) === 'running';
     await this.call(rec, ['snapshot', 'save', rec.vm, snapshot, '--machine-readable'], opts);
-    const at = new Date().toISOString();
-    this.store.update(machine, {
-      snapshots: { ...this.store.read(machine).snapshots, [snapshot]: { at, live } },
-    });
-    return { name: snapshot, live, createdAt: at };
+    return this.rememberSnapshot(machine, snapshot, live);
   }
 
   private async restoreSnapshot(
@@ -413,9 +382,7 @@ export class VagrantProvider implements Provider {
     await this.findSnapshot(machine, snapshot);
     const rec = this.store.read(machine);
     await this.call(rec, ['snapshot', 'delete', rec.vm, snapshot, '--machine-readable']);
-    const snaps = { ...this.store.read(machine).snapshots };
-    delete snaps[snapshot];
-    this.store.update(machine, { snapshots: snaps });
+    this.forgetSnapshot(machine, snapshot);
   }
 }
 

@@ -12,13 +12,13 @@ import path from 'node:path';
 import { HlabError } from '../../../shared/errors.js';
 import type {
   AdoptSpec,
-  MachineFacts,
   MachineInfo,
   ProviderCapabilities,
   SshEndpoint,
 } from '../../../shared/types.js';
 import { run } from '../../platform/run.js';
-import { RecordStore, type BaseRecord } from '../record-store.js';
+import { RecordedProvider } from '../recorded-provider.js';
+import type { BaseRecord } from '../record-store.js';
 import {
   validateSnapshotName,
   type CommandRunner,
@@ -71,7 +71,7 @@ const LOCK_RETRIES = 3;
 
 type VBoxResult = { code: number; stdout: string; stderr: string };
 
-export class VirtualBoxProvider implements Provider {
+export class VirtualBoxProvider extends RecordedProvider<VirtualBoxMachineRecord> implements Provider {
   readonly kind = 'virtualbox' as const;
   readonly capabilities: ProviderCapabilities = {
     liveSnapshot: true,
@@ -84,13 +84,12 @@ export class VirtualBoxProvider implements Provider {
     createFromImage: true,
     adoptExisting: true,
   };
-  readonly store: RecordStore<VirtualBoxMachineRecord>;
   private readonly runner: CommandRunner;
   private readonly bin: string;
   private readonly env: NodeJS.ProcessEnv;
 
   constructor(private readonly opts: VirtualBoxProviderOptions) {
-    this.store = new RecordStore<VirtualBoxMachineRecord>(opts.storeDir);
+    super(opts.storeDir);
     this.runner = opts.runner ?? run;
     this.bin = opts.vboxmanage ?? 'VBoxManage';
     this.env = { ...(opts.env ?? process.env), LC_ALL: 'C', LANG: 'C' };
@@ -172,16 +171,12 @@ export class VirtualBoxProvider implements Provider {
     }
   }
 
-  has(name: string): boolean {
-    return this.store.exists(name);
-  }
-
   private async info(uuid: string, machine?: string): Promise<VmInfo> {
     const r = await this.vbox(['showvminfo', uuid, '--machinereadable'], { machine });
     return parseVmInfo(r.stdout);
   }
 
-  private async toInfo(rec: VirtualBoxMachineRecord): Promise<MachineInfo> {
+  protected async toInfo(rec: VirtualBoxMachineRecord): Promise<MachineInfo> {
     const vm = await this.info(rec.uuid, rec.name);
     const state = vm.accessible ? vmState(vm.state) : 'stopped';
     const ssh: SshEndpoint = {
@@ -207,23 +202,6 @@ export class VirtualBoxProvider implements Provider {
       ...(vm.state === 'saved'
         ? { note: 'The VM is in a saved state: starting it resumes where it was.' }
         : {}),
-    };
-  }
-
-  async list(): Promise<MachineInfo[]> {
-    return Promise.all(this.store.names().map((n) => this.get(n)));
-  }
-
-  async get(name: string): Promise<MachineInfo> {
-    return this.toInfo(this.store.read(name));
-  }
-
-  async facts(name: string): Promise<MachineFacts> {
-    const rec = this.store.read(name);
-    return {
-      provider: 'virtualbox',
-      image: rec.image,
-      ...(rec.imageSha256 ? { imageSha256: rec.imageSha256 } : {}),
     };
   }
 
@@ -430,11 +408,7 @@ export class VirtualBoxProvider implements Provider {
   readonly snapshots: SnapshotManager = {
     list: async (machine) => {
       const rec = this.store.read(machine);
-      return (await this.vboxSnapshots(rec)).map((s) => ({
-        name: s.name,
-        live: rec.snapshots?.[s.name]?.live ?? false,
-        createdAt: rec.snapshots?.[s.name]?.at ?? '',
-      }));
+      return (await this.vboxSnapshots(rec)).map((s) => this.snapshotInfo(rec, s.name, false));
     },
     take: async (machine, snapshot, opts = {}) => {
       validateSnapshotName(snapshot);
@@ -450,11 +424,7 @@ export class VirtualBoxProvider implements Provider {
         machine,
         signal: opts.signal,
       });
-      const at = new Date().toISOString();
-      this.store.update(machine, {
-        snapshots: { ...this.store.read(machine).snapshots, [snapshot]: { at, live } },
-      });
-      return { name: snapshot, live, createdAt: at };
+      return this.rememberSnapshot(machine, snapshot, live);
     },
     restore: async (machine, snapshot, opts = {}) => {
       validateSnapshotName(snapshot);
@@ -467,20 +437,14 @@ export class VirtualBoxProvider implements Provider {
           { machine },
         );
       await this.vbox(['snapshot', rec.uuid, 'restore', snap.uuid], { machine, signal: opts.signal });
-      return {
-        name: snapshot,
-        live: rec.snapshots?.[snapshot]?.live ?? false,
-        createdAt: rec.snapshots?.[snapshot]?.at ?? '',
-      };
+      return this.snapshotInfo(rec, snapshot, false);
     },
     remove: async (machine, snapshot) => {
       validateSnapshotName(snapshot);
       const rec = this.store.read(machine);
       const snap = await this.findSnapshot(rec, snapshot);
       await this.vbox(['snapshot', rec.uuid, 'delete', snap.uuid], { machine });
-      const snaps = { ...this.store.read(machine).snapshots };
-      delete snaps[snapshot];
-      this.store.update(machine, { snapshots: snaps });
+      this.forgetSnapshot(machine, snapshot);
     },
   };
 
