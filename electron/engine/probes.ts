@@ -3,7 +3,7 @@ import ssh2 from 'ssh2';
 import type { Probe } from '../../shared/steps.js';
 import { SshExecutor } from '../ssh/executor.js';
 import type { KnownHosts } from '../ssh/known-hosts.js';
-import type { SshTarget } from '../ssh/session.js';
+import { pinnedHostKey, type SshTarget } from '../ssh/session.js';
 
 export interface ProbeResult {
   pass: boolean;
@@ -36,15 +36,7 @@ async function authMethods(t: SshTarget, knownHosts: KnownHosts): Promise<string
       username: t.user,
       readyTimeout: 20_000,
       // Pinned like every other connection: an impostor's answer would prove nothing.
-      hostVerifier: (key: Buffer) => {
-        try {
-          knownHosts.check(t.machine, key);
-          return true;
-        } catch (err) {
-          hostKeyError = err as Error;
-          return false;
-        }
-      },
+      hostVerifier: pinnedHostKey(knownHosts, t.machine, (err) => (hostKeyError = err)),
       authHandler: (methodsLeft, _partial, next) => {
         if (methodsLeft === null) return next({ type: 'none', username: t.user });
         offered = methodsLeft;

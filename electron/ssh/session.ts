@@ -40,6 +40,23 @@ function classify(err: Error & { level?: string; code?: string }, t: SshTarget):
   });
 }
 
+/** ssh2's hostVerifier for a machine's pinned key; a refusal is handed to `refused` for the error. */
+export function pinnedHostKey(
+  knownHosts: KnownHosts,
+  machine: string,
+  refused: (err: HlabError) => void,
+): (key: Buffer) => boolean {
+  return (key) => {
+    try {
+      knownHosts.check(machine, key);
+      return true;
+    } catch (err) {
+      refused(err as HlabError);
+      return false;
+    }
+  };
+}
+
 export function connect(
   t: SshTarget,
   knownHosts: KnownHosts,
@@ -62,15 +79,7 @@ export function connect(
       readyTimeout: opts.timeoutMs ?? 20_000,
       keepaliveInterval: 5_000,
       keepaliveCountMax: 3,
-      hostVerifier: (key: Buffer) => {
-        try {
-          knownHosts.check(t.machine, key);
-          return true;
-        } catch (err) {
-          hostKeyError = err as HlabError;
-          return false;
-        }
-      },
+      hostVerifier: pinnedHostKey(knownHosts, t.machine, (err) => (hostKeyError = err)),
     };
     let settled = false;
     client

@@ -10,12 +10,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { HlabError } from '../../../shared/errors.js';
-import type {
-  AdoptSpec,
-  MachineInfo,
-  ProviderCapabilities,
-  SshEndpoint,
-} from '../../../shared/types.js';
+import type { AdoptSpec, MachineInfo, ProviderCapabilities, SshEndpoint } from '../../../shared/types.js';
 import { run } from '../../platform/run.js';
 import { RecordedProvider } from '../recorded-provider.js';
 import type { BaseRecord } from '../record-store.js';
