@@ -6,6 +6,7 @@ import { BenchChart } from './bench/BenchChart';
 import { ClaimsTable } from './bench/ClaimsTable';
 import { StepCard } from './runs/RunsSection';
 import { StepDetails } from './steps/StepsSection';
+import { ProviderOptions } from './machines/formParts';
 
 describe('run timeline card', () => {
   it('shows a rolled-back step with the failure and what was restored', () => {
@@ -169,5 +170,24 @@ describe('snapshot restore confirmation', () => {
     );
     expect(text).toContain('Kept: the later snapshot "after-sshd".');
     expect(restoreWarning('lab1', snaps[1]!, snaps)).not.toContain('Kept');
+  });
+});
+
+describe('machine forms', () => {
+  it('offer each provider with its availability and the reason when it is unavailable', () => {
+    const html = renderToStaticMarkup(
+      <select>
+        <ProviderOptions
+          providers={[
+            { kind: 'vagrant', available: true, reason: undefined },
+            { kind: 'virtualbox', available: false, reason: 'VirtualBox is not installed' },
+          ]}
+        />
+      </select>,
+    );
+    expect(html).toContain('<option value="vagrant" title="">vagrant</option>');
+    expect(html).toMatch(
+      /<option value="virtualbox" disabled="" title="VirtualBox is not installed">virtualbox \(unavailable: VirtualBox is not installed\)<\/option>/,
+    );
   });
 });

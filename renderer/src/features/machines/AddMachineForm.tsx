@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import type { ProviderKind } from '../../../../shared/types';
 import { api } from '../../api/client';
-import { ProgressBar } from '../../components/ProgressBar';
+import { MachineNameField, OpStatus, ProviderOptions } from './formParts';
 import { useMachines } from './store';
 
 /** Adds a machine the user already has: a Vagrant project directory or a VirtualBox VM. */
@@ -34,16 +34,7 @@ export function AddMachineForm() {
   if (adopters.length === 0) return null;
   return (
     <form className="create" onSubmit={submit} aria-label="Add existing machine">
-      <label>
-        Name{' '}
-        <input
-          value={name}
-          onChange={(e) => setName(e.target.value)}
-          pattern="[A-Za-z0-9][A-Za-z0-9._-]*"
-          required
-          placeholder="my-box"
-        />
-      </label>
+      <MachineNameField value={name} onChange={setName} placeholder="my-box" />
       <label>
         From{' '}
         <select
@@ -51,12 +42,7 @@ export function AddMachineForm() {
           value={provider}
           onChange={(e) => setProvider(e.target.value as ProviderKind)}
         >
-          {adopters.map((p) => (
-            <option key={p.kind} value={p.kind} disabled={!p.available} title={p.reason ?? ''}>
-              {p.kind}
-              {p.available ? '' : ` (unavailable: ${p.reason ?? 'not installed'})`}
-            </option>
-          ))}
+          <ProviderOptions providers={adopters} />
         </select>
       </label>
       {isVagrant ? (
@@ -98,14 +84,7 @@ export function AddMachineForm() {
         Add existing machine
       </button>
       {isVagrant && <span className="hint">SSH user and key come from `vagrant ssh-config`.</span>}
-      {op && (
-        <>
-          <ProgressBar progress={op.progress} label={op.label} />
-          <button type="button" onClick={op.cancel}>
-            Cancel
-          </button>
-        </>
-      )}
+      <OpStatus op={op} />
     </form>
   );
 }

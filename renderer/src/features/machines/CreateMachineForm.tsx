@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import type { ProviderKind } from '../../../../shared/types';
 import { api } from '../../api/client';
-import { ProgressBar } from '../../components/ProgressBar';
+import { MachineNameField, OpStatus, ProviderOptions } from './formParts';
 import { useMachines } from './store';
 
 export function CreateMachineForm() {
@@ -31,16 +31,7 @@ export function CreateMachineForm() {
 
   return (
     <form className="create" onSubmit={submit} aria-label="Create machine">
-      <label>
-        Name{' '}
-        <input
-          value={name}
-          onChange={(e) => setName(e.target.value)}
-          pattern="[A-Za-z0-9][A-Za-z0-9._-]*"
-          required
-          placeholder="lab1"
-        />
-      </label>
+      <MachineNameField value={name} onChange={setName} placeholder="lab1" />
       <label>
         Provider{' '}
         <select
@@ -48,14 +39,9 @@ export function CreateMachineForm() {
           value={provider}
           onChange={(e) => setProvider(e.target.value as ProviderKind)}
         >
-          {(creators.length ? creators : [{ kind: 'qemu' as const, available: true, reason: undefined }]).map(
-            (p) => (
-              <option key={p.kind} value={p.kind} disabled={!p.available} title={p.reason ?? ''}>
-                {p.kind}
-                {p.available ? '' : ` (unavailable: ${p.reason ?? 'not installed'})`}
-              </option>
-            ),
-          )}
+          <ProviderOptions
+            providers={creators.length ? creators : [{ kind: 'qemu', available: true, reason: undefined }]}
+          />
         </select>
       </label>
       <label>
@@ -92,14 +78,7 @@ export function CreateMachineForm() {
       <button type="submit" disabled={Boolean(op)}>
         Create machine
       </button>
-      {op && (
-        <>
-          <ProgressBar progress={op.progress} label={op.label} />
-          <button type="button" onClick={op.cancel}>
-            Cancel
-          </button>
-        </>
-      )}
+      <OpStatus op={op} />
     </form>
   );
 }
