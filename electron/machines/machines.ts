@@ -96,6 +96,7 @@ export class Machines {
     const p = this.provider(kind);
     if (!p.create || !p.capabilities.createFromImage)
       throw new HlabError('unavailable', `Provider "${kind}" cannot create machines from an image.`);
+    await this.requireAvailable(p);
     return p.create(spec, opts);
   }
 
@@ -104,7 +105,21 @@ export class Machines {
     const p = this.provider(spec.provider);
     if (!p.adopt || !p.capabilities.adoptExisting)
       throw new HlabError('unavailable', `Provider "${spec.provider}" cannot add existing machines.`);
+    await this.requireAvailable(p);
     return p.adopt(spec, opts);
+  }
+
+  /** Says why a provider cannot be used here (not installed, driver not loaded) before trying. */
+  private async requireAvailable(p: Provider): Promise<void> {
+    const d = await p.detect();
+    if (!d.available)
+      throw new HlabError(
+        'unavailable',
+        `Provider "${p.kind}" is not available here: ${d.reason ?? 'unknown reason'}.`,
+        {
+          provider: p.kind,
+        },
+      );
   }
 
   private refuseTaken(name: string): void {

@@ -383,4 +383,19 @@ describe('VirtualBox provider on transcripts', () => {
     });
     expect(t.left()).toEqual([]);
   });
+
+  it('create and add say why VirtualBox cannot be used here before trying (vboxdrv not loaded)', async () => {
+    const { p, t, dir } = provider([[V, ['--version'], R.VERSION_WITH_VBOXDRV_WARNING]]);
+    const machines = new Machines({
+      providers: [p],
+      keysDir: path.join(dir, 'keys'),
+      knownHosts: new KnownHosts(path.join(dir, 'known_hosts.json')),
+    });
+    const err = await machines
+      .adopt({ name: 'x', provider: 'virtualbox', vm: VM, sshUser: 'u' })
+      .catch((e: HlabError) => e);
+    expect(err).toMatchObject({ code: 'unavailable' });
+    expect((err as HlabError).message).toContain('vboxdrv kernel module is not loaded');
+    expect(t.left()).toEqual([]);
+  });
 });
