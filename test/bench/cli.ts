@@ -4,6 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { bundleCli } from '../../build/bundle-cli.js';
 import { must, newHome, newService } from '../integration/vm-env.js';
 
 const HLAB = path.resolve(import.meta.dirname, '..', '..', 'electron', 'host', 'hlab.mjs');
@@ -22,6 +23,8 @@ function time(args: string[], env: NodeJS.ProcessEnv, runs: number): number[] {
 
 export async function benchCli(argv: string[]): Promise<void> {
   const runs = Math.max(3, Number(argv[argv.indexOf('--runs') + 1]) || 5);
+  // What scripts run is the prebuilt bundle (npm ci makes it): make sure it is current.
+  await bundleCli();
   const home = newHome('bench-cli');
   const { client } = newService(home);
   const M = 'bcli';
