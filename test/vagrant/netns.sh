@@ -16,6 +16,13 @@ case "${1:-}" in
       ip netns exec "$NS" libvirtd -d -p "$RUN/libvirtd.pid"
       for _ in $(seq 1 50); do [ -S /var/run/libvirt/libvirt-sock ] && break; sleep 0.2; done
     fi
+    # A run that was killed leaves its libvirt domains defined (they persist across libvirtd
+    # restarts), and the next `vagrant up` of the same project name would collide with them.
+    for dom in $(ip netns exec "$NS" virsh -c qemu:///system list --all --name 2>/dev/null | grep -E '^(vg1|brb-vagrant)_default$' || true); do
+      ip netns exec "$NS" virsh -c qemu:///system destroy "$dom" >/dev/null 2>&1 || true
+      ip netns exec "$NS" virsh -c qemu:///system undefine "$dom" --remove-all-storage >/dev/null 2>&1 || true
+      echo "removed the leftover domain $dom"
+    done
     ;;
   down)
     for d in libvirtd virtlogd; do
