@@ -4,7 +4,7 @@ import { createLocalClient } from '../../electron/core/local-client.js';
 import { HlabError } from '../../shared/errors.js';
 import type { Progress } from '../../shared/types.js';
 import { UI_METHODS } from '../../shared/api.js';
-import { hostPath, requireName } from '../../electron/core/handlers/machines.js';
+import { hostPath, requireName } from '../../electron/core/handlers/input.js';
 
 const info = { name: 'Hardening Lab', version: '0', home: '/tmp', platform: 'test', node: '20' };
 

@@ -11,7 +11,7 @@ import { toHtml } from '../../recipes/html-report.js';
 import { replayEvidence } from '../../recipes/replay.js';
 import { loadLibrary, loadRecipe } from '../../steps/load.js';
 import type { ServiceContext } from '../context.js';
-import { hostPath, requireName } from './machines.js';
+import { hostPath, requireName } from './input.js';
 import type { Handlers } from '../dispatcher.js';
 import { APP_VERSION } from './app.js';
 import { runId } from './runs.js';

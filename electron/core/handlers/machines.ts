@@ -2,11 +2,10 @@
 import { HlabError } from '../../../shared/errors.js';
 import type { ProviderKind } from '../../../shared/types.js';
 import { buildImage } from '../../images/builder.js';
-import { NAME_PATTERN } from '../../providers/provider.js';
 import { ensureKeyPair, removeKeyPair } from '../../ssh/keys.js';
 import { connect, exec } from '../../ssh/session.js';
-import path from 'node:path';
-import type { Handlers, OpContext } from '../dispatcher.js';
+import type { Handlers } from '../dispatcher.js';
+import { requireName } from './input.js';
 import type { ServiceContext } from '../context.js';
 
 const BOOT_TIMEOUT_MS = Number(process.env.HLAB_BOOT_TIMEOUT_MS ?? 300_000);
@@ -26,28 +25,6 @@ type MachineHandlers = Pick<
   | 'snapshots.remove'
   | 'machines.exec'
 >;
-
-/** A path of the host, from the local CLI only: the window and the web page never name host files. */
-export function hostPath(op: Pick<OpContext, 'client'>, v: unknown, field: string): string {
-  if (!op.client.hostPaths)
-    throw new HlabError(
-      'permission',
-      `${field} names a file or folder of the host, which only the hlab CLI may do.`,
-    );
-  if (typeof v !== 'string' || !v.trim() || v.includes('\0') || v.length > 4096)
-    throw new HlabError('bad-request', `${field} must be a path (got ${JSON.stringify(v)}).`);
-  return path.resolve(v);
-}
-
-export function requireName(v: unknown, field: string): string {
-  if (typeof v !== 'string' || !NAME_PATTERN.test(v)) {
-    throw new HlabError(
-      'bad-request',
-      `${field} must be a name of letters, digits, ".", "_" or "-" (got ${JSON.stringify(v)}).`,
-    );
-  }
-  return v;
-}
 
 function optionalInt(v: unknown, field: string, min: number, max: number): number | undefined {
   if (v === undefined || v === null) return undefined;

@@ -6,7 +6,7 @@ import { recoverRun } from '../../engine/recover.js';
 import { runRecipe } from '../../engine/run.js';
 import { assertNoIssues, loadLibrary, loadRecipe } from '../../steps/load.js';
 import type { ServiceContext } from '../context.js';
-import { hostPath, requireName } from './machines.js';
+import { hostPath, requireName } from './input.js';
 import type { Handlers } from '../dispatcher.js';
 
 type RunHandlers = Pick<Handlers, 'runs.start' | 'runs.list' | 'runs.get' | 'runs.recover'>;

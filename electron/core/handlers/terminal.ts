@@ -1,7 +1,7 @@
 import { HlabError } from '../../../shared/errors.js';
 import { TerminalSession } from '../../ssh/terminal.js';
 import type { ServiceContext } from '../context.js';
-import { requireName } from './machines.js';
+import { requireName } from './input.js';
 import type { Handlers } from '../dispatcher.js';
 
 type TerminalHandlers = Pick<

@@ -1,0 +1,27 @@
+/** Checks of request parameters that every handler file shares: machine names and host paths. */
+import path from 'node:path';
+import { HlabError } from '../../../shared/errors.js';
+import { NAME_PATTERN } from '../../providers/provider.js';
+import type { OpContext } from '../dispatcher.js';
+
+/** A path of the host, from the local CLI only: the window and the web page never name host files. */
+export function hostPath(op: Pick<OpContext, 'client'>, v: unknown, field: string): string {
+  if (!op.client.hostPaths)
+    throw new HlabError(
+      'permission',
+      `${field} names a file or folder of the host, which only the hlab CLI may do.`,
+    );
+  if (typeof v !== 'string' || !v.trim() || v.includes('\0') || v.length > 4096)
+    throw new HlabError('bad-request', `${field} must be a path (got ${JSON.stringify(v)}).`);
+  return path.resolve(v);
+}
+
+export function requireName(v: unknown, field: string): string {
+  if (typeof v !== 'string' || !NAME_PATTERN.test(v)) {
+    throw new HlabError(
+      'bad-request',
+      `${field} must be a name of letters, digits, ".", "_" or "-" (got ${JSON.stringify(v)}).`,
+    );
+  }
+  return v;
+}
