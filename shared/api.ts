@@ -10,6 +10,13 @@ import type { StepClaim } from './claims.js';
 import type { EvidenceBundle, EvidenceVerdict, TrustedKey } from './evidence.js';
 import type { LabIssue, RecipeDef, StepDef } from './steps.js';
 import type {
+  CheckResult,
+  ClassRow,
+  WorkshopProgress,
+  WorkshopStatus,
+  WorkshopSummary,
+} from './workshops.js';
+import type {
   AdoptSpec,
   AppInfo,
   ExecResult,
@@ -88,6 +95,30 @@ export interface ApiMethods {
     true
   >;
   'machines.exec': Method<{ machine: string; command: string; timeoutMs?: number }, ExecResult, true>;
+  /** Workshops that can be started, and every trainee session on this installation. */
+  'workshops.list': Method<
+    Record<string, never>,
+    { workshops: WorkshopSummary[]; issues: LabIssue[]; sessions: WorkshopProgress[] }
+  >;
+  /** Creates the trainee's machine, runs setup, snapshots the first challenge's start; resumes if it exists. */
+  'workshops.start': Method<{ workshop: string; trainee?: string; machine?: string }, WorkshopStatus, true>;
+  'workshops.status': Method<{ machine: string }, WorkshopStatus>;
+  'workshops.check': Method<{ machine: string }, CheckResult, true>;
+  /** Reveals the next hint of the current challenge. */
+  'workshops.hint': Method<{ machine: string }, WorkshopStatus>;
+  /** Restores the current challenge's start snapshot. */
+  'workshops.reset': Method<{ machine: string }, WorkshopStatus, true>;
+  'workshops.solve': Method<{ machine: string }, CheckResult, true>;
+  /** Ends a session: its machine is destroyed and its progress forgotten (export it first). */
+  'workshops.end': Method<{ machine: string }, { ended: string }>;
+  'workshops.export': Method<{ machine: string; format: 'json' | 'html' }, { content: string; filename: string }>;
+  /** Merges trainees' JSON exports (their text) into one class table. */
+  'workshops.class': Method<
+    { exports: Array<{ name: string; text: string }> },
+    { rows: ClassRow[]; html: string }
+  >;
+  'workshops.pack': Method<{ workshop: string }, { content: string; filename: string }>;
+  'workshops.import': Method<{ archive: string; name?: string; replace?: boolean }, WorkshopSummary>;
 }
 
 export type MethodName = keyof ApiMethods;
@@ -107,6 +138,7 @@ export interface ApiEvents {
   'terminal.data': { id: string; data: string };
   'terminal.exit': { id: string; reason: string };
   'runs.event': { runId: string; event: StampedEvent };
+  'workshops.changed': { machine: string };
 }
 
 export type EventName = keyof ApiEvents;
@@ -149,6 +181,18 @@ export const METHOD_NAMES = [
   'keys.export',
   'keys.trust',
   'recipes.validate',
+  'workshops.list',
+  'workshops.start',
+  'workshops.status',
+  'workshops.check',
+  'workshops.hint',
+  'workshops.reset',
+  'workshops.solve',
+  'workshops.end',
+  'workshops.export',
+  'workshops.class',
+  'workshops.pack',
+  'workshops.import',
 ] as const satisfies readonly MethodName[];
 
 // Compile-time check that METHOD_NAMES lists every method.
@@ -190,4 +234,16 @@ export const UI_METHODS: ReadonlySet<MethodName> = new Set<MethodName>([
   'steps.list',
   'recipes.save',
   'recipes.export',
+  'workshops.list',
+  'workshops.start',
+  'workshops.status',
+  'workshops.check',
+  'workshops.hint',
+  'workshops.reset',
+  'workshops.solve',
+  'workshops.end',
+  'workshops.export',
+  'workshops.class',
+  'workshops.pack',
+  'workshops.import',
 ]);

@@ -7,6 +7,7 @@ import { terminalHandlers } from './handlers/terminal.js';
 import { runHandlers } from './handlers/runs.js';
 import { keyHandlers } from './handlers/keys.js';
 import { benchHandlers } from './handlers/bench.js';
+import { workshopHandlers } from './handlers/workshops.js';
 
 export interface Service {
   dispatcher: Dispatcher;
@@ -27,6 +28,7 @@ export function createService(opts: { home: string; env?: NodeJS.ProcessEnv }): 
     ...runHandlers(context),
     ...benchHandlers(context),
     ...keyHandlers(context),
+    ...workshopHandlers(context),
   };
   const dispatcher = createDispatcher(handlers);
   ref.dispatcher = dispatcher;

@@ -2,12 +2,9 @@
 import type { BenchComparison } from '../../shared/bench.js';
 import { claimText, stepClaims, type StepClaim } from '../../shared/claims.js';
 import type { EvidenceBundle } from '../../shared/evidence.js';
+import { escapeHtml } from '../../shared/html.js';
 
-const esc = (s: unknown) =>
-  String(s).replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
-  );
+const esc = escapeHtml;
 
 /** Scores come from the guest (docker-bench's JSON log): only finite numbers reach the markup. */
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);

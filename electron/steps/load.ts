@@ -21,21 +21,21 @@ import { Checker, type Schema } from './schema.js';
 
 export const LABS_DIR = appPath('labs');
 
-const ID = {
+export const ID = {
   kind: 'string',
   pattern: /^[a-z0-9][a-z0-9-]{1,62}$/,
   patternHint: 'lower-case letters, digits and "-"',
 } as const;
-const text = { kind: 'string', nonEmpty: true } as const;
+export const text = { kind: 'string', nonEmpty: true } as const;
 /** One line, no control characters: titles land in comments and headings of the exports. */
-const title = {
+export const title = {
   kind: 'string',
   nonEmpty: true,
   // eslint-disable-next-line no-control-regex
   pattern: /^[^\u0000-\u001f\u007f\u2028\u2029]+$/,
   patternHint: 'one line without control characters',
 } as const;
-const strings = { kind: 'array', items: { kind: 'string', nonEmpty: true } } as const;
+export const strings = { kind: 'array', items: { kind: 'string', nonEmpty: true } } as const;
 
 function paramProblem(p: Record<string, unknown>): string | undefined {
   const d = p.default;
@@ -168,7 +168,7 @@ export const MAX_LAB_FILE_BYTES = 1024 * 1024;
  * (a blocking read stops the whole server), a symlink out of its labs folder, a file over 1 MiB,
  * and bytes that are not UTF-8.
  */
-function readLabFile(file: string): string {
+export function readLabFile(file: string): string {
   const st = lstatSync(file);
   let real = file;
   if (st.isSymbolicLink()) {
@@ -187,7 +187,7 @@ function readLabFile(file: string): string {
   }
 }
 
-function parseYaml(
+export function parseYaml(
   file: string,
   displayName: string,
   text?: string,
@@ -214,7 +214,7 @@ function parseYaml(
   return { node: (doc.contents ?? undefined) as Node | undefined, lines, issues };
 }
 
-const display = (file: string) => {
+export const display = (file: string) => {
   const rel = path.relative(process.cwd(), file);
   return rel.startsWith('..') ? file : rel;
 };

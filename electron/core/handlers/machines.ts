@@ -1,10 +1,10 @@
 /** Machine, snapshot and exec handlers: provider work plus the SSH readiness the user waits for. */
 import { HlabError } from '../../../shared/errors.js';
-import type { ProviderKind } from '../../../shared/types.js';
+import type { MachineInfo, ProviderKind } from '../../../shared/types.js';
 import { buildImage } from '../../images/builder.js';
 import { ensureKeyPair, removeKeyPair } from '../../ssh/keys.js';
 import { connect, exec } from '../../ssh/session.js';
-import type { Handlers } from '../dispatcher.js';
+import type { Handlers, OpContext } from '../dispatcher.js';
 import { requireName } from './input.js';
 import type { ServiceContext } from '../context.js';
 
@@ -37,7 +37,7 @@ function optionalInt(v: unknown, field: string, min: number, max: number): numbe
   return v;
 }
 
-function providerKind(ctx: ServiceContext, v: unknown): ProviderKind {
+export function providerKind(ctx: ServiceContext, v: unknown): ProviderKind {
   const kinds = ctx.machines.providers().map((p) => p.kind);
   if (v === undefined || v === null) {
     const first = ctx.machines.providers().find((p) => p.capabilities.createFromImage);
@@ -50,6 +50,45 @@ function providerKind(ctx: ServiceContext, v: unknown): ProviderKind {
       `provider must be one of ${kinds.join(', ')} (got ${JSON.stringify(v)}).`,
     );
   return v as ProviderKind;
+}
+
+/** A new machine from a base image (built first when missing), with a fresh key pair and host-key pin. */
+export async function createMachine(
+  ctx: ServiceContext,
+  kind: ProviderKind,
+  spec: { name: string; image: string; memoryMiB: number; cpus: number; sshPort?: number },
+  op: Pick<OpContext, 'signal' | 'progress' | 'log'>,
+): Promise<MachineInfo> {
+  const { name, image: imageName } = spec;
+  if (ctx.machines.exists(name))
+    throw new HlabError('conflict', `A machine named "${name}" already exists.`, { machine: name });
+  if (!ctx.images.get(imageName)) {
+    op.log('info', `base image ${imageName} is missing: building it first`);
+    await buildImage(ctx.images, imageName, {
+      signal: op.signal,
+      progress: op.progress,
+      log: (l) => op.log('info', l),
+    });
+    ctx.broadcast('images.changed', { name: imageName });
+  }
+  op.progress({ current: 0, max: -1, description: `verifying base image ${imageName}` });
+  const image = await ctx.images.verified(imageName);
+  // A recreated machine gets a new host key: reset its pin on purpose.
+  ctx.knownHosts.forget(name);
+  removeKeyPair(ctx.paths.keys, name);
+  const key = ensureKeyPair(ctx.paths.keys, name);
+  return ctx.machines.create(
+    kind,
+    {
+      name,
+      image,
+      memoryMiB: spec.memoryMiB,
+      cpus: spec.cpus,
+      publicKey: key.publicKey,
+      ...(spec.sshPort ? { sshPort: spec.sshPort } : {}),
+    },
+    { signal: op.signal, progress: op.progress },
+  );
 }
 
 export function machineHandlers(ctx: ServiceContext): MachineHandlers {
@@ -73,38 +112,17 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
     'machines.create': async (req, op) => {
       const name = requireName(req.name, 'name');
       const kind = providerKind(ctx, req.provider);
-      if (ctx.machines.exists(name))
-        throw new HlabError('conflict', `A machine named "${name}" already exists.`, { machine: name });
-      const memoryMiB = optionalInt(req.memoryMiB, 'memoryMiB', 256, 65536) ?? 1024;
-      const cpus = optionalInt(req.cpus, 'cpus', 1, 64) ?? 2;
-      const sshPort = optionalInt(req.sshPort, 'sshPort', 1024, 65535);
-      const imageName = requireName(req.image ?? 'debian-12', 'image');
-      if (!ctx.images.get(imageName)) {
-        op.log('info', `base image ${imageName} is missing: building it first`);
-        await buildImage(ctx.images, imageName, {
-          signal: op.signal,
-          progress: op.progress,
-          log: (l) => op.log('info', l),
-        });
-        ctx.broadcast('images.changed', { name: imageName });
-      }
-      op.progress({ current: 0, max: -1, description: `verifying base image ${imageName}` });
-      const image = await ctx.images.verified(imageName);
-      // A recreated machine gets a new host key: reset its pin on purpose.
-      ctx.knownHosts.forget(name);
-      removeKeyPair(ctx.paths.keys, name);
-      const key = ensureKeyPair(ctx.paths.keys, name);
-      const info = await ctx.machines.create(
+      const info = await createMachine(
+        ctx,
         kind,
         {
           name,
-          image,
-          memoryMiB,
-          cpus,
-          publicKey: key.publicKey,
-          ...(sshPort ? { sshPort } : {}),
+          image: requireName(req.image ?? 'debian-12', 'image'),
+          memoryMiB: optionalInt(req.memoryMiB, 'memoryMiB', 256, 65536) ?? 1024,
+          cpus: optionalInt(req.cpus, 'cpus', 1, 64) ?? 2,
+          sshPort: optionalInt(req.sshPort, 'sshPort', 1024, 65535),
         },
-        { signal: op.signal, progress: op.progress },
+        op,
       );
       changed(name);
       return info;

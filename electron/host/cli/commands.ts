@@ -9,7 +9,9 @@ import { formatEvent, summaryText } from './run-output.js';
 import { interactiveShell } from './shell.js';
 import { loadLibrary, loadRecipe, loadStep } from '../../steps/load.js';
 import { formatIssue } from '../../../shared/steps.js';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadWorkshop, WORKSHOP_FILE } from '../../steps/workshop-load.js';
+import { workshopCommands } from './workshop-commands.js';
 import path from 'node:path';
 import { BENCH_TOOLS, type BenchResult, type BenchTool } from '../../../shared/bench.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../../recipes/exports.js';
@@ -373,12 +375,15 @@ export function buildCommands(deps: CliDeps): Command[] {
       path: ['steps', 'check'],
       args: 'FILE...',
       arity: [1, 100],
-      summary: 'Validate step or recipe files (errors as file:line: field: problem)',
+      summary: 'Validate step, recipe or workshop files (errors as file:line: field: problem)',
       run: async (ctx) => {
         const { steps } = loadLibrary(teamLabs());
-        const issues = ctx.positionals.flatMap((f) =>
-          /(^|\/)recipes\//.test(f) ? loadRecipe(f, steps).issues : loadStep(f).issues,
-        );
+        const issues = ctx.positionals.flatMap((f) => {
+          if (/(^|\/)recipes\//.test(f)) return loadRecipe(f, steps).issues;
+          if (path.basename(f) === WORKSHOP_FILE) return loadWorkshop(f).issues;
+          if (existsSync(path.join(f, WORKSHOP_FILE))) return loadWorkshop(path.join(f, WORKSHOP_FILE)).issues;
+          return loadStep(f).issues;
+        });
         if (ctx.json) ctx.stdout(JSON.stringify(issues, null, 2));
         else for (const i of issues) ctx.stdout(formatIssue(i));
         if (!ctx.json && issues.length === 0) ctx.stdout(`${ctx.positionals.length} file(s) ok`);
@@ -580,6 +585,7 @@ export function buildCommands(deps: CliDeps): Command[] {
         }
       },
     },
+    ...workshopCommands(call, print),
     {
       path: ['serve'],
       summary: 'Start web mode on 127.0.0.1 and print its URL (--port 0 picks a free port)',
