@@ -111,7 +111,10 @@ export interface ApiMethods {
   'workshops.solve': Method<{ machine: string }, CheckResult, true>;
   /** Ends a session: its machine is destroyed and its progress forgotten (export it first). */
   'workshops.end': Method<{ machine: string }, { ended: string }>;
-  'workshops.export': Method<{ machine: string; format: 'json' | 'html' }, { content: string; filename: string }>;
+  'workshops.export': Method<
+    { machine: string; format: 'json' | 'html' },
+    { content: string; filename: string }
+  >;
   /** Merges trainees' JSON exports (their text) into one class table. */
   'workshops.class': Method<
     { exports: Array<{ name: string; text: string }> },

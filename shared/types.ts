@@ -36,6 +36,11 @@ export interface ProviderCapabilities {
   createFromImage: boolean;
   /** Adopts a machine the user already has (a Vagrant project, a VirtualBox VM). */
   adoptExisting: boolean;
+  /**
+   * New machines start from a copy of a booted template's live snapshot (one per image, memory
+   * and CPUs) instead of a cold boot, then get their own identity.
+   */
+  readyClone: boolean;
 }
 
 export interface ProviderStatus {
@@ -107,6 +112,11 @@ export interface MachineSpec {
   cpus?: number;
   /** Fixed host port for SSH on 127.0.0.1; a free one is picked when absent. */
   sshPort?: number;
+  /**
+   * Start at once from the image's ready template (a copy of a booted machine's live snapshot,
+   * given its own identity) where the provider can; the machine is running when create returns.
+   */
+  ready?: boolean;
 }
 
 export interface SnapshotInfo {

@@ -89,7 +89,14 @@ export interface WorkshopSummary {
 export interface WorkshopStatus {
   progress: WorkshopProgress;
   workshop: WorkshopSummary;
-  current?: { id: string; title: string; page: string; hints: string[]; hintsLeft: number; hasSolve: boolean };
+  current?: {
+    id: string;
+    title: string;
+    page: string;
+    hints: string[];
+    hintsLeft: number;
+    hasSolve: boolean;
+  };
 }
 
 /** One row per trainee in the trainer's class table. */

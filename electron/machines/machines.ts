@@ -18,6 +18,7 @@ import type {
 } from '../../shared/types.js';
 import type { CreateSpec, OpOptions, Provider } from '../providers/provider.js';
 import { SshExecutor } from '../ssh/executor.js';
+import { createFromReady } from './ready-clone.js';
 import { ensureKeyPair } from '../ssh/keys.js';
 import type { KnownHosts } from '../ssh/known-hosts.js';
 import { waitForSsh, type SshTarget } from '../ssh/session.js';
@@ -91,13 +92,23 @@ export class Machines {
     return this.owner(name).facts(name);
   }
 
-  async create(kind: ProviderKind, spec: CreateSpec, opts: OpOptions = {}): Promise<MachineInfo> {
+  /**
+   * `ready`: where the provider keeps ready templates, the machine resumes a copy of one (given its
+   * own identity) and is running, SSH proven with its own key, when this returns.
+   */
+  async create(
+    kind: ProviderKind,
+    spec: CreateSpec,
+    opts: OpOptions & { ready?: boolean } = {},
+  ): Promise<MachineInfo> {
     this.refuseTaken(spec.name);
     const p = this.provider(kind);
     if (!p.create || !p.capabilities.createFromImage)
       throw new HlabError('unavailable', `Provider "${kind}" cannot create machines from an image.`);
     await this.requireAvailable(p);
-    return p.create(spec, opts);
+    if (!opts.ready || !p.capabilities.readyClone) return p.create(spec, opts);
+    await createFromReady(p, spec, opts);
+    return this.waitReady(spec.name, { ...opts, timeoutMs: 120_000, proveSudo: true });
   }
 
   async adopt(spec: AdoptSpec, opts: OpOptions = {}): Promise<MachineInfo> {

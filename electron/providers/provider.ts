@@ -16,6 +16,9 @@ import type {
   SshEndpoint,
 } from '../../shared/types.js';
 
+/** The live snapshot a ready template holds and a clone resumes on its first start. */
+export const READY_SNAPSHOT = 'ready';
+
 export interface OpOptions {
   signal?: AbortSignal;
   progress?: (p: Progress) => void;
@@ -64,6 +67,12 @@ export interface Provider {
   snapshots: SnapshotManager;
   /** With capabilities.console: throws an error carrying the console's last lines if the VM died. */
   assertAlive?(name: string, what: string): Promise<void>;
+  /**
+   * With capabilities.readyClone: where templates live (a provider of their own, in a folder
+   * shared across homes like the images), and a new machine made from a stopped template's disk.
+   */
+  templates?(): { provider: Provider; dir: string };
+  cloneTemplate?(template: string, spec: CreateSpec, opts?: OpOptions): Promise<MachineInfo>;
   /** With reboot 'exit-and-restart': true once the hypervisor ended after the guest rebooted. */
   waitForGuestExit?(name: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
 }

@@ -58,7 +58,11 @@ type Raw = {
   setup?: string;
   setupTimeout?: number;
   challenges: Array<
-    Omit<ChallengeDef, 'page' | 'pageFile' | 'hints' | 'reboot'> & { page: string; hints?: string[]; reboot?: boolean }
+    Omit<ChallengeDef, 'page' | 'pageFile' | 'hints' | 'reboot'> & {
+      page: string;
+      hints?: string[];
+      reboot?: boolean;
+    }
   >;
 };
 

@@ -3,7 +3,16 @@
  * can pass workshops around. An archive is someone else's file: names, sizes and the workshop
  * itself are checked like the step files before anything is written.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { HlabError } from '../../shared/errors.js';
 import { formatIssue } from '../../shared/steps.js';
@@ -26,14 +35,23 @@ export function packWorkshop(w: WorkshopDef): { content: string; filename: strin
 }
 
 /** Checks an archive and returns the workshop it holds (loaded from the archive's own text). */
-export function checkArchive(text: string, name: string): { archive: WorkshopArchive; workshop: WorkshopDef } {
+export function checkArchive(
+  text: string,
+  name: string,
+): { archive: WorkshopArchive; workshop: WorkshopDef } {
   if (text.length > MAX_ARCHIVE_BYTES)
-    throw new HlabError('bad-request', `${name}: ${text.length} bytes, over the ${MAX_ARCHIVE_BYTES}-byte limit.`);
+    throw new HlabError(
+      'bad-request',
+      `${name}: ${text.length} bytes, over the ${MAX_ARCHIVE_BYTES}-byte limit.`,
+    );
   let v: unknown;
   try {
     v = JSON.parse(text);
   } catch (err) {
-    throw new HlabError('bad-request', `${name}: not a workshop archive (not JSON: ${(err as Error).message}).`);
+    throw new HlabError(
+      'bad-request',
+      `${name}: not a workshop archive (not JSON: ${(err as Error).message}).`,
+    );
   }
   const a = v as Partial<WorkshopArchive>;
   if (!a || typeof a !== 'object' || a.format !== WORKSHOP_ARCHIVE_FORMAT)
@@ -43,10 +61,14 @@ export function checkArchive(text: string, name: string): { archive: WorkshopArc
   if (!a.files || typeof a.files !== 'object' || Array.isArray(a.files))
     throw new HlabError('bad-request', `${name}: files: expected an object of file name -> text.`);
   const entries = Object.entries(a.files);
-  if (entries.length > MAX_FILES) throw new HlabError('bad-request', `${name}: files: more than ${MAX_FILES} files.`);
+  if (entries.length > MAX_FILES)
+    throw new HlabError('bad-request', `${name}: files: more than ${MAX_FILES} files.`);
   for (const [file, body] of entries) {
     if (!FILE_NAME.test(file))
-      throw new HlabError('bad-request', `${name}: files.${JSON.stringify(file)}: not a plain .md or .yaml file name.`);
+      throw new HlabError(
+        'bad-request',
+        `${name}: files.${JSON.stringify(file)}: not a plain .md or .yaml file name.`,
+      );
     if (typeof body !== 'string')
       throw new HlabError('bad-request', `${name}: files.${file}: expected text.`);
   }
@@ -65,9 +87,13 @@ export function checkArchive(text: string, name: string): { archive: WorkshopArc
     yaml,
   );
   if (!r.workshop)
-    throw new HlabError('bad-request', `${name}: the workshop has errors:\n${r.issues.map(formatIssue).join('\n')}`, {
-      issues: r.issues,
-    });
+    throw new HlabError(
+      'bad-request',
+      `${name}: the workshop has errors:\n${r.issues.map(formatIssue).join('\n')}`,
+      {
+        issues: r.issues,
+      },
+    );
   return { archive: a as WorkshopArchive, workshop: r.workshop };
 }
 
@@ -80,10 +106,16 @@ export function importWorkshop(
 ): string {
   const { archive } = checkArchive(text, name);
   if (o.builtInIds.has(archive.id))
-    throw new HlabError('conflict', `${name}: "${archive.id}" is a built-in workshop; rename the imported one.`);
+    throw new HlabError(
+      'conflict',
+      `${name}: "${archive.id}" is a built-in workshop; rename the imported one.`,
+    );
   const target = path.join(dir, archive.id);
   if (existsSync(target) && !o.replace)
-    throw new HlabError('conflict', `Workshop "${archive.id}" was imported before; import again with --replace.`);
+    throw new HlabError(
+      'conflict',
+      `Workshop "${archive.id}" was imported before; import again with --replace.`,
+    );
   mkdirSync(dir, { recursive: true });
   const tmp = `${target}.importing-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });

@@ -37,9 +37,13 @@ export function newProgress(w: WorkshopDef, trainee: string, machine: string, no
 export function currentChallenge(p: WorkshopProgress): ChallengeProgress {
   const c = p.challenges[p.current];
   if (!c)
-    throw new HlabError('conflict', `Every challenge of workshop "${p.workshop}" on "${p.machine}" has passed.`, {
-      machine: p.machine,
-    });
+    throw new HlabError(
+      'conflict',
+      `Every challenge of workshop "${p.workshop}" on "${p.machine}" has passed.`,
+      {
+        machine: p.machine,
+      },
+    );
   return c;
 }
 
@@ -49,11 +53,21 @@ function touch(p: WorkshopProgress, now: Date, patch: Partial<ChallengeProgress>
 }
 
 /** Records a check: a pass completes the challenge and opens the next one. */
-export function recordCheck(p: WorkshopProgress, pass: boolean, failures: string[], now: Date): WorkshopProgress {
+export function recordCheck(
+  p: WorkshopProgress,
+  pass: boolean,
+  failures: string[],
+  now: Date,
+): WorkshopProgress {
   const c = currentChallenge(p);
   const at = now.toISOString();
   if (!pass) return touch(p, now, { attempts: c.attempts + 1, lastFail: failures });
-  const done = touch(p, now, { attempts: c.attempts + 1, status: 'passed', passedAt: at, lastFail: undefined });
+  const done = touch(p, now, {
+    attempts: c.attempts + 1,
+    status: 'passed',
+    passedAt: at,
+    lastFail: undefined,
+  });
   const next = p.current + 1;
   const challenges = done.challenges.map((x, i) =>
     i === next ? { ...x, status: 'current' as const, startedAt: at } : x,
@@ -93,10 +107,20 @@ export function parseProgress(text: string, where: string): WorkshopProgress {
   for (const f of ['workshop', 'workshopTitle', 'trainee', 'machine', 'startedAt', 'updatedAt'] as const)
     if (typeof p[f] !== 'string' || (p[f] as string).length > 200) throw bad(f);
   if (!Array.isArray(p.challenges) || p.challenges.length > 100) throw bad('challenges');
-  if (typeof p.current !== 'number' || !Number.isInteger(p.current) || p.current < 0 || p.current > p.challenges.length)
+  if (
+    typeof p.current !== 'number' ||
+    !Number.isInteger(p.current) ||
+    p.current < 0 ||
+    p.current > p.challenges.length
+  )
     throw bad('current');
   p.challenges.forEach((c, i) => {
-    if (!c || typeof c !== 'object' || typeof c.id !== 'string' || !['locked', 'current', 'passed'].includes(c.status))
+    if (
+      !c ||
+      typeof c !== 'object' ||
+      typeof c.id !== 'string' ||
+      !['locked', 'current', 'passed'].includes(c.status)
+    )
       throw bad(`challenges[${i}]`);
     for (const n of ['attempts', 'hintsShown', 'resets'] as const)
       if (typeof c[n] !== 'number' || !Number.isInteger(c[n]) || c[n] < 0) throw bad(`challenges[${i}].${n}`);
@@ -121,9 +145,13 @@ export class ProgressStore {
   require(machine: string): WorkshopProgress {
     const p = this.get(machine);
     if (!p)
-      throw new HlabError('not-found', `Machine "${machine}" runs no workshop (start one: hlab workshop start ID).`, {
-        machine,
-      });
+      throw new HlabError(
+        'not-found',
+        `Machine "${machine}" runs no workshop (start one: hlab workshop start ID).`,
+        {
+          machine,
+        },
+      );
     return p;
   }
 

@@ -118,7 +118,13 @@ export class WorkshopSessions {
     try {
       if (w.setup) {
         op.progress({ current: 0, max: -1, description: `setting up ${w.title}` });
-        await this.runAsRoot(req.machine, w.setup, `setup of workshop "${w.id}"`, w.setupTimeoutSeconds * 1000, op);
+        await this.runAsRoot(
+          req.machine,
+          w.setup,
+          `setup of workshop "${w.id}"`,
+          w.setupTimeoutSeconds * 1000,
+          op,
+        );
       }
       await this.snapshot(req.machine, 0, op);
     } catch (err) {
@@ -169,7 +175,11 @@ export class WorkshopSessions {
   private async ensureUp(machine: string, op: WorkshopOp): Promise<void> {
     if ((await this.ctx.machines.get(machine)).state === 'running') return;
     op.log('info', `machine "${machine}" is stopped (a reboot ends it): starting it`);
-    await this.ctx.machines.up(machine, { signal: op.signal, progress: op.progress, timeoutMs: READY_TIMEOUT_MS });
+    await this.ctx.machines.up(machine, {
+      signal: op.signal,
+      progress: op.progress,
+      timeoutMs: READY_TIMEOUT_MS,
+    });
     this.ctx.changed(machine);
   }
 
@@ -195,7 +205,9 @@ export class WorkshopSessions {
       output = (r.stdout + r.stderr).trim();
       failures = failLines(r.stdout);
       if (exitCode !== 0 && failures.length === 0)
-        failures = [`the check exited ${exitCode}${r.stderr.trim() ? `: ${r.stderr.trim().split('\n').slice(-1)[0]}` : ''}`];
+        failures = [
+          `the check exited ${exitCode}${r.stderr.trim() ? `: ${r.stderr.trim().split('\n').slice(-1)[0]}` : ''}`,
+        ];
     } catch (err) {
       const e = err as HlabError;
       if (e.code === 'cancelled') throw e;
@@ -211,7 +223,15 @@ export class WorkshopSessions {
     const pass = exitCode === 0;
     p = this.save(recordCheck(p, pass, failures, new Date()));
     if (pass && index + 1 < w.challenges.length) await this.snapshot(machine, index + 1, op);
-    return { challenge: ch.id, pass, failures, exitCode, output, durationMs: Date.now() - started, progress: p };
+    return {
+      challenge: ch.id,
+      pass,
+      failures,
+      exitCode,
+      output,
+      durationMs: Date.now() - started,
+      progress: p,
+    };
   }
 
   hint(machine: string): WorkshopStatus {
@@ -242,7 +262,8 @@ export class WorkshopSessions {
     const p = this.ctx.progress.require(machine);
     const ch = this.def(p).challenges[p.current];
     currentChallenge(p);
-    if (!ch?.solve) throw new HlabError('not-found', `Challenge "${ch?.title}" has no solution script.`, { machine });
+    if (!ch?.solve)
+      throw new HlabError('not-found', `Challenge "${ch?.title}" has no solution script.`, { machine });
     await this.ensureUp(machine, op);
     this.save(recordSolve(p, new Date()));
     op.progress({ current: 0, max: -1, description: `solving "${ch.title}"` });

@@ -93,5 +93,8 @@ ${body}
 </tbody></table>`;
     })
     .join('\n');
-  return page('Class progress', `<h1>Class progress</h1><p class="muted">${rows.length} trainee records</p>${sections}`);
+  return page(
+    'Class progress',
+    `<h1>Class progress</h1><p class="muted">${rows.length} trainee records</p>${sections}`,
+  );
 }

@@ -3,13 +3,13 @@ import { api } from './api/client';
 import { useConnection } from './features/connection/store';
 import { MachinesSection } from './features/machines/MachinesSection';
 import { useNav } from './features/navigation';
-import { PlannedSection } from './features/PlannedSection';
 import { SECTIONS } from './features/sections';
 import { TerminalSection } from './features/terminal/TerminalSection';
 import { StepsSection } from './features/steps/StepsSection';
 import { RunsSection } from './features/runs/RunsSection';
 import { BenchSection } from './features/bench/BenchSection';
 import { Toasts } from './features/toasts/Toasts';
+import { WorkshopsSection } from './features/workshops/WorkshopsSection';
 
 function ConnectionStatus() {
   const { state, detail } = useConnection();
@@ -58,7 +58,7 @@ export function App() {
         {section === 'Steps' && <StepsSection />}
         {section === 'Runs' && <RunsSection />}
         {section === 'Bench' && <BenchSection />}
-        {section === 'Workshops' && <PlannedSection section={section} />}
+        {section === 'Workshops' && <WorkshopsSection />}
       </main>
       <Toasts />
     </div>

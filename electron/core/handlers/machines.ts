@@ -56,7 +56,7 @@ export function providerKind(ctx: ServiceContext, v: unknown): ProviderKind {
 export async function createMachine(
   ctx: ServiceContext,
   kind: ProviderKind,
-  spec: { name: string; image: string; memoryMiB: number; cpus: number; sshPort?: number },
+  spec: { name: string; image: string; memoryMiB: number; cpus: number; sshPort?: number; ready?: boolean },
   op: Pick<OpContext, 'signal' | 'progress' | 'log'>,
 ): Promise<MachineInfo> {
   const { name, image: imageName } = spec;
@@ -87,7 +87,7 @@ export async function createMachine(
       publicKey: key.publicKey,
       ...(spec.sshPort ? { sshPort: spec.sshPort } : {}),
     },
-    { signal: op.signal, progress: op.progress },
+    { signal: op.signal, progress: op.progress, ready: spec.ready === true },
   );
 }
 
@@ -121,6 +121,7 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
           memoryMiB: optionalInt(req.memoryMiB, 'memoryMiB', 256, 65536) ?? 1024,
           cpus: optionalInt(req.cpus, 'cpus', 1, 64) ?? 2,
           sshPort: optionalInt(req.sshPort, 'sshPort', 1024, 65535),
+          ready: req.ready === true,
         },
         op,
       );

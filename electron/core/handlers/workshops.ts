@@ -53,7 +53,13 @@ export function workshopHandlers(ctx: ServiceContext): WorkshopHandlers {
     library,
     progress,
     createMachine: async (name, image, op) => {
-      await createMachine(ctx, providerKind(ctx, undefined), { name, image, memoryMiB: 1024, cpus: 2 }, op);
+      // A trainee must not wait for a cold boot: resume a copy of the image's ready template.
+      await createMachine(
+        ctx,
+        providerKind(ctx, undefined),
+        { name, image, memoryMiB: 1024, cpus: 2, ready: true },
+        op,
+      );
       ctx.broadcast('machines.changed', { name });
       await ctx.machines.up(name, { signal: op.signal, progress: op.progress, timeoutMs: 300_000 });
       ctx.broadcast('machines.changed', { name });
@@ -91,7 +97,8 @@ export function workshopHandlers(ctx: ServiceContext): WorkshopHandlers {
     'workshops.export': async (req) => {
       const p = progress.require(machineOf(req));
       const base = `${p.workshop}-${p.trainee.replace(/[^A-Za-z0-9._-]+/g, '_')}`;
-      if (req.format === 'json') return { content: JSON.stringify(p, null, 2) + '\n', filename: `${base}.json` };
+      if (req.format === 'json')
+        return { content: JSON.stringify(p, null, 2) + '\n', filename: `${base}.json` };
       if (req.format === 'html') return { content: progressHtml(p), filename: `${base}.html` };
       throw new HlabError('bad-request', `format must be json or html (got ${JSON.stringify(req.format)}).`);
     },
@@ -101,7 +108,10 @@ export function workshopHandlers(ctx: ServiceContext): WorkshopHandlers {
         throw new HlabError('bad-request', `exports must be a list of 1-${MAX_EXPORTS} progress exports.`);
       const files = req.exports.map((e, i) => {
         if (!e || typeof e.text !== 'string' || e.text.length > 1024 * 1024)
-          throw new HlabError('bad-request', `exports[${i}]: expected { name, text } with at most 1 MiB of text.`);
+          throw new HlabError(
+            'bad-request',
+            `exports[${i}]: expected { name, text } with at most 1 MiB of text.`,
+          );
         return { name: typeof e.name === 'string' ? e.name.slice(0, 200) : `exports[${i}]`, text: e.text };
       });
       const rows = classTable(files);
@@ -111,7 +121,8 @@ export function workshopHandlers(ctx: ServiceContext): WorkshopHandlers {
     'workshops.pack': async (req) => packWorkshop(library.get(requireName(req.workshop, 'workshop'))),
 
     'workshops.import': async (req) => {
-      if (typeof req.archive !== 'string') throw new HlabError('bad-request', 'archive must be the archive text.');
+      if (typeof req.archive !== 'string')
+        throw new HlabError('bad-request', 'archive must be the archive text.');
       const name = typeof req.name === 'string' ? req.name.slice(0, 200) : 'archive';
       const builtInIds = new Set(
         library
@@ -119,7 +130,10 @@ export function workshopHandlers(ctx: ServiceContext): WorkshopHandlers {
           .workshops.filter((w) => w.source === 'built-in')
           .map((w) => w.id),
       );
-      const id = importWorkshop(req.archive, name, library.importedDir, { builtInIds, replace: req.replace === true });
+      const id = importWorkshop(req.archive, name, library.importedDir, {
+        builtInIds,
+        replace: req.replace === true,
+      });
       return summarize(library.get(id));
     },
   };

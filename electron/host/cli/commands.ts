@@ -173,16 +173,18 @@ export function buildCommands(deps: CliDeps): Command[] {
       path: ['machine', 'create'],
       args: 'NAME',
       arity: [1, 1],
-      summary: 'Create a machine (a copy-on-write overlay of the base image)',
+      summary: 'Create a machine (an overlay of the base image; --ready: running in seconds from a ready template)',
       options: {
         provider: { type: 'string' },
         image: { type: 'string' },
         memory: { type: 'string' },
         cpus: { type: 'string' },
         'ssh-port': { type: 'string' },
+        ready: { type: 'boolean' },
       },
       run: async (ctx) => {
         const m = await call(ctx, 'machines.create', {
+          ...(ctx.values.ready === true ? { ready: true } : {}),
           name: ctx.positionals[0] as string,
           provider: ctx.values.provider as ProviderKind | undefined,
           image: ctx.values.image as string | undefined,

@@ -26,7 +26,9 @@ function statusText(s: WorkshopStatus): string {
     ...p.challenges.map(
       (c, i) =>
         `  ${c.status === 'passed' ? '✓' : c.status === 'current' ? '→' : ' '} ${i + 1}. ${s.workshop.challenges[i]?.title ?? c.id}` +
-        (c.attempts ? `  (${c.attempts} checks${c.hintsShown ? `, ${c.hintsShown} hints` : ''}${c.resets ? `, ${c.resets} resets` : ''})` : ''),
+        (c.attempts
+          ? `  (${c.attempts} checks${c.hintsShown ? `, ${c.hintsShown} hints` : ''}${c.resets ? `, ${c.resets} resets` : ''})`
+          : ''),
     ),
   ];
   if (!s.current) return [...lines, '', 'All challenges passed.'].join('\n');
@@ -157,7 +159,7 @@ export function workshopCommands(call: Call, print: Print): Command[] {
     {
       path: ['workshop', 'end'],
       ...machineArg,
-      summary: "End a session: destroys its machine and forgets its progress (export it first)",
+      summary: 'End a session: destroys its machine and forgets its progress (export it first)',
       run: async (ctx) => {
         const r = await call(ctx, 'workshops.end', machine(ctx));
         return print(ctx, r, () => `ended ${r.ended}`);
@@ -186,8 +188,22 @@ export function workshopCommands(call: Call, print: Print): Command[] {
         if (ctx.values.html) return writeOut(ctx, { content: r.html, filename: 'class.html' });
         return print(ctx, r.rows, () =>
           table(
-            r.rows.map((x) => ({ ...x, passed: `${x.passed}/${x.total}`, finished: x.finished ? 'yes' : '' })),
-            ['workshop', 'trainee', 'passed', 'attempts', 'hints', 'resets', 'solveUsed', 'minutes', 'finished'],
+            r.rows.map((x) => ({
+              ...x,
+              passed: `${x.passed}/${x.total}`,
+              finished: x.finished ? 'yes' : '',
+            })),
+            [
+              'workshop',
+              'trainee',
+              'passed',
+              'attempts',
+              'hints',
+              'resets',
+              'solveUsed',
+              'minutes',
+              'finished',
+            ],
           ),
         );
       },
@@ -198,7 +214,8 @@ export function workshopCommands(call: Call, print: Print): Command[] {
       arity: [1, 1],
       summary: 'Pack a workshop into one archive file [-o FILE]',
       options: { output: { type: 'string', short: 'o' } },
-      run: async (ctx) => writeOut(ctx, await call(ctx, 'workshops.pack', { workshop: ctx.positionals[0] as string })),
+      run: async (ctx) =>
+        writeOut(ctx, await call(ctx, 'workshops.pack', { workshop: ctx.positionals[0] as string })),
     },
     {
       path: ['workshop', 'import'],

@@ -4,7 +4,8 @@
  * and a pidfile, so a restarted app re-attaches. Live snapshots are internal qcow2 snapshots
  * (savevm/loadvm over QMP); offline ones go through qemu-img.
  */
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import net from 'node:net';
 import { HlabError } from '../../../shared/errors.js';
 import type {
@@ -18,6 +19,7 @@ import { freePort } from '../../platform/ports.js';
 import { qemuOptValue } from '../../platform/socket-path.js';
 import { run } from '../../platform/run.js';
 import {
+  READY_SNAPSHOT,
   validateSnapshotName,
   type CreateSpec,
   type Detection,
@@ -73,6 +75,7 @@ export class QemuProvider implements Provider {
     clockDrift: true,
     createFromImage: true,
     adoptExisting: false,
+    readyClone: true,
   };
   readonly store: MachineStore;
   private readonly qemu: string;
@@ -110,7 +113,7 @@ export class QemuProvider implements Provider {
   }
 
   /** The truth about a machine's process: reconciles machine.json with the pidfile. */
-  private liveState(rec: QemuMachineRecord): { running: boolean; crashedNote?: string } {
+  liveState(rec: QemuMachineRecord): { running: boolean; crashedNote?: string } {
     const f = this.store.files(rec.name);
     const pid = readPid(f.pid);
     if (isQemuAlive(pid)) return { running: true };
@@ -168,6 +171,64 @@ export class QemuProvider implements Provider {
 
   async get(name: string): Promise<MachineInfo> {
     return this.toInfo(this.store.read(name));
+  }
+
+  private templateStore?: QemuProvider;
+
+  /** Templates sit beside the images (keyed by their checksum), shared by every home on the host. */
+  templates(): { provider: Provider; dir: string } {
+    const dir = path.join(this.opts.cacheDir, 'ready');
+    this.templateStore ??= new QemuProvider({ ...this.opts, machinesDir: dir });
+    return { provider: this.templateStore, dir };
+  }
+
+  /**
+   * A new machine whose disk is a copy of a stopped template's (an overlay on the same base,
+   * holding the template's live snapshot): its first start resumes that snapshot instead of booting.
+   */
+  async cloneTemplate(template: string, spec: CreateSpec, opts: OpOptions = {}): Promise<MachineInfo> {
+    const tpl = this.templates().provider as QemuProvider;
+    const trec = tpl.store.read(template);
+    if (tpl.liveState(trec).running)
+      throw new HlabError(
+        'vm-state',
+        `Template "${template}" is running; it can be copied only when stopped.`,
+      );
+    if (this.store.exists(spec.name))
+      throw new HlabError('conflict', `A machine named "${spec.name}" already exists.`, {
+        machine: spec.name,
+      });
+    const f = this.store.files(spec.name);
+    opts.progress?.({ current: 0, max: -1, description: `copying the ready template for ${spec.name}` });
+    mkdirSync(this.store.dir(spec.name), { recursive: true });
+    // Sparse, and a reflink where the filesystem can: the copy costs what the template wrote, not the RAM size.
+    const r = await run('cp', ['--reflink=auto', '--sparse=always', tpl.store.files(template).disk, f.disk], {
+      signal: opts.signal,
+    });
+    if (r.code !== 0) {
+      rmSync(this.store.dir(spec.name), { recursive: true, force: true });
+      throw new HlabError(
+        'internal',
+        `Copying template "${template}" for "${spec.name}" failed: ${r.stderr.trim()}`,
+      );
+    }
+    const rec: QemuMachineRecord = {
+      name: spec.name,
+      image: spec.image.name,
+      imagePath: spec.image.path,
+      imageSha256: spec.image.sha256,
+      memoryMiB: trec.memoryMiB,
+      cpus: trec.cpus,
+      user: trec.user,
+      createdAt: new Date().toISOString(),
+      bootFrom: READY_SNAPSHOT,
+      snapshotTimes: { [READY_SNAPSHOT]: trec.snapshotTimes?.[READY_SNAPSHOT] ?? trec.createdAt },
+      ...(spec.sshPort ? { sshPort: spec.sshPort } : {}),
+    };
+    this.store.write(rec);
+    // What a later cold boot reads (hlab-seed runs at every boot): this machine's own user key and name.
+    writeFileSync(f.seed, `user=${rec.user}\nhostname=${spec.name}\nkey=${spec.publicKey}\n`);
+    return this.toInfo(rec);
   }
 
   async create(spec: CreateSpec, opts: OpOptions = {}): Promise<MachineInfo> {

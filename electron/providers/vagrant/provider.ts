@@ -70,6 +70,7 @@ export class VagrantProvider extends RecordedProvider<VagrantMachineRecord> impl
     clockDrift: true,
     createFromImage: true,
     adoptExisting: true,
+    readyClone: false,
   };
   private readonly runner: CommandRunner;
   private readonly vagrant: string;

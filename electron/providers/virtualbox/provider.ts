@@ -78,6 +78,7 @@ export class VirtualBoxProvider extends RecordedProvider<VirtualBoxMachineRecord
     clockDrift: true,
     createFromImage: true,
     adoptExisting: true,
+    readyClone: false,
   };
   private readonly runner: CommandRunner;
   private readonly bin: string;

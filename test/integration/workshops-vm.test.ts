@@ -1,0 +1,125 @@
+/**
+ * Built-in workshops on the REAL VM, the way a trainee goes through them: start (a machine from
+ * the ready snapshot, setup, a snapshot per challenge), every check fails before its solve and
+ * passes after, a wrong turn is undone by Reset (a live restore, proven by a change only a reboot
+ * or a restore can undo), progress survives an app restart, and the trainer's exports hold it.
+ * The workshops that install Docker, Lynis or a new kernel run in the slow tier (test/slow/).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiClient } from '../../shared/rpc.js';
+import type { Service } from '../../electron/core/service.js';
+import { failure, must, newHome, newService, sh } from './vm-env.js';
+
+let home: string;
+let service: Service;
+let client: ApiClient;
+
+beforeAll(() => {
+  home = newHome('workshops');
+  ({ service, client } = newService(home));
+});
+afterAll(async () => {
+  for (const s of (await must(client, 'workshops.list', {})).sessions)
+    await client.call('workshops.end', { machine: s.machine });
+  void service;
+});
+
+/** Every challenge in order: the check fails (with FAIL: lines), the solve makes it pass. */
+async function walk(machine: string): Promise<void> {
+  for (;;) {
+    const st = await must(client, 'workshops.status', { machine });
+    if (!st.current) break;
+    const before = await must(client, 'workshops.check', { machine });
+    expect(before.pass, `${st.current.id}: the check must fail before the solve\n${before.output}`).toBe(
+      false,
+    );
+    expect(before.failures.length, `${st.current.id}: FAIL: lines`).toBeGreaterThan(0);
+    const after = await must(client, 'workshops.solve', { machine });
+    expect(after.pass, `${st.current.id}: the check must pass after the solve\n${after.output}`).toBe(true);
+  }
+}
+
+describe('workshops on the real VM', { timeout: 900_000 }, () => {
+  it('ssh-lockdown: checks fail before and pass after each solve; a lock-out is undone by Reset', async () => {
+    const m = 'ws-ssh';
+    const st = await must(client, 'workshops.start', {
+      workshop: 'ssh-lockdown',
+      trainee: 'ana',
+      machine: m,
+    });
+    expect(st.current?.id).toBe('keys-only');
+    expect(st.current?.page).toMatch(/first value wins/);
+    // Fresh identity on a machine started from the ready snapshot.
+    expect(await sh(client, m, 'hostname')).toBe(m);
+    const hint = await must(client, 'workshops.hint', { machine: m });
+    expect(hint.current?.hints).toHaveLength(1);
+    // Solve the first two, then take the wrong turn in the third.
+    for (let i = 0; i < 2; i += 1)
+      expect((await must(client, 'workshops.solve', { machine: m })).pass).toBe(true);
+    await sh(
+      client,
+      m,
+      "echo 'AllowUsers deploy' | sudo -n tee -a /etc/ssh/sshd_config.d/00-hardening.conf >/dev/null && sudo -n systemctl reload ssh",
+    );
+    const locked = await must(client, 'workshops.check', { machine: m });
+    expect(locked.pass).toBe(false);
+    expect(locked.failures.join('\n')).toMatch(/locked yourself out/);
+    const reset = await must(client, 'workshops.reset', { machine: m });
+    expect(reset.progress.challenges[2]).toMatchObject({ resets: 1, status: 'current' });
+    expect(await sh(client, m, 'cat /etc/ssh/sshd_config.d/00-hardening.conf')).not.toMatch(/AllowUsers/);
+    await walk(m);
+    const done = await must(client, 'workshops.status', { machine: m });
+    expect(done.progress.finishedAt).toBeTruthy();
+    expect(done.progress.challenges.map((c) => c.status)).toEqual(['passed', 'passed', 'passed']);
+  });
+
+  it('module-pruning: Reset undoes what only a reboot could (kernel.modules_disabled)', async () => {
+    const m = 'ws-mod';
+    await must(client, 'workshops.start', { workshop: 'module-pruning', trainee: 'ben', machine: m });
+    for (let i = 0; i < 2; i += 1) {
+      expect((await must(client, 'workshops.check', { machine: m })).pass).toBe(false);
+      expect((await must(client, 'workshops.solve', { machine: m })).pass).toBe(true);
+    }
+    // The wrong order: loading closed before overlay is in. Nothing but a reboot or a restore reopens it.
+    await sh(client, m, 'sudo -n sysctl -qw kernel.modules_disabled=1');
+    const wrong = await must(client, 'workshops.check', { machine: m });
+    expect(wrong.failures.join('\n')).toMatch(/overlay is not loaded/);
+    expect(await sh(client, m, 'sudo -n modprobe overlay 2>&1 || echo refused')).toMatch(/refused/);
+    await must(client, 'workshops.reset', { machine: m });
+    expect(await sh(client, m, 'cat /proc/sys/kernel/modules_disabled')).toBe('0');
+    await walk(m);
+    expect((await must(client, 'workshops.status', { machine: m })).progress.finishedAt).toBeTruthy();
+  });
+
+  it('progress survives an app restart, and the trainer exports and merges it', async () => {
+    const again = newService(home).client;
+    const list = await must(again, 'workshops.list', {});
+    expect(list.sessions.map((s) => [s.machine, s.trainee, s.current]).sort()).toEqual([
+      ['ws-mod', 'ben', 3],
+      ['ws-ssh', 'ana', 3],
+    ]);
+    const ana = await must(again, 'workshops.export', { machine: 'ws-ssh', format: 'json' });
+    const ben = await must(again, 'workshops.export', { machine: 'ws-mod', format: 'json' });
+    const html = await must(again, 'workshops.export', { machine: 'ws-ssh', format: 'html' });
+    expect(html.content).toMatch(/3 of 3 challenges passed/);
+    const table = await must(again, 'workshops.class', {
+      exports: [
+        { name: ana.filename, text: ana.content },
+        { name: ben.filename, text: ben.content },
+      ],
+    });
+    expect(table.rows.map((r) => [r.workshop, r.trainee, `${r.passed}/${r.total}`])).toEqual([
+      ['module-pruning', 'ben', '3/3'],
+      ['ssh-lockdown', 'ana', '3/3'],
+    ]);
+    expect(table.rows.find((r) => r.trainee === 'ana')).toMatchObject({ resets: 1, hints: 1 });
+    // Starting the same workshop on the same machine resumes; another workshop there is refused.
+    expect(
+      (await must(again, 'workshops.start', { workshop: 'ssh-lockdown', machine: 'ws-ssh' })).progress
+        .trainee,
+    ).toBe('ana');
+    expect(
+      (await failure(again, 'workshops.start', { workshop: 'module-pruning', machine: 'ws-ssh' })).code,
+    ).toBe('conflict');
+  });
+});
