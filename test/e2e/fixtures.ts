@@ -14,7 +14,7 @@ export interface HostFixture {
 
 export async function startServe(
   env: NodeJS.ProcessEnv = {},
-): Promise<{ host: HostFixture; child: ChildProcess }> {
+): Promise<{ host: HostFixture; child: ChildProcess; stderr: () => string }> {
   const home = mkdtempSync(path.join(os.tmpdir(), 'hlab-e2e-'));
   const child = spawn(process.execPath, ['electron/host/hlab.mjs', 'serve', '--port', '0'], {
     env: { ...process.env, HLAB_HOME: home, ...env },
@@ -36,7 +36,11 @@ export async function startServe(
     child.on('exit', (code) => reject(new Error(`hlab serve exited ${code}: ${stderr}`)));
   });
   const u = new URL(url);
-  return { host: { url, origin: u.origin, token: u.searchParams.get('token') ?? '', home }, child };
+  return {
+    host: { url, origin: u.origin, token: u.searchParams.get('token') ?? '', home },
+    child,
+    stderr: () => stderr,
+  };
 }
 
 export const test = base.extend<object, { host: HostFixture }>({
