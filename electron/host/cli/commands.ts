@@ -173,7 +173,8 @@ export function buildCommands(deps: CliDeps): Command[] {
       path: ['machine', 'create'],
       args: 'NAME',
       arity: [1, 1],
-      summary: 'Create a machine (an overlay of the base image; --ready: running in seconds from a ready template)',
+      summary:
+        'Create a machine (an overlay of the base image; --ready: running in seconds from a ready template)',
       options: {
         provider: { type: 'string' },
         image: { type: 'string' },
@@ -383,7 +384,8 @@ export function buildCommands(deps: CliDeps): Command[] {
         const issues = ctx.positionals.flatMap((f) => {
           if (/(^|\/)recipes\//.test(f)) return loadRecipe(f, steps).issues;
           if (path.basename(f) === WORKSHOP_FILE) return loadWorkshop(f).issues;
-          if (existsSync(path.join(f, WORKSHOP_FILE))) return loadWorkshop(path.join(f, WORKSHOP_FILE)).issues;
+          if (existsSync(path.join(f, WORKSHOP_FILE)))
+            return loadWorkshop(path.join(f, WORKSHOP_FILE)).issues;
           return loadStep(f).issues;
         });
         if (ctx.json) ctx.stdout(JSON.stringify(issues, null, 2));

@@ -19,9 +19,23 @@ describe('workshop page Markdown', () => {
         { kind: 'text', text: '.' },
       ],
     });
-    expect(blocks[2]).toMatchObject({ ordered: false, items: [[{ text: 'one' }], [{ text: 'two continued' }]] });
+    expect(blocks[2]).toMatchObject({
+      ordered: false,
+      items: [[{ text: 'one' }], [{ text: 'two continued' }]],
+    });
     expect(blocks[4]).toEqual({ kind: 'code', text: 'sudo sshd -t' });
-    expect(blocks[5]).toMatchObject({ kind: 'table', rows: [[[{ kind: 'code', text: 'x' }], [{ text: 'y' }]]] });
+    expect(blocks[5]).toMatchObject({
+      kind: 'table',
+      rows: [[[{ kind: 'code', text: 'x' }], [{ text: 'y' }]]],
+    });
+  });
+
+  it('takes _emphasis_ but leaves snake_case words alone', () => {
+    expect(parseInline('the _difference_ of ip_forward and modules_disabled')).toEqual([
+      { kind: 'text', text: 'the ' },
+      { kind: 'em', text: 'difference' },
+      { kind: 'text', text: ' of ip_forward and modules_disabled' },
+    ]);
   });
 
   it('keeps markup as text: a page cannot inject HTML', () => {

@@ -13,13 +13,13 @@ export type Block =
 
 export function parseInline(s: string): Inline[] {
   const out: Inline[] = [];
-  const re = /`([^`]+)`|\*\*([^*]+)\*\*|\*([^*\s][^*]*)\*/g;
+  const re = /`([^`]+)`|\*\*([^*]+)\*\*|\*([^*\s][^*]*)\*|(?<![A-Za-z0-9])_([^_\s][^_]*?)_(?![A-Za-z0-9])/g;
   let last = 0;
   for (const m of s.matchAll(re)) {
     if (m.index > last) out.push({ kind: 'text', text: s.slice(last, m.index) });
     if (m[1] !== undefined) out.push({ kind: 'code', text: m[1] });
     else if (m[2] !== undefined) out.push({ kind: 'strong', text: m[2] });
-    else out.push({ kind: 'em', text: m[3] ?? '' });
+    else out.push({ kind: 'em', text: m[3] ?? m[4] ?? '' });
     last = m.index + m[0].length;
   }
   if (last < s.length) out.push({ kind: 'text', text: s.slice(last) });
