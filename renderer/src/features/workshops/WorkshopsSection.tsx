@@ -5,6 +5,7 @@ import { ProgressBar } from '../../components/ProgressBar';
 import { useWorkshops } from './store';
 import { TraineeView } from './TraineeView';
 import { download } from './download';
+import { TrainerPanel } from './TrainerPanel';
 
 const TRAINEE_KEY = 'hlab.trainee';
 
@@ -112,6 +113,7 @@ export function WorkshopsSection() {
           </table>
         </>
       )}
+      <TrainerPanel />
       <h3>Start a workshop</h3>
       <div className="toolbar">
         <label>
