@@ -107,8 +107,8 @@ export class Machines {
       throw new HlabError('unavailable', `Provider "${kind}" cannot create machines from an image.`);
     await this.requireAvailable(p);
     if (!opts.ready || !p.capabilities.readyClone) return p.create(spec, opts);
-    await createFromReady(p, spec, opts);
-    return this.waitReady(spec.name, { ...opts, timeoutMs: 120_000, proveSudo: true });
+    await createFromReady(p, spec, this.o.knownHosts, opts);
+    return this.waitReady(spec.name, { ...opts, timeoutMs: 120_000 });
   }
 
   async adopt(spec: AdoptSpec, opts: OpOptions = {}): Promise<MachineInfo> {

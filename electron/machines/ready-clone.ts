@@ -14,32 +14,47 @@ import { shQuote } from '../ssh/executor.js';
 import { ensureKeyPair } from '../ssh/keys.js';
 import { KnownHosts } from '../ssh/known-hosts.js';
 import { connect, exec, waitForSsh, type SshTarget } from '../ssh/session.js';
+import ssh2 from 'ssh2';
+
+const { utils } = ssh2;
 
 const TEMPLATE_BOOT_TIMEOUT_MS = 600_000;
 
-export const templateName = (spec: CreateSpec) =>
-  `${spec.image.name}-${spec.image.sha256.slice(0, 12)}-${spec.memoryMiB}m-${spec.cpus}c`;
+/** Bumped when what a template holds changes (v2: root accepts the template key, so no sudo). */
+const TEMPLATE_VERSION = 'v2';
 
-/** The script that makes a clone its own machine; the last thing it does is drop the template key. */
-export function identityScript(o: { hostname: string; publicKey: string; now: number }): string {
+export const templateName = (spec: CreateSpec) =>
+  `${spec.image.name}-${spec.image.sha256.slice(0, 12)}-${spec.memoryMiB}m-${spec.cpus}c-${TEMPLATE_VERSION}`;
+
+export interface Identity {
+  hostname: string;
+  /** The machine's user key (authorized for `user`). */
+  publicKey: string;
+  user: string;
+  /** The machine's own SSH host key, made on the host so it is pinned before the first login. */
+  hostKey: { private: string; public: string };
+  now: number;
+}
+
+/**
+ * Runs as root on the clone (over the template's key): the machine's own user key, hostname,
+ * host key, machine-id and clock; the last thing it does is drop the template key.
+ */
+export function identityScript(o: Identity): string {
+  const home = `$(getent passwd ${shQuote(o.user)} | cut -d: -f6)`;
   return [
     'set -e',
-    `printf '%s\\n' ${shQuote(o.publicKey)} > "$HOME/.ssh/authorized_keys.new"`,
-    'sudo -n sh -c ' +
-      shQuote(
-        [
-          'set -e',
-          `date -u -s @${o.now} >/dev/null`,
-          `echo ${shQuote(o.hostname)} > /etc/hostname`,
-          `hostname ${shQuote(o.hostname)}`,
-          `sed -i "s/^127.0.1.1 .*/127.0.1.1 ${o.hostname}/" /etc/hosts`,
-          'tr -d - < /proc/sys/kernel/random/uuid > /etc/machine-id',
-          'rm -f /etc/ssh/ssh_host_*',
-          // sshd re-executes itself for every connection and reads the host key then: no restart needed.
-          "ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key",
-        ].join('\n'),
-      ),
-    'mv "$HOME/.ssh/authorized_keys.new" "$HOME/.ssh/authorized_keys"',
+    `date -u -s @${o.now} >/dev/null`,
+    `echo ${shQuote(o.hostname)} > /etc/hostname`,
+    `hostname ${shQuote(o.hostname)}`,
+    `sed -i "s/^127.0.1.1 .*/127.0.1.1 ${o.hostname}/" /etc/hosts`,
+    'tr -d - < /proc/sys/kernel/random/uuid > /etc/machine-id',
+    'rm -f /etc/ssh/ssh_host_*',
+    // sshd re-executes itself for every connection and reads the host key then: no restart needed.
+    `(umask 077; printf '%s\\n' ${shQuote(o.hostKey.private.trim())} > /etc/ssh/ssh_host_ed25519_key)`,
+    `printf '%s\\n' ${shQuote(o.hostKey.public.trim())} > /etc/ssh/ssh_host_ed25519_key.pub`,
+    `printf '%s\\n' ${shQuote(o.publicKey)} > "${home}/.ssh/authorized_keys"`,
+    'rm -f /root/.ssh/authorized_keys',
   ].join('\n');
 }
 
@@ -127,6 +142,21 @@ async function ensureTemplate(t: TemplateAccess, spec: CreateSpec, o: OpOptions)
         ...(t.provider.assertAlive ? { isAlive: () => t.provider.assertAlive!(name, 'template boot') } : {}),
         probe: () => 'sudo -n true && systemctl is-system-running --wait >/dev/null 2>&1; true',
       });
+      // Clones are given their identity as root over this key (no sudo round trip under TCG).
+      const ex = await templateTarget(t, name, await t.provider.get(name));
+      const c = await connect(ex, t.knownHosts, { signal: o.signal });
+      try {
+        const r = await exec(
+          c,
+          // $HOME is expanded by the login shell (the template user's), before sudo.
+          'sudo -n sh -c "install -d -m 0700 /root/.ssh && install -m 0600 $HOME/.ssh/authorized_keys /root/.ssh/authorized_keys"',
+          { timeoutMs: 60_000 },
+        );
+        if (r.exitCode !== 0)
+          throw new HlabError('command-failed', `Preparing template "${name}" failed: ${r.stderr.trim()}`);
+      } finally {
+        c.end();
+      }
       await t.provider.snapshots.take(name, READY_SNAPSHOT, o);
       await t.provider.down(name, { force: true });
     } catch (err) {
@@ -141,7 +171,20 @@ async function ensureTemplate(t: TemplateAccess, spec: CreateSpec, o: OpOptions)
  * Creates `spec.name` from the ready template and starts it with its own identity. The caller then
  * waits for SSH with the machine's own key (which also pins its new host key).
  */
-export async function createFromReady(p: Provider, spec: CreateSpec, o: OpOptions): Promise<MachineInfo> {
+/** The SSH wire-format blob of an OpenSSH public key line: what a server presents and we pin. */
+const keyBlob = (publicLine: string) => Buffer.from(publicLine.trim().split(/\s+/)[1] ?? '', 'base64');
+
+/**
+ * Creates `spec.name` from the ready template and starts it with its own identity; its host key
+ * is made here and pinned in `knownHosts` before the first login, so there is no trust on first
+ * use. The caller then proves a fresh login with the machine's own key.
+ */
+export async function createFromReady(
+  p: Provider,
+  spec: CreateSpec,
+  knownHosts: KnownHosts,
+  o: OpOptions,
+): Promise<MachineInfo> {
   const t = access(p);
   const template = await ensureTemplate(t, spec, o);
   const info = await p.cloneTemplate!(template, spec, o);
@@ -149,36 +192,44 @@ export async function createFromReady(p: Provider, spec: CreateSpec, o: OpOption
     await p.up(spec.name, o);
     o.progress?.({ current: 0, max: -1, description: `giving ${spec.name} its own identity` });
     const running = await p.get(spec.name);
-    const target = { ...(await templateTarget(t, template, running)) };
-    const identity = async () => {
-      const client = await connect(target, t.knownHosts, { signal: o.signal, timeoutMs: 60_000 });
-      try {
-        const r = await exec(
-          client,
-          identityScript({
-            hostname: spec.name,
-            publicKey: spec.publicKey,
-            now: Math.floor(Date.now() / 1000),
-          }),
-          { timeoutMs: 60_000, signal: o.signal },
+    const asLab = await templateTarget(t, template, running);
+    const hostKey = utils.generateKeyPairSync('ed25519', { comment: `root@${spec.name}` });
+    const client = await connect({ ...asLab, user: 'root' }, t.knownHosts, {
+      signal: o.signal,
+      timeoutMs: 60_000,
+    });
+    try {
+      const r = await exec(
+        client,
+        identityScript({
+          hostname: spec.name,
+          publicKey: spec.publicKey,
+          user: running.ssh?.user ?? asLab.user,
+          hostKey,
+          now: Math.floor(Date.now() / 1000),
+        }),
+        { timeoutMs: 60_000, signal: o.signal },
+      );
+      if (r.exitCode !== 0)
+        throw new HlabError(
+          'command-failed',
+          `Giving "${spec.name}" its own identity failed: ${r.stderr.trim()}`,
+          {
+            machine: spec.name,
+          },
         );
-        if (r.exitCode !== 0)
-          throw new HlabError(
-            'command-failed',
-            `Giving "${spec.name}" its own identity failed: ${r.stderr.trim()}`,
-            {
-              machine: spec.name,
-            },
-          );
-      } finally {
-        client.end();
-      }
-    };
-    // The template's state must not come back (it holds the template's key): drop it meanwhile.
-    await Promise.all([identity(), p.snapshots.remove(spec.name, READY_SNAPSHOT)]);
+    } finally {
+      client.end();
+    }
+    knownHosts.forget(spec.name);
+    knownHosts.check(spec.name, keyBlob(hostKey.public));
+    // The template's state must not come back (it holds the template's key).
+    o.progress?.({ current: 0, max: -1, description: `dropping the template snapshot from ${spec.name}` });
+    await p.snapshots.remove(spec.name, READY_SNAPSHOT);
     return info;
   } catch (err) {
     await p.destroy(spec.name).catch(() => undefined);
+    knownHosts.forget(spec.name);
     throw err;
   }
 }
