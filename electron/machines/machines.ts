@@ -107,8 +107,14 @@ export class Machines {
       throw new HlabError('unavailable', `Provider "${kind}" cannot create machines from an image.`);
     await this.requireAvailable(p);
     if (!opts.ready || !p.capabilities.readyClone) return p.create(spec, opts);
-    await createFromReady(p, spec, this.o.knownHosts, opts);
-    return this.waitReady(spec.name, { ...opts, timeoutMs: 120_000 });
+    await createFromReady(
+      p,
+      spec,
+      this.o.knownHosts,
+      ensureKeyPair(this.o.keysDir, spec.name).privateKey,
+      opts,
+    );
+    return p.get(spec.name);
   }
 
   async adopt(spec: AdoptSpec, opts: OpOptions = {}): Promise<MachineInfo> {

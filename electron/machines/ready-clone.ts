@@ -5,14 +5,17 @@
  * before anyone uses it the clone gets its own: the user's key, hostname, SSH host key and
  * machine-id — over the template's own key, which is then removed from the guest.
  */
-import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { HlabError } from '../../shared/errors.js';
 import type { MachineInfo } from '../../shared/types.js';
 import { READY_SNAPSHOT, type CreateSpec, type OpOptions, type Provider } from '../providers/provider.js';
 import { shQuote } from '../ssh/executor.js';
 import { ensureKeyPair } from '../ssh/keys.js';
-import { KnownHosts } from '../ssh/known-hosts.js';
+import { fingerprint, KnownHosts } from '../ssh/known-hosts.js';
+import { appPath } from '../platform/app-root.js';
 import { connect, exec, waitForSsh, type SshTarget } from '../ssh/session.js';
 import ssh2 from 'ssh2';
 
@@ -20,41 +23,35 @@ const { utils } = ssh2;
 
 const TEMPLATE_BOOT_TIMEOUT_MS = 600_000;
 
-/** Bumped when what a template holds changes (v2: root accepts the template key, so no sudo). */
-const TEMPLATE_VERSION = 'v2';
+/** Bumped when what a template holds changes (v3: the identity agent waits in it). */
+const TEMPLATE_VERSION = 'v3';
 
 export const templateName = (spec: CreateSpec) =>
   `${spec.image.name}-${spec.image.sha256.slice(0, 12)}-${spec.memoryMiB}m-${spec.cpus}c-${TEMPLATE_VERSION}`;
 
-export interface Identity {
-  hostname: string;
-  /** The machine's user key (authorized for `user`). */
-  publicKey: string;
+/** The agent a template runs (ready-agent.sh, beside this file in the sources and the bundle). */
+const AGENT = appPath('electron', 'machines', 'ready-agent.sh');
+
+/** The machine's identity, for its seed: what the agent in the resumed copy applies. */
+export function identitySeed(o: {
   user: string;
-  /** The machine's own SSH host key, made on the host so it is pinned before the first login. */
+  hostname: string;
+  publicKey: string;
   hostKey: { private: string; public: string };
   now: number;
-}
-
-/**
- * Runs as root on the clone (over the template's key): the machine's own user key, hostname,
- * host key, machine-id and clock; the last thing it does is drop the template key.
- */
-export function identityScript(o: Identity): string {
-  const home = `$(getent passwd ${shQuote(o.user)} | cut -d: -f6)`;
+}): string {
   return [
-    'set -e',
-    `date -u -s @${o.now} >/dev/null`,
-    `echo ${shQuote(o.hostname)} > /etc/hostname`,
-    `hostname ${shQuote(o.hostname)}`,
-    `sed -i "s/^127.0.1.1 .*/127.0.1.1 ${o.hostname}/" /etc/hosts`,
-    'tr -d - < /proc/sys/kernel/random/uuid > /etc/machine-id',
-    'rm -f /etc/ssh/ssh_host_*',
-    // sshd re-executes itself for every connection and reads the host key then: no restart needed.
-    `(umask 077; printf '%s\\n' ${shQuote(o.hostKey.private.trim())} > /etc/ssh/ssh_host_ed25519_key)`,
-    `printf '%s\\n' ${shQuote(o.hostKey.public.trim())} > /etc/ssh/ssh_host_ed25519_key.pub`,
-    `printf '%s\\n' ${shQuote(o.publicKey)} > "${home}/.ssh/authorized_keys"`,
-    'rm -f /root/.ssh/authorized_keys',
+    `user=${o.user}`,
+    `hostname=${o.hostname}`,
+    `key=${o.publicKey}`,
+    ...o.hostKey.private
+      .trim()
+      .split('\n')
+      .map((l) => `hostkey=${l}`),
+    `hostkeypub=${o.hostKey.public.trim()}`,
+    `machineid=${randomBytes(16).toString('hex')}`,
+    `time=${o.now}`,
+    '',
   ].join('\n');
 }
 
@@ -142,14 +139,14 @@ async function ensureTemplate(t: TemplateAccess, spec: CreateSpec, o: OpOptions)
         ...(t.provider.assertAlive ? { isAlive: () => t.provider.assertAlive!(name, 'template boot') } : {}),
         probe: () => 'sudo -n true && systemctl is-system-running --wait >/dev/null 2>&1; true',
       });
-      // Clones are given their identity as root over this key (no sudo round trip under TCG).
+      // The agent waits, inside the saved state, for the seed of the machine a copy resumes as.
       const ex = await templateTarget(t, name, await t.provider.get(name));
       const c = await connect(ex, t.knownHosts, { signal: o.signal });
       try {
+        const agent = readFileSync(AGENT, 'utf8');
         const r = await exec(
           c,
-          // $HOME is expanded by the login shell (the template user's), before sudo.
-          'sudo -n sh -c "install -d -m 0700 /root/.ssh && install -m 0600 $HOME/.ssh/authorized_keys /root/.ssh/authorized_keys"',
+          `printf '%s' ${shQuote(agent)} | sudo -n install -m 0755 /dev/stdin /usr/local/sbin/hlab-ready-agent && sudo -n systemd-run --quiet --unit=hlab-ready-agent /usr/local/sbin/hlab-ready-agent && for _ in $(seq 1 300); do [ -e /run/hlab-ready-agent.armed ] && exit 0; sleep 0.1; done; echo 'the identity agent did not start' >&2; exit 1`,
           { timeoutMs: 60_000 },
         );
         if (r.exitCode !== 0)
@@ -167,63 +164,87 @@ async function ensureTemplate(t: TemplateAccess, spec: CreateSpec, o: OpOptions)
   });
 }
 
-/**
- * Creates `spec.name` from the ready template and starts it with its own identity. The caller then
- * waits for SSH with the machine's own key (which also pins its new host key).
- */
 /** The SSH wire-format blob of an OpenSSH public key line: what a server presents and we pin. */
 const keyBlob = (publicLine: string) => Buffer.from(publicLine.trim().split(/\s+/)[1] ?? '', 'base64');
 
+/** Waits (cheaply: the host's copy of the serial console) until the agent says it is done. */
+async function agentDone(p: Provider, name: string, signal?: AbortSignal): Promise<void> {
+  if (!p.consoleTail) return;
+  const marker = `hlab-ready-agent: identity of ${name} applied`;
+  const until = Date.now() + 60_000;
+  while (!p.consoleTail(name, 40).includes(marker)) {
+    if (signal?.aborted) throw new HlabError('cancelled', 'The operation was cancelled.');
+    if (Date.now() > until)
+      throw new HlabError('timeout', `Machine "${name}" did not take its own identity within 60 s.`, {
+        machine: name,
+        serialTail: p.consoleTail(name),
+      });
+    await p.assertAlive?.(name, 'resume');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Accepts exactly the host key made for the machine; the template's key means "not yet", not "attack". */
+class ExpectedHostKey extends KnownHosts {
+  constructor(private readonly expected: string) {
+    super(path.join(os.tmpdir(), 'hlab-unused-known-hosts.json'));
+  }
+
+  override check(machine: string, hostKey: Buffer): void {
+    if (fingerprint(hostKey) !== this.expected)
+      throw new HlabError('ssh-refused', `Machine "${machine}" does not present its own host key yet.`);
+  }
+}
+
 /**
- * Creates `spec.name` from the ready template and starts it with its own identity; its host key
- * is made here and pinned in `knownHosts` before the first login, so there is no trust on first
- * use. The caller then proves a fresh login with the machine's own key.
+ * Creates `spec.name` from the ready template and waits until it answers a fresh login with its
+ * own key and its own host key (made here, so it is pinned before the first login: no trust on
+ * first use). The template's snapshot is then dropped from the copy.
  */
 export async function createFromReady(
   p: Provider,
   spec: CreateSpec,
   knownHosts: KnownHosts,
+  privateKey: string,
   o: OpOptions,
 ): Promise<MachineInfo> {
   const t = access(p);
   const template = await ensureTemplate(t, spec, o);
-  const info = await p.cloneTemplate!(template, spec, o);
+  const hostKey = utils.generateKeyPairSync('ed25519', { comment: `root@${spec.name}` });
+  const blob = keyBlob(hostKey.public);
+  knownHosts.forget(spec.name);
+  const info = await p.cloneTemplate!(
+    template,
+    spec,
+    (user) =>
+      identitySeed({
+        user,
+        hostname: spec.name,
+        publicKey: spec.publicKey,
+        hostKey,
+        now: Math.floor(Date.now() / 1000),
+      }),
+    o,
+  );
   try {
     await p.up(spec.name, o);
-    o.progress?.({ current: 0, max: -1, description: `giving ${spec.name} its own identity` });
     const running = await p.get(spec.name);
-    const asLab = await templateTarget(t, template, running);
-    const hostKey = utils.generateKeyPairSync('ed25519', { comment: `root@${spec.name}` });
-    const client = await connect({ ...asLab, user: 'root' }, t.knownHosts, {
-      signal: o.signal,
-      timeoutMs: 60_000,
-    });
-    try {
-      const r = await exec(
-        client,
-        identityScript({
-          hostname: spec.name,
-          publicKey: spec.publicKey,
-          user: running.ssh?.user ?? asLab.user,
-          hostKey,
-          now: Math.floor(Date.now() / 1000),
-        }),
-        { timeoutMs: 60_000, signal: o.signal },
-      );
-      if (r.exitCode !== 0)
-        throw new HlabError(
-          'command-failed',
-          `Giving "${spec.name}" its own identity failed: ${r.stderr.trim()}`,
-          {
-            machine: spec.name,
-          },
-        );
-    } finally {
-      client.end();
-    }
-    knownHosts.forget(spec.name);
-    knownHosts.check(spec.name, keyBlob(hostKey.public));
-    // The template's state must not come back (it holds the template's key).
+    if (!running.ssh) throw new HlabError('vm-state', `Machine "${spec.name}" has no SSH endpoint.`);
+    o.progress?.({ current: 0, max: -1, description: `waiting for ${spec.name} to take its own identity` });
+    await agentDone(p, spec.name, o.signal);
+    o.progress?.({ current: 0, max: -1, description: `fresh login to ${spec.name} with its own key` });
+    await waitForSsh(
+      {
+        machine: spec.name,
+        host: running.ssh.host,
+        port: running.ssh.port,
+        user: running.ssh.user,
+        privateKey,
+      },
+      new ExpectedHostKey(fingerprint(blob)),
+      { timeoutMs: 60_000, signal: o.signal, retryMs: 100 },
+    );
+    knownHosts.check(spec.name, blob);
     o.progress?.({ current: 0, max: -1, description: `dropping the template snapshot from ${spec.name}` });
     await p.snapshots.remove(spec.name, READY_SNAPSHOT);
     return info;

@@ -65,6 +65,8 @@ export interface Provider {
   /** Deletes a machine the app created; an adopted one is only forgotten, never deleted. */
   destroy(name: string): Promise<void>;
   snapshots: SnapshotManager;
+  /** With capabilities.console: the console's last lines (what the guest wrote to its serial port). */
+  consoleTail?(name: string, lines?: number): string;
   /** With capabilities.console: throws an error carrying the console's last lines if the VM died. */
   assertAlive?(name: string, what: string): Promise<void>;
   /**
@@ -72,7 +74,13 @@ export interface Provider {
    * shared across homes like the images), and a new machine made from a stopped template's disk.
    */
   templates?(): { provider: Provider; dir: string };
-  cloneTemplate?(template: string, spec: CreateSpec, opts?: OpOptions): Promise<MachineInfo>;
+  /** `seed(user)`: the machine's seed text, which the agent in the resumed template applies. */
+  cloneTemplate?(
+    template: string,
+    spec: CreateSpec,
+    seed: (user: string) => string,
+    opts?: OpOptions,
+  ): Promise<MachineInfo>;
   /** With reboot 'exit-and-restart': true once the hypervisor ended after the guest rebooted. */
   waitForGuestExit?(name: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
 }

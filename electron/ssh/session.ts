@@ -181,6 +181,8 @@ export async function waitForSsh(
     isAlive?: () => Promise<void>;
     /** The command that proves readiness (built per attempt); `true` by default. */
     probe?: () => string;
+    /** Pause between attempts (default 500 ms). */
+    retryMs?: number;
   },
 ): Promise<void> {
   const started = Date.now();
@@ -210,7 +212,7 @@ export async function waitForSsh(
       if (e.code === 'host-key-changed' || e.code === 'cancelled') throw e;
       last = e;
     }
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, opts.retryMs ?? 500));
   }
   throw new HlabError(
     'ssh-timeout',

@@ -49,6 +49,18 @@ interface QemuSnapshotJson {
 
 const PACKAGE = 'qemu-system-x86 qemu-utils';
 
+/**
+ * Every seed has the same size: a guest reads a fw_cfg file with the size it saw at boot, so a
+ * copy resumed from a template reads its own seed completely only if the sizes match.
+ */
+export const SEED_BYTES = 4096;
+
+export function paddedSeed(text: string): string {
+  if (Buffer.byteLength(text) > SEED_BYTES)
+    throw new HlabError('internal', `A machine seed is over ${SEED_BYTES} bytes.`);
+  return text + '\n'.repeat(SEED_BYTES - Buffer.byteLength(text));
+}
+
 /** The kernel's last words before a reboot (as opposed to a panic or a power-off). */
 export function guestRebooted(serial: string): boolean {
   return /reboot: Restarting system\s*$/.test(serial.trim());
@@ -186,7 +198,12 @@ export class QemuProvider implements Provider {
    * A new machine whose disk is a copy of a stopped template's (an overlay on the same base,
    * holding the template's live snapshot): its first start resumes that snapshot instead of booting.
    */
-  async cloneTemplate(template: string, spec: CreateSpec, opts: OpOptions = {}): Promise<MachineInfo> {
+  async cloneTemplate(
+    template: string,
+    spec: CreateSpec,
+    seed: (user: string) => string,
+    opts: OpOptions = {},
+  ): Promise<MachineInfo> {
     const tpl = this.templates().provider as QemuProvider;
     const trec = tpl.store.read(template);
     if (tpl.liveState(trec).running)
@@ -226,8 +243,8 @@ export class QemuProvider implements Provider {
       ...(spec.sshPort ? { sshPort: spec.sshPort } : {}),
     };
     this.store.write(rec);
-    // What a later cold boot reads (hlab-seed runs at every boot): this machine's own user key and name.
-    writeFileSync(f.seed, `user=${rec.user}\nhostname=${spec.name}\nkey=${spec.publicKey}\n`);
+    // Read by the agent waiting in the resumed template, and by hlab-seed at every later cold boot.
+    writeFileSync(f.seed, paddedSeed(seed(rec.user)), { mode: 0o600 });
     return this.toInfo(rec);
   }
 
@@ -271,7 +288,7 @@ export class QemuProvider implements Provider {
         `qemu-img create failed for machine "${spec.name}": ${r.stderr.trim()}`,
       );
     }
-    writeFileSync(f.seed, `user=${rec.user}\nhostname=${spec.name}\nkey=${spec.publicKey}\n`);
+    writeFileSync(f.seed, paddedSeed(`user=${rec.user}\nhostname=${spec.name}\nkey=${spec.publicKey}\n`));
     opts.progress?.({ current: 1, max: 1, description: `created ${spec.name}` });
     return this.toInfo(rec);
   }
@@ -322,6 +339,10 @@ export class QemuProvider implements Provider {
     rmSync(f.qmp, { force: true });
     this.store.update(name, { expectRunning: undefined, activePort: undefined });
     return true;
+  }
+
+  consoleTail(name: string, lines = 15): string {
+    return serialTail(this.store.files(name).serial, lines);
   }
 
   /** Throws vm-crashed (with the serial tail) when the machine's QEMU is gone. */
