@@ -183,6 +183,26 @@ export class WorkshopSessions {
     this.ctx.changed(machine);
   }
 
+  /**
+   * A login right after `systemctl reload ssh` can meet the listener while it re-executes itself:
+   * retry briefly before telling a trainee they locked themselves out. A refused key is final.
+   */
+  private async reachable(machine: string, signal: AbortSignal): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      const ex = this.ctx.machines.executor(machine);
+      try {
+        await ex.exec('true', { timeoutMs: 30_000, signal });
+        return;
+      } catch (err) {
+        const code = (err as HlabError).code;
+        if (attempt >= 6 || ['ssh-auth', 'host-key-changed', 'cancelled'].includes(code)) throw err;
+        await new Promise((r) => setTimeout(r, 500));
+      } finally {
+        ex.reset();
+      }
+    }
+  }
+
   async check(machine: string, op: WorkshopOp): Promise<CheckResult> {
     let p = this.ctx.progress.require(machine);
     const w = this.def(p);
@@ -197,6 +217,7 @@ export class WorkshopSessions {
     let output: string;
     let failures: string[];
     try {
+      await this.reachable(machine, op.signal);
       const r = await ex.runScript(ch.check, {
         timeoutMs: CHECK_TIMEOUT_MS,
         signal: op.signal,

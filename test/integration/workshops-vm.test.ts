@@ -5,6 +5,8 @@
  * or a restore can undo), progress survives an app restart, and the trainer's exports hold it.
  * The workshops that install Docker, Lynis or a new kernel run in the slow tier (test/slow/).
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../../shared/rpc.js';
 import type { Service } from '../../electron/core/service.js';
@@ -89,6 +91,33 @@ describe('workshops on the real VM', { timeout: 900_000 }, () => {
     expect(await sh(client, m, 'cat /proc/sys/kernel/modules_disabled')).toBe('0');
     await walk(m);
     expect((await must(client, 'workshops.status', { machine: m })).progress.finishedAt).toBeTruthy();
+  });
+
+  it('machines started from the same ready snapshot have their own identity', async () => {
+    const id = async (m: string) =>
+      sh(
+        client,
+        m,
+        'hostname; cat /etc/machine-id; sudo -n ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d" " -f2',
+      );
+    const [a, b] = [await id('ws-ssh'), await id('ws-mod')];
+    const [ha, ma, ka] = a.split('\n');
+    const [hb, mb, kb] = b.split('\n');
+    expect([ha, hb]).toEqual(['ws-ssh', 'ws-mod']);
+    expect(ma).not.toBe(mb);
+    expect(ka).not.toBe(kb);
+    // The app pinned each machine's own host key before its first login (no trust on first use).
+    const pins = JSON.parse(readFileSync(path.join(home, 'known_hosts.json'), 'utf8')) as Record<
+      string,
+      string
+    >;
+    expect(pins['ws-ssh']).toBe(ka);
+    expect(pins['ws-mod']).toBe(kb);
+    // The template's key is gone and the template's state cannot be restored.
+    expect(await sh(client, 'ws-ssh', 'wc -l < ~/.ssh/authorized_keys')).toBe('1');
+    expect((await must(client, 'snapshots.list', { machine: 'ws-ssh' })).map((x) => x.name)).not.toContain(
+      'ready',
+    );
   });
 
   it('progress survives an app restart, and the trainer exports and merges it', async () => {
