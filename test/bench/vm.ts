@@ -88,12 +88,14 @@ export async function benchVm(argv: string[]): Promise<void> {
               const next = /^copying/.test(d)
                 ? 'copy'
                 : /^resuming/.test(d)
-                  ? 'resume (loadvm)'
-                  : /own identity/.test(d)
-                    ? 'identity'
-                    : /waiting for SSH/.test(d)
-                      ? 'fresh login + sudo'
-                      : undefined;
+                  ? 'resume (QEMU start + loadvm)'
+                  : /take its own identity/.test(d)
+                    ? 'identity applied by the agent in the guest'
+                    : /fresh login/.test(d)
+                      ? 'fresh login with its own key'
+                      : /^dropping/.test(d)
+                        ? 'template snapshot dropped'
+                        : undefined;
               if (next && next !== phase) lap(next);
             },
           },
@@ -106,7 +108,7 @@ export async function benchVm(argv: string[]): Promise<void> {
   report(
     'new machine from the ready snapshot to SSH ready',
     fast,
-    'copy + resume + own identity + fresh login',
+    'copy + resume + own identity + fresh login + template snapshot dropped',
   );
   for (const [name, xs] of phases) if (name !== 'start' && name !== 'done') report(`  of which ${name}`, xs);
   for (let i = 0; i <= runs; i += 1) await must(client, 'machines.destroy', { name: `ready${i}` });
