@@ -146,6 +146,22 @@ export interface ApiEvents {
 
 export type EventName = keyof ApiEvents;
 
+/** The workshop methods: all of them are for the UI too (texts in, texts out; no host paths). */
+const WORKSHOP_METHODS = [
+  'workshops.list',
+  'workshops.start',
+  'workshops.status',
+  'workshops.check',
+  'workshops.hint',
+  'workshops.reset',
+  'workshops.solve',
+  'workshops.end',
+  'workshops.export',
+  'workshops.class',
+  'workshops.pack',
+  'workshops.import',
+] as const satisfies readonly MethodName[];
+
 /** Runtime list of the methods, for transports that validate names before dispatching. */
 export const METHOD_NAMES = [
   'app.info',
@@ -184,18 +200,7 @@ export const METHOD_NAMES = [
   'keys.export',
   'keys.trust',
   'recipes.validate',
-  'workshops.list',
-  'workshops.start',
-  'workshops.status',
-  'workshops.check',
-  'workshops.hint',
-  'workshops.reset',
-  'workshops.solve',
-  'workshops.end',
-  'workshops.export',
-  'workshops.class',
-  'workshops.pack',
-  'workshops.import',
+  ...WORKSHOP_METHODS,
 ] as const satisfies readonly MethodName[];
 
 // Compile-time check that METHOD_NAMES lists every method.
@@ -237,16 +242,5 @@ export const UI_METHODS: ReadonlySet<MethodName> = new Set<MethodName>([
   'steps.list',
   'recipes.save',
   'recipes.export',
-  'workshops.list',
-  'workshops.start',
-  'workshops.status',
-  'workshops.check',
-  'workshops.hint',
-  'workshops.reset',
-  'workshops.solve',
-  'workshops.end',
-  'workshops.export',
-  'workshops.class',
-  'workshops.pack',
-  'workshops.import',
+  ...WORKSHOP_METHODS,
 ]);

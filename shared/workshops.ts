@@ -74,16 +74,10 @@ export interface CheckResult {
   progress: WorkshopProgress;
 }
 
-export interface WorkshopSummary {
-  id: string;
-  title: string;
-  description?: string;
-  audience: string;
-  durationMinutes: number;
-  base: string;
-  challenges: Array<{ id: string; title: string }>;
-  source: WorkshopDef['source'];
-}
+export type WorkshopSummary = Pick<
+  WorkshopDef,
+  'id' | 'title' | 'description' | 'audience' | 'durationMinutes' | 'base' | 'source'
+> & { challenges: Array<Pick<ChallengeDef, 'id' | 'title'>> };
 
 /** What the trainee's view needs: the progress and the current challenge's page and shown hints. */
 export interface WorkshopStatus {
