@@ -21,8 +21,9 @@ const test = base.extend<object, { coreHost: HostFixture }>({
       // A copy of the labs: saving a recipe from the UI must not touch the repository.
       const labs = mkdtempSync(path.join(os.tmpdir(), 'hlab-e2e-labs-'));
       cpSync('labs', labs, { recursive: true });
-      const { host, child } = await startServe({ HLAB_IMAGE_DIR: IMAGE_DIR, HLAB_LABS_DIR: labs });
+      const { host, child, stderr } = await startServe({ HLAB_IMAGE_DIR: IMAGE_DIR, HLAB_LABS_DIR: labs });
       await use(host);
+      if (stderr().trim()) console.error(`hlab serve said:\n${stderr()}`);
       try {
         hlab(host.home, 'machine', 'rm', M);
       } finally {
@@ -44,6 +45,9 @@ test('create → terminal → recipe with a broken step → run with live rollba
 }) => {
   await page.setViewportSize({ width: 1360, height: 900 });
   await page.goto(coreHost.url);
+  // Connected, and the providers and images are listed: the form submits what the user sees.
+  await expect(page.getByTestId('connection')).toContainText('connected');
+  await expect(page.getByRole('combobox', { name: 'Image' })).toContainText('kernel');
 
   // Machines: create and start from the form.
   await page.getByLabel('Name').fill(M);
