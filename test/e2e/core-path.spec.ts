@@ -50,7 +50,8 @@ test('create → terminal → recipe with a broken step → run with live rollba
   await expect(page.getByRole('combobox', { name: 'Image' })).toContainText('kernel');
 
   // Machines: create and start from the form.
-  await page.getByLabel('Name').fill(M);
+  // Two forms have a Name field once the providers are listed (create, add existing): take ours.
+  await page.getByRole('form', { name: 'Create machine' }).getByLabel('Name').fill(M);
   await page.getByRole('button', { name: 'Create machine' }).click();
   const row = page.getByTestId('machine-list').getByRole('row', { name: new RegExp(M) });
   // "running" shows as soon as QEMU is up; Stop appears when the start (SSH ready) has finished.
