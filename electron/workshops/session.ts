@@ -13,6 +13,7 @@ import {
   type WorkshopStatus,
 } from '../../shared/workshops.js';
 import type { EngineContext } from '../engine/context.js';
+import type { SshExecutor } from '../ssh/executor.js';
 import { rebootMachine } from '../engine/reboot.js';
 import type { WorkshopLibrary } from './library.js';
 import {
@@ -187,18 +188,17 @@ export class WorkshopSessions {
    * A login right after `systemctl reload ssh` can meet the listener while it re-executes itself:
    * retry briefly before telling a trainee they locked themselves out. A refused key is final.
    */
-  private async reachable(machine: string, signal: AbortSignal): Promise<void> {
+  private async reachable(ex: SshExecutor, signal: AbortSignal): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
-      const ex = this.ctx.machines.executor(machine);
       try {
+        // The connection this opens is the one the check then runs on.
         await ex.exec('true', { timeoutMs: 30_000, signal });
         return;
       } catch (err) {
+        ex.reset();
         const code = (err as HlabError).code;
         if (attempt >= 6 || ['ssh-auth', 'host-key-changed', 'cancelled'].includes(code)) throw err;
         await new Promise((r) => setTimeout(r, 500));
-      } finally {
-        ex.reset();
       }
     }
   }
@@ -217,7 +217,7 @@ export class WorkshopSessions {
     let output: string;
     let failures: string[];
     try {
-      await this.reachable(machine, op.signal);
+      await this.reachable(ex, op.signal);
       const r = await ex.runScript(ch.check, {
         timeoutMs: CHECK_TIMEOUT_MS,
         signal: op.signal,
