@@ -7,7 +7,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { HlabError } from '../../shared/errors.js';
 import type { MachineInfo } from '../../shared/types.js';
@@ -16,7 +15,7 @@ import { shQuote } from '../ssh/executor.js';
 import { ensureKeyPair } from '../ssh/keys.js';
 import { fingerprint, KnownHosts } from '../ssh/known-hosts.js';
 import { appPath } from '../platform/app-root.js';
-import { connect, exec, waitForSsh, type SshTarget } from '../ssh/session.js';
+import { connect, exec, waitForSsh, type HostKeyCheck, type SshTarget } from '../ssh/session.js';
 import ssh2 from 'ssh2';
 
 const { utils } = ssh2;
@@ -185,16 +184,12 @@ async function agentDone(p: Provider, name: string, signal?: AbortSignal): Promi
 }
 
 /** Accepts exactly the host key made for the machine; the template's key means "not yet", not "attack". */
-class ExpectedHostKey extends KnownHosts {
-  constructor(private readonly expected: string) {
-    super(path.join(os.tmpdir(), 'hlab-unused-known-hosts.json'));
-  }
-
-  override check(machine: string, hostKey: Buffer): void {
-    if (fingerprint(hostKey) !== this.expected)
+const expectedHostKey = (expected: string): HostKeyCheck => ({
+  check(machine, hostKey) {
+    if (fingerprint(hostKey) !== expected)
       throw new HlabError('ssh-refused', `Machine "${machine}" does not present its own host key yet.`);
-  }
-}
+  },
+});
 
 /**
  * Creates `spec.name` from the ready template and waits until it answers a fresh login with its
@@ -241,7 +236,7 @@ export async function createFromReady(
         user: running.ssh.user,
         privateKey,
       },
-      new ExpectedHostKey(fingerprint(blob)),
+      expectedHostKey(fingerprint(blob)),
       { timeoutMs: 60_000, signal: o.signal, retryMs: 100 },
     );
     knownHosts.check(spec.name, blob);

@@ -8,6 +8,9 @@ import { HlabError } from '../../shared/errors.js';
 import type { ExecResult, Progress } from '../../shared/types.js';
 import type { KnownHosts } from './known-hosts.js';
 
+/** What a connection needs from a host-key store: accept (and maybe pin) or throw. */
+export type HostKeyCheck = Pick<KnownHosts, 'check'>;
+
 export interface SshTarget {
   machine: string;
   host: string;
@@ -42,7 +45,7 @@ function classify(err: Error & { level?: string; code?: string }, t: SshTarget):
 
 /** ssh2's hostVerifier for a machine's pinned key; a refusal is handed to `refused` for the error. */
 export function pinnedHostKey(
-  knownHosts: KnownHosts,
+  knownHosts: HostKeyCheck,
   machine: string,
   refused: (err: HlabError) => void,
 ): (key: Buffer) => boolean {
@@ -59,7 +62,7 @@ export function pinnedHostKey(
 
 export function connect(
   t: SshTarget,
-  knownHosts: KnownHosts,
+  knownHosts: HostKeyCheck,
   opts: { timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<Client> {
   return new Promise((resolve, reject) => {
@@ -173,7 +176,7 @@ export function exec(client: Client, command: string, opts: ExecOptions = {}): P
 /** Retries until the guest answers a command over SSH (boot, restore, reboot). */
 export async function waitForSsh(
   t: SshTarget,
-  knownHosts: KnownHosts,
+  knownHosts: HostKeyCheck,
   opts: {
     timeoutMs: number;
     signal?: AbortSignal;

@@ -6,7 +6,7 @@ import { summarize } from '../../../shared/workshops.js';
 import { importWorkshop, packWorkshop } from '../../workshops/archive.js';
 import { WorkshopLibrary } from '../../workshops/library.js';
 import { ProgressStore } from '../../workshops/progress.js';
-import { WorkshopSessions } from '../../workshops/session.js';
+import { TRAINEE, WorkshopSessions } from '../../workshops/session.js';
 import { classHtml, classTable, progressHtml } from '../../workshops/trainer.js';
 import type { ServiceContext } from '../context.js';
 import type { Handlers } from '../dispatcher.js';
@@ -39,7 +39,7 @@ function defaultTrainee(): string {
       return '';
     }
   })();
-  return /^[\p{L}\p{N}][\p{L}\p{N} ._@-]{0,63}$/u.test(name) ? name : 'trainee';
+  return TRAINEE.test(name) ? name : 'trainee';
 }
 
 export function workshopHandlers(ctx: ServiceContext): WorkshopHandlers {
