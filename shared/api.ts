@@ -7,6 +7,7 @@
 import type { RunSummary, StampedEvent } from './runs.js';
 import type { BenchComparison, BenchResult, BenchTool } from './bench.js';
 import type { StepClaim } from './claims.js';
+import type { SettingKey, SettingsView } from './settings.js';
 import type { EvidenceBundle, EvidenceVerdict, TrustedKey } from './evidence.js';
 import type { LabIssue, RecipeDef, StepDef } from './steps.js';
 import type {
@@ -66,7 +67,15 @@ export interface ApiMethods {
   /** Restores an interrupted run's last good snapshot. */
   'runs.recover': Method<{ id: string }, RunSummary, true>;
   /** Runs a bench on a machine now; the result is also kept under the home's bench/ folder. */
-  'bench.run': Method<{ machine: string; tool: BenchTool; tests?: string[] }, BenchResult, true>;
+  'bench.run': Method<
+    { machine: string; tool: BenchTool; tests?: string[]; dockerBenchDir?: string },
+    BenchResult,
+    true
+  >;
+  /** Installation settings, and where docker-bench-security would come from now. */
+  'settings.get': Method<Record<string, never>, SettingsView>;
+  /** Sets (or, without a value, clears) one setting. CLI only: the settings name host folders. */
+  'settings.set': Method<{ key: SettingKey; value?: string }, SettingsView>;
   'bench.list': Method<{ machine?: string }, BenchResult[]>;
   /** A run's benches before the first and after the last step, and what flipped. */
   'runs.bench': Method<
@@ -200,6 +209,8 @@ export const METHOD_NAMES = [
   'keys.export',
   'keys.trust',
   'recipes.validate',
+  'settings.get',
+  'settings.set',
   ...WORKSHOP_METHODS,
 ] as const satisfies readonly MethodName[];
 
@@ -242,5 +253,6 @@ export const UI_METHODS: ReadonlySet<MethodName> = new Set<MethodName>([
   'steps.list',
   'recipes.save',
   'recipes.export',
+  'settings.get',
   ...WORKSHOP_METHODS,
 ]);

@@ -1,7 +1,7 @@
 /** One score model for every benchmark tool, and the before/after comparison built on it. */
 import type { RecipeException } from './steps.js';
 
-export const BENCH_TOOLS = ['lynis', 'docker-bench', 'checks'] as const;
+export const BENCH_TOOLS = ['lynis', 'docker-bench', 'docker-config', 'checks'] as const;
 export type BenchTool = (typeof BENCH_TOOLS)[number];
 
 /** pass/fail are scored; warn is a suggestion (Lynis) or manual note; info/skip are not scored. */
@@ -31,7 +31,19 @@ export interface BenchResult {
   suggestions: BenchNote[];
   /** Tool version, kernel, subset run, ... */
   meta: Record<string, string>;
+  /** The files the tool ran when they came from the user (a local docker-bench copy), hashed. */
+  inputs?: BenchInput[];
 }
+
+export interface BenchInput {
+  /** Relative to the folder the user gave. */
+  path: string;
+  sha256: string;
+  bytes: number;
+}
+
+/** Tools whose test ids are docker-bench check ids: a step's `docker-bench` claims are judged by both. */
+export const DOCKER_BENCH_ID_TOOLS: readonly BenchTool[] = ['docker-bench', 'docker-config'];
 
 export interface Flip {
   id: string;

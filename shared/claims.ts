@@ -4,7 +4,13 @@
  * Lynis run per step would cost ~5 min each under TCG, so a step's share is read off the run's
  * before/after comparison by those ids.
  */
-import type { BenchComparison, BenchResult, BenchTool, Flip } from './bench.js';
+import {
+  DOCKER_BENCH_ID_TOOLS,
+  type BenchComparison,
+  type BenchResult,
+  type BenchTool,
+  type Flip,
+} from './bench.js';
 
 /** Benchmark ids a step declares (a StepDef's `benchmarks`, as journaled with the step). */
 export interface DeclaredBenchmarks {
@@ -41,13 +47,16 @@ export interface StepClaim {
 function under(tool: BenchTool, claimed: string, test: string): boolean {
   if (test === claimed) return true;
   if (tool === 'lynis') return test.startsWith(`${claimed}:`);
-  if (tool === 'docker-bench') return test.startsWith(`${claimed}.`);
+  if (DOCKER_BENCH_ID_TOOLS.includes(tool)) return test.startsWith(`${claimed}.`);
   return false;
 }
 
 function claimedIds(tool: BenchTool, s: ClaimInput, after: BenchResult): string[] {
   if (tool === 'checks') return after.tests.filter((t) => t.id.startsWith(`${s.step}/`)).map((t) => t.id);
-  return s.benchmarks?.[tool] ?? [];
+  if (tool === 'lynis') return s.benchmarks?.lynis ?? [];
+  const ids = s.benchmarks?.['docker-bench'] ?? [];
+  // docker-config measures only the daemon's checks live; the rest stay docker-bench's to judge.
+  return tool === 'docker-config' ? ids.filter((id) => after.tests.some((t) => under(tool, id, t.id))) : ids;
 }
 
 /** What a step runs (script and check scripts), for pinning sub-test flips to the step naming them. */
@@ -70,10 +79,11 @@ export function stepClaims(
   // Several steps may claim one id (KRNL-6000): a flip whose setting some of them name is theirs.
   const names = (s: ClaimInput, setting: string) =>
     !!s.text && new RegExp(`\\b${setting.replace(/\W/g, '')}\\b`).test(s.text);
-  const owns = (tool: 'lynis' | 'docker-bench', claimant: ClaimInput, f: Flip): boolean => {
+  const owns = (tool: BenchTool, claimant: ClaimInput, f: Flip): boolean => {
     const setting = settingOf(f.id);
     if (!setting) return true;
-    const rivals = steps.filter((s) => (s.benchmarks?.[tool] ?? []).some((id) => under(tool, id, f.id)));
+    const key = tool === 'lynis' ? 'lynis' : 'docker-bench';
+    const rivals = steps.filter((s) => (s.benchmarks?.[key] ?? []).some((id) => under(tool, id, f.id)));
     return !rivals.some((s) => names(s, setting)) || names(claimant, setting);
   };
   for (const s of steps) {

@@ -1,40 +1,87 @@
 /**
- * docker-bench-security over SSH. It is not packaged by Debian, so it is fetched into the guest
- * from its public repository at a pinned commit; a guest without internet access gets a clear
- * error saying so instead of a hang. Its `-l FILE` JSON log is parsed into the shared model.
+ * docker-bench-security over SSH. It is not packaged by Debian: a local copy the user gives
+ * (flag, setting or HLAB_DOCKER_BENCH_DIR) is uploaded over SFTP and its hashes checked in the
+ * guest before it runs; otherwise it is fetched into the guest from its public repository at a
+ * pinned commit, and a guest without internet access gets a clear error instead of a hang. Its
+ * `-l FILE` JSON log is parsed into the shared model.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { HlabError } from '../../shared/errors.js';
 import type { BenchResult, BenchTest, TestResult } from '../../shared/bench.js';
-import type { SshExecutor } from '../ssh/executor.js';
+import { shQuote, type SshExecutor } from '../ssh/executor.js';
+import { DOCKER_BENCH_ENV, guestDir, type DockerBenchCopy } from './docker-bench-copy.js';
 
 export const DOCKER_BENCH_REPO = 'https://github.com/docker/docker-bench-security';
-export const DOCKER_BENCH_COMMIT = '3769a64a2f18daab9718352a15dfb4d3041ac168';
-const DIR = '/var/tmp/hlab-docker-bench';
+/** v1.6.0 as of October 2024 (HEAD of the repository then; the script says version 1.6.0). */
+export const DOCKER_BENCH_COMMIT = 'ff26d67f25be60fc2d82a01710ee14570b2cb9db';
+const FETCHED_DIR = `/var/tmp/hlab-docker-bench-${DOCKER_BENCH_COMMIT.slice(0, 12)}`;
+
+const preflight = [
+  'set -e',
+  'command -v dockerd >/dev/null || { echo "HLAB-NO-DOCKER"; exit 3; }',
+  'docker info >/dev/null 2>&1 || { echo "HLAB-DOCKER-DOWN"; exit 3; }',
+];
+
+/** Runs it from inside its folder (its paths are relative) and prints the JSON log. */
+const runFrom = (dir: string, checks?: string[]) => [
+  `cd ${dir} && rm -f ${dir}/log.json`,
+  // It reads only --config-file=PATH (with "=") or /etc/docker/daemon.json.
+  `bash docker-bench-security.sh -b -l ${dir}/log ${checks?.length ? `-c ${checks.map(shQuote).join(',')}` : ''} >${dir}/output.txt 2>&1 || true`,
+  `[ -s ${dir}/log.json ] || { echo "HLAB-NO-LOG"; tail -n 5 ${dir}/output.txt; exit 5; }`,
+  `cat ${dir}/log.json`,
+];
 
 export function dockerBenchScript(checks?: string[]): string {
   const url = `https://codeload.github.com/docker/docker-bench-security/tar.gz/${DOCKER_BENCH_COMMIT}`;
   return [
-    'set -e',
-    'command -v dockerd >/dev/null || { echo "HLAB-NO-DOCKER"; exit 3; }',
-    'docker info >/dev/null 2>&1 || { echo "HLAB-DOCKER-DOWN"; exit 3; }',
-    `if [ ! -f ${DIR}/docker-bench-security.sh ]; then`,
+    ...preflight,
+    `if [ ! -f ${FETCHED_DIR}/docker-bench-security.sh ]; then`,
     '  timeout 10 bash -c "</dev/tcp/codeload.github.com/443" 2>/dev/null || { echo "HLAB-NO-INTERNET"; exit 4; }',
     '  command -v curl >/dev/null || { export DEBIAN_FRONTEND=noninteractive; apt-get install -y -q --no-install-recommends curl >/dev/null; }',
-    `  mkdir -p ${DIR} && curl -fsSL ${url} | tar -xz --strip-components=1 -C ${DIR}`,
+    `  mkdir -p ${FETCHED_DIR}.tmp && curl -fsSL ${url} | tar -xz --strip-components=1 -C ${FETCHED_DIR}.tmp && mv ${FETCHED_DIR}.tmp ${FETCHED_DIR}`,
     'fi',
-    `cd ${DIR} && rm -f log.json`,
-    // It reads only --config-file=PATH (with "=") or /etc/docker/daemon.json.
-    `sh docker-bench-security.sh -b -l ${DIR}/log ${checks?.length ? `-c ${checks.join(',')}` : ''} >/dev/null 2>&1 || true`,
-    `cat ${DIR}/log.json`,
+    ...runFrom(FETCHED_DIR, checks),
   ].join('\n');
+}
+
+/**
+ * The uploaded copy is moved into a root-owned folder and checked against the hashes taken on
+ * the host, so what runs as root is byte for byte what the evidence names.
+ */
+export function localDockerBenchScript(copy: DockerBenchCopy, staging: string, checks?: string[]): string {
+  const dir = guestDir(copy);
+  const sums = copy.files.map((f) => `${f.sha256}  ${f.path}`).join('\n');
+  return [
+    ...preflight,
+    `rm -rf ${dir} && mkdir -p ${path.posix.dirname(dir)} && chmod 0700 ${path.posix.dirname(dir)}`,
+    `mv ${shQuote(staging)} ${dir} && chown -R root:root ${dir}`,
+    `cd ${dir} && sha256sum --quiet -c - <<'HLAB_SUMS' || { echo "HLAB-HASH-MISMATCH"; exit 6; }`,
+    sums,
+    'HLAB_SUMS',
+    ...runFrom(dir, checks),
+  ].join('\n');
+}
+
+async function uploadCopy(ex: SshExecutor, copy: DockerBenchCopy, signal?: AbortSignal): Promise<string> {
+  const staging = (await ex.run('mktemp -d /tmp/hlab-docker-bench.XXXXXX', { signal })).stdout.trim();
+  await ex.writeTree(
+    staging,
+    copy.files.map((f) => ({ path: f.path, data: readFileSync(path.join(copy.dir, f.path)), mode: 0o755 })),
+  );
+  return staging;
 }
 
 export async function runDockerBench(
   ex: SshExecutor,
   machine: string,
-  o: { checks?: string[]; signal?: AbortSignal } = {},
+  o: { checks?: string[]; copy?: DockerBenchCopy; signal?: AbortSignal } = {},
 ): Promise<BenchResult> {
-  const r = await ex.runScript(dockerBenchScript(o.checks), { timeoutMs: 20 * 60_000, signal: o.signal });
+  const { copy } = o;
+  const script = copy
+    ? localDockerBenchScript(copy, await uploadCopy(ex, copy, o.signal), o.checks)
+    : dockerBenchScript(o.checks);
+  const r = await ex.runScript(script, { timeoutMs: 20 * 60_000, signal: o.signal });
   if (r.stdout.includes('HLAB-NO-DOCKER') || r.stdout.includes('HLAB-DOCKER-DOWN'))
     throw new HlabError(
       'vm-state',
@@ -44,18 +91,35 @@ export async function runDockerBench(
   if (r.stdout.includes('HLAB-NO-INTERNET'))
     throw new HlabError(
       'unavailable',
-      `Machine "${machine}" cannot reach github.com: docker-bench-security is fetched from ${DOCKER_BENCH_REPO} at commit ${DOCKER_BENCH_COMMIT.slice(0, 12)}. Give the guest internet access, or use --tool lynis or checks.`,
+      `Machine "${machine}" cannot reach github.com: docker-bench-security is fetched from ${DOCKER_BENCH_REPO} at commit ${DOCKER_BENCH_COMMIT.slice(0, 12)}. Give a local copy instead (hlab bench --docker-bench DIR, the docker-bench-dir setting or ${DOCKER_BENCH_ENV}), or use --tool docker-config, lynis or checks.`,
       { machine },
     );
-  if (r.exitCode !== 0)
+  if (r.stdout.includes('HLAB-HASH-MISMATCH'))
     throw new HlabError(
       'command-failed',
-      `docker-bench-security failed on "${machine}": ${r.stderr.trim().slice(-300)}`,
-      {
-        machine,
-      },
+      `The docker-bench-security copy from ${copy?.dir} arrived changed on "${machine}" (sha256 mismatch); it was not run.`,
+      { machine },
     );
-  return parseDockerBench(r.stdout, machine);
+  if (r.stdout.includes('HLAB-NO-LOG') || r.exitCode !== 0)
+    throw new HlabError(
+      'command-failed',
+      `docker-bench-security ${copy ? `from ${copy.dir} ` : ''}wrote no log on "${machine}": ${(r.stdout.split('HLAB-NO-LOG')[1] ?? r.stderr).trim().slice(-300)}`,
+      { machine },
+    );
+  const result = parseDockerBench(r.stdout, machine);
+  if (!copy)
+    return { ...result, meta: { ...result.meta, source: DOCKER_BENCH_REPO, commit: DOCKER_BENCH_COMMIT } };
+  return {
+    ...result,
+    meta: {
+      ...result.meta,
+      source: 'local copy',
+      folder: copy.dir,
+      scriptVersion: copy.version,
+      filesSha256: copy.digest,
+    },
+    inputs: copy.files,
+  };
 }
 
 interface DockerBenchLog {
@@ -107,6 +171,6 @@ export function parseDockerBench(json: string, machine: string): BenchResult {
     tests,
     warnings: tests.filter((t) => t.result === 'fail').map((t) => ({ id: t.id, text: t.title ?? t.id })),
     suggestions,
-    meta: { version: log.dockerbenchsecurity ?? 'unknown', commit: DOCKER_BENCH_COMMIT },
+    meta: { version: String(log.dockerbenchsecurity ?? 'unknown').slice(0, 40) },
   };
 }

@@ -1,14 +1,22 @@
 /** One entry point for every bench tool, and where results are kept. */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { compareBench, type BenchComparison, type BenchResult, type BenchTool } from '../../shared/bench.js';
+import {
+  BENCH_TOOLS,
+  compareBench,
+  type BenchComparison,
+  type BenchResult,
+  type BenchTool,
+} from '../../shared/bench.js';
 import type { StampedEvent } from '../../shared/runs.js';
 import { claimText, stepClaims, type ClaimInput, type StepClaim } from '../../shared/claims.js';
 import { HlabError } from '../../shared/errors.js';
 import type { ParamValue, StepDef } from '../../shared/steps.js';
 import type { SshExecutor } from '../ssh/executor.js';
 import { runChecks } from './checks.js';
+import type { DockerBenchCopy } from './docker-bench-copy.js';
 import { runDockerBench } from './docker-bench.js';
+import { runDockerConfig } from './docker-config.js';
 import { runLynis } from './lynis.js';
 
 export interface BenchOptions {
@@ -16,6 +24,8 @@ export interface BenchOptions {
   tests?: string[];
   library: StepDef[];
   params?: Record<string, Record<string, ParamValue>>;
+  /** A local docker-bench-security copy to upload instead of fetching it in the guest. */
+  dockerBench?: DockerBenchCopy;
   signal?: AbortSignal;
   onOutput?: (text: string) => void;
 }
@@ -30,13 +40,15 @@ export async function runBench(
     case 'lynis':
       return runLynis(ex, machine, { tests: o.tests, signal: o.signal, onOutput: o.onOutput });
     case 'docker-bench':
-      return runDockerBench(ex, machine, { checks: o.tests, signal: o.signal });
+      return runDockerBench(ex, machine, { checks: o.tests, copy: o.dockerBench, signal: o.signal });
+    case 'docker-config':
+      return runDockerConfig(ex, machine, { signal: o.signal });
     case 'checks':
       return runChecks(ex, machine, o.library, { params: o.params, signal: o.signal });
     default:
       throw new HlabError(
         'bad-request',
-        `Unknown bench tool "${String(tool)}": use lynis, docker-bench or checks.`,
+        `Unknown bench tool "${String(tool)}": use ${BENCH_TOOLS.join(', ')}.`,
       );
   }
 }

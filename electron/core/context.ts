@@ -13,6 +13,8 @@ import { KnownHosts } from '../ssh/known-hosts.js';
 import { TerminalRegistry } from '../ssh/terminal-registry.js';
 import { homePaths } from './paths.js';
 import { LABS_DIR } from '../steps/load.js';
+import type { DockerBenchCopy } from '../bench/docker-bench-copy.js';
+import { dockerBenchCopy } from './settings.js';
 
 export interface ServiceContext {
   home: string;
@@ -23,6 +25,9 @@ export interface ServiceContext {
   machines: Machines;
   knownHosts: KnownHosts;
   terminals: TerminalRegistry;
+  /** The local docker-bench-security copy benches upload (flag > HLAB_DOCKER_BENCH_DIR > setting). */
+  dockerBench(flag?: string): DockerBenchCopy | undefined;
+  env: NodeJS.ProcessEnv;
   broadcast<E extends EventName>(name: E, payload: ApiEvents[E]): void;
 }
 
@@ -63,6 +68,8 @@ export function createContext(
     machines: new Machines({ providers, keysDir: paths.keys, knownHosts }),
     knownHosts,
     terminals: new TerminalRegistry(),
+    dockerBench: (flag) => dockerBenchCopy(home, env, flag),
+    env,
     broadcast,
   };
 }

@@ -2,6 +2,7 @@
 import type { Machines } from '../machines/machines.js';
 import type { KnownHosts } from '../ssh/known-hosts.js';
 import type { TerminalRegistry } from '../ssh/terminal-registry.js';
+import type { DockerBenchCopy } from '../bench/docker-bench-copy.js';
 
 export interface EngineContext {
   /** Holds this installation's signing key (evidence). */
@@ -10,4 +11,6 @@ export interface EngineContext {
   machines: Machines;
   knownHosts: KnownHosts;
   terminals: TerminalRegistry;
+  /** The local docker-bench-security copy a recipe's docker-bench runs upload, if one is set. */
+  dockerBench?: () => DockerBenchCopy | undefined;
 }

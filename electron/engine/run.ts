@@ -78,8 +78,10 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
       for (const tool of recipe.bench) {
         if (o.signal?.aborted) return;
         try {
+          const copy = tool === 'docker-bench' ? ctx.dockerBench?.() : undefined;
           const r = await runBench(ex, machine, tool, {
             ...(tool === 'lynis' && lynisIds.length ? { tests: lynisIds } : {}),
+            ...(copy ? { dockerBench: copy } : {}),
             library: benchSteps,
             params: benchParams,
             signal: o.signal,

@@ -6,14 +6,26 @@ import { createService } from '../core/service.js';
 import { hlabHome } from '../core/paths.js';
 import { buildCommands } from './cli/commands.js';
 import { formatError } from './cli/output.js';
-import { findCommand, helpText, parseFor, UsageError, usageOf, type Command } from './cli/router.js';
+import {
+  findCommand,
+  helpText,
+  parseFor,
+  UsageError,
+  usageOf,
+  type Command,
+  type CommandContext,
+} from './cli/router.js';
 import { startWebHost } from './web-host.js';
 
 export const RENDERER_DIST = appPath('dist', 'renderer');
 
 export async function main(
   argv: string[],
-  io = { stdout: (s: string) => console.log(s), stderr: (s: string) => console.error(s) },
+  io: Pick<CommandContext, 'stdout' | 'stderr' | 'write'> = {
+    stdout: (s: string) => console.log(s),
+    stderr: (s: string) => console.error(s),
+    write: (stream, s) => process[stream].write(s),
+  },
 ): Promise<number> {
   const controller = new AbortController();
   const onSigint = () => {

@@ -1,5 +1,5 @@
 /** A self-contained HTML report (no scripts, no external assets): charts are inline SVG. */
-import type { BenchComparison } from '../../shared/bench.js';
+import type { BenchComparison, BenchResult } from '../../shared/bench.js';
 import { claimText, stepClaims, type StepClaim } from '../../shared/claims.js';
 import type { EvidenceBundle } from '../../shared/evidence.js';
 import { escapeHtml } from '../../shared/html.js';
@@ -33,6 +33,30 @@ function chart(cs: BenchComparison[]): string {
 ${bars}
 <g transform="translate(120,${cs.length * rowH + 14})"><rect width="12" height="10" class="before"/><text x="16" y="9" class="val">before</text><rect x="80" width="12" height="10" class="after"/><text x="96" y="9" class="val">after</text></g>
 </svg>`;
+}
+
+/** Which version of each tool ran, and for user-supplied copies every file's hash. */
+function toolRows(results: BenchResult[]): string {
+  if (!results.length) return '<p class="muted">No benchmark ran.</p>';
+  return results
+    .map((r) => {
+      const meta = Object.entries(r.meta ?? {})
+        .map(([k, v]) => `${esc(k)} ${esc(String(v))}`)
+        .join(' · ');
+      // A bundle from elsewhere may carry anything here: only arrays of files are listed.
+      const files = (Array.isArray(r.inputs) ? r.inputs : [])
+        .map(
+          (f) =>
+            `<tr><td><code>${esc(String(f.path))}</code></td><td><code>${esc(String(f.sha256))}</code></td><td>${num(f.bytes)}</td></tr>`,
+        )
+        .join('\n');
+      return `<p><b>${esc(r.tool)}</b> <span class="muted">${esc(r.at)}</span><br><span class="muted">${meta}</span></p>${
+        files
+          ? `<table><thead><tr><th>file it ran</th><th>sha256</th><th>bytes</th></tr></thead><tbody>\n${files}\n</tbody></table>`
+          : ''
+      }`;
+    })
+    .join('\n');
 }
 
 function claimRows(claims: StepClaim[]): string {
@@ -119,6 +143,8 @@ ${claimRows(
     body.bench,
   ),
 )}
+<h2>Tools that ran (after the last step)</h2>
+${toolRows(body.bench.after)}
 <h2>Flipped tests (${flips.filter((f) => f.kind === 'fixed').length} fixed, ${flips.filter((f) => f.kind === 'regression').length} regressions, ${flips.filter((f) => f.kind === 'accepted').length} accepted by exceptions)</h2>
 ${flips.length ? `<table><thead><tr><th>tool</th><th>test</th><th>change</th><th></th></tr></thead><tbody>\n${flipRows}\n</tbody></table>` : '<p class="muted">No test changed result.</p>'}
 </body></html>

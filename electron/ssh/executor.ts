@@ -117,6 +117,31 @@ export class SshExecutor {
     );
   }
 
+  /** Uploads files into an existing folder in one SFTP session; their sub-folders are created. */
+  writeTree(remoteDir: string, files: Array<{ path: string; data: Buffer; mode?: number }>): Promise<void> {
+    const step = <T>(fn: (cb: (err: Error | null | undefined, v?: T) => void) => void) =>
+      new Promise<T | undefined>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
+    return this.sftp(async (sftp) => {
+      const made = new Set<string>([remoteDir]);
+      // sftp-server answers a bare "Failure" for a folder that exists: a folder that truly could
+      // not be made shows up as the next write's error instead.
+      const mkdir = async (dir: string) => {
+        if (made.has(dir)) return;
+        made.add(dir);
+        await new Promise<void>((resolve) => sftp.mkdir(dir, { mode: 0o700 }, () => resolve()));
+      };
+      for (const f of files) {
+        const remote = posix.join(remoteDir, f.path);
+        await mkdir(posix.dirname(remote));
+        await step((cb) => sftp.writeFile(remote, f.data, { mode: f.mode ?? 0o644 }, cb)).catch(
+          (err: Error) => {
+            throw new HlabError('command-failed', `Cannot write ${remote}: ${err.message}`);
+          },
+        );
+      }
+    });
+  }
+
   readFile(remotePath: string): Promise<Buffer> {
     return this.sftp(
       (sftp) =>

@@ -45,7 +45,7 @@ describe('docker-bench-security log parser', () => {
     const s = dockerBenchScript(['check_2_2']);
     expect(s).toMatch(/tar.gz\/[0-9a-f]{40}/);
     expect(s).toContain('HLAB-NO-INTERNET');
-    expect(s).toContain('-c check_2_2');
+    expect(s).toContain("-c 'check_2_2'");
   });
 });
 

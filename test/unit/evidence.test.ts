@@ -187,6 +187,32 @@ describe('evidence bundle', () => {
     expect(html).toContain(bundle.root);
   });
 
+  it('names the files a local docker-bench copy ran, with their hashes, escaped', () => {
+    const withBench = structuredClone(body);
+    withBench.bench.after = [
+      {
+        tool: 'docker-bench',
+        machine: 'm1',
+        at: '2026-11-24T00:00:00Z',
+        score: 1,
+        max: 2,
+        tests: [],
+        warnings: [],
+        suggestions: [],
+        meta: { version: '1.6.0<img src=x onerror=alert(1)>', source: 'local copy' },
+        inputs: [{ path: 'tests/5_container_runtime.sh', sha256: 'ab'.repeat(32), bytes: 812 }],
+      },
+    ];
+    const html = toHtml(sealEvidence(withBench, home));
+    expect(html).toContain('<code>tests/5_container_runtime.sh</code>');
+    expect(html).toContain('ab'.repeat(32));
+    expect(html).toContain('1.6.0&lt;img src=x onerror=alert(1)&gt;');
+    expect(html).not.toContain('<img');
+    // A bundle from elsewhere with inputs that are not a list still renders.
+    (withBench.bench.after[0] as unknown as { inputs: unknown }).inputs = 'nonsense';
+    expect(toHtml(sealEvidence(withBench, home))).toContain('docker-bench');
+  });
+
   it('hostile titles, kernel strings and ids never leave a shell comment (M2)', () => {
     const evil = structuredClone(body);
     evil.steps[0]!.title = 'harmless\ntouch /tmp/hlab-pwned-by-title #';

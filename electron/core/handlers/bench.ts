@@ -12,6 +12,9 @@ import { replayEvidence } from '../../recipes/replay.js';
 import { loadLibrary, loadRecipe } from '../../steps/load.js';
 import type { ServiceContext } from '../context.js';
 import { hostPath, requireName } from './input.js';
+import { SETTING_KEYS } from '../../../shared/settings.js';
+import { readDockerBenchCopy } from '../../bench/docker-bench-copy.js';
+import { dockerBenchSource, readSettings, writeSetting } from '../settings.js';
 import type { Handlers } from '../dispatcher.js';
 import { APP_VERSION } from './app.js';
 import { runId } from './runs.js';
@@ -26,6 +29,8 @@ type BenchHandlers = Pick<
   | 'recipes.export'
   | 'recipes.verify'
   | 'recipes.validate'
+  | 'settings.get'
+  | 'settings.set'
 >;
 
 const EXT: Record<(typeof EXPORT_FORMATS)[number], string> = {
@@ -53,8 +58,17 @@ export function benchHandlers(ctx: ServiceContext): BenchHandlers {
       op.progress({ current: 0, max: -1, description: `${req.tool} on ${info.name}` });
       const ex = ctx.machines.executor(info.name);
       try {
+        const flag =
+          req.dockerBenchDir !== undefined ? hostPath(op, req.dockerBenchDir, 'dockerBenchDir') : undefined;
+        const copy = req.tool === 'docker-bench' ? ctx.dockerBench(flag) : undefined;
+        if (copy)
+          op.log(
+            'stderr',
+            `docker-bench-security ${copy.version} from ${copy.dir} (${copy.files.length} files)\n`,
+          );
         const r = await runBench(ex, info.name, req.tool, {
           tests: req.tests,
+          ...(copy ? { dockerBench: copy } : {}),
           library: loadLibrary(ctx.labsDir).steps,
           signal: op.signal,
           onOutput: (t) => op.log('stderr', t),
@@ -64,6 +78,25 @@ export function benchHandlers(ctx: ServiceContext): BenchHandlers {
       } finally {
         ex.reset();
       }
+    },
+    'settings.get': async () => ({
+      values: readSettings(ctx.home),
+      dockerBench: dockerBenchSource(ctx.home, ctx.env).source,
+    }),
+    'settings.set': async (req, op) => {
+      if (!SETTING_KEYS.includes(req.key))
+        throw new HlabError(
+          'bad-request',
+          `Unknown setting "${String(req.key)}": use ${SETTING_KEYS.join(', ')}.`,
+        );
+      // Every setting today names a host folder: only the CLI may set it, and it is checked now.
+      const value =
+        req.value === undefined || req.value === '' ? undefined : hostPath(op, req.value, req.key);
+      if (value) readDockerBenchCopy(value);
+      return {
+        values: writeSetting(ctx.home, req.key, value),
+        dockerBench: dockerBenchSource(ctx.home, ctx.env).source,
+      };
     },
     'bench.list': async (req) => {
       const root = path.join(ctx.home, 'bench');

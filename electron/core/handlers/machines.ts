@@ -234,8 +234,9 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
         return await exec(client, req.command, {
           signal: op.signal,
           timeoutMs: optionalInt(req.timeoutMs, 'timeoutMs', 1, 24 * 3600_000),
-          onStdout: (s) => op.log('stdout', s.replace(/\n$/, '')),
-          onStderr: (s) => op.log('stderr', s.replace(/\n$/, '')),
+          // Raw chunks: `hlab exec` must pass a command's output on byte for byte, like ssh does.
+          onStdout: (s) => op.log('stdout', s),
+          onStderr: (s) => op.log('stderr', s),
         });
       } finally {
         client.end();

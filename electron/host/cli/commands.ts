@@ -14,6 +14,7 @@ import { loadWorkshop, WORKSHOP_FILE } from '../../steps/workshop-load.js';
 import { workshopCommands } from './workshop-commands.js';
 import path from 'node:path';
 import { BENCH_TOOLS, type BenchResult, type BenchTool } from '../../../shared/bench.js';
+import { SETTING_KEYS, type SettingKey, type SettingsView } from '../../../shared/settings.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../../recipes/exports.js';
 import { shQuote } from '../../ssh/executor.js';
 
@@ -29,6 +30,20 @@ function benchText(r: BenchResult): string {
       .filter((t) => t.result === 'fail')
       .slice(0, 40)
       .map((t) => `  ✗ ${t.id}${t.title ? `  ${t.title}` : ''}${t.details ? `  (${t.details})` : ''}`),
+  ].join('\n');
+}
+
+function settingsText(v: SettingsView): string {
+  const d = v.dockerBench;
+  const source =
+    d.kind === 'github'
+      ? `fetched in the guest from ${d.repo} at ${d.commit.slice(0, 12)} (needs internet there)`
+      : d.problem
+        ? `local copy ${d.dir} (from the ${d.from}) CANNOT be used: ${d.problem}`
+        : `local copy ${d.dir} (from the ${d.from}): version ${d.version}, ${d.files} files`;
+  return [
+    ...SETTING_KEYS.map((k) => `${k}: ${v.values[k] ?? '(not set)'}`),
+    `docker-bench-security: ${source}`,
   ].join('\n');
 }
 
@@ -69,8 +84,10 @@ export function buildCommands(deps: CliDeps): Command[] {
         if (line !== last) ctx.stderr(line);
         last = line;
       },
+      // stdout/stderr are a remote command's bytes, passed on as they are; info is our own lines.
       onLog: (stream, text) => {
-        if (stream === 'stdout') ctx.stdout(text);
+        if (ctx.write && (stream === 'stdout' || stream === 'stderr')) ctx.write(stream, text);
+        else if (stream === 'stdout') ctx.stdout(text);
         else ctx.stderr(text);
       },
     });
@@ -464,8 +481,8 @@ export function buildCommands(deps: CliDeps): Command[] {
       path: ['bench'],
       args: 'MACHINE',
       arity: [1, 1],
-      summary: 'Benchmark a machine now: --tool lynis|docker-bench|checks [--tests "ID ID"]',
-      options: { tool: { type: 'string' }, tests: { type: 'string' } },
+      summary: `Benchmark a machine now: --tool ${BENCH_TOOLS.join('|')} [--tests "ID ID"] [--docker-bench DIR]`,
+      options: { tool: { type: 'string' }, tests: { type: 'string' }, 'docker-bench': { type: 'string' } },
       run: async (ctx) => {
         const tool = ctx.values.tool ?? 'checks';
         if (!BENCH_TOOLS.includes(tool as BenchTool))
@@ -476,8 +493,36 @@ export function buildCommands(deps: CliDeps): Command[] {
           machine: ctx.positionals[0] as string,
           tool: tool as BenchTool,
           ...(tests ? { tests } : {}),
+          ...(typeof ctx.values['docker-bench'] === 'string'
+            ? { dockerBenchDir: path.resolve(ctx.values['docker-bench']) }
+            : {}),
         });
         return print(ctx, r, () => benchText(r));
+      },
+    },
+    {
+      path: ['settings'],
+      args: '[get | set KEY VALUE | unset KEY]',
+      arity: [0, 3],
+      summary: `Show or change settings (${SETTING_KEYS.join(', ')}) and where docker-bench-security comes from`,
+      run: async (ctx) => {
+        const [verb = 'get', key, value] = ctx.positionals as string[];
+        const known = (k: string | undefined): SettingKey => {
+          if (!k || !SETTING_KEYS.includes(k as SettingKey))
+            throw new UsageError(`KEY must be one of ${SETTING_KEYS.join(', ')}`);
+          return k as SettingKey;
+        };
+        const v =
+          verb === 'get'
+            ? await call(ctx, 'settings.get', {})
+            : verb === 'set' && value !== undefined
+              ? await call(ctx, 'settings.set', { key: known(key), value: path.resolve(value) })
+              : verb === 'unset'
+                ? await call(ctx, 'settings.set', { key: known(key) })
+                : (() => {
+                    throw new UsageError('use: hlab settings [get | set KEY VALUE | unset KEY]');
+                  })();
+        return print(ctx, v, () => settingsText(v));
       },
     },
     {

@@ -12,6 +12,8 @@ export interface CommandContext {
   json: boolean;
   stdout: (s: string) => void;
   stderr: (s: string) => void;
+  /** Output exactly as a remote command wrote it (no line added): exec and step logs stream through it. */
+  write?: (stream: 'stdout' | 'stderr', s: string) => void;
   signal: AbortSignal;
 }
 

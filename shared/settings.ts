@@ -1,0 +1,21 @@
+/** Installation settings the user sets once (`hlab settings set`), kept in the home's settings.json. */
+export const SETTING_KEYS = ['docker-bench-dir'] as const;
+export type SettingKey = (typeof SETTING_KEYS)[number];
+
+/** Where docker-bench-security comes from: a local copy (flag, env, setting) or GitHub in the guest. */
+export type DockerBenchSource =
+  | { kind: 'github'; repo: string; commit: string }
+  | {
+      kind: 'local';
+      dir: string;
+      from: 'flag' | 'env' | 'setting';
+      version?: string;
+      files?: number;
+      /** Why the folder cannot be used (it is then not used, and the bench fails saying so). */
+      problem?: string;
+    };
+
+export interface SettingsView {
+  values: Partial<Record<SettingKey, string>>;
+  dockerBench: DockerBenchSource;
+}
