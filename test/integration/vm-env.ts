@@ -41,8 +41,13 @@ export async function failure<M extends MethodName>(client: ApiClient, method: M
   return r.error;
 }
 
-export async function sh(client: ApiClient, machine: string, command: string): Promise<string> {
-  const r = await must(client, 'machines.exec', { machine, command, timeoutMs: 60_000 });
+export async function sh(
+  client: ApiClient,
+  machine: string,
+  command: string,
+  timeoutMs = 60_000,
+): Promise<string> {
+  const r = await must(client, 'machines.exec', { machine, command, timeoutMs });
   if (r.exitCode !== 0) throw new Error(`"${command}" exited ${r.exitCode}: ${r.stderr}`);
   return r.stdout.trim();
 }

@@ -180,7 +180,9 @@ exceptions:
       yaml.replace('bench: [checks, lynis]', 'bench: [nessus]'),
     );
     expect(messages(bad.issues)).toEqual([
-      expect.stringMatching(/x\.yaml:6: bench\[0\]: expected one of lynis, docker-bench, checks/),
+      expect.stringMatching(
+        /x\.yaml:6: bench\[0\]: expected one of lynis, docker-bench, docker-config, checks \(got "nessus"\)/,
+      ),
     ]);
     const withTests = yaml.replace(
       '    step: network-sysctl\n',

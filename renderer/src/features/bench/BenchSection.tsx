@@ -8,6 +8,7 @@ import { useRuns } from '../runs/store';
 import { ExportButtons } from '../runs/ExportButtons';
 import { BenchChart } from './BenchChart';
 import { ClaimsTable } from './ClaimsTable';
+import { DockerBenchSource } from './DockerBenchSource';
 import { useBench } from './store';
 import { TableHead } from '../../components/TableHead';
 
@@ -52,8 +53,8 @@ export function BenchSection() {
       </div>
       {comparisons.length === 0 ? (
         <EmptyState title="No before/after benchmark for this run">
-          Give the recipe a <code>bench</code> list (checks, lynis, docker-bench) in the recipe builder and
-          run it.
+          Give the recipe a <code>bench</code> list ({BENCH_TOOLS.join(', ')}) in the recipe builder and run
+          it.
         </EmptyState>
       ) : (
         <>
@@ -116,6 +117,13 @@ export function BenchSection() {
           </button>
         )}
       </div>
+      {tool === 'docker-bench' && <DockerBenchSource />}
+      {tool === 'docker-config' && (
+        <p className="muted">
+          docker-config measures the daemon as it runs (docker info, the default bridge, probe containers) for
+          docker-bench&apos;s daemon checks; it needs no download.
+        </p>
+      )}
       {latest && (
         <p data-testid="bench-latest">
           {latest.tool} on {latest.machine}:{' '}
