@@ -22,7 +22,15 @@ import http from 'node:http';
 import path from 'node:path';
 import { IMAGE_DIR } from './vm-env.js';
 
-export const REPO_PACKAGES = ['linux-image-cloud-amd64', 'auditd', 'apparmor', 'docker.io', 'lynis', 'jq', 'runsc'];
+export const REPO_PACKAGES = [
+  'linux-image-cloud-amd64',
+  'auditd',
+  'apparmor',
+  'docker.io',
+  'lynis',
+  'jq',
+  'runsc',
+];
 
 function closure(roots: string[], have: Set<string>): string[] {
   const out = execFileSync(
