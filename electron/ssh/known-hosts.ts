@@ -1,6 +1,16 @@
 /** Host keys pinned on first use, per machine, in our own store (never ~/.ssh/known_hosts). */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { HlabError } from '../../shared/errors.js';
 
@@ -41,9 +51,38 @@ export class KnownHosts {
     );
   }
 
+  /**
+   * The CLI and the web host (or two CLIs) pin from separate processes: the read-modify-write
+   * runs under a lock file, or one process's new pin would be lost to the other's write.
+   */
+  private locked<T>(fn: () => T): T {
+    mkdirSync(path.dirname(this.file), { recursive: true });
+    const lock = `${this.file}.lock`;
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      try {
+        closeSync(openSync(lock, 'wx', 0o600));
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        // A holder that died leaves its lock behind; the critical section takes milliseconds.
+        const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+        if (age > 10_000) rmSync(lock, { force: true });
+        else if (Date.now() > deadline)
+          throw new HlabError('conflict', `The SSH host key store ${this.file} stays locked (${lock}).`);
+        else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+      }
+    }
+    try {
+      return fn();
+    } finally {
+      rmSync(lock, { force: true });
+    }
+  }
+
   private write(pins: Record<string, string>): void {
     mkdirSync(path.dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.tmp`;
+    const tmp = `${this.file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify({ ...pins }, null, 2), { mode: 0o600 });
     renameSync(tmp, this.file);
   }
@@ -51,13 +90,14 @@ export class KnownHosts {
   /** Pins on first use; throws host-key-changed when a pinned machine presents another key. */
   check(machine: string, hostKey: Buffer): void {
     const fp = fingerprint(hostKey);
-    const pins = this.read();
-    const pinned = pins[machine];
-    if (!pinned) {
-      pins[machine] = fp;
-      this.write(pins);
-      return;
-    }
+    const pinned = this.locked(() => {
+      const pins = this.read();
+      if (!pins[machine]) {
+        pins[machine] = fp;
+        this.write(pins);
+      }
+      return pins[machine];
+    });
     if (pinned !== fp) {
       throw new HlabError(
         'host-key-changed',
@@ -74,10 +114,12 @@ export class KnownHosts {
 
   /** A recreated machine resets its pin deliberately. */
   forget(machine: string): void {
-    const pins = this.read();
-    if (Object.hasOwn(pins, machine)) {
-      delete pins[machine];
-      this.write(pins);
-    }
+    this.locked(() => {
+      const pins = this.read();
+      if (Object.hasOwn(pins, machine)) {
+        delete pins[machine];
+        this.write(pins);
+      }
+    });
   }
 }

@@ -164,6 +164,13 @@ describe('container isolation on the real VM', { timeout: 3_000_000 }, () => {
       details: expect.stringContaining('escape-demo'),
     });
     expect(r.tests.find((t) => t.id === 'privileged-refused')?.result).toBe('warn');
+    // The flag path: the local copy's own 5.5 check sees it too.
+    const db = await must(client, 'bench.run', { machine: M, tool: 'docker-bench', dockerBenchDir: standin });
+    expect(db.tests.find((t) => t.id === '5.5')).toMatchObject({
+      result: 'fail',
+      details: expect.stringContaining('escape-demo'),
+    });
+    expect(db.meta.folder).toBe(standin);
     await root('docker rm -f escape-demo >/dev/null');
   });
 

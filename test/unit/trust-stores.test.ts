@@ -2,14 +2,17 @@
 import {
   appendFileSync,
   chmodSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   statSync,
   readFileSync,
   writeFileSync,
 } from 'node:fs';
+import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { HlabError } from '../../shared/errors.js';
 import { Journal, readEvents } from '../../electron/engine/journal.js';
@@ -49,6 +52,27 @@ describe('pinned host keys', () => {
       expect(code(() => kh.check(name, Buffer.from('other')))).toBe('no error');
     }
   });
+});
+
+describe('pins from several processes at once', () => {
+  it('none is lost: the read-modify-write runs under a lock (L6)', async () => {
+    const file = path.join(tmp(), 'known_hosts.json');
+    const mod = pathToFileURL(path.join(__dirname, '../../electron/ssh/known-hosts.ts')).href;
+    const script = `const { KnownHosts } = await import(${JSON.stringify(mod)});
+      const kh = new KnownHosts(process.argv[1]);
+      for (let i = 0; i < 40; i++) kh.check(process.argv[2] + '-' + i, Buffer.from(process.argv[2] + i));`;
+    const procs = ['a', 'b', 'c', 'd'].map(
+      (p) =>
+        new Promise<number | null>((resolve) =>
+          spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, file, p], {
+            stdio: 'inherit',
+          }).on('exit', resolve),
+        ),
+    );
+    expect(await Promise.all(procs)).toEqual([0, 0, 0, 0]);
+    expect(Object.keys(JSON.parse(readFileSync(file, 'utf8')) as object)).toHaveLength(160);
+    expect(existsSync(`${file}.lock`)).toBe(false);
+  }, 60_000);
 });
 
 describe('run journal', () => {
