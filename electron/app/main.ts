@@ -34,6 +34,7 @@ async function createWindow(): Promise<BrowserWindow> {
       nodeIntegration: false,
       webSecurity: true,
       spellcheck: false,
+      devTools: !app.isPackaged,
     },
   });
   if (state.maximized) win.maximize();
@@ -46,6 +47,11 @@ async function createWindow(): Promise<BrowserWindow> {
   win.webContents.on('will-navigate', (e, url) => {
     if (!isTrustedUrl(url)) e.preventDefault();
   });
+  win.webContents.on('will-redirect', (e, url) => {
+    if (!isTrustedUrl(url)) e.preventDefault();
+  });
+  // No <webview> or other guest contents: nothing of ours embeds one.
+  win.webContents.on('will-attach-webview', (e) => e.preventDefault());
   await win.loadFile(rendererIndex);
   return win;
 }
@@ -69,7 +75,7 @@ if (!app.requestSingleInstanceLock()) {
     session.defaultSession.setPermissionRequestHandler((_wc, _perm, callback) => callback(false));
     const service = createService({ home: hlabHome() });
     bindIpc(ipcMain, service.dispatcher, isTrustedUrl);
-    Menu.setApplicationMenu(buildMenu(app.name, (url) => void shell.openExternal(url)));
+    Menu.setApplicationMenu(buildMenu(app.name, (url) => void shell.openExternal(url), !app.isPackaged));
     await createWindow();
     app.on('activate', () => {
       if (BrowserWindow.getAllWindows().length === 0) void createWindow();

@@ -1,6 +1,7 @@
 import { Menu, type MenuItemConstructorOptions } from 'electron';
 
-export function buildMenu(appName: string, openExternal: (url: string) => void): Menu {
+/** devTools: only in development; a packaged app has no console for anyone to paste into. */
+export function buildMenu(appName: string, openExternal: (url: string) => void, devTools = false): Menu {
   const isMac = process.platform === 'darwin';
   const template: MenuItemConstructorOptions[] = [
     ...(isMac
@@ -17,7 +18,7 @@ export function buildMenu(appName: string, openExternal: (url: string) => void):
       label: 'View',
       submenu: [
         { role: 'reload' },
-        { role: 'toggleDevTools' },
+        ...(devTools ? [{ role: 'toggleDevTools' } as MenuItemConstructorOptions] : []),
         { type: 'separator' },
         { role: 'togglefullscreen' },
       ],

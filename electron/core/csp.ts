@@ -2,10 +2,12 @@
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
   "script-src 'self'",
+  // xterm.js writes its theme into a <style> element at run time: styles stay inline-capable.
   "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data:",
   "font-src 'self' data:",
-  "connect-src 'self' ws://127.0.0.1:*",
+  // 'self' covers the web host's own WebSocket (same host and port); the window uses IPC only.
+  "connect-src 'self'",
   "object-src 'none'",
   "base-uri 'none'",
   "frame-ancestors 'none'",

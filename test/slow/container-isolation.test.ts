@@ -17,7 +17,7 @@ import type { Service } from '../../electron/core/service.js';
 import { runRecipe } from '../../electron/engine/run.js';
 import { buildEvidence } from '../../electron/recipes/evidence.js';
 import { shQuote } from '../../electron/ssh/executor.js';
-import { loadLibrary } from '../../electron/steps/load.js';
+import { loadLibrary, loadRecipe } from '../../electron/steps/load.js';
 import { ensureRepo, serveRepo, useRepoScript, type RepoServer } from '../integration/apt-repo.js';
 import { writeDockerBenchStandin } from '../integration/docker-bench-standin.js';
 import { must, newHome, newService, sh } from '../integration/vm-env.js';
@@ -29,17 +29,25 @@ let repo: RepoServer;
 const library = loadLibrary().steps;
 const standin = writeDockerBenchStandin(mkdtempSync(path.join(os.tmpdir(), 'hlab-dbench-')));
 
-const recipe = (id: string, steps: RecipeDef['steps'], bench: RecipeDef['bench'] = []): RecipeDef => ({
-  id,
-  title: id,
-  base: 'debian-12',
-  onFailure: 'stop',
-  finalReboot: false,
-  bench,
-  steps,
-  exceptions: [],
-  file: `test/${id}.yaml`,
-});
+/** A recipe through the same loader as a file (so step defaults are filled in). */
+function recipe(
+  id: string,
+  steps: Array<{ step: string; params?: object }>,
+  bench: string[] = [],
+): RecipeDef {
+  const yaml = [
+    `id: ${id}`,
+    `title: ${id}`,
+    'base: debian-12',
+    `bench: ${JSON.stringify(bench)}`,
+    'steps:',
+    ...steps.map((st) => `  - { step: ${st.step}, params: ${JSON.stringify(st.params ?? {})} }`),
+    '',
+  ].join('\n');
+  const { recipe: r, issues } = loadRecipe(`test/${id}.yaml`, library, yaml);
+  if (!r) throw new Error(issues.map((i) => i.message).join('; '));
+  return r;
+}
 
 /** A local image with a shell, mount, nsenter, cat and sleep: no registry is needed. */
 const TOOLS_IMAGE = [
@@ -79,11 +87,7 @@ describe('container isolation on the real VM', { timeout: 3_000_000 }, () => {
     });
     const s = await runRecipe({
       ctx: service.context,
-      recipe: recipe(
-        'docker-claims',
-        [{ step: 'docker-daemon', params: {} }],
-        ['docker-config', 'docker-bench'],
-      ),
+      recipe: recipe('docker-claims', [{ step: 'docker-daemon' }], ['docker-config', 'docker-bench']),
       library,
       machine: M,
     });
