@@ -48,6 +48,7 @@ export function parseDockerConfig(text: string, machine: string): BenchResult {
       ...((why ?? details) ? { details: why ?? details } : {}),
     });
   const secopts = (f.get('security_options') ?? '').split(/\s+/).filter(Boolean);
+  const options = `security options: ${secopts.join(' ') || 'none'}`;
   const has = (opt: string) => secopts.some((o) => o === opt || o.startsWith(`${opt},`));
   const [level, levelFrom] = (f.get('log_level') ?? '').split(' ');
   const nnp = f.get('probe_nnp');
@@ -67,12 +68,7 @@ export function parseDockerConfig(text: string, machine: string): BenchResult {
     !level || level === 'info' ? 'pass' : 'fail',
     level ? `log-level ${level} (${levelFrom})` : 'log-level not set (info)',
   );
-  add(
-    '2.9',
-    'User namespace support is enabled',
-    has('name=userns') ? 'pass' : 'fail',
-    `security options: ${secopts.join(' ') || 'none'}`,
-  );
+  add('2.9', 'User namespace support is enabled', has('name=userns') ? 'pass' : 'fail', options);
   add(
     '2.13',
     'Centralized and remote logging is configured',
@@ -105,7 +101,7 @@ export function parseDockerConfig(text: string, machine: string): BenchResult {
     '2.17',
     "The daemon's default seccomp profile is applied",
     has('name=seccomp') ? 'pass' : 'info',
-    `security options: ${secopts.join(' ') || 'none'}`,
+    options,
   );
   add(
     '5.5',
