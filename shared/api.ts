@@ -7,6 +7,7 @@
 import type { RunSummary, StampedEvent } from './runs.js';
 import type { BenchComparison, BenchResult, BenchTool } from './bench.js';
 import type { StepClaim } from './claims.js';
+import type { DoctorReport } from './doctor.js';
 import type { SettingKey, SettingsView } from './settings.js';
 import type { EvidenceBundle, EvidenceVerdict, TrustedKey } from './evidence.js';
 import type { LabIssue, RecipeDef, StepDef } from './steps.js';
@@ -38,6 +39,8 @@ interface Method<Req, Res, Long extends boolean = false> {
 
 export interface ApiMethods {
   'app.info': Method<Record<string, never>, AppInfo>;
+  /** What this host has and lacks for running labs, with the fix for each (the first-run check). */
+  'app.doctor': Method<Record<string, never>, DoctorReport>;
   'providers.list': Method<Record<string, never>, ProviderStatus[]>;
   'images.list': Method<Record<string, never>, ImageInfo[]>;
   'images.build': Method<{ name?: string; force?: boolean }, ImageInfo, true>;
@@ -174,6 +177,7 @@ const WORKSHOP_METHODS = [
 /** Runtime list of the methods, for transports that validate names before dispatching. */
 export const METHOD_NAMES = [
   'app.info',
+  'app.doctor',
   'providers.list',
   'images.list',
   'images.build',
@@ -225,6 +229,7 @@ void _allListed;
  */
 export const UI_METHODS: ReadonlySet<MethodName> = new Set<MethodName>([
   'app.info',
+  'app.doctor',
   'providers.list',
   'images.list',
   'images.build',

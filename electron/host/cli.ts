@@ -1,4 +1,6 @@
 /** `hlab` entry point: parses argv, runs one command, maps errors to exit codes without stacks. */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { appPath } from '../platform/app-root.js';
 import { HlabError, toApiError } from '../../shared/errors.js';
 import { createLocalClient } from '../core/local-client.js';
@@ -43,6 +45,10 @@ export async function main(
     commands = buildCommands({
       client,
       serve: async (port, ctx) => {
+        if (!existsSync(path.join(RENDERER_DIST, 'index.html')))
+          ctx.stderr(
+            `hlab: the UI is not built in ${RENDERER_DIST}: run \`npm run build:renderer\` (npm start does it), or the page will answer "Not found".`,
+          );
         const host = await startWebHost({ dispatcher: svc.dispatcher, staticDir: RENDERER_DIST, port });
         ctx.stdout(host.url);
         await new Promise<void>((resolve) =>

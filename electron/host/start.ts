@@ -32,6 +32,8 @@ async function start(): Promise<number> {
     console.error(`hlab: building the UI failed:\n${built.stderr}`);
     return 2;
   }
+  // The first-run check, before anything can fail: what this host lacks and how to fix it.
+  await main(['doctor']);
   const bin = electronBinary();
   if (bin) {
     const { bundleElectron } = await import('../../build/bundle-electron.js');

@@ -13,10 +13,16 @@ test('the shell loads in Chromium, connects and calls the real API over the WebS
   }
   // providers.list really ran on the node side: it reports this machine's QEMU version.
   await expect(page.getByTestId('providers')).toContainText(/qemu \d+\.\d+/);
+  // The first-run check ran on the node side too (app.doctor): QEMU found, and the image path named.
+  await expect(page.getByTestId('host-check')).toContainText(/Host check: (ready|not ready)/);
+  await expect(page.getByTestId('host-check')).toContainText(
+    /✓ QEMU \(the embedded sandbox\): qemu \d+\.\d+/,
+  );
   await expect(page.getByText('No machines yet')).toBeVisible();
   await page.getByRole('button', { name: 'Terminal', exact: true }).click();
   await expect(page.getByRole('heading', { name: 'Terminal', exact: true })).toBeVisible();
   await page.getByRole('button', { name: 'Machines', exact: true }).click();
+  await expect(page.getByTestId('host-check')).toBeVisible();
   await page.screenshot({ path: 'test-results/screenshots/machines.png' });
 });
 

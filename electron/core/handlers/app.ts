@@ -3,6 +3,7 @@ import { appPath } from '../../platform/app-root.js';
 import { buildImage } from '../../images/builder.js';
 import { pullImage } from '../../images/pull.js';
 import type { Handlers } from '../dispatcher.js';
+import { doctor } from '../../machines/doctor.js';
 import type { ServiceContext } from '../context.js';
 
 const pkgFile = appPath('package.json');
@@ -10,7 +11,7 @@ export const APP_VERSION = (JSON.parse(readFileSync(pkgFile, 'utf8')) as { versi
 
 export function appHandlers(
   ctx: ServiceContext,
-): Pick<Handlers, 'app.info' | 'providers.list' | 'images.list' | 'images.build' | 'images.pull'> {
+): Pick<Handlers, 'app.info' | 'app.doctor' | 'providers.list' | 'images.list' | 'images.build' | 'images.pull'> {
   return {
     'app.info': async () => ({
       name: 'Hardening Lab',
@@ -19,6 +20,13 @@ export function appHandlers(
       platform: `${process.platform}-${process.arch}`,
       node: process.versions.node,
     }),
+    'app.doctor': async () =>
+      doctor({
+        providers: await ctx.machines.statuses(),
+        images: ctx.images.list(),
+        imageDir: ctx.images.dir,
+        env: ctx.env,
+      }),
     'providers.list': async () => ctx.machines.statuses(),
     'images.list': async () => ctx.images.list(),
     'images.build': async (req, op) => {

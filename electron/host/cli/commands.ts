@@ -17,6 +17,7 @@ import { BENCH_TOOLS, type BenchResult, type BenchTool } from '../../../shared/b
 import { SETTING_KEYS, type SettingKey, type SettingsView } from '../../../shared/settings.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../../recipes/exports.js';
 import { shQuote } from '../../ssh/executor.js';
+import { doctorText } from '../../machines/doctor.js';
 
 function benchText(r: BenchResult): string {
   const count = (k: string) => r.tests.filter((t) => t.result === k).length;
@@ -635,6 +636,16 @@ export function buildCommands(deps: CliDeps): Command[] {
       },
     },
     ...workshopCommands(call, print),
+    {
+      path: ['doctor'],
+      summary:
+        'What this host has and lacks for labs (QEMU, acceleration, image tools, Vagrant, VirtualBox, disk), with the fix for each; exit 1 when not ready',
+      run: async (ctx) => {
+        const r = await call(ctx, 'app.doctor', {});
+        print(ctx, r, () => doctorText(r));
+        return r.ready ? 0 : 1;
+      },
+    },
     {
       path: ['serve'],
       summary: 'Start web mode on 127.0.0.1 and print its URL (--port 0 picks a free port)',

@@ -77,6 +77,20 @@ async function probeKvm(qemu: string, image: string, workDir: string, timeoutMs:
   }
 }
 
+/** What the last KVM probe decided for this QEMU and host kernel, if it ran. */
+export function cachedAccelVerdict(cacheDir: string, qemuVersion: string): Accel | undefined {
+  try {
+    const cached = JSON.parse(readFileSync(path.join(cacheDir, 'accel-probe.json'), 'utf8')) as Record<
+      string,
+      Accel
+    >;
+    const v = cached[`${qemuVersion}|${os.release()}`];
+    return v === 'kvm' || v === 'tcg' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function resolveAccel(opts: {
   setting: AccelSetting;
   qemu: string;
@@ -87,14 +101,10 @@ export async function resolveAccel(opts: {
   if (opts.setting !== 'auto') return opts.setting;
   if (process.platform === 'darwin') return 'hvf';
   if (process.platform !== 'linux' || !kvmUsable()) return 'tcg';
+  const cached = cachedAccelVerdict(opts.cacheDir, opts.qemuVersion);
+  if (cached) return cached;
   const cacheFile = path.join(opts.cacheDir, 'accel-probe.json');
   const key = `${opts.qemuVersion}|${os.release()}`;
-  try {
-    const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as Record<string, Accel>;
-    if (cached[key]) return cached[key];
-  } catch {
-    // no verdict yet
-  }
   const ok = await probeKvm(opts.qemu, opts.image, opts.cacheDir, 45_000);
   const verdict: Accel = ok ? 'kvm' : 'tcg';
   mkdirSync(opts.cacheDir, { recursive: true });

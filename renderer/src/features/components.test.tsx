@@ -7,6 +7,7 @@ import { ClaimsTable } from './bench/ClaimsTable';
 import { StepCard } from './runs/RunsSection';
 import { StepDetails } from './steps/StepsSection';
 import { ProviderOptions } from './machines/formParts';
+import { HostCheckView } from './machines/HostCheck';
 
 describe('run timeline card', () => {
   it('shows a rolled-back step with the failure and what was restored', () => {
@@ -189,5 +190,46 @@ describe('machine forms', () => {
     expect(html).toMatch(
       /<option value="virtualbox" disabled="" title="VirtualBox is not installed">virtualbox \(unavailable: VirtualBox is not installed\)<\/option>/,
     );
+  });
+});
+
+describe('host check card', () => {
+  it('opens with the fix for what is missing when the host is not ready', () => {
+    const html = renderToStaticMarkup(
+      <HostCheckView
+        report={{
+          os: 'Debian GNU/Linux 12 (bookworm)',
+          ready: false,
+          imagePath: 'pull',
+          imagePathWhy: 'building the base image needs root',
+          checks: [
+            {
+              id: 'qemu',
+              title: 'QEMU',
+              ok: false,
+              need: 'required',
+              detail: 'not found',
+              fix: 'sudo apt-get install -y qemu-system-x86',
+            },
+            { id: 'vagrant', title: 'Vagrant', ok: false, need: 'optional', detail: 'not found' },
+            { id: 'disk', title: 'Free space', ok: true, need: 'required', detail: '60 GiB free' },
+          ],
+        }}
+      />,
+    );
+    expect(html).toMatch(/<details[^>]*open/);
+    expect(html).toContain('not ready');
+    expect(html).toContain('✗ QEMU: not found — <code>sudo apt-get install -y qemu-system-x86</code>');
+    expect(html).toContain('○ Vagrant');
+    expect(html).toContain('✓ Free space: 60 GiB free');
+  });
+  it('folds to one line when ready', () => {
+    const html = renderToStaticMarkup(
+      <HostCheckView
+        report={{ os: 'Debian', ready: true, imagePath: 'have', imagePathWhy: 'here', checks: [] }}
+      />,
+    );
+    expect(html).not.toMatch(/<details[^>]*open/);
+    expect(html).toContain('Host check: ready');
   });
 });

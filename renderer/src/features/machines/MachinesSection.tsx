@@ -6,6 +6,7 @@ import { useMachines } from './store';
 import { SnapshotPanel } from './SnapshotPanel';
 import { CreateMachineForm } from './CreateMachineForm';
 import { AddMachineForm } from './AddMachineForm';
+import { HostCheck } from './HostCheck';
 import { TableHead } from '../../components/TableHead';
 
 export function MachinesSection() {
@@ -24,6 +25,7 @@ export function MachinesSection() {
   return (
     <section aria-labelledby="machines-h">
       <h2 id="machines-h">Machines</h2>
+      <HostCheck />
       <div className="providers" data-testid="providers">
         {providers.map((p) => (
           <span key={p.kind} className={`chip ${p.available ? 'ok' : 'off'}`} title={p.reason ?? ''}>
