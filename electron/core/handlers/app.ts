@@ -11,7 +11,10 @@ export const APP_VERSION = (JSON.parse(readFileSync(pkgFile, 'utf8')) as { versi
 
 export function appHandlers(
   ctx: ServiceContext,
-): Pick<Handlers, 'app.info' | 'app.doctor' | 'providers.list' | 'images.list' | 'images.build' | 'images.pull'> {
+): Pick<
+  Handlers,
+  'app.info' | 'app.doctor' | 'providers.list' | 'images.list' | 'images.build' | 'images.pull'
+> {
   return {
     'app.info': async () => ({
       name: 'Hardening Lab',
