@@ -8,6 +8,7 @@ import { StepCard } from './runs/RunsSection';
 import { StepDetails } from './steps/StepsSection';
 import { ProviderOptions } from './machines/formParts';
 import { HostCheckView } from './machines/HostCheck';
+import { LatestBench } from './bench/LatestBench';
 
 describe('run timeline card', () => {
   it('shows a rolled-back step with the failure and what was restored', () => {
@@ -231,5 +232,38 @@ describe('host check card', () => {
     );
     expect(html).not.toMatch(/<details[^>]*open/);
     expect(html).toContain('Host check: ready');
+  });
+});
+
+describe('a bench run now', () => {
+  it('lists failures first, and the files of a local docker-bench copy with their hashes', () => {
+    const html = renderToStaticMarkup(
+      <LatestBench
+        result={{
+          tool: 'docker-bench',
+          machine: 'm1',
+          at: '2026-11-24T00:00:00Z',
+          score: 0,
+          max: 2,
+          tests: [
+            { id: '2.2', title: 'icc', result: 'pass' },
+            {
+              id: '5.5',
+              title: 'privileged',
+              result: 'fail',
+              details: 'Containers running in privileged mode: /x',
+            },
+          ],
+          warnings: [],
+          suggestions: [],
+          meta: { source: 'local copy' },
+          inputs: [{ path: 'tests/5_container_runtime.sh', sha256: 'ab'.repeat(32), bytes: 812 }],
+        }}
+      />,
+    );
+    expect(html.indexOf('5.5')).toBeLessThan(html.indexOf('2.2'));
+    expect(html).toContain('Containers running in privileged mode: /x');
+    expect(html).toContain('1 files it ran');
+    expect(html).toContain('ab'.repeat(32));
   });
 });

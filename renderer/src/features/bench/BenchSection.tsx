@@ -9,6 +9,7 @@ import { ExportButtons } from '../runs/ExportButtons';
 import { BenchChart } from './BenchChart';
 import { ClaimsTable } from './ClaimsTable';
 import { DockerBenchSource } from './DockerBenchSource';
+import { LatestBench } from './LatestBench';
 import { useBench } from './store';
 import { TableHead } from '../../components/TableHead';
 
@@ -134,6 +135,7 @@ export function BenchSection() {
           warnings
         </p>
       )}
+      {latest && <LatestBench result={latest} />}
     </section>
   );
 }
