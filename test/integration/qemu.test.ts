@@ -90,6 +90,11 @@ describe('QEMU provider specifics', () => {
     expect(r.status).toBe(7);
     expect(hlab('echo "one line"; exit 3').status).toBe(3);
     expect(hlab('sh', '-c', 'kill -TERM $$').status).toBe(128 + 15);
+    // Output arrives byte for byte, whatever the chunks: no line end added between them.
+    const chunks = hlab('printf a; sleep 1; printf "b\\n\\n"; printf err >&2');
+    expect(chunks.stdout).toBe('ab\n\n');
+    expect(chunks.stderr).toContain('err');
+    expect(chunks.stderr).not.toContain('err\n');
   });
 
   it('creates a machine as an overlay in well under a second of provider time', async () => {
