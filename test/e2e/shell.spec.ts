@@ -21,6 +21,10 @@ test('the shell loads in Chromium, connects and calls the real API over the WebS
   await expect(page.getByText('No machines yet')).toBeVisible();
   await page.getByRole('button', { name: 'Terminal', exact: true }).click();
   await expect(page.getByRole('heading', { name: 'Terminal', exact: true })).toBeVisible();
+  // settings.get: without a local copy, docker-bench-security would be fetched at the pinned commit.
+  await page.getByRole('button', { name: 'Bench', exact: true }).click();
+  await page.getByLabel('Bench tool').selectOption('docker-bench');
+  await expect(page.getByTestId('docker-bench-source')).toContainText('GitHub at commit ff26d67f25be');
   await page.getByRole('button', { name: 'Machines', exact: true }).click();
   await expect(page.getByTestId('host-check')).toBeVisible();
   await page.screenshot({ path: 'test-results/screenshots/machines.png' });

@@ -1,19 +1,12 @@
-import { useEffect, useState } from 'react';
-import { api } from '../../api/client';
-import type { DockerBenchSource as Source } from '../../../../shared/settings';
+import { useApiOnce } from '../../api/use-api-once';
 
 /**
  * Where docker-bench-security will come from. The window never names host folders, so a local
  * copy is chosen with the CLI or the environment; this only says which one is in force.
  */
 export function DockerBenchSource() {
-  const [source, setSource] = useState<Source | undefined>();
-  const [error, setError] = useState('');
-  useEffect(() => {
-    void api()
-      .call('settings.get', {})
-      .then((r) => (r.ok ? setSource(r.value.dockerBench) : setError(r.error.message)));
-  }, []);
+  const { value, error } = useApiOnce('settings.get', {});
+  const source = value?.dockerBench;
   if (error) return <p className="bad-text">{error}</p>;
   if (!source) return null;
   return (

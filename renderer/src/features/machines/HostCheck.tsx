@@ -1,5 +1,4 @@
-import { useEffect, useState } from 'react';
-import { api } from '../../api/client';
+import { useApiOnce } from '../../api/use-api-once';
 import type { DoctorReport } from '../../../../shared/doctor';
 
 /**
@@ -7,13 +6,7 @@ import type { DoctorReport } from '../../../../shared/doctor';
  * is missing; folded to one line when the host is ready.
  */
 export function HostCheck() {
-  const [report, setReport] = useState<DoctorReport | undefined>();
-  const [error, setError] = useState('');
-  useEffect(() => {
-    void api()
-      .call('app.doctor', {})
-      .then((r) => (r.ok ? setReport(r.value) : setError(r.error.message)));
-  }, []);
+  const { value: report, error } = useApiOnce('app.doctor', {});
   if (error) return <p className="bad-text">Host check failed: {error}</p>;
   return report ? <HostCheckView report={report} /> : null;
 }
