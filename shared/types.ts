@@ -41,6 +41,11 @@ export interface ProviderCapabilities {
    * and CPUs) instead of a cold boot, then get their own identity.
    */
   readyClone: boolean;
+  /**
+   * Boots cloud images (users, keys and host keys from a cloud-init NoCloud seed it attaches), so
+   * an image pulled from a distribution's cloud image server can become a machine.
+   */
+  cloudInitSeed: boolean;
 }
 
 export interface ProviderStatus {
@@ -137,7 +142,15 @@ export interface ImageInfo {
   builtAt: string;
   source: 'built' | 'pulled';
   packages: string[];
+  /** Absent in manifests written before cloud images could boot: built = hlab-seed, pulled = cloud-init. */
+  seeding?: ImageSeeding;
 }
+
+export const IMAGE_SEEDINGS = ['hlab-seed', 'cloud-init'] as const;
+export type ImageSeeding = (typeof IMAGE_SEEDINGS)[number];
+
+export const imageSeeding = (i: Pick<ImageInfo, 'seeding' | 'source'>): ImageSeeding =>
+  i.seeding ?? (i.source === 'pulled' ? 'cloud-init' : 'hlab-seed');
 
 export interface ExecResult {
   exitCode: number;

@@ -7,6 +7,10 @@ set -euo pipefail
 
 : "${HLAB_OUT:?}" "${HLAB_WORK:?}" "${HLAB_SUITE:?}" "${HLAB_MIRROR:?}" "${HLAB_SECURITY_MIRROR:?}"
 : "${HLAB_KERNEL:?}" "${HLAB_PACKAGES:?}" "${HLAB_SIZE_MIB:?}" "${HLAB_ROOT_LABEL:?}" "${HLAB_INITRAMFS_MODULES:?}"
+# hlab-seed: our first-boot unit makes the user from a fw_cfg seed. cloud-init: like Debian's
+# genericcloud images, users come from cloud-init's NoCloud seed and interfaces keep their
+# predictable names.
+seeding="${HLAB_SEEDING:-hlab-seed}"
 
 phase() { echo "##phase $1 $2"; }
 raw="$HLAB_WORK/disk.raw"
@@ -56,25 +60,31 @@ echo hlab > "$mnt/etc/hostname"
 printf '127.0.0.1 localhost\n127.0.1.1 hlab\n' > "$mnt/etc/hosts"
 : > "$mnt/etc/machine-id"
 rm -f "$mnt/var/lib/dbus/machine-id"
-mkdir -p "$mnt/etc/systemd/network"
-printf '[Match]\nName=eth0\n\n[Network]\nDHCP=yes\n' > "$mnt/etc/systemd/network/20-eth0.network"
 printf 'nameserver 10.0.2.3\n' > "$mnt/etc/resolv.conf"
-ln -sf /lib/systemd/system/systemd-networkd.service "$mnt/etc/systemd/system/multi-user.target.wants/systemd-networkd.service"
 for u in systemd-networkd-wait-online.service apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer; do
   ln -sf /dev/null "$mnt/etc/systemd/system/$u"
 done
+ln -sf /lib/systemd/system/systemd-networkd.service "$mnt/etc/systemd/system/multi-user.target.wants/systemd-networkd.service"
 # Every machine gets its own SSH host key at first boot (pinned by the app).
 rm -f "$mnt"/etc/ssh/ssh_host_*
-install -m 0755 "$(dirname "$0")/guest/hlab-seed" "$mnt/usr/local/sbin/hlab-seed"
-install -m 0644 "$(dirname "$0")/guest/hlab-seed.service" "$mnt/etc/systemd/system/hlab-seed.service"
-ln -sf /etc/systemd/system/hlab-seed.service "$mnt/etc/systemd/system/multi-user.target.wants/hlab-seed.service"
+if [ "$seeding" = cloud-init ]; then
+  # cloud-init writes the network config (netplan -> networkd) and the host keys from the seed.
+  net_cmdline=""
+else
+  mkdir -p "$mnt/etc/systemd/network"
+  printf '[Match]\nName=eth0\n\n[Network]\nDHCP=yes\n' > "$mnt/etc/systemd/network/20-eth0.network"
+  install -m 0755 "$(dirname "$0")/guest/hlab-seed" "$mnt/usr/local/sbin/hlab-seed"
+  install -m 0644 "$(dirname "$0")/guest/hlab-seed.service" "$mnt/etc/systemd/system/hlab-seed.service"
+  ln -sf /etc/systemd/system/hlab-seed.service "$mnt/etc/systemd/system/multi-user.target.wants/hlab-seed.service"
+  net_cmdline=" net.ifnames=0 biosdevname=0"
+fi
 cat > "$mnt/etc/default/grub" <<GRUB
 GRUB_DEFAULT=0
 GRUB_TIMEOUT=0
 GRUB_TIMEOUT_STYLE=hidden
 GRUB_DISTRIBUTOR=Debian
 GRUB_CMDLINE_LINUX_DEFAULT=""
-GRUB_CMDLINE_LINUX="console=ttyS0,115200 net.ifnames=0 biosdevname=0"
+GRUB_CMDLINE_LINUX="console=ttyS0,115200$net_cmdline"
 GRUB_TERMINAL="serial"
 GRUB_SERIAL_COMMAND="serial --unit=0 --speed=115200"
 GRUB_DISABLE_OS_PROBER=true

@@ -14,6 +14,8 @@ export interface BuildOptions {
   signal?: AbortSignal;
   progress?: (p: Progress) => void;
   log?: (line: string) => void;
+  /** Where the recipe is (default labs/images): tests build their stand-ins from fixtures. */
+  recipesDir?: string;
 }
 
 async function checkPrerequisites(): Promise<void> {
@@ -57,7 +59,7 @@ export async function buildImage(
   name: string,
   opts: BuildOptions = {},
 ): Promise<ImageInfo> {
-  const recipe = loadImageRecipe(name);
+  const recipe = loadImageRecipe(name, opts.recipesDir);
   const p = store.paths(name);
   const cached = store.get(name);
   if (!opts.force && cached && cached.recipeHash === recipe.hash && existsSync(cached.path)) {
@@ -87,6 +89,7 @@ export async function buildImage(
     HLAB_SIZE_MIB: String(recipe.diskSizeMiB),
     HLAB_ROOT_LABEL: recipe.rootLabel,
     HLAB_INITRAMFS_MODULES: recipe.initramfsModules.join(' '),
+    HLAB_SEEDING: recipe.seeding,
   };
   const r = await run('bash', [BUILD_SCRIPT], {
     env,
@@ -111,7 +114,13 @@ export async function buildImage(
   opts.progress?.({ current: PHASES - 1, max: PHASES, description: 'computing checksum' });
   const packages = readFileSync(path.join(work, 'packages.txt'), 'utf8').split('\n').filter(Boolean);
   rmSync(work, { recursive: true, force: true });
-  const info = await store.install(name, out, { kernel, recipeHash: recipe.hash, source: 'built', packages });
+  const info = await store.install(name, out, {
+    kernel,
+    recipeHash: recipe.hash,
+    source: 'built',
+    packages,
+    seeding: recipe.seeding,
+  });
   opts.progress?.({ current: PHASES, max: PHASES, description: `built ${name} (kernel ${kernel})` });
   return info;
 }

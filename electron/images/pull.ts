@@ -106,6 +106,7 @@ export async function pullImage(
     recipeHash: `sha512:${expected}`,
     source: 'pulled',
     packages: [],
+    seeding: 'cloud-init',
   });
   opts.progress?.({ current: 1, max: 1, description: `verified ${source.file} against SHA512SUMS` });
   return info;

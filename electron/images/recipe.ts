@@ -5,6 +5,7 @@ import path from 'node:path';
 import { appPath } from '../platform/app-root.js';
 import { parse } from 'yaml';
 import { HlabError } from '../../shared/errors.js';
+import { IMAGE_SEEDINGS, type ImageSeeding } from '../../shared/types.js';
 
 export const BUILD_SCRIPT = appPath('electron', 'images', 'build-debian.sh');
 export const GUEST_DIR = appPath('electron', 'images', 'guest');
@@ -20,6 +21,8 @@ export interface ImageRecipe {
   rootLabel: string;
   packages: string[];
   initramfsModules: string[];
+  /** How a machine gets its user and keys: our fw_cfg seed unit, or cloud-init's NoCloud seed. */
+  seeding: ImageSeeding;
   file: string;
   hash: string;
 }
@@ -37,6 +40,7 @@ function need<T>(
 }
 const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every(isString);
+const isSeeding = (v: unknown): v is ImageSeeding => IMAGE_SEEDINGS.includes(v as ImageSeeding);
 const isPositive = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
 
 export function recipeHash(recipeText: string): string {
@@ -71,6 +75,10 @@ export function loadImageRecipe(name: string, dir = RECIPES_DIR): ImageRecipe {
     rootLabel: need(rel, o, 'rootLabel', isString, 'string'),
     packages: need(rel, o, 'packages', isStrings, 'list of package names'),
     initramfsModules: need(rel, o, 'initramfsModules', isStrings, 'list of module names'),
+    seeding:
+      o.seeding === undefined
+        ? 'hlab-seed'
+        : need(rel, o, 'seeding', isSeeding, `one of ${IMAGE_SEEDINGS.join(', ')}`),
     file,
     hash: recipeHash(text),
   };

@@ -59,7 +59,7 @@ export class ImageStore {
   async install(
     name: string,
     file: string,
-    meta: Pick<ImageInfo, 'kernel' | 'recipeHash' | 'source' | 'packages'>,
+    meta: Pick<ImageInfo, 'kernel' | 'recipeHash' | 'source' | 'packages' | 'seeding'>,
   ): Promise<ImageInfo> {
     const p = this.paths(name);
     rmSync(p.image, { force: true });

@@ -22,8 +22,8 @@ const { utils } = ssh2;
 
 const TEMPLATE_BOOT_TIMEOUT_MS = 600_000;
 
-/** Bumped when what a template holds changes (v3: the identity agent waits in it). */
-const TEMPLATE_VERSION = 'v3';
+/** Bumped when what a template holds changes (v3: the identity agent waits in it; v4: one host key). */
+const TEMPLATE_VERSION = 'v4';
 
 export const templateName = (spec: CreateSpec) =>
   `${spec.image.name}-${spec.image.sha256.slice(0, 12)}-${spec.memoryMiB}m-${spec.cpus}c-${TEMPLATE_VERSION}`;
@@ -110,6 +110,9 @@ async function templateTarget(t: TemplateAccess, name: string, info: MachineInfo
   };
 }
 
+/** A first boot whose cloud-init failed is not saved as ready: its errors are the message. */
+const CLOUD_INIT_OK = `{ ! command -v cloud-init >/dev/null || cloud-init status >/dev/null 2>&1 || { echo "cloud-init's first boot failed:" >&2; cloud-init status --long >&2; exit 1; }; }`;
+
 /** Boots the template once, waits for SSH, saves the live snapshot and stops it. */
 async function ensureTemplate(t: TemplateAccess, spec: CreateSpec, o: OpOptions): Promise<string> {
   const name = templateName(spec);
@@ -129,14 +132,25 @@ async function ensureTemplate(t: TemplateAccess, spec: CreateSpec, o: OpOptions)
       description: `first boot of the ready template for ${spec.image.name} (once per image)`,
     });
     try {
-      await t.provider.create!({ ...spec, name, publicKey: key.publicKey, sshPort: undefined }, o);
+      // Its own host key too: a cloud image then makes no other host keys for its copies to share.
+      const hostKey = newHostKey(name);
+      await t.provider.create!({ ...spec, name, publicKey: key.publicKey, hostKey, sshPort: undefined }, o);
+      t.knownHosts.check(name, hostKeyBlob(hostKey.public));
+      const bootStarted = Date.now();
       await t.provider.up(name, o);
       await waitForSsh(await templateTarget(t, name, await t.provider.get(name)), t.knownHosts, {
         timeoutMs: TEMPLATE_BOOT_TIMEOUT_MS,
         signal: o.signal,
         progress: o.progress,
         ...(t.provider.assertAlive ? { isAlive: () => t.provider.assertAlive!(name, 'template boot') } : {}),
-        probe: () => 'sudo -n true && systemctl is-system-running --wait >/dev/null 2>&1; true',
+        // cloud-init's first boot (users, host keys, network) is part of what the snapshot saves.
+        probe: () =>
+          'sudo -n true && { cloud-init status --wait >/dev/null 2>&1; systemctl is-system-running --wait >/dev/null 2>&1; true; }',
+      });
+      o.progress?.({
+        current: 0,
+        max: -1,
+        description: `template ${name} booted and settled in ${((Date.now() - bootStarted) / 1000).toFixed(1)} s`,
       });
       // The agent waits, inside the saved state, for the seed of the machine a copy resumes as.
       const ex = await templateTarget(t, name, await t.provider.get(name));
@@ -145,7 +159,7 @@ async function ensureTemplate(t: TemplateAccess, spec: CreateSpec, o: OpOptions)
         const agent = readFileSync(AGENT, 'utf8');
         const r = await exec(
           c,
-          `printf '%s' ${shQuote(agent)} | sudo -n install -m 0755 /dev/stdin /usr/local/sbin/hlab-ready-agent && sudo -n systemd-run --quiet --unit=hlab-ready-agent /usr/local/sbin/hlab-ready-agent && for _ in $(seq 1 300); do [ -e /run/hlab-ready-agent.armed ] && exit 0; sleep 0.1; done; echo 'the identity agent did not start' >&2; exit 1`,
+          `${CLOUD_INIT_OK} && sudo -n modprobe qemu_fw_cfg 2>/dev/null; printf '%s' ${shQuote(agent)} | sudo -n install -m 0755 /dev/stdin /usr/local/sbin/hlab-ready-agent && sudo -n systemd-run --quiet --unit=hlab-ready-agent /usr/local/sbin/hlab-ready-agent && for _ in $(seq 1 300); do [ -e /run/hlab-ready-agent.armed ] && exit 0; sleep 0.1; done; echo 'the identity agent did not start' >&2; exit 1`,
           { timeoutMs: 60_000 },
         );
         if (r.exitCode !== 0)
@@ -164,7 +178,12 @@ async function ensureTemplate(t: TemplateAccess, spec: CreateSpec, o: OpOptions)
 }
 
 /** The SSH wire-format blob of an OpenSSH public key line: what a server presents and we pin. */
-const keyBlob = (publicLine: string) => Buffer.from(publicLine.trim().split(/\s+/)[1] ?? '', 'base64');
+export const hostKeyBlob = (publicLine: string) =>
+  Buffer.from(publicLine.trim().split(/\s+/)[1] ?? '', 'base64');
+
+/** A machine's own SSH host key, made here so it is known before the machine first answers. */
+export const newHostKey = (machine: string) =>
+  utils.generateKeyPairSync('ed25519', { comment: `root@${machine}` });
 
 /** Waits (cheaply: the host's copy of the serial console) until the agent says it is done. */
 async function agentDone(p: Provider, name: string, signal?: AbortSignal): Promise<void> {
@@ -205,12 +224,12 @@ export async function createFromReady(
 ): Promise<MachineInfo> {
   const t = access(p);
   const template = await ensureTemplate(t, spec, o);
-  const hostKey = utils.generateKeyPairSync('ed25519', { comment: `root@${spec.name}` });
-  const blob = keyBlob(hostKey.public);
+  const hostKey = newHostKey(spec.name);
+  const blob = hostKeyBlob(hostKey.public);
   knownHosts.forget(spec.name);
   const info = await p.cloneTemplate!(
     template,
-    spec,
+    { ...spec, hostKey },
     (user) =>
       identitySeed({
         user,

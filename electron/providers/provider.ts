@@ -40,11 +40,13 @@ export interface SnapshotManager {
 /** A machine to create: the base image is already resolved and checksum-verified by the caller. */
 export interface CreateSpec {
   name: string;
-  image: Pick<ImageInfo, 'name' | 'path' | 'sha256' | 'source'>;
+  image: Pick<ImageInfo, 'name' | 'path' | 'sha256' | 'source' | 'seeding'>;
   memoryMiB: number;
   cpus: number;
   sshPort?: number;
   publicKey: string;
+  /** The machine's SSH host key, made and pinned by the app; seeded where the provider can (cloud-init). */
+  hostKey?: { private: string; public: string };
 }
 
 export interface Provider {

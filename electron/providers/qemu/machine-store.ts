@@ -22,6 +22,10 @@ export interface QemuMachineRecord {
   /** Set while we intend the VM to run; a dead process with this set was a crash. */
   expectRunning?: boolean;
   snapshotTimes?: Record<string, string>;
+  /** Set for cloud images: a NoCloud seed (the cidata folder) is attached at every start. */
+  seeding?: 'cloud-init';
+  /** cloud-init's instance id; copies of a template keep the template's, so nothing re-runs. */
+  instanceId?: string;
 }
 
 export class MachineStore {
@@ -40,6 +44,7 @@ export class MachineStore {
       pid: path.join(d, 'qemu.pid'),
       serial: path.join(d, 'serial.log'),
       seed: path.join(d, 'seed.txt'),
+      cidata: path.join(d, 'cidata'),
       stderr: path.join(d, 'qemu.stderr.log'),
     };
   }

@@ -4,6 +4,7 @@
  * and a pidfile, so a restarted app re-attaches. Live snapshots are internal qcow2 snapshots
  * (savevm/loadvm over QMP); offline ones go through qemu-img.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import net from 'node:net';
@@ -15,6 +16,7 @@ import type {
   SnapshotInfo,
   SshEndpoint,
 } from '../../../shared/types.js';
+import { imageSeeding } from '../../../shared/types.js';
 import { freePort } from '../../platform/ports.js';
 import { qemuOptValue } from '../../platform/socket-path.js';
 import { run } from '../../platform/run.js';
@@ -27,6 +29,7 @@ import {
   type Provider,
   type SnapshotManager,
 } from '../provider.js';
+import { NOCLOUD_LABEL, nocloudFiles } from '../nocloud.js';
 import { accelArgs, resolveAccel, type AccelSetting } from './accel.js';
 import { MachineStore, type QemuMachineRecord } from './machine-store.js';
 import { isQemuAlive, kernelPanic, readPid, serialTail } from './process.js';
@@ -66,6 +69,14 @@ export function guestRebooted(serial: string): boolean {
   return /reboot: Restarting system\s*$/.test(serial.trim());
 }
 
+/** The NoCloud seed folder QEMU serves as a read-only FAT volume labelled cidata (no root, no mkfs). */
+function writeCidata(dir: string, files: Record<string, string>): void {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const [name, text] of Object.entries(files))
+    writeFileSync(path.join(dir, name), text, { mode: 0o600 });
+}
+
 function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = net.createServer();
@@ -88,6 +99,7 @@ export class QemuProvider implements Provider {
     createFromImage: true,
     adoptExisting: false,
     readyClone: true,
+    cloudInitSeed: true,
   };
   readonly store: MachineStore;
   private readonly qemu: string;
@@ -241,21 +253,28 @@ export class QemuProvider implements Provider {
       bootFrom: READY_SNAPSHOT,
       snapshotTimes: { [READY_SNAPSHOT]: trec.snapshotTimes?.[READY_SNAPSHOT] ?? trec.createdAt },
       ...(spec.sshPort ? { sshPort: spec.sshPort } : {}),
+      ...(trec.seeding ? { seeding: trec.seeding, instanceId: trec.instanceId } : {}),
     };
     this.store.write(rec);
+    // The copy resumes with the same devices as its template, cidata included; its seed describes the
+    // copy (the template's instance id, so cloud-init re-runs nothing at its next cold boot).
+    if (rec.seeding)
+      writeCidata(
+        f.cidata,
+        nocloudFiles({
+          instanceId: rec.instanceId ?? spec.name,
+          hostname: spec.name,
+          user: rec.user,
+          publicKey: spec.publicKey,
+          ...(spec.hostKey ? { hostKey: spec.hostKey } : {}),
+        }),
+      );
     // Read by the agent waiting in the resumed template, and by hlab-seed at every later cold boot.
     writeFileSync(f.seed, paddedSeed(seed(rec.user)), { mode: 0o600 });
     return this.toInfo(rec);
   }
 
   async create(spec: CreateSpec, opts: OpOptions = {}): Promise<MachineInfo> {
-    if (spec.image.source === 'pulled') {
-      throw new HlabError(
-        'unavailable',
-        `Image "${spec.image.name}" was pulled from Debian's cloud images, which seed users through cloud-init; this version seeds machines through its own first-boot unit only.`,
-        { hint: `build the image locally instead: hlab image build --name ${spec.image.name} --force` },
-      );
-    }
     if (this.store.exists(spec.name))
       throw new HlabError('conflict', `A machine named "${spec.name}" already exists.`, {
         machine: spec.name,
@@ -273,6 +292,9 @@ export class QemuProvider implements Provider {
       user: 'lab',
       createdAt: new Date().toISOString(),
       ...(spec.sshPort ? { sshPort: spec.sshPort } : {}),
+      ...(imageSeeding(spec.image) === 'cloud-init'
+        ? { seeding: 'cloud-init' as const, instanceId: `hlab-${randomBytes(8).toString('hex')}` }
+        : {}),
     };
     this.store.write(rec);
     // Absolute backing path: relative ones break once the chain is moved or snapshotted offline.
@@ -289,6 +311,17 @@ export class QemuProvider implements Provider {
       );
     }
     writeFileSync(f.seed, paddedSeed(`user=${rec.user}\nhostname=${spec.name}\nkey=${spec.publicKey}\n`));
+    if (rec.seeding)
+      writeCidata(
+        f.cidata,
+        nocloudFiles({
+          instanceId: rec.instanceId ?? spec.name,
+          hostname: spec.name,
+          user: rec.user,
+          publicKey: spec.publicKey,
+          ...(spec.hostKey ? { hostKey: spec.hostKey } : {}),
+        }),
+      );
     opts.progress?.({ current: 1, max: 1, description: `created ${spec.name}` });
     return this.toInfo(rec);
   }
@@ -402,6 +435,12 @@ export class QemuProvider implements Provider {
         'virtio-rng-pci',
         '-fw_cfg',
         `name=opt/hlab/seed,file=${qemuOptValue(f.seed)}`,
+        ...(rec.seeding
+          ? [
+              '-drive',
+              `if=virtio,driver=vvfat,dir=${qemuOptValue(f.cidata)},label=${NOCLOUD_LABEL},read-only=on`,
+            ]
+          : []),
         '-qmp',
         `unix:${qemuOptValue(f.qmp)},server=on,wait=off`,
         '-serial',

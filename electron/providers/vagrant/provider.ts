@@ -71,6 +71,7 @@ export class VagrantProvider extends RecordedProvider<VagrantMachineRecord> impl
     createFromImage: true,
     adoptExisting: true,
     readyClone: false,
+    cloudInitSeed: false,
   };
   private readonly runner: CommandRunner;
   private readonly vagrant: string;

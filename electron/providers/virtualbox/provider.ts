@@ -79,6 +79,7 @@ export class VirtualBoxProvider extends RecordedProvider<VirtualBoxMachineRecord
     createFromImage: true,
     adoptExisting: true,
     readyClone: false,
+    cloudInitSeed: false,
   };
   private readonly runner: CommandRunner;
   private readonly bin: string;
@@ -306,11 +307,6 @@ export class VirtualBoxProvider extends RecordedProvider<VirtualBoxMachineRecord
   }
 
   async create(spec: CreateSpec, opts: OpOptions = {}): Promise<MachineInfo> {
-    if (spec.image.source === 'pulled')
-      throw new HlabError(
-        'unavailable',
-        `Image "${spec.image.name}" was pulled: VirtualBox machines are made from a built image.`,
-      );
     const template = await this.ensureTemplate(spec.image, opts);
     opts.progress?.({ current: 2, max: 3, description: `linked clone ${spec.name}` });
     const vmName = `hlab-${spec.name}`;
