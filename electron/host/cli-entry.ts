@@ -1,4 +1,6 @@
 /** The bundled CLI's entry (dist/cli/hlab.mjs): the same main() the tsx path runs. */
 import { main } from './cli.js';
 
-process.exitCode = await main(process.argv.slice(2));
+import { exitWhenDone } from './cli-exit.js';
+
+exitWhenDone(await main(process.argv.slice(2)));

@@ -34,5 +34,6 @@ if (bundleIsFresh()) {
   const { register } = await import('tsx/esm/api');
   register();
   const { main } = await import('./cli.ts');
-  process.exitCode = await main(process.argv.slice(2));
+  const { exitWhenDone } = await import('./cli-exit.ts');
+  exitWhenDone(await main(process.argv.slice(2)));
 }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { DoctorCheck, DoctorReport } from '../../shared/doctor.js';
 import type { ImageInfo, ProviderStatus } from '../../shared/types.js';
 import { cachedAccelVerdict } from '../providers/qemu/accel.js';
+import { IMAGE_BUILD_TOOLS, which } from '../platform/which.js';
 
 export interface DoctorInput {
   providers: ProviderStatus[];
@@ -30,19 +31,6 @@ const DEBIAN_PACKAGE: Record<string, string> = {
   VBoxManage: 'virtualbox',
 };
 const MIN_FREE = 4 * 1024 ** 3;
-
-export function onPath(tool: string, env: NodeJS.ProcessEnv): string | undefined {
-  for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
-    const p = path.join(dir, tool);
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      // not in this folder
-    }
-  }
-  return undefined;
-}
 
 function osFamily(
   platform: NodeJS.Platform,
@@ -104,8 +92,8 @@ export function doctor(i: DoctorInput): DoctorReport {
               : 'enable virtualization (VT-x/AMD-V) in the firmware, or nested virtualization for a VM',
         }),
   });
-  for (const tool of ['mmdebstrap', 'sfdisk', 'mkfs.ext4']) {
-    const found = onPath(tool, i.env) ?? (existsSync(`/usr/sbin/${tool}`) ? `/usr/sbin/${tool}` : undefined);
+  for (const tool of IMAGE_BUILD_TOOLS) {
+    const found = which(tool, i.env);
     checks.push({
       id: `tool:${tool}`,
       title: `${tool} (builds the base image)`,
@@ -163,13 +151,13 @@ export function doctor(i: DoctorInput): DoctorReport {
       ? `base image ${i.images.map((x) => x.name).join(', ')} is already here`
       : imagePath === 'build'
         ? 'the base image will be built here from Debian packages (root, loop devices and the tools are present)'
-        : 'building the base image needs root, loop devices and the tools above; a pulled cloud image (hlab image pull debian-12) downloads, but machines cannot boot from it yet (it seeds users through cloud-init, which the QEMU provider does not feed yet)';
+        : `building needs root, loop devices and the tools above, so the first machine pulls Debian's cloud image instead (hlab image pull debian-12, verified against SHA512SUMS${i.env.HLAB_PULL_BASE_URL ? `, from ${i.env.HLAB_PULL_BASE_URL}` : ''}) and seeds it through cloud-init: no root needed`;
   return {
     os: os.name,
     checks,
     imagePath,
     imagePathWhy,
-    ready: imagePath !== 'pull' && checks.filter((c) => c.need === 'required').every((c) => c.ok),
+    ready: checks.filter((c) => c.need === 'required').every((c) => c.ok),
   };
 }
 
@@ -204,6 +192,6 @@ export function doctorText(r: DoctorReport): string {
     if (!c.ok && c.fix) lines.push(`        fix: ${c.fix}`);
   }
   lines.push(`  image: ${r.imagePathWhy}`);
-  lines.push(r.ready ? 'Ready.' : 'Not ready: fix the MISS lines above first, or build the image as root.');
+  lines.push(r.ready ? 'Ready.' : 'Not ready: fix the MISS lines above first.');
   return lines.join('\n');
 }

@@ -216,9 +216,13 @@ export class SshExecutor {
     await waitForSsh(await this.resolveTarget(), this.knownHosts, { timeoutMs, ...opts });
   }
 
-  /** Drops the cached connection (before a restore: connections open across loadvm stall). */
+  /**
+   * Drops the cached connection (before a restore: connections open across loadvm stall). Destroyed,
+   * not ended: a polite close to a guest that was restored under it never completes, and the
+   * half-closed socket would keep the process alive.
+   */
   reset(): void {
-    this.client?.end();
+    this.client?.destroy();
     this.client = undefined;
   }
 }

@@ -46,7 +46,9 @@ export function appHandlers(
     'images.pull': async (req, op) => {
       const name = req.name ?? 'debian-12';
       const info = await pullImage(ctx.images, name, {
-        ...(req.baseUrl ? { baseUrl: req.baseUrl } : {}),
+        ...(req.baseUrl || ctx.env.HLAB_PULL_BASE_URL
+          ? { baseUrl: req.baseUrl ?? ctx.env.HLAB_PULL_BASE_URL }
+          : {}),
         signal: op.signal,
         progress: op.progress,
       });

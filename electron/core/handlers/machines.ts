@@ -1,7 +1,7 @@
 /** Machine, snapshot and exec handlers: provider work plus the SSH readiness the user waits for. */
 import { HlabError } from '../../../shared/errors.js';
 import type { MachineInfo, ProviderKind } from '../../../shared/types.js';
-import { buildImage } from '../../images/builder.js';
+import { obtainImage } from '../../images/obtain.js';
 import { ensureKeyPair, removeKeyPair } from '../../ssh/keys.js';
 import { connect, exec } from '../../ssh/session.js';
 import type { Handlers, OpContext } from '../dispatcher.js';
@@ -52,7 +52,7 @@ export function providerKind(ctx: ServiceContext, v: unknown): ProviderKind {
   return v as ProviderKind;
 }
 
-/** A new machine from a base image (built first when missing), with a fresh key pair and host-key pin. */
+/** A new machine from a base image (built, or pulled where it cannot be built, when missing), with a fresh key pair and host-key pin. */
 export async function createMachine(
   ctx: ServiceContext,
   kind: ProviderKind,
@@ -63,8 +63,8 @@ export async function createMachine(
   if (ctx.machines.exists(name))
     throw new HlabError('conflict', `A machine named "${name}" already exists.`, { machine: name });
   if (!ctx.images.get(imageName)) {
-    op.log('info', `base image ${imageName} is missing: building it first`);
-    await buildImage(ctx.images, imageName, {
+    await obtainImage(ctx.images, imageName, {
+      env: ctx.env,
       signal: op.signal,
       progress: op.progress,
       log: (l) => op.log('info', l),
