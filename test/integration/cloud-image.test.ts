@@ -6,19 +6,7 @@
  * with the seeded key against the pinned host key, and runs a recipe whose broken step is rolled back.
  */
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import {
-  chmodSync,
-  cpSync,
-  createReadStream,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,14 +14,14 @@ import { parse } from 'yaml';
 import { buildImage } from '../../electron/images/builder.js';
 import { ImageStore } from '../../electron/images/store.js';
 import { IMAGE_DIR } from './vm-env.js';
+import { serveCloudImage, type CloudImageServer } from './cloud-image-server.js';
 
 const ROOT = path.join(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'electron', 'host', 'hlab.mjs');
-const FILE = 'debian-12-genericcloud-amd64.qcow2';
 const USER = 'hlab-desktop';
 const MACHINE = 'cloudy';
 
-let server: http.Server;
+let images: CloudImageServer | undefined;
 let baseUrl = '';
 let userHome = '';
 let uid = 0;
@@ -91,19 +79,8 @@ beforeAll(async () => {
   const image = await buildImage(new ImageStore(IMAGE_DIR), 'cloud-standin', {
     recipesDir: path.join(ROOT, 'test', 'fixtures', 'images'),
   });
-  const h = createHash('sha512');
-  for await (const chunk of createReadStream(image.path)) h.update(chunk as Buffer);
-  const sums = `${'0'.repeat(128)}  debian-12-nocloud-amd64.qcow2\n${h.digest('hex')}  ${FILE}\n`;
-  server = http.createServer((req, res) => {
-    if (req.url === '/cloud/SHA512SUMS') return res.end(sums);
-    if (req.url === `/cloud/${FILE}`) {
-      res.writeHead(200, { 'content-length': statSync(image.path).size });
-      return createReadStream(image.path).pipe(res);
-    }
-    res.writeHead(404).end();
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/cloud/`;
+  images = await serveCloudImage(image.path);
+  baseUrl = images.url;
 
   await sh('userdel', ['-r', USER]).catch(() => undefined);
   userHome = mkdtempSync(path.join(os.tmpdir(), 'hlab-desktop-home-'));
@@ -141,7 +118,8 @@ afterAll(async () => {
     await sh('pkill', ['-KILL', '-u', USER]).catch(() => undefined);
     await sh('userdel', ['-r', USER]).catch(() => undefined);
   }
-  server?.close();
+  images?.close();
+  if (labs) rmSync(labs, { recursive: true, force: true });
 });
 
 describe('a machine from a pulled cloud image, as an ordinary user', () => {

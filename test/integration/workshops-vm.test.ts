@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../../shared/rpc.js';
 import type { Service } from '../../electron/core/service.js';
 import { failure, must, newHome, newService, sh } from './vm-env.js';
+import { walkWorkshop } from './workshop-walk.js';
 
 let home: string;
 let service: Service;
@@ -26,20 +27,7 @@ afterAll(async () => {
   void service;
 });
 
-/** Every challenge in order: the check fails (with FAIL: lines), the solve makes it pass. */
-async function walk(machine: string): Promise<void> {
-  for (;;) {
-    const st = await must(client, 'workshops.status', { machine });
-    if (!st.current) break;
-    const before = await must(client, 'workshops.check', { machine });
-    expect(before.pass, `${st.current.id}: the check must fail before the solve\n${before.output}`).toBe(
-      false,
-    );
-    expect(before.failures.length, `${st.current.id}: FAIL: lines`).toBeGreaterThan(0);
-    const after = await must(client, 'workshops.solve', { machine });
-    expect(after.pass, `${st.current.id}: the check must pass after the solve\n${after.output}`).toBe(true);
-  }
-}
+const walk = (machine: string) => walkWorkshop(client, machine);
 
 describe('workshops on the real VM', { timeout: 900_000 }, () => {
   it('ssh-lockdown: checks fail before and pass after each solve; a lock-out is undone by Reset', async () => {

@@ -12,6 +12,7 @@ import type { ApiClient } from '../../shared/rpc.js';
 import { LABS_DIR } from '../../electron/steps/load.js';
 import { ensureRepo, serveRepo, useRepoScript, type RepoServer } from '../integration/apt-repo.js';
 import { must, newHome, newService, sh } from '../integration/vm-env.js';
+import { walkWorkshop } from '../integration/workshop-walk.js';
 
 const LONG = ['privileged-containers', 'sysctl-containers', 'lynis-audit', 'kernel-upgrade'];
 let client: ApiClient;
@@ -45,17 +46,7 @@ describe('long workshops on the real VM', { timeout: 3_600_000 }, () => {
     it(`${id}: every check fails before its solve and passes after`, async () => {
       const machine = `wss-${id}`.slice(0, 40);
       await must(client, 'workshops.start', { workshop: id, trainee: 'slow', machine });
-      for (;;) {
-        const st = await must(client, 'workshops.status', { machine });
-        if (!st.current) break;
-        const before = await must(client, 'workshops.check', { machine });
-        expect(before.pass, `${id}/${st.current.id} must fail before its solve\n${before.output}`).toBe(
-          false,
-        );
-        expect(before.failures.length).toBeGreaterThan(0);
-        const after = await must(client, 'workshops.solve', { machine });
-        expect(after.pass, `${id}/${st.current.id} must pass after its solve\n${after.output}`).toBe(true);
-      }
+      await walkWorkshop(client, machine, id);
       if (id === 'kernel-upgrade')
         expect(await sh(client, machine, 'uname -r')).not.toBe(
           await sh(client, machine, 'cat /var/tmp/kernel-at-start'),
