@@ -70,7 +70,14 @@ export function guestRebooted(serial: string): boolean {
 }
 
 /** The NoCloud seed folder QEMU serves as a read-only FAT volume labelled cidata (no root, no mkfs). */
-function writeCidata(dir: string, files: Record<string, string>): void {
+function writeCidata(dir: string, rec: QemuMachineRecord, spec: CreateSpec): void {
+  const files = nocloudFiles({
+    instanceId: rec.instanceId ?? spec.name,
+    hostname: spec.name,
+    user: rec.user,
+    publicKey: spec.publicKey,
+    ...(spec.hostKey ? { hostKey: spec.hostKey } : {}),
+  });
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   for (const [name, text] of Object.entries(files))
@@ -258,17 +265,7 @@ export class QemuProvider implements Provider {
     this.store.write(rec);
     // The copy resumes with the same devices as its template, cidata included; its seed describes the
     // copy (the template's instance id, so cloud-init re-runs nothing at its next cold boot).
-    if (rec.seeding)
-      writeCidata(
-        f.cidata,
-        nocloudFiles({
-          instanceId: rec.instanceId ?? spec.name,
-          hostname: spec.name,
-          user: rec.user,
-          publicKey: spec.publicKey,
-          ...(spec.hostKey ? { hostKey: spec.hostKey } : {}),
-        }),
-      );
+    if (rec.seeding) writeCidata(f.cidata, rec, spec);
     // Read by the agent waiting in the resumed template, and by hlab-seed at every later cold boot.
     writeFileSync(f.seed, paddedSeed(seed(rec.user)), { mode: 0o600 });
     return this.toInfo(rec);
@@ -311,17 +308,7 @@ export class QemuProvider implements Provider {
       );
     }
     writeFileSync(f.seed, paddedSeed(`user=${rec.user}\nhostname=${spec.name}\nkey=${spec.publicKey}\n`));
-    if (rec.seeding)
-      writeCidata(
-        f.cidata,
-        nocloudFiles({
-          instanceId: rec.instanceId ?? spec.name,
-          hostname: spec.name,
-          user: rec.user,
-          publicKey: spec.publicKey,
-          ...(spec.hostKey ? { hostKey: spec.hostKey } : {}),
-        }),
-      );
+    if (rec.seeding) writeCidata(f.cidata, rec, spec);
     opts.progress?.({ current: 1, max: 1, description: `created ${spec.name}` });
     return this.toInfo(rec);
   }
