@@ -70,9 +70,12 @@ function packagesIndex(dir: string): string {
     .join('\n');
 }
 
-/** Builds (or reuses) the cached repository; keyed by the base image and the package list. */
-export function ensureRepo(): string {
-  const manifest = JSON.parse(readFileSync(path.join(IMAGE_DIR, 'debian-12', 'manifest.json'), 'utf8')) as {
+/**
+ * Builds (or reuses) the cached repository: what the packages need beyond what the base image
+ * (a built one: its manifest lists its packages) already has; keyed by that image and the list.
+ */
+export function ensureRepo(image = 'debian-12'): string {
+  const manifest = JSON.parse(readFileSync(path.join(IMAGE_DIR, image, 'manifest.json'), 'utf8')) as {
     sha256: string;
     packages: string[];
   };

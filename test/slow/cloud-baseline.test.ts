@@ -31,7 +31,7 @@ beforeAll(async () => {
     recipesDir: path.join(__dirname, '..', 'fixtures', 'images'),
   });
   images = await serveCloudImage(standin.path);
-  repo = await serveRepo(ensureRepo());
+  repo = await serveRepo(ensureRepo('cloud-standin'));
   const home = newHome('cloudbase');
   ({ service, client } = newService(home, path.join(home, 'images')));
   expect(await must(client, 'images.pull', { name: 'debian-12', baseUrl: images.url })).toMatchObject({
