@@ -2,7 +2,7 @@
 import type { MethodName, ReqOf, ResOf } from '../../../shared/api.js';
 import { HlabError } from '../../../shared/errors.js';
 import type { ApiClient } from '../../../shared/rpc.js';
-import type { ProviderKind } from '../../../shared/types.js';
+import { imageSeeding, type ProviderKind } from '../../../shared/types.js';
 import { formatBytes, formatProgress, table } from './output.js';
 import { UsageError, type Command, type CommandContext } from './router.js';
 import { formatEvent, summaryText } from './run-output.js';
@@ -170,7 +170,8 @@ export function buildCommands(deps: CliDeps): Command[] {
         return print(
           ctx,
           img,
-          () => `${img.name}: ${img.path} (${formatBytes(img.sizeBytes)}, verified against SHA512SUMS)`,
+          () =>
+            `${img.name}: ${img.path} (${formatBytes(img.sizeBytes)}, verified against SHA512SUMS; machines from it are seeded through cloud-init)`,
         );
       },
     },
@@ -181,8 +182,13 @@ export function buildCommands(deps: CliDeps): Command[] {
         const list = await call(ctx, 'images.list', {});
         return print(ctx, list, () =>
           table(
-            list.map((i) => ({ ...i, size: formatBytes(i.sizeBytes), sha256: i.sha256.slice(0, 12) })),
-            ['name', 'kernel', 'size', 'source', 'builtAt', 'sha256'],
+            list.map((i) => ({
+              ...i,
+              size: formatBytes(i.sizeBytes),
+              sha256: i.sha256.slice(0, 12),
+              seeding: imageSeeding(i),
+            })),
+            ['name', 'kernel', 'size', 'source', 'seeding', 'builtAt', 'sha256'],
           ),
         );
       },

@@ -53,7 +53,7 @@ export function CreateMachineForm() {
           ).map((i) => (
             <option key={i.name} value={i.name}>
               {i.name}
-              {i.kernel ? ` (kernel ${i.kernel})` : ' (built on first use)'}
+              {i.kernel ? ` (kernel ${i.kernel})` : ' (built or pulled on first use)'}
             </option>
           ))}
         </select>

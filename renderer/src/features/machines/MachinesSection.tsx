@@ -7,6 +7,7 @@ import { SnapshotPanel } from './SnapshotPanel';
 import { CreateMachineForm } from './CreateMachineForm';
 import { AddMachineForm } from './AddMachineForm';
 import { HostCheck } from './HostCheck';
+import { imageSeeding } from '../../../../shared/types';
 import { TableHead } from '../../components/TableHead';
 
 export function MachinesSection() {
@@ -34,7 +35,10 @@ export function MachinesSection() {
         ))}
         {images.map((i) => (
           <span key={i.name} className="chip">
-            image {i.name} · kernel {i.kernel}
+            image {i.name} ·{' '}
+            {imageSeeding(i) === 'cloud-init' && i.source === 'pulled'
+              ? 'cloud image (cloud-init)'
+              : `kernel ${i.kernel}${imageSeeding(i) === 'cloud-init' ? ' · cloud-init' : ''}`}
           </span>
         ))}
       </div>
