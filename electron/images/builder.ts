@@ -16,6 +16,8 @@ export interface BuildOptions {
   log?: (line: string) => void;
   /** Where the recipe is (default labs/images): tests build their stand-ins from fixtures. */
   recipesDir?: string;
+  /** Called before an existing image is replaced: may refuse (machines still stand on it). */
+  beforeReplace?: (existing: ImageInfo) => Promise<void>;
 }
 
 async function checkPrerequisites(): Promise<void> {
@@ -70,6 +72,7 @@ export async function buildImage(
     });
     return cached;
   }
+  if (cached && existsSync(cached.path)) await opts.beforeReplace?.(cached);
   await checkPrerequisites();
   const work = path.join(p.dir, 'work');
   rmSync(work, { recursive: true, force: true });

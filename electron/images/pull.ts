@@ -46,7 +46,13 @@ async function get(url: string, signal?: AbortSignal): Promise<Response> {
 export async function pullImage(
   store: ImageStore,
   name: string,
-  opts: { baseUrl?: string; signal?: AbortSignal; progress?: (p: Progress) => void } = {},
+  opts: {
+    baseUrl?: string;
+    signal?: AbortSignal;
+    progress?: (p: Progress) => void;
+    /** Called before an existing image is replaced: may refuse (machines still stand on it). */
+    beforeReplace?: (existing: ImageInfo) => Promise<void>;
+  } = {},
 ): Promise<ImageInfo> {
   const source = PULL_SOURCES[name];
   if (!source)
@@ -54,6 +60,8 @@ export async function pullImage(
       'not-found',
       `No download source for image "${name}" (known: ${Object.keys(PULL_SOURCES).join(', ')}).`,
     );
+  const existing = store.get(name);
+  if (existing) await opts.beforeReplace?.(existing);
   const base = (opts.baseUrl ?? source.baseUrl).replace(/\/?$/, '/');
   opts.progress?.({ current: 0, max: -1, description: `fetching ${base}SHA512SUMS` });
   const sums = await (await get(`${base}SHA512SUMS`, opts.signal)).text();

@@ -78,4 +78,23 @@ describe('image pull', () => {
     expect(err.code).toBe('unavailable');
     expect(err.message).toContain('HTTP 404');
   });
+
+  it('refuses to replace an image a machine stands on, and says which machine', async () => {
+    const home = newHome('pull-in-use');
+    const { client, service } = newService(home, path.join(home, 'images'));
+    const first = await must(client, 'images.pull', { name: 'debian-12', baseUrl: `${base}/good/` });
+    await must(client, 'machines.create', { name: 'standing' });
+    const err = await failure(client, 'images.pull', { name: 'debian-12', baseUrl: `${base}/good/` });
+    expect(err.code).toBe('conflict');
+    expect(err.message).toMatch(
+      /base of machine standing; replacing it would break it\. Nothing was changed\./,
+    );
+    expect((await new ImageStore(service.context.images.dir).verified('debian-12')).sha256).toBe(
+      first.sha256,
+    );
+    await must(client, 'machines.destroy', { name: 'standing' });
+    expect((await must(client, 'images.pull', { name: 'debian-12', baseUrl: `${base}/good/` })).sha256).toBe(
+      first.sha256,
+    );
+  });
 });
