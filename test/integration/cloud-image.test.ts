@@ -82,6 +82,8 @@ beforeAll(async () => {
   images = await serveCloudImage(image.path);
   baseUrl = images.url;
 
+  // A run that died midway leaves the user and its QEMU behind.
+  await sh('pkill', ['-KILL', '-u', USER]).catch(() => undefined);
   await sh('userdel', ['-r', USER]).catch(() => undefined);
   userHome = mkdtempSync(path.join(os.tmpdir(), 'hlab-desktop-home-'));
   await sh('useradd', ['--home-dir', userHome, '--shell', '/bin/bash', '--user-group', USER]);
