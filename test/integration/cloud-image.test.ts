@@ -84,6 +84,7 @@ beforeAll(async () => {
 
   // A run that died midway leaves the user and its QEMU behind.
   await sh('pkill', ['-KILL', '-u', USER]).catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 500));
   await sh('userdel', ['-r', USER]).catch(() => undefined);
   userHome = mkdtempSync(path.join(os.tmpdir(), 'hlab-desktop-home-'));
   await sh('useradd', ['--home-dir', userHome, '--shell', '/bin/bash', '--user-group', USER]);
@@ -118,6 +119,7 @@ afterAll(async () => {
     await asUser(['machine', 'rm', MACHINE], 120_000);
     // Templates are QEMU processes of that user too; none may outlive the test.
     await sh('pkill', ['-KILL', '-u', USER]).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 500));
     await sh('userdel', ['-r', USER]).catch(() => undefined);
   }
   images?.close();
