@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { HlabError } from '../../shared/errors.js';
-import type { MachineInfo } from '../../shared/types.js';
+import { imageSeeding, type MachineInfo } from '../../shared/types.js';
 import { READY_SNAPSHOT, type CreateSpec, type OpOptions, type Provider } from '../providers/provider.js';
 import { shQuote } from '../ssh/executor.js';
 import { ensureKeyPair } from '../ssh/keys.js';
@@ -132,10 +132,14 @@ async function ensureTemplate(t: TemplateAccess, spec: CreateSpec, o: OpOptions)
       description: `first boot of the ready template for ${spec.image.name} (once per image)`,
     });
     try {
-      // Its own host key too: a cloud image then makes no other host keys for its copies to share.
-      const hostKey = newHostKey(name);
-      await t.provider.create!({ ...spec, name, publicKey: key.publicKey, hostKey, sshPort: undefined }, o);
-      t.knownHosts.check(name, hostKeyBlob(hostKey.public));
+      // A cloud image's seed carries the template's own host key (pinned now), so cloud-init makes no
+      // other host keys for its copies to share; our seed unit makes its key in the guest instead.
+      const hostKey = imageSeeding(spec.image) === 'cloud-init' ? newHostKey(name) : undefined;
+      await t.provider.create!(
+        { ...spec, name, publicKey: key.publicKey, sshPort: undefined, ...(hostKey ? { hostKey } : {}) },
+        o,
+      );
+      if (hostKey) t.knownHosts.check(name, hostKeyBlob(hostKey.public));
       const bootStarted = Date.now();
       await t.provider.up(name, o);
       await waitForSsh(await templateTarget(t, name, await t.provider.get(name)), t.knownHosts, {
