@@ -19,7 +19,7 @@ import type {
 import { imageSeeding } from '../../shared/types.js';
 import type { CreateSpec, OpOptions, Provider } from '../providers/provider.js';
 import { SshExecutor } from '../ssh/executor.js';
-import { createFromReady, hostKeyBlob, newHostKey } from './ready-clone.js';
+import { createFromReady, createPinned } from './ready-clone.js';
 import { ensureKeyPair } from '../ssh/keys.js';
 import type { KnownHosts } from '../ssh/known-hosts.js';
 import { waitForSsh, type SshTarget } from '../ssh/session.js';
@@ -107,22 +107,13 @@ export class Machines {
     if (!p.create || !p.capabilities.createFromImage)
       throw new HlabError('unavailable', `Provider "${kind}" cannot create machines from an image.`);
     await this.requireAvailable(p);
-    const cloud = imageSeeding(spec.image) === 'cloud-init';
-    if (cloud && !p.capabilities.cloudInitSeed)
+    if (imageSeeding(spec.image) === 'cloud-init' && !p.capabilities.cloudInitSeed)
       throw new HlabError(
         'unavailable',
         `Image "${spec.image.name}" is a cloud image (users come from cloud-init), which provider "${kind}" does not seed; use a built image (hlab image build) or the qemu provider.`,
         { provider: kind, image: spec.image.name },
       );
-    if (!opts.ready || !p.capabilities.readyClone) {
-      if (!cloud) return p.create(spec, opts);
-      // The seed carries the machine's host key, so it is pinned before the first login.
-      const hostKey = newHostKey(spec.name);
-      this.o.knownHosts.forget(spec.name);
-      const info = await p.create({ ...spec, hostKey }, opts);
-      this.o.knownHosts.check(spec.name, hostKeyBlob(hostKey.public));
-      return info;
-    }
+    if (!opts.ready || !p.capabilities.readyClone) return createPinned(p, spec, this.o.knownHosts, opts);
     await createFromReady(
       p,
       spec,

@@ -132,14 +132,13 @@ async function ensureTemplate(t: TemplateAccess, spec: CreateSpec, o: OpOptions)
       description: `first boot of the ready template for ${spec.image.name} (once per image)`,
     });
     try {
-      // A cloud image's seed carries the template's own host key (pinned now), so cloud-init makes no
-      // other host keys for its copies to share; our seed unit makes its key in the guest instead.
-      const hostKey = imageSeeding(spec.image) === 'cloud-init' ? newHostKey(name) : undefined;
-      await t.provider.create!(
-        { ...spec, name, publicKey: key.publicKey, sshPort: undefined, ...(hostKey ? { hostKey } : {}) },
+      // A cloud image's template gets its own host key, so cloud-init makes no others for copies to share.
+      await createPinned(
+        t.provider,
+        { ...spec, name, publicKey: key.publicKey, sshPort: undefined },
+        t.knownHosts,
         o,
       );
-      if (hostKey) t.knownHosts.check(name, hostKeyBlob(hostKey.public));
       const bootStarted = Date.now();
       await t.provider.up(name, o);
       await waitForSsh(await templateTarget(t, name, await t.provider.get(name)), t.knownHosts, {
@@ -188,6 +187,24 @@ export const hostKeyBlob = (publicLine: string) =>
 /** A machine's own SSH host key, made here so it is known before the machine first answers. */
 export const newHostKey = (machine: string) =>
   utils.generateKeyPairSync('ed25519', { comment: `root@${machine}` });
+
+/**
+ * Creates a machine; where its seed can carry a host key (cloud-init images), the key is made here
+ * and pinned before the first login. Our own seed unit makes its key in the guest instead.
+ */
+export async function createPinned(
+  p: Provider,
+  spec: CreateSpec,
+  knownHosts: KnownHosts,
+  o: OpOptions,
+): Promise<MachineInfo> {
+  if (imageSeeding(spec.image) !== 'cloud-init') return p.create!(spec, o);
+  const hostKey = newHostKey(spec.name);
+  knownHosts.forget(spec.name);
+  const info = await p.create!({ ...spec, hostKey }, o);
+  knownHosts.check(spec.name, hostKeyBlob(hostKey.public));
+  return info;
+}
 
 /** Waits (cheaply: the host's copy of the serial console) until the agent says it is done. */
 async function agentDone(p: Provider, name: string, signal?: AbortSignal): Promise<void> {
