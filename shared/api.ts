@@ -71,7 +71,14 @@ export interface ApiMethods {
   'runs.recover': Method<{ id: string }, RunSummary, true>;
   /** Runs a bench on a machine now; the result is also kept under the home's bench/ folder. */
   'bench.run': Method<
-    { machine: string; tool: BenchTool; tests?: string[]; dockerBenchDir?: string },
+    {
+      machine: string;
+      tool: BenchTool;
+      tests?: string[];
+      dockerBenchDir?: string;
+      /** openscap: a shipped SSG profile (standard, anssi_bp28_minimal) instead of the claimed rules. */
+      profile?: string;
+    },
     BenchResult,
     true
   >;

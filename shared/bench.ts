@@ -1,7 +1,7 @@
 /** One score model for every benchmark tool, and the before/after comparison built on it. */
 import type { RecipeException } from './steps.js';
 
-export const BENCH_TOOLS = ['lynis', 'docker-bench', 'docker-config', 'checks'] as const;
+export const BENCH_TOOLS = ['lynis', 'docker-bench', 'docker-config', 'checks', 'openscap'] as const;
 export type BenchTool = (typeof BENCH_TOOLS)[number];
 
 /** pass/fail are scored; warn is a suggestion (Lynis) or manual note; info/skip are not scored. */

@@ -16,6 +16,8 @@ import {
 export interface DeclaredBenchmarks {
   lynis?: string[];
   'docker-bench'?: string[];
+  /** SCAP Security Guide rule ids, judged by the openscap bench. */
+  ssg?: string[];
 }
 
 export interface ClaimInput {
@@ -54,6 +56,7 @@ function under(tool: BenchTool, claimed: string, test: string): boolean {
 function claimedIds(tool: BenchTool, s: ClaimInput, after: BenchResult): string[] {
   if (tool === 'checks') return after.tests.filter((t) => t.id.startsWith(`${s.step}/`)).map((t) => t.id);
   if (tool === 'lynis') return s.benchmarks?.lynis ?? [];
+  if (tool === 'openscap') return s.benchmarks?.ssg ?? [];
   const ids = s.benchmarks?.['docker-bench'] ?? [];
   // docker-config measures only the daemon's checks live; the rest stay docker-bench's to judge.
   return tool === 'docker-config' ? ids.filter((id) => after.tests.some((t) => under(tool, id, t.id))) : ids;
@@ -82,7 +85,7 @@ export function stepClaims(
   const owns = (tool: BenchTool, claimant: ClaimInput, f: Flip): boolean => {
     const setting = settingOf(f.id);
     if (!setting) return true;
-    const key = tool === 'lynis' ? 'lynis' : 'docker-bench';
+    const key = tool === 'lynis' ? 'lynis' : tool === 'openscap' ? 'ssg' : 'docker-bench';
     const rivals = steps.filter((s) => (s.benchmarks?.[key] ?? []).some((id) => under(tool, id, f.id)));
     return !rivals.some((s) => names(s, setting)) || names(claimant, setting);
   };

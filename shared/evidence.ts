@@ -1,7 +1,7 @@
 /** The evidence bundle of a run: what was done, what it proved, hashed and signed. */
 import type { BenchComparison, BenchResult } from './bench.js';
 import type { DeclaredBenchmarks } from './claims.js';
-import type { RecipeException } from './steps.js';
+import type { RecipeException, StandardVerdict } from './steps.js';
 import type { ProviderKind } from './types.js';
 
 export const EVIDENCE_FORMAT = 'hlab-evidence/1';
@@ -32,6 +32,8 @@ export interface EvidenceStep {
   rollback?: { healthy: boolean; durationMs: number };
   /** Benchmark ids the step claims (absent for runs journaled before steps recorded them). */
   benchmarks?: DeclaredBenchmarks;
+  /** Parameters where standards disagree: which standards the value used satisfies, which not. */
+  standards?: StandardVerdict[];
 }
 
 export interface EvidenceBody {

@@ -1,7 +1,7 @@
 /** Run journal events and summaries: what the engine records, the CLI prints and the UI shows. */
 import type { BenchTool } from './bench.js';
 import type { DeclaredBenchmarks } from './claims.js';
-import type { RecipeException } from './steps.js';
+import type { RecipeException, StandardVerdict } from './steps.js';
 import type { ProviderKind } from './types.js';
 
 export type StepOutcome = 'validated' | 'rolled-back' | 'skipped';
@@ -29,6 +29,8 @@ export type RunEvent =
       reboot?: boolean;
       /** Benchmark ids the step claims to improve (absent in journals older than this field). */
       benchmarks?: DeclaredBenchmarks;
+      /** Parameters where standards disagree: which standards the value used satisfies. */
+      standards?: StandardVerdict[];
     }
   /** What the machine was: before the first step and after the last. */
   | {

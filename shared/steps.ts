@@ -38,6 +38,37 @@ export interface ParamDef {
   pattern?: string;
   /** string: longest value accepted (default 256). */
   maxLength?: number;
+  /** Where standards disagree on a value: the values each standard accepts (evidence says which hold). */
+  standards?: Record<string, Array<string | number | boolean>>;
+}
+
+export interface StandardVerdict {
+  param: string;
+  value: ParamValue;
+  satisfies: string[];
+  contradicts: string[];
+}
+
+/** For each parameter with standards: which standards the value given satisfies and which it does not. */
+export function standardVerdicts(
+  def: Pick<StepDef, 'params'>,
+  values: Record<string, ParamValue>,
+): StandardVerdict[] {
+  return Object.entries(def.params).flatMap(([name, p]) => {
+    if (!p.standards) return [];
+    const value = values[name] ?? p.default;
+    const all = Object.entries(p.standards);
+    const holds = ([, ok]: [string, Array<string | number | boolean>]) =>
+      ok.some((v) => String(v) === String(value));
+    return [
+      {
+        param: name,
+        value,
+        satisfies: all.filter(holds).map(([s]) => s),
+        contradicts: all.filter((e) => !holds(e)).map(([s]) => s),
+      },
+    ];
+  });
 }
 
 export interface VerifyCheck {
@@ -59,7 +90,8 @@ export interface StepDef {
   snapshotOnlyRollback: boolean;
   /** Deliberately broken, for workshops: shows what the loop catches. */
   demo?: boolean;
-  benchmarks: { lynis: string[]; 'cis-debian': string[]; 'docker-bench': string[] };
+  /** ssg: SCAP Security Guide rule ids (sshd_disable_root_login), judged by the openscap bench. */
+  benchmarks: { lynis: string[]; 'cis-debian': string[]; 'docker-bench': string[]; ssg: string[] };
   params: Record<string, ParamDef>;
   apply: string;
   verify: VerifyCheck[];

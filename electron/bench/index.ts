@@ -18,6 +18,8 @@ import type { DockerBenchCopy } from './docker-bench-copy.js';
 import { runDockerBench } from './docker-bench.js';
 import { runDockerConfig } from './docker-config.js';
 import { runLynis } from './lynis.js';
+import { runOpenscap } from './openscap.js';
+import type { SsgContent } from './ssg-content.js';
 
 export interface BenchOptions {
   /** Lynis test ids or docker-bench check ids; all tests of the default subset when absent. */
@@ -26,6 +28,10 @@ export interface BenchOptions {
   params?: Record<string, Record<string, ParamValue>>;
   /** A local docker-bench-security copy to upload instead of fetching it in the guest. */
   dockerBench?: DockerBenchCopy;
+  /** OpenSCAP: a shipped SSG profile to evaluate instead of the library's claimed rules. */
+  profile?: string;
+  /** OpenSCAP: where the SSG content comes from (the host's cache). */
+  ssgContent?: (o: { signal?: AbortSignal; log?: (text: string) => void }) => Promise<SsgContent>;
   signal?: AbortSignal;
   onOutput?: (text: string) => void;
 }
@@ -45,6 +51,22 @@ export async function runBench(
       return runDockerConfig(ex, machine, { signal: o.signal });
     case 'checks':
       return runChecks(ex, machine, o.library, { params: o.params, signal: o.signal });
+    case 'openscap': {
+      if (!o.ssgContent)
+        throw new HlabError(
+          'unavailable',
+          'OpenSCAP benches need the SSG content cache, which this host does not offer.',
+        );
+      const content = await o.ssgContent({ signal: o.signal, log: o.onOutput });
+      // Without ids or a profile: exactly the rules the library's steps claim.
+      const rules = o.tests?.length ? o.tests : [...new Set(o.library.flatMap((s) => s.benchmarks.ssg))];
+      return runOpenscap(ex, machine, {
+        content,
+        ...(o.profile ? { profile: o.profile } : { rules }),
+        signal: o.signal,
+        onOutput: o.onOutput,
+      });
+    }
     default:
       throw new HlabError(
         'bad-request',

@@ -15,6 +15,7 @@ import { homePaths } from './paths.js';
 import { LABS_DIR } from '../steps/load.js';
 import type { DockerBenchCopy } from '../bench/docker-bench-copy.js';
 import { dockerBenchCopy } from './settings.js';
+import { obtainSsgContent, type SsgContent } from '../bench/ssg-content.js';
 
 export interface ServiceContext {
   home: string;
@@ -27,6 +28,8 @@ export interface ServiceContext {
   terminals: TerminalRegistry;
   /** The local docker-bench-security copy benches upload (flag > HLAB_DOCKER_BENCH_DIR > setting). */
   dockerBench(flag?: string): DockerBenchCopy | undefined;
+  /** SSG content for OpenSCAP benches, cached under the image cache by version. */
+  ssgContent(o: { signal?: AbortSignal; log?: (text: string) => void }): Promise<SsgContent>;
   env: NodeJS.ProcessEnv;
   broadcast<E extends EventName>(name: E, payload: ApiEvents[E]): void;
 }
@@ -69,6 +72,13 @@ export function createContext(
     knownHosts,
     terminals: new TerminalRegistry(),
     dockerBench: (flag) => dockerBenchCopy(home, env, flag),
+    ssgContent: (o) =>
+      obtainSsgContent({
+        cacheDir: imageDir,
+        ...(env.HLAB_SSG_MIRROR ? { mirror: env.HLAB_SSG_MIRROR } : {}),
+        ...(env.HLAB_SSG_SUITE ? { suite: env.HLAB_SSG_SUITE } : {}),
+        ...o,
+      }),
     env,
     broadcast,
   };

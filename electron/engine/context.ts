@@ -3,6 +3,7 @@ import type { Machines } from '../machines/machines.js';
 import type { KnownHosts } from '../ssh/known-hosts.js';
 import type { TerminalRegistry } from '../ssh/terminal-registry.js';
 import type { DockerBenchCopy } from '../bench/docker-bench-copy.js';
+import type { SsgContent } from '../bench/ssg-content.js';
 
 export interface EngineContext {
   /** Holds this installation's signing key (evidence). */
@@ -13,4 +14,6 @@ export interface EngineContext {
   terminals: TerminalRegistry;
   /** The local docker-bench-security copy a recipe's docker-bench runs upload, if one is set. */
   dockerBench?: () => DockerBenchCopy | undefined;
+  /** The cached SSG content OpenSCAP benches evaluate (fetched from the Debian mirror once per version). */
+  ssgContent?: (o: { signal?: AbortSignal; log?: (text: string) => void }) => Promise<SsgContent>;
 }

@@ -6,7 +6,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { HlabError } from '../../shared/errors.js';
 import type { RunSummary, StampedEvent, RunEvent } from '../../shared/runs.js';
-import type { ParamValue, Probe, RecipeDef, StepDef } from '../../shared/steps.js';
+import {
+  standardVerdicts,
+  type ParamValue,
+  type Probe,
+  type RecipeDef,
+  type StepDef,
+} from '../../shared/steps.js';
 import type { EngineContext } from './context.js';
 import { SshExecutor } from '../ssh/executor.js';
 import { renderScript } from '../steps/render.js';
@@ -81,6 +87,7 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
           const copy = tool === 'docker-bench' ? ctx.dockerBench?.() : undefined;
           const r = await runBench(ex, machine, tool, {
             ...(tool === 'lynis' && lynisIds.length ? { tests: lynisIds } : {}),
+            ...(ctx.ssgContent ? { ssgContent: ctx.ssgContent } : {}),
             ...(copy ? { dockerBench: copy } : {}),
             library: benchSteps,
             params: benchParams,
@@ -256,7 +263,12 @@ async function runStep(s: StepRun): Promise<'validated' | 'rolled-back' | 'cance
         : { name: c.name, probe: c.probe as string },
     ),
     reboot: step.reboot,
-    benchmarks: { lynis: step.benchmarks.lynis, 'docker-bench': step.benchmarks['docker-bench'] },
+    benchmarks: {
+      lynis: step.benchmarks.lynis,
+      'docker-bench': step.benchmarks['docker-bench'],
+      ssg: step.benchmarks.ssg,
+    },
+    ...(standardVerdicts(step, s.params).length ? { standards: standardVerdicts(step, s.params) } : {}),
   });
   ex.reset();
   await ctx.machines.owner(machine).snapshots.take(machine, s.snapshot);

@@ -164,6 +164,7 @@ export function buildEvidence(runsDir: string, runId: string, appVersion: string
             script: e.script ?? '',
             checks: e.checks ?? [],
             ...(e.benchmarks ? { benchmarks: e.benchmarks } : {}),
+            ...(e.standards ? { standards: e.standards } : {}),
           });
         break;
       case 'snapshot-taken':

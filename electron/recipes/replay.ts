@@ -27,7 +27,7 @@ export function stepsFromEvidence(body: EvidenceBody): StepDef[] {
     risk: s.checks.some((c) => c.probe === 'fresh-ssh-login') ? 'lockout' : 'none',
     reboot: s.reboot,
     snapshotOnlyRollback: false,
-    benchmarks: { lynis: [], 'cis-debian': [], 'docker-bench': [] },
+    benchmarks: { lynis: [], 'cis-debian': [], 'docker-bench': [], ssg: [] },
     params: {},
     // Scripts in the bundle are already rendered with their params.
     apply: s.script,

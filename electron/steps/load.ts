@@ -69,6 +69,14 @@ const PARAM: Schema = {
     enum: { schema: strings },
     pattern: { schema: { kind: 'string', nonEmpty: true } },
     maxLength: { schema: { kind: 'integer' } },
+    /** Where standards disagree on a value: which values each one accepts. */
+    standards: {
+      schema: {
+        kind: 'map',
+        keyPattern: /^[^\u0000-\u001f\u007f]{1,80}$/,
+        values: { kind: 'array', items: { kind: 'scalar' }, minItems: 1 },
+      },
+    },
   },
   check: paramProblem,
 };
@@ -91,6 +99,16 @@ const STEP: Schema = {
           lynis: { schema: strings },
           'cis-debian': { schema: strings },
           'docker-bench': { schema: strings },
+          ssg: {
+            schema: {
+              kind: 'array',
+              items: {
+                kind: 'string',
+                pattern: /^[a-z0-9_]{1,120}$/,
+                patternHint: 'an SSG rule id without its prefix (sshd_disable_root_login)',
+              },
+            },
+          },
         },
       },
     },
@@ -247,6 +265,7 @@ export function loadStep(file: string): { step?: StepDef; issues: LabIssue[] } {
         lynis: bm.lynis ?? [],
         'cis-debian': bm['cis-debian'] ?? [],
         'docker-bench': bm['docker-bench'] ?? [],
+        ssg: bm.ssg ?? [],
       },
       params: (v.params ?? {}) as Record<string, ParamDef>,
       apply: v.apply as string,

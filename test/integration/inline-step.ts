@@ -8,7 +8,7 @@ export const inlineStep = (id: string, over: Partial<StepDef>): StepDef => ({
   risk: 'none',
   reboot: false,
   snapshotOnlyRollback: false,
-  benchmarks: { lynis: [], 'cis-debian': [], 'docker-bench': [] },
+  benchmarks: { lynis: [], 'cis-debian': [], 'docker-bench': [], ssg: [] },
   params: {},
   apply: 'true',
   verify: [{ name: 'ok', run: 'true' }],

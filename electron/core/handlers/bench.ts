@@ -66,8 +66,17 @@ export function benchHandlers(ctx: ServiceContext): BenchHandlers {
             'stderr',
             `docker-bench-security ${copy.version} from ${copy.dir} (${copy.files.length} files)\n`,
           );
+        if (req.profile !== undefined && (req.tool !== 'openscap' || typeof req.profile !== 'string'))
+          throw new HlabError('bad-request', 'profile is a string, and only the openscap tool takes one.');
+        if (
+          req.tests !== undefined &&
+          !(Array.isArray(req.tests) && req.tests.every((t) => typeof t === 'string'))
+        )
+          throw new HlabError('bad-request', 'tests must be a list of test ids.');
         const r = await runBench(ex, info.name, req.tool, {
           tests: req.tests,
+          ...(req.profile ? { profile: req.profile } : {}),
+          ssgContent: ctx.ssgContent,
           ...(copy ? { dockerBench: copy } : {}),
           library: loadLibrary(ctx.labsDir).steps,
           signal: op.signal,

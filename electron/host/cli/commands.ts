@@ -488,8 +488,13 @@ export function buildCommands(deps: CliDeps): Command[] {
       path: ['bench'],
       args: 'MACHINE',
       arity: [1, 1],
-      summary: `Benchmark a machine now: --tool ${BENCH_TOOLS.join('|')} [--tests "ID ID"] [--docker-bench DIR]`,
-      options: { tool: { type: 'string' }, tests: { type: 'string' }, 'docker-bench': { type: 'string' } },
+      summary: `Benchmark a machine now: --tool ${BENCH_TOOLS.join('|')} [--tests "ID ID"] [--docker-bench DIR] [--profile ID]`,
+      options: {
+        tool: { type: 'string' },
+        tests: { type: 'string' },
+        'docker-bench': { type: 'string' },
+        profile: { type: 'string' },
+      },
       run: async (ctx) => {
         const tool = ctx.values.tool ?? 'checks';
         if (!BENCH_TOOLS.includes(tool as BenchTool))
@@ -503,6 +508,7 @@ export function buildCommands(deps: CliDeps): Command[] {
           ...(typeof ctx.values['docker-bench'] === 'string'
             ? { dockerBenchDir: path.resolve(ctx.values['docker-bench']) }
             : {}),
+          ...(typeof ctx.values.profile === 'string' ? { profile: ctx.values.profile } : {}),
         });
         return print(ctx, r, () => benchText(r));
       },

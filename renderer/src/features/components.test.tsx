@@ -139,7 +139,7 @@ describe('step details', () => {
       risk: 'lockout',
       reboot: false,
       snapshotOnlyRollback: false,
-      benchmarks: { lynis: ['SSH-7408'], 'cis-debian': ['5.2.4'], 'docker-bench': [] },
+      benchmarks: { lynis: ['SSH-7408'], 'cis-debian': ['5.2.4'], 'docker-bench': [], ssg: [] },
       params: { maxAuthTries: { type: 'integer', default: 4, description: 'tries' } },
       apply: 'sshd -t && systemctl reload ssh',
       verify: [
