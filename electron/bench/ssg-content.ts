@@ -12,6 +12,7 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -53,6 +54,8 @@ export interface SsgFetchOptions {
   log?: (text: string) => void;
   fetchImpl?: typeof fetch;
   now?: () => number;
+  /** Debian's archive keyring (InRelease is checked with gpgv when both exist). */
+  keyring?: string;
 }
 
 interface Stamp extends Omit<SsgContent, 'file'> {
@@ -100,15 +103,17 @@ export function releaseHash(release: string, indexPath: string): string | undefi
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
-function verifySignature(inRelease: Buffer): boolean {
-  if (!existsSync(KEYRING) || !which('gpgv')) return false;
+function verifySignature(inRelease: Buffer, keyring: string): boolean {
+  if (!existsSync(keyring) || !which('gpgv')) return false;
   const file = path.join(tmpdir(), `hlab-inrelease-${process.pid}`);
   writeFileSync(file, inRelease);
   try {
-    execFileSync('gpgv', ['--keyring', KEYRING, file], { stdio: 'ignore' });
+    execFileSync('gpgv', ['--keyring', keyring, file], { stdio: 'ignore' });
     return true;
   } catch {
-    throw new HlabError('command-failed', `The Debian mirror's InRelease did not verify with ${KEYRING}.`);
+    throw new HlabError('command-failed', `The Debian mirror's InRelease did not verify with ${keyring}.`);
+  } finally {
+    rmSync(file, { force: true });
   }
 }
 
@@ -144,7 +149,9 @@ export async function obtainSsgContent(o: SsgFetchOptions): Promise<SsgContent> 
   };
   try {
     const inRelease = await get(`${mirror}/dists/${suite}/InRelease`);
-    let signature: SsgContent['signature'] = verifySignature(inRelease) ? 'verified' : 'unchecked';
+    let signature: SsgContent['signature'] = verifySignature(inRelease, o.keyring ?? KEYRING)
+      ? 'verified'
+      : 'unchecked';
     const indexPath = 'main/binary-all/Packages.gz';
     const want = releaseHash(inRelease.toString('utf8'), indexPath);
     // The index by its hash first (what apt does with Acquire-By-Hash), then by name.

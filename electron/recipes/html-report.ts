@@ -72,6 +72,32 @@ function claimRows(claims: StepClaim[]): string {
   return `<table><thead><tr><th>step</th><th>tool</th><th>claims</th><th>fixed</th><th>unchanged</th><th>measured only after</th><th>not measured</th></tr></thead><tbody>\n${rows}\n</tbody></table>`;
 }
 
+/** Values where standards disagree: which ones each chosen value satisfies. */
+function standardRows(steps: EvidenceBundle['body']['steps']): string {
+  const rows = steps.flatMap((s) =>
+    (s.standards ?? []).map(
+      (v) =>
+        `<tr><td><code>${esc(s.id)}</code></td><td><code>${esc(v.param)} = ${esc(String(v.value))}</code></td><td>${v.satisfies.map(esc).join('<br>') || '—'}</td><td>${v.contradicts.length ? `<b>${v.contradicts.map(esc).join('<br>')}</b>` : '—'}</td></tr>`,
+    ),
+  );
+  return rows.length
+    ? `<table><thead><tr><th>step</th><th>value</th><th>satisfies</th><th>does not satisfy</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`
+    : '<p class="muted">No value in this run is one that standards disagree on.</p>';
+}
+
+/** Declared exceptions, and what the named tests showed after the last step (failing by design). */
+function exceptionRows(body: EvidenceBundle['body']): string {
+  const ex = body.recipe.exceptions ?? [];
+  if (!ex.length) return '<p class="muted">The recipe declares no exceptions.</p>';
+  const resultOf = (id: string) =>
+    body.bench.after.flatMap((r) => r.tests.filter((t) => t.id === id).map((t) => `${r.tool}: ${t.result}`));
+  const rows = ex.map(
+    (e) =>
+      `<tr><td><code>${esc(e.id)}</code>${e.step ? `<br><span class="muted">${esc(e.step)}</span>` : ''}</td><td>${esc(e.reason)}</td><td>${(e.tests ?? []).map((t) => `<code>${esc(t)}</code> ${esc(resultOf(t).join(', ') || 'not measured')}`).join('<br>') || '—'}</td></tr>`,
+  );
+  return `<table><thead><tr><th>exception</th><th>reason</th><th>tests it leaves failing (after)</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
+}
+
 export function toHtml(b: EvidenceBundle): string {
   const { body } = b;
   const cs = body.bench.comparisons;
@@ -143,6 +169,10 @@ ${claimRows(
     body.bench,
   ),
 )}
+<h2>Where standards disagree</h2>
+${standardRows(body.steps)}
+<h2>Declared exceptions</h2>
+${exceptionRows(body)}
 <h2>Tools that ran (after the last step)</h2>
 ${toolRows(body.bench.after)}
 <h2>Flipped tests (${flips.filter((f) => f.kind === 'fixed').length} fixed, ${flips.filter((f) => f.kind === 'regression').length} regressions, ${flips.filter((f) => f.kind === 'accepted').length} accepted by exceptions)</h2>

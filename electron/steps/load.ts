@@ -73,6 +73,8 @@ const PARAM: Schema = {
     standards: {
       schema: {
         kind: 'map',
+        // Standard names land in the report and exports: one line, no control characters.
+        // eslint-disable-next-line no-control-regex
         keyPattern: /^[^\u0000-\u001f\u007f]{1,80}$/,
         values: { kind: 'array', items: { kind: 'scalar' }, minItems: 1 },
       },

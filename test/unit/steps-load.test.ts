@@ -122,7 +122,10 @@ describe('recipe files', () => {
     const { recipe, issues } = loadRecipe(path.resolve('labs/recipes/container-host-baseline.yaml'), steps);
     expect(issues).toEqual([]);
     expect(recipe?.onFailure).toBe('stop');
-    expect(recipe?.steps.find((s) => s.step === 'kernel-sysctl')?.params).toEqual({ ptraceScope: 2 });
+    expect(recipe?.steps.find((s) => s.step === 'kernel-sysctl')?.params).toEqual({
+      kptrRestrict: 2,
+      ptraceScope: 1,
+    });
   });
 
   it('names unknown steps, unknown parameters and mistyped values with their line', () => {
@@ -181,7 +184,7 @@ exceptions:
     );
     expect(messages(bad.issues)).toEqual([
       expect.stringMatching(
-        /x\.yaml:6: bench\[0\]: expected one of lynis, docker-bench, docker-config, checks \(got "nessus"\)/,
+        /x\.yaml:6: bench\[0\]: expected one of lynis, docker-bench, docker-config, checks, openscap \(got "nessus"\)/,
       ),
     ]);
     const withTests = yaml.replace(
