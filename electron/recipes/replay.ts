@@ -27,7 +27,13 @@ export function stepsFromEvidence(body: EvidenceBody): StepDef[] {
     risk: s.checks.some((c) => c.probe === 'fresh-ssh-login') ? 'lockout' : 'none',
     reboot: s.reboot,
     snapshotOnlyRollback: false,
-    benchmarks: { lynis: [], 'cis-debian': [], 'docker-bench': [], ssg: [] },
+    // The ids the original steps claimed: the replay's benches then measure the same tests.
+    benchmarks: {
+      lynis: s.benchmarks?.lynis ?? [],
+      'cis-debian': [],
+      'docker-bench': s.benchmarks?.['docker-bench'] ?? [],
+      ssg: s.benchmarks?.ssg ?? [],
+    },
     params: {},
     // Scripts in the bundle are already rendered with their params.
     apply: s.script,

@@ -30,6 +30,7 @@ export const REPO_PACKAGES = [
   'lynis',
   'jq',
   'runsc',
+  'openscap-scanner',
 ];
 
 function closure(roots: string[], have: Set<string>): string[] {

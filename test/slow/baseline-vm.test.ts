@@ -10,9 +10,8 @@ import type { StampedEvent } from '../../shared/runs.js';
 import type { Service } from '../../electron/core/service.js';
 import { runRecipe } from '../../electron/engine/run.js';
 import { shQuote } from '../../electron/ssh/executor.js';
-import { LABS_DIR, loadLibrary, loadRecipe } from '../../electron/steps/load.js';
+import { defaultParams, LABS_DIR, loadLibrary, loadRecipe } from '../../electron/steps/load.js';
 import { ensureRepo, serveRepo, useRepoScript, type RepoServer } from '../integration/apt-repo.js';
-import { inlineStep } from '../integration/inline-step.js';
 import { must, newHome, newService, sh } from '../integration/vm-env.js';
 import path from 'node:path';
 
@@ -22,20 +21,10 @@ let client: ApiClient;
 let repo: RepoServer;
 const library = loadLibrary().steps;
 
-// A kernel that panics at boot: init exits, panic=1 reboots, and -no-reboot ends QEMU.
-const BREAKS_BOOT = inlineStep('breaks-boot', {
-  area: 'kernel',
-  risk: 'boot',
-  reboot: true,
-  apply: [
-    'set -e',
-    "sed -i 's/^GRUB_CMDLINE_LINUX_DEFAULT=\"/&init=\\/bin\\/false panic=1 /' /etc/default/grub",
-    'grep -q "init=/bin/false" /etc/default/grub',
-    'update-grub 2>&1 | tail -n 2',
-    '',
-  ].join('\n'),
-  verify: [{ name: 'booted', run: 'true' }],
-});
+// The library's kernel-cmdline step with one parameter too many: init exits, the kernel panics,
+// panic=1 reboots, and -no-reboot ends QEMU. The step itself is what gets rolled back.
+const CMDLINE = library.find((s) => s.id === 'kernel-cmdline')!;
+const BREAKS_BOOT = { ...defaultParams(CMDLINE), extraParams: 'init=/bin/false panic=1' };
 
 beforeAll(async () => {
   const dir = ensureRepo();
@@ -63,11 +52,11 @@ describe('reboot steps and the baseline recipe', { timeout: 3_000_000 }, () => {
         onFailure: 'stop',
         finalReboot: false,
         bench: [],
-        steps: [{ step: 'breaks-boot', params: {} }],
+        steps: [{ step: 'kernel-cmdline', params: BREAKS_BOOT }],
         exceptions: [],
         file: 'test/boot-breaker.yaml',
       },
-      library: [BREAKS_BOOT],
+      library: [CMDLINE],
       machine: M,
       onEvent: (e) => seen.push(e),
     });
@@ -82,6 +71,9 @@ describe('reboot steps and the baseline recipe', { timeout: 3_000_000 }, () => {
     expect(seen.find((e) => e.type === 'rollback-finished')).toMatchObject({ healthy: true });
     expect((await must(client, 'machines.list', {})).find((m) => m.name === M)?.state).toBe('running');
     expect(await sh(client, M, 'sudo -n sha256sum /etc/default/grub /boot/grub/grub.cfg')).toBe(before);
+    expect(await sh(client, M, 'test -e /etc/default/grub.hlab-orig && echo left || echo clean')).toBe(
+      'clean',
+    );
     expect(await sh(client, M, 'cat /proc/cmdline')).not.toMatch(/init=\/bin\/false/);
   });
 
@@ -108,7 +100,7 @@ describe('reboot steps and the baseline recipe', { timeout: 3_000_000 }, () => {
     const persist = seen.filter((e) => e.type === 'persist-check');
     expect(persist.length).toBeGreaterThan(20);
     const reboots = seen.filter((e) => e.type === 'reboot-finished');
-    expect(reboots).toHaveLength(2); // the kernel upgrade's and the final one
+    expect(reboots).toHaveLength(3); // the kernel upgrade's, the boot parameters' and the final one
     const kernelAfter = await sh(client, M, 'uname -r');
     expect(kernelAfter).not.toBe(kernelBefore);
     expect(kernelAfter).toBe(
@@ -147,6 +139,27 @@ describe('reboot steps and the baseline recipe', { timeout: 3_000_000 }, () => {
     expect(claimOf('apparmor-enforce')?.newlyMeasured).toEqual(['MACF-6208']);
     expect(checks!.after.score).toBe(checks!.after.max);
     expect(checks!.regressions).toEqual([]);
+    // The auditor's scanner: every SSG rule the baseline's steps claim passes after the final
+    // reboot, except the ones its exceptions name (which fail, as declared); none flips pass -> fail.
+    const claimed = [
+      ...new Set(recipe!.steps.flatMap((rs) => library.find((x) => x.id === rs.step)!.benchmarks.ssg)),
+    ];
+    expect(claimed.length).toBeGreaterThanOrEqual(40);
+    const scan = b.after.find((r) => r.tool === 'openscap');
+    expect(scan, JSON.stringify(seen.filter((e) => e.type.startsWith('bench')))).toBeDefined();
+    const excepted = recipe!.exceptions.flatMap((x) => x.tests ?? []).filter((t) => claimed.includes(t));
+    expect(excepted.sort()).toEqual(['sysctl_kernel_kptr_restrict', 'sysctl_net_ipv4_ip_forward']);
+    const resultOf = (id: string) => scan!.tests.find((t) => t.id === id)?.result;
+    expect(claimed.filter((id) => !excepted.includes(id)).map((id) => `${id} ${resultOf(id)}`)).toEqual(
+      claimed.filter((id) => !excepted.includes(id)).map((id) => `${id} pass`),
+    );
+    expect(excepted.map(resultOf)).toEqual(['fail', 'fail']);
+    const oscap = b.comparisons.find((c) => c.tool === 'openscap')!;
+    expect(oscap.regressions).toEqual([]);
+    expect(oscap.after.score).toBeGreaterThan(oscap.before.score);
+    // The evidence names which standard each disputed value satisfies.
+    const ev = await must(client, 'recipes.export', { runId: s.id, format: 'html' });
+    expect(ev.content).toMatch(/kptrRestrict = 2<\/code><\/td><td>Lynis[^<]*<\/td><td><b>SSG/);
     // Still a working container host after everything, as a fresh login sees it.
     expect(await sh(client, M, 'sudo -n docker run --rm hlab-probe /usr/bin/true && echo ok')).toBe('ok');
     expect(await sh(client, M, 'sudo -n /usr/sbin/sysctl -n net.ipv4.ip_forward')).toBe('1');
