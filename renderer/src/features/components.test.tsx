@@ -139,8 +139,20 @@ describe('step details', () => {
       risk: 'lockout',
       reboot: false,
       snapshotOnlyRollback: false,
-      benchmarks: { lynis: ['SSH-7408'], 'cis-debian': ['5.2.4'], 'docker-bench': [], ssg: [] },
-      params: { maxAuthTries: { type: 'integer', default: 4, description: 'tries' } },
+      benchmarks: {
+        lynis: ['SSH-7408'],
+        'cis-debian': ['5.2.4'],
+        'docker-bench': [],
+        ssg: ['sshd_set_max_auth_tries'],
+      },
+      params: {
+        maxAuthTries: {
+          type: 'integer',
+          default: 4,
+          description: 'tries',
+          standards: { 'SSG sshd_set_max_auth_tries': [4], 'Lynis SSH-7408': [2, 3] },
+        },
+      },
       apply: 'sshd -t && systemctl reload ssh',
       verify: [
         { name: 'effective config', run: 'sshd -T | grep -q "maxauthtries 4"' },
@@ -153,6 +165,8 @@ describe('step details', () => {
     expect(html).toContain('lynis: SSH-7408');
     expect(html).not.toContain('docker-bench:');
     expect(html).toContain('maxAuthTries');
+    expect(html).toContain('ssg: sshd_set_max_auth_tries');
+    expect(html).toMatch(/data-testid="standards-maxAuthTries".*Lynis SSH-7408: 2 or 3/);
     expect(html).toContain('sshd -t &amp;&amp; systemctl reload ssh');
     expect(html).toContain('probe root-login-refused');
   });

@@ -19,6 +19,7 @@ export function BenchSection() {
   const { runId, comparisons, claims, latest, busy, loadRun, benchNow } = useBench();
   const [tool, setTool] = useState<BenchTool>('checks');
   const [machine, setMachine] = useState('');
+  const [profile, setProfile] = useState('');
   useEffect(() => {
     void refresh(api());
   }, [refresh]);
@@ -113,12 +114,26 @@ export function BenchSection() {
             <button onClick={busy.cancel}>Cancel</button>
           </>
         ) : (
-          <button disabled={!m} onClick={() => void benchNow(api(), m, tool)}>
+          <button disabled={!m} onClick={() => void benchNow(api(), m, tool, { profile: profile.trim() })}>
             Run bench
           </button>
         )}
       </div>
       {tool === 'docker-bench' && <DockerBenchSource />}
+      {tool === 'openscap' && (
+        <div className="form-row">
+          <input
+            aria-label="SSG profile"
+            placeholder="SSG profile, e.g. standard (empty: the rules the step library claims)"
+            value={profile}
+            onChange={(e) => setProfile(e.target.value)}
+          />
+          <span className="muted">
+            OpenSCAP with the SCAP Security Guide content for Debian 12 (ssg-debian from the Debian mirror,
+            cached by version).
+          </span>
+        </div>
+      )}
       {tool === 'docker-config' && (
         <p className="muted">
           docker-config measures the daemon as it runs (docker info, the default bridge, probe containers) for

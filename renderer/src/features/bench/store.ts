@@ -13,7 +13,7 @@ interface BenchStore {
   latest?: BenchResult;
   busy?: { label: string; progress?: Progress; cancel: () => void };
   loadRun(api: ApiClient, runId: string): Promise<void>;
-  benchNow(api: ApiClient, machine: string, tool: BenchTool): Promise<void>;
+  benchNow(api: ApiClient, machine: string, tool: BenchTool, opts?: { profile?: string }): Promise<void>;
 }
 
 export const useBench = create<BenchStore>((set, get) => ({
@@ -25,12 +25,12 @@ export const useBench = create<BenchStore>((set, get) => ({
     if (!r.ok) return useToasts.getState().error(r.error);
     set({ comparisons: r.value.comparisons, claims: r.value.claims });
   },
-  async benchNow(api, machine, tool) {
+  async benchNow(api, machine, tool, opts = {}) {
     const controller = new AbortController();
     set({ busy: { label: `${tool} on ${machine}`, cancel: () => controller.abort() } });
     const r = await api.call(
       'bench.run',
-      { machine, tool },
+      { machine, tool, ...(tool === 'openscap' && opts.profile ? { profile: opts.profile } : {}) },
       {
         signal: controller.signal,
         onProgress: (progress) => {

@@ -5,6 +5,7 @@ import { RISKS, STEP_AREAS, type ParamDef, type ParamValue, type StepDef } from 
 import { formatIssue } from '../../../../shared/steps';
 import { draftToYaml, recipeToDraft, useSteps } from './store';
 import { TableHead } from '../../components/TableHead';
+import { BENCH_TOOLS } from '../../../../shared/bench';
 
 export function StepDetails({ step }: { step: StepDef }) {
   const ids = Object.entries(step.benchmarks).filter(([, v]) => v.length);
@@ -47,7 +48,18 @@ export function StepDetails({ step }: { step: StepDef }) {
                 <td>
                   <code>{JSON.stringify(p.default)}</code>
                 </td>
-                <td>{p.description}</td>
+                <td>
+                  {p.description}
+                  {p.standards && (
+                    <ul className="muted" data-testid={`standards-${k}`}>
+                      {Object.entries(p.standards).map(([std, ok]) => (
+                        <li key={std}>
+                          {std}: {ok.map(String).join(' or ')}
+                        </li>
+                      ))}
+                    </ul>
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>
@@ -170,7 +182,7 @@ function RecipeBuilder() {
           />{' '}
           final reboot
         </label>
-        {(['checks', 'lynis', 'docker-bench'] as const).map((t) => (
+        {BENCH_TOOLS.map((t) => (
           <label key={t}>
             <input
               type="checkbox"
