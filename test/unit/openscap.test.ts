@@ -323,3 +323,22 @@ describe('SSG claims and standards', () => {
     expect(html.slice(html.indexOf('Flipped tests'))).toContain('sshd_disable_root_login');
   });
 });
+
+describe('hlab run output', () => {
+  it('says which standards a disputed value does not satisfy, when the step starts', async () => {
+    const { formatEvent } = await import('../../electron/host/cli/run-output.js');
+    const line = formatEvent(
+      {
+        type: 'step-started',
+        index: 1,
+        step: 'kernel-sysctl',
+        params: {},
+        standards: [{ param: 'kptrRestrict', value: 2, satisfies: ['Lynis'], contradicts: ['SSG'] }],
+        seq: 3,
+        at: '2026-11-24T10:00:00Z',
+      },
+      13,
+    );
+    expect(line).toBe('▶ [2/13] kernel-sysctl\n  kptrRestrict = 2: satisfies Lynis; NOT SSG');
+  });
+});

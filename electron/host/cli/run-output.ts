@@ -8,7 +8,14 @@ export function formatEvent(e: StampedEvent, total: number): string | undefined 
     case 'run-started':
       return `run ${e.runId}: recipe ${e.recipe} on ${e.machine} (${e.steps.length} steps)`;
     case 'step-started':
-      return `▶ [${e.index + 1}/${total}] ${e.step}`;
+      return [
+        `▶ [${e.index + 1}/${total}] ${e.step}`,
+        // Values standards disagree on: say up front which ones this run will not satisfy.
+        ...(e.standards ?? []).map(
+          (v) =>
+            `  ${v.param} = ${String(v.value)}: satisfies ${v.satisfies.join(', ') || 'none listed'}${v.contradicts.length ? `; NOT ${v.contradicts.join(', ')}` : ''}`,
+        ),
+      ].join('\n');
     case 'snapshot-taken':
       return `  snapshot ${e.snapshot}`;
     case 'apply-output':
