@@ -33,6 +33,8 @@ const TOOLS: Record<string, string> = {
   'dpkg-deb': 'dpkg',
   // The Lynis run planner is unit-tested against Lynis's own test files.
   '/usr/sbin/lynis': 'lynis',
+  // Login events are forwarded to Debian's rsyslogd as a real syslog receiver on 127.0.0.1.
+  '/usr/sbin/rsyslogd': 'rsyslog',
   // The Vagrant provider runs live: Vagrant + vagrant-libvirt, libvirtd in a test network namespace.
   vagrant: 'vagrant',
   '/usr/share/doc/vagrant-libvirt/copyright': 'vagrant-libvirt',

@@ -1,0 +1,90 @@
+/**
+ * Login and audit events from a guest, in one model: what sshd, sudo and systemd-logind logged,
+ * classified, with the raw line kept. Rendered as ECS JSON for SIEMs (electron/events/).
+ */
+
+export const EVENT_ACTIONS = [
+  'ssh_login',
+  'ssh_login_failed',
+  'ssh_invalid_user',
+  'ssh_preauth_disconnect',
+  'ssh_max_auth_tries',
+  'ssh_user_not_allowed',
+  'ssh_disconnect',
+  'session_open',
+  'session_close',
+  'sudo',
+  'sudo_failed',
+] as const;
+export type EventAction = (typeof EVENT_ACTIONS)[number];
+export type EventOutcome = 'success' | 'failure' | 'unknown';
+
+export interface AuthEvent {
+  /** Stable across re-reads (the journal cursor, hashed): a SIEM can de-duplicate resent events. */
+  id: string;
+  /** ISO 8601 with microseconds, from the journal's realtime timestamp. */
+  time: string;
+  /** The machine's name in this app. */
+  machine: string;
+  /** The guest's own hostname as the journal recorded it. */
+  hostname: string;
+  action: EventAction;
+  outcome: EventOutcome;
+  user?: string;
+  sourceIp?: string;
+  sourcePort?: number;
+  /** publickey, password, keyboard-interactive, ... */
+  method?: string;
+  /** SHA256:... of the key that logged in (sshd's Accepted/Failed publickey lines). */
+  keyFingerprint?: string;
+  /** The login used this app's own key for the machine: its own actions, not a person's. */
+  operator?: boolean;
+  /** sudo: the command line it ran (or refused). */
+  command?: string;
+  process: string;
+  pid?: number;
+  raw: string;
+}
+
+/** ECS 8 field names (elastic.co ECS reference): what Splunk and Elastic searches expect. */
+export function toEcs(e: AuthEvent): Record<string, unknown> {
+  const auth = !e.action.startsWith('sudo');
+  const type =
+    e.action === 'session_close' || e.action === 'ssh_disconnect' || e.action === 'ssh_preauth_disconnect'
+      ? ['end']
+      : e.outcome === 'failure'
+        ? ['start', 'denied']
+        : ['start'];
+  return {
+    '@timestamp': e.time,
+    ecs: { version: '8.11.0' },
+    event: {
+      kind: 'event',
+      category: auth
+        ? ['authentication', ...(e.action.startsWith('session') ? ['session'] : [])]
+        : ['process'],
+      type,
+      action: e.action,
+      outcome: e.outcome,
+      id: e.id,
+    },
+    host: { hostname: e.hostname, name: e.machine },
+    ...(e.user ? { user: { name: e.user }, related: { user: [e.user] } } : {}),
+    ...(e.sourceIp ? { source: { ip: e.sourceIp, ...(e.sourcePort ? { port: e.sourcePort } : {}) } } : {}),
+    process: {
+      name: e.process,
+      ...(e.pid ? { pid: e.pid } : {}),
+      ...(e.command ? { command_line: e.command } : {}),
+    },
+    ...(e.method || e.keyFingerprint || e.operator !== undefined
+      ? {
+          hlab: {
+            ...(e.method ? { method: e.method } : {}),
+            ...(e.keyFingerprint ? { key_fingerprint: e.keyFingerprint } : {}),
+            ...(e.operator !== undefined ? { operator: e.operator } : {}),
+          },
+        }
+      : {}),
+    message: e.raw,
+  };
+}

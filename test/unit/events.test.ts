@@ -1,0 +1,185 @@
+/**
+ * Login events from journald records, by the wording of OpenSSH 9.2p1, sudo 1.9.13 and logind 252
+ * (Debian 12; lines from notes/container-host-controls.md B2-B3), their ECS form, and the spool's
+ * at-least-once bookkeeping.
+ */
+import { appendFileSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { toEcs } from '../../shared/events.js';
+import { classify, type JournalRecord } from '../../electron/events/classify.js';
+import { toRfc5424 } from '../../electron/events/formats.js';
+import { Spool } from '../../electron/events/spool.js';
+
+let seq = 0;
+const rec = (ident: string, message: string | number[], extra: JournalRecord = {}): JournalRecord => ({
+  __CURSOR: `s=abc;i=${(seq += 1)}`,
+  __REALTIME_TIMESTAMP: '1763978400123456',
+  _HOSTNAME: 'lab1',
+  SYSLOG_IDENTIFIER: ident,
+  SYSLOG_PID: '812',
+  MESSAGE: message,
+  ...extra,
+});
+const OPERATOR = 'SHA256:opKeyFingerprintAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+const ev = (ident: string, message: string | number[]) =>
+  classify(rec(ident, message), 'lab1', new Set([OPERATOR]));
+
+describe('classifying journald records', () => {
+  it('sshd: accepted (with the key that logged in, and whether it is the app), failed, invalid, preauth', () => {
+    expect(
+      ev('sshd', `Accepted publickey for lab from 10.0.2.2 port 51514 ssh2: ED25519 ${OPERATOR}`),
+    ).toMatchObject({
+      action: 'ssh_login',
+      outcome: 'success',
+      user: 'lab',
+      sourceIp: '10.0.2.2',
+      sourcePort: 51514,
+      method: 'publickey',
+      keyFingerprint: OPERATOR,
+      operator: true,
+      process: 'sshd',
+      pid: 812,
+      time: '2025-11-24T10:00:00.123456Z',
+      hostname: 'lab1',
+    });
+    expect(
+      ev('sshd', 'Accepted publickey for lab from 10.0.2.2 port 1 ssh2: RSA SHA256:someoneElse')?.operator,
+    ).toBe(false);
+    expect(ev('sshd', 'Failed password for root from 10.0.2.2 port 51516 ssh2')).toMatchObject({
+      action: 'ssh_login_failed',
+      outcome: 'failure',
+      user: 'root',
+      method: 'password',
+    });
+    expect(ev('sshd', 'Failed password for invalid user bob from 10.0.2.2 port 51517 ssh2')).toMatchObject({
+      action: 'ssh_login_failed',
+      user: 'bob',
+    });
+    expect(
+      ev('sshd', 'Failed publickey for lab from 10.0.2.2 port 51518 ssh2: ED25519 SHA256:wrongKey'),
+    ).toMatchObject({
+      action: 'ssh_login_failed',
+      method: 'publickey',
+      keyFingerprint: 'SHA256:wrongKey',
+      operator: false,
+    });
+    expect(ev('sshd', 'Invalid user bob from 10.0.2.2 port 51515')).toMatchObject({
+      action: 'ssh_invalid_user',
+      user: 'bob',
+    });
+    expect(
+      ev('sshd', 'Connection closed by authenticating user root 10.0.2.2 port 51519 [preauth]'),
+    ).toMatchObject({
+      action: 'ssh_preauth_disconnect',
+      user: 'root',
+      sourcePort: 51519,
+    });
+    expect(
+      ev('sshd', 'maximum authentication attempts exceeded for invalid user root from 10.0.2.2 port 5 ssh2'),
+    ).toMatchObject({
+      action: 'ssh_max_auth_tries',
+    });
+    expect(
+      ev('sshd', 'User deploy from 10.0.2.2 not allowed because not listed in AllowUsers'),
+    ).toMatchObject({
+      action: 'ssh_user_not_allowed',
+      user: 'deploy',
+    });
+    expect(ev('sshd', 'Disconnected from user lab 10.0.2.2 port 51514')).toMatchObject({
+      action: 'ssh_disconnect',
+    });
+    expect(ev('sshd', 'Server listening on 0.0.0.0 port 22.')).toBeUndefined();
+  });
+
+  it('sudo (its user name is padded to 8 columns), failures, and logind sessions', () => {
+    expect(
+      ev('sudo', '    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/id'),
+    ).toMatchObject({
+      action: 'sudo',
+      outcome: 'success',
+      user: 'alice',
+      command: '/usr/bin/id',
+    });
+    expect(
+      ev(
+        'sudo',
+        'alice : 3 incorrect password attempts ; TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/id',
+      ),
+    ).toMatchObject({
+      action: 'sudo_failed',
+      outcome: 'failure',
+    });
+    expect(
+      ev('sudo', 'pam_unix(sudo:session): session opened for user root(uid=0) by lab(uid=1000)'),
+    ).toBeUndefined();
+    expect(ev('systemd-logind', 'New session 5 of user lab.')).toMatchObject({
+      action: 'session_open',
+      user: 'lab',
+    });
+    expect(ev('systemd-logind', 'Removed session 5.')).toMatchObject({ action: 'session_close' });
+  });
+
+  it('hostile or odd records never throw: byte arrays, missing fields, huge numbers', () => {
+    expect(ev('sshd', [...Buffer.from('Invalid user \u00e9t\u00e9 from 10.0.2.2 port 1')])?.user).toBe(
+      '\u00e9t\u00e9',
+    );
+    expect(classify({ MESSAGE: 'Accepted publickey for x from 1 port 2 ssh2' }, 'm')).toBeUndefined();
+    expect(
+      classify(rec('sshd', 'Invalid user a from b port 1', { __REALTIME_TIMESTAMP: 'NaN' }), 'm'),
+    ).toBeUndefined();
+    expect(
+      classify(rec('sshd', 'Invalid user a from b port 1', { MESSAGE: { toString: 1 } }), 'm'),
+    ).toBeUndefined();
+    // A re-read of the same journal entry gives the same id (receivers can de-duplicate resends).
+    const r = rec('sshd', 'Invalid user a from b port 1');
+    expect(classify(r, 'm')?.id).toBe(classify(r, 'm')?.id);
+  });
+
+  it('ECS and syslog forms carry the classification; a newline in a message cannot start a new record', () => {
+    const e = ev('sshd', 'Failed password for root from 10.0.2.2 port 51516 ssh2')!;
+    expect(toEcs(e)).toMatchObject({
+      '@timestamp': e.time,
+      event: {
+        kind: 'event',
+        category: ['authentication'],
+        type: ['start', 'denied'],
+        action: 'ssh_login_failed',
+        outcome: 'failure',
+      },
+      user: { name: 'root' },
+      source: { ip: '10.0.2.2', port: 51516 },
+      host: { hostname: 'lab1' },
+      message: e.raw,
+    });
+    const line = toRfc5424({ ...e, raw: 'evil\n<13>1 - forged - - - - injected' });
+    expect(line.split('\n')).toHaveLength(1);
+    expect(
+      line.startsWith('<85>1 2025-11-24T10:00:00.123456Z lab1 sshd 812 hlab.ssh_login_failed [hlab@32473 '),
+    ).toBe(true);
+  });
+});
+
+describe('spool', () => {
+  it('keeps unconfirmed events across instances, skips a torn last line, and starts over when drained', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hlab-spool-'));
+    const e = ev('sshd', 'Invalid user a from b port 1')!;
+    const s = new Spool(dir);
+    s.append([e, { ...e, id: 'two' }, { ...e, id: 'three' }]);
+    const first = s.peek(2);
+    expect(first.events.map((x) => x.id)).toEqual([e.id, 'two']);
+    s.ack(first.end);
+    // A crash mid-append leaves half a line: not an event until the line is complete.
+    appendFileSync(path.join(dir, 'queue.jsonl'), '{"id":"torn');
+    const again = new Spool(dir);
+    expect(again.backlog()).toBe(1);
+    const rest = again.peek(10);
+    expect(rest.events.map((x) => x.id)).toEqual(['three']);
+    again.ack(rest.end);
+    expect(again.backlog()).toBe(0);
+    // The next event after a torn line is whole (the torn line is ended first, then skipped).
+    again.append([{ ...e, id: 'four' }]);
+    expect(again.peek(10).events.map((x) => x.id)).toEqual(['four']);
+  });
+});
