@@ -183,3 +183,28 @@ describe('spool', () => {
     expect(again.peek(10).events.map((x) => x.id)).toEqual(['four']);
   });
 });
+
+describe('reading the journal', () => {
+  it('resumes one second before the newest event and drops events already seen', async () => {
+    const { journalCommand, parseJournal } = await import('../../electron/events/collect.js');
+    expect(journalCommand()).toBe(
+      'journalctl -o json --no-pager  SYSLOG_IDENTIFIER=sshd SYSLOG_IDENTIFIER=sudo SYSLOG_IDENTIFIER=systemd-logind',
+    );
+    expect(journalCommand(1763978400123456)).toContain('--since=@1763978399 ');
+    const a = rec('sshd', 'Invalid user a from 10.0.2.2 port 1');
+    const b = rec('sshd', 'Invalid user b from 10.0.2.2 port 2', {
+      __REALTIME_TIMESTAMP: '1763978401000000',
+    });
+    const text = [
+      JSON.stringify(a),
+      'not json',
+      JSON.stringify(rec('sshd', 'Server listening')),
+      JSON.stringify(b),
+    ].join('\n');
+    const first = parseJournal(text, 'lab1', new Set());
+    expect(first.events.map((e) => e.user)).toEqual(['a', 'b']);
+    expect(first.sinceMicros).toBe(1763978401000000);
+    const second = parseJournal(text, 'lab1', new Set(), new Set([first.events[0]!.id]));
+    expect(second.events.map((e) => e.user)).toEqual(['b']);
+  });
+});

@@ -1,0 +1,145 @@
+/**
+ * Login events from a REAL VM to real receivers: a failed password, an invalid user, a failed key
+ * and a successful login are made against the guest's sshd, read back from its journal over the
+ * machine's SSH session, classified (the app's own login recognised by its key), and forwarded to
+ * Debian's rsyslogd and to the HEC receiver on 127.0.0.1.
+ */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, utils } from 'ssh2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiClient } from '../../shared/rpc.js';
+import type { Service } from '../../electron/core/service.js';
+import { collectEvents, keyFingerprint } from '../../electron/events/collect.js';
+import { Forwarder } from '../../electron/events/forwarder.js';
+import { HecSink, SyslogTcpSink } from '../../electron/events/sinks.js';
+import { Spool } from '../../electron/events/spool.js';
+import { SshExecutor } from '../../electron/ssh/executor.js';
+import type { SshTarget } from '../../electron/ssh/session.js';
+import { startHec } from './hec-receiver.js';
+import { freePort, Rsyslog } from './rsyslog-receiver.js';
+import { must, newHome, newService } from './vm-env.js';
+
+const M = 'events1';
+let service: Service;
+let client: ApiClient;
+let ex: SshExecutor;
+let target: SshTarget;
+
+/** One login attempt with our own client; resolves whether it got in. */
+function attempt(
+  t: SshTarget,
+  auth: { username: string; password?: string; privateKey?: string },
+): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = new Client();
+    c.on('ready', () => {
+      c.end();
+      resolve(true);
+    });
+    c.on('error', () => resolve(false));
+    c.connect({
+      host: t.host,
+      port: t.port,
+      ...auth,
+      tryKeyboard: false,
+      hostVerifier: () => true,
+      readyTimeout: 30_000,
+    });
+  });
+}
+
+beforeAll(async () => {
+  ({ service, client } = newService(newHome('events')));
+  await must(client, 'machines.create', { name: M, memoryMiB: 1024, cpus: 2 });
+  await must(client, 'machines.up', { name: M });
+  ex = new SshExecutor(() => service.context.machines.targetOf(M), service.context.knownHosts);
+  target = await service.context.machines.targetOf(M);
+}, 300_000);
+afterAll(async () => {
+  ex?.reset();
+  if (client) await client.call('machines.destroy', { name: M });
+});
+
+describe('login events from the VM to a SIEM', { timeout: 300_000 }, () => {
+  it('classifies what sshd logged and delivers it to rsyslogd and HEC', async () => {
+    const operators = new Set([keyFingerprint(target.privateKey) as string]);
+    const start = await collectEvents(ex, M, { operators });
+    // Debian's default: failed key attempts would not be logged at all.
+    expect(start.sshdLogLevel).toBe('INFO');
+    const r = await ex.run(
+      "echo 'LogLevel VERBOSE' > /etc/ssh/sshd_config.d/00-test-loglevel.conf && sshd -t && systemctl reload ssh",
+      { asRoot: true },
+    );
+    expect(r.exitCode, r.stderr).toBe(0);
+
+    const stranger = utils.generateKeyPairSync('ed25519');
+    expect(await attempt(target, { username: target.user, password: 'not-the-password' })).toBe(false);
+    expect(await attempt(target, { username: 'bob', password: 'guess' })).toBe(false);
+    expect(await attempt(target, { username: target.user, privateKey: stranger.private })).toBe(false);
+    expect(await attempt(target, { username: target.user, privateKey: target.privateKey })).toBe(true);
+
+    const got = await collectEvents(ex, M, {
+      operators,
+      ...(start.sinceMicros ? { sinceMicros: start.sinceMicros } : {}),
+    });
+    expect(got.sshdLogLevel).toBe('VERBOSE');
+    const find = (pred: (e: (typeof got.events)[number]) => boolean) => got.events.find(pred);
+    const failedPassword = find(
+      (e) => e.action === 'ssh_login_failed' && e.method === 'password' && e.user === target.user,
+    );
+    const invalid = find((e) => e.action === 'ssh_invalid_user' && e.user === 'bob');
+    const failedKey = find((e) => e.action === 'ssh_login_failed' && e.method === 'publickey');
+    const ok = find((e) => e.action === 'ssh_login' && e.operator === true);
+    expect(
+      { failedPassword: !!failedPassword, invalid: !!invalid, failedKey: !!failedKey, ok: !!ok },
+      JSON.stringify(
+        got.events.map((e) => e.raw),
+        null,
+        1,
+      ),
+    ).toEqual({ failedPassword: true, invalid: true, failedKey: true, ok: true });
+    expect(failedKey?.operator).toBe(false);
+    expect(failedKey?.keyFingerprint).toMatch(/^SHA256:/);
+    expect(ok).toMatchObject({ sourceIp: '10.0.2.2', hostname: expect.any(String) });
+    // A second read from where this one ended returns nothing already seen.
+    const again = await collectEvents(ex, M, {
+      operators,
+      sinceMicros: got.sinceMicros!,
+      seen: new Set(got.events.map((e) => e.id)),
+    });
+    expect(again.events.filter((e) => got.events.some((g) => g.id === e.id))).toEqual([]);
+
+    const wanted = [failedPassword!, invalid!, failedKey!, ok!];
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hlab-events-vm-'));
+    const port = await freePort();
+    const rs = new Rsyslog(path.join(dir, 'rsyslog'), port);
+    await rs.start();
+    const hec = await startHec('events-vm-token');
+    try {
+      for (const [name, sink] of [
+        ['syslog', new SyslogTcpSink('127.0.0.1', port)],
+        ['hec', new HecSink(`http://127.0.0.1:${hec.port}`, 'events-vm-token')],
+      ] as const) {
+        const spool = new Spool(path.join(dir, name));
+        spool.append(got.events);
+        expect((await new Forwarder(spool, sink).drain()).backlog).toBe(0);
+      }
+      const until = Date.now() + 10_000;
+      while (rs.received().length < got.events.length && Date.now() < until)
+        await new Promise((res) => setTimeout(res, 50));
+      const syslogIds = rs.received().map((x) => /id="([0-9a-f]+)"/.exec(x.sd)?.[1]);
+      const hecIds = hec.received.map((x) => (x.event as { event: { id: string } }).event.id);
+      for (const e of wanted) {
+        expect(syslogIds).toContain(e.id);
+        expect(hecIds).toContain(e.id);
+      }
+      const failedInSyslog = rs.received().find((x) => x.sd.includes(`id="${invalid!.id}"`));
+      expect(failedInSyslog).toMatchObject({ app: 'sshd', msgid: 'hlab.ssh_invalid_user', pri: '85' });
+    } finally {
+      await rs.stop();
+      await hec.close();
+    }
+  });
+});
