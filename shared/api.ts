@@ -7,6 +7,7 @@
 import type { RunSummary, StampedEvent } from './runs.js';
 import type { BenchComparison, BenchResult, BenchTool } from './bench.js';
 import type { StepClaim } from './claims.js';
+import type { EventDestination, EventDestinationSpec, EventsView } from './events.js';
 import type { DoctorReport } from './doctor.js';
 import type { SettingKey, SettingsView } from './settings.js';
 import type { EvidenceBundle, EvidenceVerdict, TrustedKey } from './evidence.js';
@@ -82,6 +83,15 @@ export interface ApiMethods {
     BenchResult,
     true
   >;
+  /** Reads new login events from the machine's journal, keeps them, and forwards them to every SIEM destination. */
+  'events.collect': Method<{ machine: string }, EventsView, true>;
+  /** The login events kept for a machine (newest last), and each destination's backlog. */
+  'events.list': Method<{ machine: string; limit?: number }, EventsView>;
+  /** SIEM destinations (tokens are never returned). */
+  'events.destinations': Method<Record<string, never>, EventDestination[]>;
+  /** Adds a SIEM destination. CLI only: the HEC token comes from a file or the environment. */
+  'events.forward.add': Method<EventDestinationSpec, EventDestination>;
+  'events.forward.remove': Method<{ id: string }, { removed: string }>;
   /** Installation settings, and where docker-bench-security would come from now. */
   'settings.get': Method<Record<string, never>, SettingsView>;
   /** Sets (or, without a value, clears) one setting. CLI only: the settings name host folders. */
@@ -222,6 +232,11 @@ export const METHOD_NAMES = [
   'recipes.validate',
   'settings.get',
   'settings.set',
+  'events.collect',
+  'events.list',
+  'events.destinations',
+  'events.forward.add',
+  'events.forward.remove',
   ...WORKSHOP_METHODS,
 ] as const satisfies readonly MethodName[];
 
@@ -266,5 +281,8 @@ export const UI_METHODS: ReadonlySet<MethodName> = new Set<MethodName>([
   'recipes.save',
   'recipes.export',
   'settings.get',
+  'events.collect',
+  'events.list',
+  'events.destinations',
   ...WORKSHOP_METHODS,
 ]);

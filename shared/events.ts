@@ -88,3 +88,41 @@ export function toEcs(e: AuthEvent): Record<string, unknown> {
     message: e.raw,
   };
 }
+
+export type EventDestinationKind = 'syslog' | 'hec';
+
+/** A SIEM destination as listed anywhere: never with its token. */
+export interface EventDestination {
+  id: string;
+  kind: EventDestinationKind;
+  /** syslog: HOST:PORT (TCP); hec: the collector's base URL. */
+  target: string;
+  index?: string;
+  /** Only these machines' events; all when absent. */
+  machines?: string[];
+  hasToken?: boolean;
+}
+
+export interface EventDestinationSpec {
+  kind: EventDestinationKind;
+  target: string;
+  token?: string;
+  index?: string;
+  machines?: string[];
+}
+
+export interface DestinationState {
+  id: string;
+  sink: string;
+  backlog: number;
+  delivered: number;
+  lastError?: string;
+}
+
+export interface EventsView {
+  machine: string;
+  events: AuthEvent[];
+  /** sshd's LogLevel on the guest: below VERBOSE, failed key attempts are never logged. */
+  sshdLogLevel?: string;
+  forward: DestinationState[];
+}

@@ -8,6 +8,7 @@ import { runHandlers } from './handlers/runs.js';
 import { keyHandlers } from './handlers/keys.js';
 import { benchHandlers } from './handlers/bench.js';
 import { workshopHandlers } from './handlers/workshops.js';
+import { eventHandlers } from './handlers/events.js';
 
 export interface Service {
   dispatcher: Dispatcher;
@@ -29,6 +30,7 @@ export function createService(opts: { home: string; env?: NodeJS.ProcessEnv }): 
     ...benchHandlers(context),
     ...keyHandlers(context),
     ...workshopHandlers(context),
+    ...eventHandlers(context),
   };
   const dispatcher = createDispatcher(handlers);
   ref.dispatcher = dispatcher;

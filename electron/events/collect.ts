@@ -7,7 +7,7 @@
  * with "Accepted publickey". Whether sshd logs failed key attempts at all depends on its LogLevel
  * (VERBOSE), which is read with the events.
  */
-import { utils } from 'ssh2';
+import ssh2 from 'ssh2';
 import type { AuthEvent } from '../../shared/events.js';
 import { HlabError } from '../../shared/errors.js';
 import type { SshExecutor } from '../ssh/executor.js';
@@ -19,7 +19,7 @@ const LOGLEVEL_MARK = '#hlab-sshd-loglevel ';
 
 /** SHA256:… of the public half of a private key in OpenSSH format, as sshd logs it. */
 export function keyFingerprint(privateKey: string): string | undefined {
-  const parsed = utils.parseKey(privateKey);
+  const parsed = ssh2.utils.parseKey(privateKey);
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   if (!key || key instanceof Error) return undefined;
   return fingerprint(key.getPublicSSH());

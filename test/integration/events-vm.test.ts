@@ -12,9 +12,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../../shared/rpc.js';
 import type { Service } from '../../electron/core/service.js';
 import { collectEvents, keyFingerprint } from '../../electron/events/collect.js';
-import { Forwarder } from '../../electron/events/forwarder.js';
-import { HecSink, SyslogTcpSink } from '../../electron/events/sinks.js';
-import { Spool } from '../../electron/events/spool.js';
 import { SshExecutor } from '../../electron/ssh/executor.js';
 import type { SshTarget } from '../../electron/ssh/session.js';
 import { startHec } from './hec-receiver.js';
@@ -80,52 +77,49 @@ describe('login events from the VM to a SIEM', { timeout: 300_000 }, () => {
     expect(await attempt(target, { username: target.user, privateKey: stranger.private })).toBe(false);
     expect(await attempt(target, { username: target.user, privateKey: target.privateKey })).toBe(true);
 
-    const got = await collectEvents(ex, M, {
-      operators,
-      ...(start.sinceMicros ? { sinceMicros: start.sinceMicros } : {}),
-    });
-    expect(got.sshdLogLevel).toBe('VERBOSE');
-    const find = (pred: (e: (typeof got.events)[number]) => boolean) => got.events.find(pred);
-    const failedPassword = find(
-      (e) => e.action === 'ssh_login_failed' && e.method === 'password' && e.user === target.user,
-    );
-    const invalid = find((e) => e.action === 'ssh_invalid_user' && e.user === 'bob');
-    const failedKey = find((e) => e.action === 'ssh_login_failed' && e.method === 'publickey');
-    const ok = find((e) => e.action === 'ssh_login' && e.operator === true);
-    expect(
-      { failedPassword: !!failedPassword, invalid: !!invalid, failedKey: !!failedKey, ok: !!ok },
-      JSON.stringify(
-        got.events.map((e) => e.raw),
-        null,
-        1,
-      ),
-    ).toEqual({ failedPassword: true, invalid: true, failedKey: true, ok: true });
-    expect(failedKey?.operator).toBe(false);
-    expect(failedKey?.keyFingerprint).toMatch(/^SHA256:/);
-    expect(ok).toMatchObject({ sourceIp: '10.0.2.2', hostname: expect.any(String) });
-    // A second read from where this one ended returns nothing already seen.
-    const again = await collectEvents(ex, M, {
-      operators,
-      sinceMicros: got.sinceMicros!,
-      seen: new Set(got.events.map((e) => e.id)),
-    });
-    expect(again.events.filter((e) => got.events.some((g) => g.id === e.id))).toEqual([]);
-
-    const wanted = [failedPassword!, invalid!, failedKey!, ok!];
+    // Through the API, as the CLI and the UI do: destinations first, then one collect forwards.
     const dir = mkdtempSync(path.join(os.tmpdir(), 'hlab-events-vm-'));
     const port = await freePort();
     const rs = new Rsyslog(path.join(dir, 'rsyslog'), port);
     await rs.start();
     const hec = await startHec('events-vm-token');
     try {
-      for (const [name, sink] of [
-        ['syslog', new SyslogTcpSink('127.0.0.1', port)],
-        ['hec', new HecSink(`http://127.0.0.1:${hec.port}`, 'events-vm-token')],
-      ] as const) {
-        const spool = new Spool(path.join(dir, name));
-        spool.append(got.events);
-        expect((await new Forwarder(spool, sink).drain()).backlog).toBe(0);
-      }
+      await must(client, 'events.forward.add', { kind: 'syslog', target: `127.0.0.1:${port}` });
+      const h = await must(client, 'events.forward.add', {
+        kind: 'hec',
+        target: `http://127.0.0.1:${hec.port}`,
+        token: 'events-vm-token',
+      });
+      expect(h).toMatchObject({ kind: 'hec', hasToken: true });
+      expect(JSON.stringify(await must(client, 'events.destinations', {}))).not.toContain('events-vm-token');
+      const got = await must(client, 'events.collect', { machine: M });
+      expect(got.sshdLogLevel).toBe('VERBOSE');
+      const find = (pred: (e: (typeof got.events)[number]) => boolean) => got.events.find(pred);
+      const failedPassword = find(
+        (e) => e.action === 'ssh_login_failed' && e.method === 'password' && e.user === target.user,
+      );
+      const invalid = find((e) => e.action === 'ssh_invalid_user' && e.user === 'bob');
+      const failedKey = find((e) => e.action === 'ssh_login_failed' && e.method === 'publickey');
+      const ok = find((e) => e.action === 'ssh_login' && e.operator === true);
+      expect(
+        { failedPassword: !!failedPassword, invalid: !!invalid, failedKey: !!failedKey, ok: !!ok },
+        JSON.stringify(
+          got.events.map((e) => e.raw),
+          null,
+          1,
+        ),
+      ).toEqual({ failedPassword: true, invalid: true, failedKey: true, ok: true });
+      expect(failedKey?.operator).toBe(false);
+      expect(failedKey?.keyFingerprint).toMatch(/^SHA256:/);
+      expect(ok).toMatchObject({ sourceIp: '10.0.2.2', hostname: expect.any(String) });
+      expect(got.forward.map((f) => f.backlog)).toEqual([0, 0]);
+      // The next collect returns nothing already seen; the kept list has everything.
+      const again = await must(client, 'events.collect', { machine: M });
+      expect(again.events.filter((e) => got.events.some((g) => g.id === e.id))).toEqual([]);
+      const kept = await must(client, 'events.list', { machine: M });
+      for (const e of got.events) expect(kept.events.map((k) => k.id)).toContain(e.id);
+
+      const wanted = [failedPassword!, invalid!, failedKey!, ok!];
       const until = Date.now() + 10_000;
       while (rs.received().length < got.events.length && Date.now() < until)
         await new Promise((res) => setTimeout(res, 50));

@@ -12,6 +12,7 @@ import { formatIssue } from '../../../shared/steps.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadWorkshop, WORKSHOP_FILE } from '../../steps/workshop-load.js';
 import { workshopCommands } from './workshop-commands.js';
+import { eventCommands } from './event-commands.js';
 import path from 'node:path';
 import { BENCH_TOOLS, type BenchResult, type BenchTool } from '../../../shared/bench.js';
 import { SETTING_KEYS, type SettingKey, type SettingsView } from '../../../shared/settings.js';
@@ -648,6 +649,7 @@ export function buildCommands(deps: CliDeps): Command[] {
       },
     },
     ...workshopCommands(call, print),
+    ...eventCommands(call, print),
     {
       path: ['doctor'],
       summary:
