@@ -10,6 +10,7 @@ import { RunsSection } from './features/runs/RunsSection';
 import { BenchSection } from './features/bench/BenchSection';
 import { Toasts } from './features/toasts/Toasts';
 import { WorkshopsSection } from './features/workshops/WorkshopsSection';
+import { EventsSection } from './features/events/EventsSection';
 
 function ConnectionStatus() {
   const { state, detail } = useConnection();
@@ -58,6 +59,7 @@ export function App() {
         {section === 'Steps' && <StepsSection />}
         {section === 'Runs' && <RunsSection />}
         {section === 'Bench' && <BenchSection />}
+        {section === 'Events' && <EventsSection />}
         {section === 'Workshops' && <WorkshopsSection />}
       </main>
       <Toasts />

@@ -281,3 +281,65 @@ describe('a bench run now', () => {
     expect(html).toContain('ab'.repeat(32));
   });
 });
+
+describe('events section', () => {
+  it('filters by outcome, the app’s own logins and text, and warns when sshd would not log failed keys', async () => {
+    const { applyFilter } = await import('./events/store');
+    const { EventsView } = await import('./events/EventsSection');
+    const base = {
+      time: '2026-11-24T10:00:00.000001Z',
+      machine: 'lab1',
+      hostname: 'lab1',
+      process: 'sshd',
+      sourceIp: '10.0.2.2',
+    };
+    const events = [
+      {
+        ...base,
+        id: 'a',
+        action: 'ssh_login' as const,
+        outcome: 'success' as const,
+        user: 'lab',
+        method: 'publickey',
+        operator: true,
+        raw: 'Accepted publickey for lab',
+      },
+      {
+        ...base,
+        id: 'b',
+        action: 'ssh_invalid_user' as const,
+        outcome: 'failure' as const,
+        user: '<b>bob</b>',
+        raw: 'Invalid user <b>bob</b>',
+      },
+    ];
+    const f = { outcome: 'all' as const, hideOperator: false, text: '' };
+    expect(applyFilter(events, f).map((e) => e.id)).toEqual(['a', 'b']);
+    expect(applyFilter(events, { ...f, outcome: 'failure' }).map((e) => e.id)).toEqual(['b']);
+    expect(applyFilter(events, { ...f, hideOperator: true }).map((e) => e.id)).toEqual(['b']);
+    expect(applyFilter(events, { ...f, text: 'BOB' }).map((e) => e.id)).toEqual(['b']);
+    const html = renderToStaticMarkup(
+      <EventsView
+        machine="lab1"
+        events={events}
+        filter={f}
+        sshdLogLevel="INFO"
+        forward={[
+          {
+            id: 'syslog-1',
+            sink: 'syslog tcp://127.0.0.1:5514',
+            backlog: 3,
+            delivered: 0,
+            lastError: 'ECONNREFUSED',
+          },
+        ]}
+      />,
+    );
+    expect(html).toContain('data-testid="loglevel-warning"');
+    expect(html).toContain('3 waiting');
+    expect(html).toContain('this app');
+    // Guest-controlled text stays text.
+    expect(html).toContain('&lt;b&gt;bob&lt;/b&gt;');
+    expect(html.indexOf('ssh_invalid_user')).toBeLessThan(html.indexOf('ssh_login<'));
+  });
+});
