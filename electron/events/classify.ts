@@ -19,6 +19,14 @@ function field(r: JournalRecord, name: string): string | undefined {
 }
 
 const FROM = String.raw`from (\S+) port (\d+)`;
+/** "Accepted|Failed METHOD for USER from IP port N ssh2[: KEYTYPE SHA256:…]" (auth.c auth_log). */
+const authLine = (m: RegExpExecArray): Partial<AuthEvent> => ({
+  method: m[1],
+  user: m[2],
+  sourceIp: m[3],
+  sourcePort: Number(m[4]),
+  keyFingerprint: m[6],
+});
 const SSHD: Array<{
   re: RegExp;
   action: EventAction;
@@ -29,13 +37,7 @@ const SSHD: Array<{
     re: new RegExp(String.raw`^Accepted (\S+) for (\S+) ${FROM} ssh2(?:: (\S+) (SHA256:\S+))?`),
     action: 'ssh_login',
     outcome: 'success',
-    pick: (m) => ({
-      method: m[1],
-      user: m[2],
-      sourceIp: m[3],
-      sourcePort: Number(m[4]),
-      keyFingerprint: m[6],
-    }),
+    pick: authLine,
   },
   {
     re: new RegExp(
@@ -43,13 +45,7 @@ const SSHD: Array<{
     ),
     action: 'ssh_login_failed',
     outcome: 'failure',
-    pick: (m) => ({
-      method: m[1],
-      user: m[2],
-      sourceIp: m[3],
-      sourcePort: Number(m[4]),
-      keyFingerprint: m[6],
-    }),
+    pick: authLine,
   },
   {
     re: new RegExp(String.raw`^Invalid user (\S*) ${FROM}`),
