@@ -145,7 +145,7 @@ steps:
     expect(messages(loadRecipe(f, steps).issues)).toEqual([
       'bad.yaml:5: steps[0].params.ptraceScope: must be at most 3',
       'bad.yaml:7: steps[1].step: no step "no-such-step" in the library',
-      'bad.yaml:8: steps[2].params.maxTries: step "sshd-hardening" has no parameter "maxTries" (known: maxAuthTries, allowUsers)',
+      'bad.yaml:8: steps[2].params.maxTries: step "sshd-hardening" has no parameter "maxTries" (known: maxAuthTries, logLevel, allowUsers)',
     ]);
   });
   it('loads recipe text not on disk, in the style the recipe builder writes, with bench and exceptions', () => {
