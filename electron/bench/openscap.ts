@@ -16,6 +16,8 @@ export const PROFILE_PREFIX = 'xccdf_org.ssgproject.content_profile_';
 export const TAILORED_PROFILE = 'xccdf_lab.hardening_profile_claims';
 const DATASTREAM = 'ssg-debian12-ds.xml';
 const GUEST_DIR = '/var/lib/hlab/ssg';
+/** The unpacked datastream, one folder per content version. */
+const guestDir = (version: string) => `${GUEST_DIR}/${version.replace(/[^A-Za-z0-9.+~-]/g, '_')}`;
 export const SSG_RULE_ID = /^[a-z0-9_]{1,120}$/;
 const PROFILE_ID = /^[A-Za-z0-9_.-]{1,160}$/;
 
@@ -72,7 +74,7 @@ export function openscapScript(o: {
   profile: string;
   tailoring?: string;
 }): string {
-  const dir = `${GUEST_DIR}/${o.content.version.replace(/[^A-Za-z0-9.+~-]/g, '_')}`;
+  const dir = guestDir(o.content.version);
   const ds = `${dir}/${DATASTREAM}`;
   return [
     'set -e',
@@ -183,7 +185,7 @@ export async function runOpenscap(
   const profile = o.profile ? profileId(o.profile) : TAILORED_PROFILE;
   const tailoring = o.profile ? undefined : tailoringXml(rules);
   const opts = { timeoutMs: o.timeoutMs ?? 20 * 60_000, signal: o.signal, onStderr: o.onOutput };
-  const dir = `${GUEST_DIR}/${o.content.version.replace(/[^A-Za-z0-9.+~-]/g, '_')}`;
+  const dir = guestDir(o.content.version);
   // The datastream is unpacked once per machine and content version: upload only when missing.
   const present =
     (

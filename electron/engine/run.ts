@@ -250,6 +250,7 @@ interface StepRun extends RunOptions {
 async function runStep(s: StepRun): Promise<'validated' | 'rolled-back' | 'cancelled'> {
   const { ctx, machine, ex, emit, index, step } = s;
   const started = Date.now();
+  const verdicts = standardVerdicts(step, s.params);
   emit({
     type: 'step-started',
     index,
@@ -268,7 +269,7 @@ async function runStep(s: StepRun): Promise<'validated' | 'rolled-back' | 'cance
       'docker-bench': step.benchmarks['docker-bench'],
       ssg: step.benchmarks.ssg,
     },
-    ...(standardVerdicts(step, s.params).length ? { standards: standardVerdicts(step, s.params) } : {}),
+    ...(verdicts.length ? { standards: verdicts } : {}),
   });
   ex.reset();
   await ctx.machines.owner(machine).snapshots.take(machine, s.snapshot);

@@ -16,11 +16,18 @@ type EventHandlers = Pick<
 
 export function eventHandlers(ctx: ServiceContext): EventHandlers {
   const store = () => new EventStore(path.join(ctx.home, 'events'));
+  const stateOf = (id: string, f: Forwarder, lastError?: string): DestinationState => {
+    const st = f.state();
+    return {
+      id,
+      sink: st.sink,
+      backlog: st.backlog,
+      delivered: st.delivered,
+      ...(lastError ? { lastError } : {}),
+    };
+  };
   const states = (s: EventStore): DestinationState[] =>
-    s.destinations().map((d) => {
-      const st = new Forwarder(s.spool(d.id), s.sink(d.id)).state();
-      return { id: d.id, sink: st.sink, backlog: st.backlog, delivered: st.delivered };
-    });
+    s.destinations().map((d) => stateOf(d.id, new Forwarder(s.spool(d.id), s.sink(d.id))));
   /** One delivery attempt per destination: what cannot go now stays in its spool for the next. */
   const forward = async (s: EventStore, signal?: AbortSignal): Promise<DestinationState[]> => {
     const out: DestinationState[] = [];
@@ -32,14 +39,7 @@ export function eventHandlers(ctx: ServiceContext): EventHandlers {
       } catch (err) {
         lastError = (err as Error).message;
       }
-      const st = f.state();
-      out.push({
-        id: d.id,
-        sink: st.sink,
-        backlog: st.backlog,
-        delivered: st.delivered,
-        ...(lastError ? { lastError } : {}),
-      });
+      out.push(stateOf(d.id, f, lastError));
     }
     return out;
   };
