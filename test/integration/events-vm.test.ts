@@ -25,6 +25,7 @@ let ex: SshExecutor;
 let target: SshTarget;
 
 /** One login attempt with our own client; resolves whether it got in. */
+let lastError = '';
 function attempt(
   t: SshTarget,
   auth: { username: string; password?: string; privateKey?: string },
@@ -35,7 +36,10 @@ function attempt(
       c.end();
       resolve(true);
     });
-    c.on('error', () => resolve(false));
+    c.on('error', (err) => {
+      lastError += `${auth.username}/${auth.password ? 'password' : 'key'}: ${err.message}; `;
+      resolve(false);
+    });
     c.connect({
       host: t.host,
       port: t.port,
@@ -70,12 +74,21 @@ describe('login events from the VM to a SIEM', { timeout: 300_000 }, () => {
       { asRoot: true },
     );
     expect(r.exitCode, r.stderr).toBe(0);
+    // sshd re-executes on reload; until it listens again QEMU's forward resets new connections.
+    const ready = Date.now() + 60_000;
+    while (!(await attempt(target, { username: target.user, privateKey: target.privateKey }))) {
+      if (Date.now() > ready) throw new Error(`sshd did not come back after the reload: ${lastError}`);
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    lastError = '';
 
     const stranger = utils.generateKeyPairSync('ed25519');
     expect(await attempt(target, { username: target.user, password: 'not-the-password' })).toBe(false);
     expect(await attempt(target, { username: 'bob', password: 'guess' })).toBe(false);
     expect(await attempt(target, { username: target.user, privateKey: stranger.private })).toBe(false);
-    expect(await attempt(target, { username: target.user, privateKey: target.privateKey })).toBe(true);
+    expect(await attempt(target, { username: target.user, privateKey: target.privateKey }), lastError).toBe(
+      true,
+    );
 
     // Through the API, as the CLI and the UI do: destinations first, then one collect forwards.
     const dir = mkdtempSync(path.join(os.tmpdir(), 'hlab-events-vm-'));
