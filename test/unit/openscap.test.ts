@@ -17,6 +17,7 @@ import { obtainSsgContent, packageStanza, releaseHash } from '../../electron/ben
 import { loadLibrary, loadStep } from '../../electron/steps/load.js';
 import { buildEvidence, sealEvidence } from '../../electron/recipes/evidence.js';
 import { toHtml } from '../../electron/recipes/html-report.js';
+import { Journal } from '../../electron/engine/journal.js';
 import type { RunEvent } from '../../shared/runs.js';
 
 const recorded = readFileSync(path.join(__dirname, '..', 'fixtures', 'openscap', 'eval-claims.txt'), 'utf8');
@@ -301,11 +302,10 @@ describe('SSG claims and standards', () => {
       { type: 'bench-finished', phase: 'after', tool: 'openscap', score: 1, max: 2, file: 'oa.json' },
       { type: 'run-finished', status: 'validated' },
     ];
-    writeFileSync(
-      path.join(dir, 'journal.jsonl'),
-      events.map((e, seq) => JSON.stringify({ ...e, seq, at: new Date(seq).toISOString() })).join('\n') +
-        '\n',
-    );
+    // Written by the engine's own journal, as a real run would.
+    const journal = Journal.create(path.join(home, 'runs'), id);
+    for (const e of events) journal.append(e);
+    journal.close();
     const body = buildEvidence(path.join(home, 'runs'), id, '0.0.0');
     expect(body.steps[0]?.standards?.[0]?.contradicts).toEqual([hostile]);
     const html = toHtml(sealEvidence(body, home));
