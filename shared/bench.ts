@@ -1,7 +1,7 @@
 /** One score model for every benchmark tool, and the before/after comparison built on it. */
 import type { RecipeException } from './steps.js';
 
-export const BENCH_TOOLS = ['lynis', 'docker-bench', 'docker-config', 'checks', 'openscap'] as const;
+export const BENCH_TOOLS = ['lynis', 'docker-bench', 'docker-config', 'checks', 'openscap', 'vulns'] as const;
 export type BenchTool = (typeof BENCH_TOOLS)[number];
 
 /** pass/fail are scored; warn is a suggestion (Lynis) or manual note; info/skip are not scored. */
@@ -33,7 +33,62 @@ export interface BenchResult {
   meta: Record<string, string>;
   /** The files the tool ran when they came from the user (a local docker-bench copy), hashed. */
   inputs?: BenchInput[];
+  /** The score counts something bad (fixable CVEs): fewer is better, and max is not a ceiling. */
+  lowerIsBetter?: boolean;
+  /** What the score counts, for charts and reports ("fixable CVEs"). */
+  unit?: string;
+  /** The vulns tool's rows: what is behind, by how much, and which CVE ids the updates name. */
+  vulns?: VulnReport;
 }
+
+/** Where a CVE list came from: the candidate .deb whose changelog named it. */
+export interface ChangelogSource {
+  package: string;
+  version: string;
+  sha256: string;
+}
+
+export interface VulnPackage {
+  /** Source package; its binaries share one changelog. */
+  source: string;
+  binaries: string[];
+  installed: string;
+  candidate: string;
+  cves: string[];
+  /** Changelog entries between the two versions. */
+  entries: number;
+  changelog?: ChangelogSource;
+  /** Why no ids could be read (no changelog in any of its .debs, download failed). */
+  note?: string;
+}
+
+export interface VulnKernel {
+  /** uname -r of the running kernel. */
+  release: string;
+  /** The Debian linux version it was built from (uname -v), when it says. */
+  running?: string;
+  /** The newest image of the same flavour this machine's apt offers. */
+  newest?: { package: string; version: string };
+  /** A newer image is installed but not booted: it fixes nothing yet. */
+  rebootPending?: string;
+  cves: string[];
+  entries: number;
+  changelog?: ChangelogSource;
+  note?: string;
+}
+
+export interface VulnReport {
+  kernel: VulnKernel;
+  packages: VulnPackage[];
+  /** Distinct ids over the kernel and every package. */
+  distinct: number;
+  /** When the machine's package lists were last refreshed (ISO time). */
+  listsAt?: string;
+}
+
+/** The honest label for the count, shown wherever it is. */
+export const VULNS_BASIS =
+  'CVE ids named in the changelogs of Debian updates available to this machine but not applied: a lower bound on the fixes it is missing, not a list of its unfixed vulnerabilities (unfixed, no-DSA and later-assigned ids are not counted).';
 
 export interface BenchInput {
   /** Relative to the folder the user gave. */

@@ -19,6 +19,7 @@ import { runDockerBench } from './docker-bench.js';
 import { runDockerConfig } from './docker-config.js';
 import { runLynis } from './lynis.js';
 import { runOpenscap } from './openscap.js';
+import { runVulns } from './vulns.js';
 import type { SsgContent } from './ssg-content.js';
 
 export interface BenchOptions {
@@ -32,6 +33,8 @@ export interface BenchOptions {
   profile?: string;
   /** OpenSCAP: where the SSG content comes from (the host's cache). */
   ssgContent?: (o: { signal?: AbortSignal; log?: (text: string) => void }) => Promise<SsgContent>;
+  /** vulns: where candidate changelogs are kept (the host's image cache). */
+  changelogCache?: string;
   signal?: AbortSignal;
   onOutput?: (text: string) => void;
 }
@@ -67,6 +70,13 @@ export async function runBench(
         onOutput: o.onOutput,
       });
     }
+    case 'vulns':
+      if (!o.changelogCache)
+        throw new HlabError(
+          'unavailable',
+          'The vulns tool keeps changelogs in the image cache, which this host does not offer.',
+        );
+      return runVulns(ex, machine, { cacheDir: o.changelogCache, signal: o.signal, onOutput: o.onOutput });
     default:
       throw new HlabError(
         'bad-request',

@@ -30,6 +30,8 @@ export interface ServiceContext {
   dockerBench(flag?: string): DockerBenchCopy | undefined;
   /** SSG content for OpenSCAP benches, cached under the image cache by version. */
   ssgContent(o: { signal?: AbortSignal; log?: (text: string) => void }): Promise<SsgContent>;
+  /** Changelogs of candidate .debs for vulns benches, by package and version. */
+  changelogCache: string;
   env: NodeJS.ProcessEnv;
   broadcast<E extends EventName>(name: E, payload: ApiEvents[E]): void;
 }
@@ -79,6 +81,7 @@ export function createContext(
         ...(env.HLAB_SSG_SUITE ? { suite: env.HLAB_SSG_SUITE } : {}),
         ...o,
       }),
+    changelogCache: path.join(imageDir, 'changelogs'),
     env,
     broadcast,
   };

@@ -16,4 +16,6 @@ export interface EngineContext {
   dockerBench?: () => DockerBenchCopy | undefined;
   /** The cached SSG content OpenSCAP benches evaluate (fetched from the Debian mirror once per version). */
   ssgContent?: (o: { signal?: AbortSignal; log?: (text: string) => void }) => Promise<SsgContent>;
+  /** Where vulns benches keep candidate changelogs (under the image cache). */
+  changelogCache?: string;
 }

@@ -88,6 +88,7 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
           const r = await runBench(ex, machine, tool, {
             ...(tool === 'lynis' && lynisIds.length ? { tests: lynisIds } : {}),
             ...(ctx.ssgContent ? { ssgContent: ctx.ssgContent } : {}),
+            ...(ctx.changelogCache ? { changelogCache: ctx.changelogCache } : {}),
             ...(copy ? { dockerBench: copy } : {}),
             library: benchSteps,
             params: benchParams,

@@ -33,6 +33,12 @@ export const REPO_PACKAGES = [
   'openscap-scanner',
 ];
 
+/**
+ * Packages the image already has, served anyway: the vulns bench reads an update's changelog from
+ * the candidate .deb (libexpat1 for a package row, linux-cpupower for the kernel's).
+ */
+export const REPO_EXTRA = ['libexpat1', 'linux-cpupower'];
+
 function closure(roots: string[], have: Set<string>): string[] {
   const out = execFileSync(
     'apt-cache',
@@ -81,7 +87,7 @@ export function ensureRepo(image = 'debian-12'): string {
     packages: string[];
   };
   const key = createHash('sha256')
-    .update(manifest.sha256 + REPO_PACKAGES.join(' '))
+    .update(manifest.sha256 + REPO_PACKAGES.join(' ') + REPO_EXTRA.join(' '))
     .digest('hex')
     .slice(0, 16);
   const dir = path.join(path.dirname(IMAGE_DIR), 'apt-repo', key);
@@ -91,7 +97,7 @@ export function ensureRepo(image = 'debian-12'): string {
   mkdirSync(tmp, { recursive: true });
   const have = new Set(manifest.packages.map((p) => p.split('=')[0] as string));
   const download = () =>
-    execFileSync('apt-get', ['download', '-q', ...closure(REPO_PACKAGES, have)], {
+    execFileSync('apt-get', ['download', '-q', ...closure(REPO_PACKAGES, have), ...REPO_EXTRA], {
       cwd: tmp,
       stdio: ['ignore', 'ignore', 'pipe'],
     });

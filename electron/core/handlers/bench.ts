@@ -77,6 +77,7 @@ export function benchHandlers(ctx: ServiceContext): BenchHandlers {
           tests: req.tests,
           ...(req.profile ? { profile: req.profile } : {}),
           ssgContent: ctx.ssgContent,
+          changelogCache: ctx.changelogCache,
           ...(copy ? { dockerBench: copy } : {}),
           library: loadLibrary(ctx.labsDir).steps,
           signal: op.signal,

@@ -1,0 +1,88 @@
+/**
+ * Debian changelogs as the vulnerability view reads them: entries (source, version, suite), and the
+ * CVE ids named in the entries between an installed and a candidate version. Items that a kernel
+ * entry marks for another architecture (`- [arm*] ...`) do not count on an amd64 guest.
+ */
+import { compareDebVersions } from './deb-version.js';
+
+export interface ChangelogEntry {
+  source: string;
+  version: string;
+  suite: string;
+  /** The lines between the header and the trailer. */
+  body: string[];
+}
+
+const HEADER = /^(\S+) \(([^)\s]+)\) ([^;]+);/;
+export const CVE_ID = /CVE-\d{4}-\d{4,}/g;
+
+export function parseChangelog(text: string): ChangelogEntry[] {
+  const out: ChangelogEntry[] = [];
+  let cur: ChangelogEntry | undefined;
+  for (const line of text.split('\n')) {
+    const h = HEADER.exec(line);
+    if (h) {
+      cur = { source: h[1]!, version: h[2]!, suite: h[3]!.trim(), body: [] };
+      out.push(cur);
+    } else if (cur && !line.startsWith(' -- ')) cur.body.push(line);
+  }
+  return out;
+}
+
+/** Architectures an item's `[x86]`-style prefix allows (undefined: every architecture). */
+function itemArches(firstLine: string): string[] | undefined {
+  const m = /^\s*[-*+]\s+\[([^\]]+)\]/.exec(firstLine);
+  return m ? m[1]!.split(/[,\s]+/).filter(Boolean) : undefined;
+}
+
+function archMatches(patterns: string[], arch: string): boolean {
+  const names = arch === 'amd64' ? ['amd64', 'x86', 'x86_64'] : [arch];
+  return patterns.some((p) => {
+    const re = new RegExp(`^${p.replace(/[.+?^${}()|\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+    return names.some((n) => re.test(n));
+  });
+}
+
+/**
+ * CVE ids in one entry's items that apply to `arch` (every item when no arch is given); an item
+ * runs until the next one at its depth or less.
+ */
+export function entryCves(entry: ChangelogEntry, arch?: string): string[] {
+  const ids = new Set<string>();
+  const excluded: number[] = []; // indents of open items for another architecture
+  for (const line of entry.body) {
+    const item = /^(\s*)[-*+]\s/.exec(line);
+    if (item) {
+      const depth = item[1]!.length;
+      while (excluded.length && excluded.at(-1)! >= depth) excluded.pop();
+      const arches = itemArches(line);
+      if (arch && arches && !archMatches(arches, arch)) excluded.push(depth);
+    } else if (line.trim() && /^\S/.test(line)) excluded.length = 0;
+    if (excluded.length) continue;
+    for (const id of line.match(CVE_ID) ?? []) ids.add(id);
+  }
+  return [...ids];
+}
+
+/**
+ * The ids named in entries newer than `installed` and no newer than `candidate`, for one source
+ * (entries of a wrapper source, such as linux-signed-amd64 around linux, are left out when `source`
+ * is given).
+ */
+export function cvesBetween(
+  entries: ChangelogEntry[],
+  installed: string,
+  candidate: string,
+  o: { source?: string; arch?: string } = {},
+): { ids: string[]; entries: number } {
+  const ids = new Set<string>();
+  let n = 0;
+  for (const e of entries) {
+    if (o.source && e.source !== o.source) continue;
+    if (compareDebVersions(e.version, installed) <= 0) continue;
+    if (compareDebVersions(e.version, candidate) > 0) continue;
+    n++;
+    for (const id of entryCves(e, o.arch)) ids.add(id);
+  }
+  return { ids: [...ids].sort(), entries: n };
+}
