@@ -118,6 +118,9 @@ export interface BenchComparison {
   regressions: Flip[];
   /** Tests that got worse where a recipe exception says so and why (ip_forward on a Docker host). */
   accepted: AcceptedFlip[];
+  /** The score counts something bad: a negative delta is the improvement. */
+  lowerIsBetter?: boolean;
+  unit?: string;
 }
 
 export interface AcceptedFlip extends Flip {
@@ -156,5 +159,7 @@ export function compareBench(
     fixed,
     regressions,
     accepted,
+    ...(after.lowerIsBetter ? { lowerIsBetter: true } : {}),
+    ...(after.unit ? { unit: after.unit } : {}),
   };
 }

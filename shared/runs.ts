@@ -58,6 +58,8 @@ export type RunEvent =
       tool: BenchTool;
       score: number;
       max: number;
+      /** Set when the score counts something bad ("fixable CVEs"): fewer is better, max is no ceiling. */
+      unit?: string;
       file: string;
     }
   | { type: 'bench-failed'; phase: 'before' | 'after'; tool: BenchTool; message: string }

@@ -16,6 +16,13 @@ export interface ChangelogEntry {
 const HEADER = /^(\S+) \(([^)\s]+)\) ([^;]+);/;
 export const CVE_ID = /CVE-\d{4}-\d{4,}/g;
 
+/** Year, then number: CVE-2024-8176 before CVE-2024-50602. */
+export function byCve(a: string, b: string): number {
+  const [, ya = '0', na = '0'] = a.split('-');
+  const [, yb = '0', nb = '0'] = b.split('-');
+  return Number(ya) - Number(yb) || Number(na) - Number(nb);
+}
+
 export function parseChangelog(text: string): ChangelogEntry[] {
   const out: ChangelogEntry[] = [];
   let cur: ChangelogEntry | undefined;
@@ -84,5 +91,5 @@ export function cvesBetween(
     n++;
     for (const id of entryCves(e, o.arch)) ids.add(id);
   }
-  return { ids: [...ids].sort(), entries: n };
+  return { ids: [...ids].sort(byCve), entries: n };
 }

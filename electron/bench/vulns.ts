@@ -15,6 +15,7 @@ import {
   type VulnPackage,
 } from '../../shared/bench.js';
 import { HlabError } from '../../shared/errors.js';
+import { kernelLine } from '../../shared/vulns-text.js';
 import type { SshExecutor } from '../ssh/executor.js';
 import { cvesBetween, parseChangelog } from './changelog.js';
 import { compareDebVersions } from './deb-version.js';
@@ -415,7 +416,7 @@ export async function runVulns(ex: SshExecutor, machine: string, o: VulnsOptions
           : kernel.newest && compareDebVersions(kernel.newest.version, kernel.running) > 0
             ? 'warn'
             : 'pass',
-      details: kernelDetails(kernel),
+      details: kernelLine(kernel),
     },
     ...packages.map((x): BenchTest => ({
       id: `pkg:${x.source}`,
@@ -455,11 +456,4 @@ export async function runVulns(ex: SshExecutor, machine: string, o: VulnsOptions
     },
     vulns: { kernel, packages, distinct: all.size, ...(inv.listsAt ? { listsAt: inv.listsAt } : {}) },
   };
-}
-
-export function kernelDetails(k: VulnKernel): string {
-  if (!k.running) return k.note ?? 'not a Debian kernel';
-  const newest = k.newest ? `newest ${k.newest.package} ${k.newest.version}` : 'no newer image offered';
-  const reboot = k.rebootPending ? `; ${k.rebootPending} is installed but not booted` : '';
-  return `running ${k.running}, ${newest}, ${k.cves.length} CVEs fixed in between${reboot}`;
 }

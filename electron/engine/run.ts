@@ -101,6 +101,7 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
             tool,
             score: r.score,
             max: r.max,
+            ...(r.lowerIsBetter && r.unit ? { unit: r.unit } : {}),
             file: path.basename(file),
           });
         } catch (err) {

@@ -1,5 +1,6 @@
 /** A self-contained HTML report (no scripts, no external assets): charts are inline SVG. */
-import type { BenchComparison, BenchResult } from '../../shared/bench.js';
+import { VULNS_BASIS, type BenchComparison, type BenchResult } from '../../shared/bench.js';
+import { kernelLine } from '../../shared/vulns-text.js';
 import { claimText, stepClaims, type StepClaim } from '../../shared/claims.js';
 import type { EvidenceBundle } from '../../shared/evidence.js';
 import { escapeHtml } from '../../shared/html.js';
@@ -20,6 +21,18 @@ function chart(cs: BenchComparison[]): string {
       const [b, bm, a, am, d] = [c.before.score, c.before.max, c.after.score, c.after.max, c.delta].map(
         num,
       ) as [number, number, number, number, number];
+      if (c.lowerIsBetter === true) {
+        // A count of something bad: both bars on one scale, and a drop is the good news.
+        const top = Math.max(b, a, 1);
+        const unit = esc(String(c.unit ?? ''));
+        return `<g transform="translate(0,${y})">
+  <text x="0" y="14" class="label">${esc(c.tool)}</text>
+  <rect x="120" y="2" width="${bw(b, top)}" height="16" class="before"><title>before ${b} ${unit}</title></rect>
+  <text x="${126 + bw(b, top)}" y="15" class="val">${b} ${unit}</text>
+  <rect x="120" y="22" width="${bw(a, top)}" height="16" class="after"><title>after ${a} ${unit}</title></rect>
+  <text x="${126 + bw(a, top)}" y="35" class="val">${a} ${unit} (${d > 0 ? '+' : ''}${d}, fewer is better)</text>
+</g>`;
+      }
       return `<g transform="translate(0,${y})">
   <text x="0" y="14" class="label">${esc(c.tool)}</text>
   <rect x="120" y="2" width="${bw(b, bm)}" height="16" class="before"><title>before ${b}/${bm}</title></rect>
@@ -57,6 +70,36 @@ function toolRows(results: BenchResult[]): string {
       }`;
     })
     .join('\n');
+}
+
+/** The vulns bench before and after: the kernel line and each package behind, with the honest label. */
+function vulnRows(bench: EvidenceBundle['body']['bench']): string {
+  const pick = (rs: BenchResult[]) =>
+    rs.find((r) => r.tool === 'vulns' && r.vulns && typeof r.vulns === 'object');
+  const before = pick(bench.before);
+  const after = pick(bench.after);
+  if (!before && !after) return '<p class="muted">No vulnerability bench ran in this run.</p>';
+  const list = (v: unknown): string[] =>
+    Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  const ids = (l: string[]) =>
+    l.length ? `<details><summary>${l.length} ids</summary><code>${esc(l.join(' '))}</code></details>` : '0';
+  const phase = (name: string, r: BenchResult | undefined) => {
+    if (!r?.vulns) return '';
+    const v = r.vulns;
+    const pkgs = Array.isArray(v.packages) ? v.packages : [];
+    const rows = pkgs
+      .map(
+        (p) =>
+          `<tr><td>${name}</td><td>${esc(String(p.source))}</td><td><code>${esc(String(p.installed))}</code> → <code>${esc(String(p.candidate))}</code></td><td>${p.note ? esc(String(p.note)) : ids(list(p.cves))}</td></tr>`,
+      )
+      .join('\n');
+    return `<tr><td>${name}</td><td>kernel</td><td>${esc(kernelLine(v.kernel))}</td><td>${ids(list(v.kernel?.cves))}</td></tr>\n${rows}`;
+  };
+  return `<p class="muted">${esc(VULNS_BASIS)}</p>
+<table><thead><tr><th>phase</th><th>package</th><th>versions</th><th>CVE ids</th></tr></thead><tbody>
+${phase('before', before)}
+${phase('after', after)}
+</tbody></table>`;
 }
 
 function claimRows(claims: StepClaim[]): string {
@@ -153,6 +196,8 @@ svg .before{fill:#9aa4b8} svg .after{fill:#2e7d32} svg text{font:12px system-ui,
 </div>
 <h2>Scores before and after</h2>
 ${chart(cs)}
+<h2>Host vulnerabilities (fixable CVEs)</h2>
+${vulnRows(body.bench)}
 <h2>Steps</h2>
 <table><thead><tr><th>#</th><th>step</th><th>outcome</th><th>checks</th><th>time</th><th>script</th></tr></thead><tbody>
 ${steps}

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import type { RunEvent } from '../../shared/runs.js';
+import { compareBench } from '../../shared/bench.js';
 import {
   buildEvidence,
   readEvidence,
@@ -248,6 +249,63 @@ describe('evidence bundle', () => {
     expect(html).not.toContain('<img');
     expect(html).not.toContain('NaN');
     expect(html).toContain(`Content-Security-Policy" content="default-src 'none'`);
+  });
+
+  it('shows the vulnerability bench before and after, fewer as better, hostile guest strings escaped', () => {
+    const withVulns = structuredClone(body);
+    const vulns = (cves: string[], pkgNote: string) => ({
+      tool: 'vulns' as const,
+      machine: 'm1',
+      at: '2026-11-24T00:00:00Z',
+      score: cves.length,
+      max: cves.length,
+      lowerIsBetter: true,
+      unit: 'fixable CVEs',
+      tests: [],
+      warnings: [],
+      suggestions: [],
+      meta: {},
+      vulns: {
+        kernel: {
+          release: '6.1.0-47-cloud-amd64<img src=x>',
+          running: cves.length ? '6.1.170-3' : '6.1.192-2',
+          newest: { package: 'linux-image-6.1.0-56-cloud-amd64', version: '6.1.192-2' },
+          cves,
+          entries: cves.length ? 3 : 0,
+        },
+        packages: cves.length
+          ? [
+              {
+                source: 'expat<script>',
+                binaries: ['libexpat1'],
+                installed: '2.5.0-1',
+                candidate: '2.5.0-1+deb12u5',
+                cves,
+                entries: 1,
+                note: pkgNote,
+              },
+            ]
+          : [],
+        distinct: cves.length,
+      },
+    });
+    withVulns.bench.before = [vulns(['CVE-2026-1111', 'CVE-2026-2222'], '<img src=y>')];
+    withVulns.bench.after = [vulns([], '')];
+    withVulns.bench.comparisons = [compareBench(withVulns.bench.before[0]!, withVulns.bench.after[0]!)];
+    const html = toHtml(sealEvidence(withVulns, home));
+    expect(html).toContain('2 fixable CVEs');
+    expect(html).toContain('0 fixable CVEs (-2, fewer is better)');
+    expect(html).toContain(
+      'running 6.1.170-3, newest linux-image-6.1.0-56-cloud-amd64 6.1.192-2, 2 CVEs fixed in between',
+    );
+    expect(html).toContain(
+      'running 6.1.192-2, newest linux-image-6.1.0-56-cloud-amd64 6.1.192-2, 0 CVEs fixed in between',
+    );
+    expect(html).toContain('a lower bound');
+    expect(html).not.toMatch(/<img|<script>/);
+    // A bundle from elsewhere whose rows are not what we wrote still renders.
+    (withVulns.bench.before[0] as unknown as { vulns: unknown }).vulns = { kernel: 'x', packages: 'y' };
+    expect(toHtml(sealEvidence(withVulns, home))).toContain('kernel: not measured');
   });
 
   it('reading a file that is not evidence never echoes its content (L1)', () => {

@@ -308,7 +308,7 @@ describe('the vulns bench', () => {
       ['pkg:expat', 'fail'],
     ]);
     expect(r.tests[0]!.details).toBe(
-      'running 6.1.170-3, newest linux-image-6.1.0-56-cloud-amd64 6.1.192-2, 5 CVEs fixed in between',
+      'kernel 6.1.0-47-cloud-amd64: running 6.1.170-3, newest linux-image-6.1.0-56-cloud-amd64 6.1.192-2, 5 CVEs fixed in between',
     );
     expect(g.scripts).toHaveLength(2);
 

@@ -19,8 +19,15 @@ import { SETTING_KEYS, type SettingKey, type SettingsView } from '../../../share
 import { EXPORT_FORMATS, type ExportFormat } from '../../recipes/exports.js';
 import { shQuote } from '../../ssh/executor.js';
 import { doctorText } from '../../machines/doctor.js';
+import { vulnsLines } from '../../../shared/vulns-text.js';
 
 function benchText(r: BenchResult): string {
+  if (r.vulns)
+    return [
+      `${r.tool} on ${r.machine}:`,
+      ...vulnsLines(r.vulns),
+      ...r.warnings.map((w) => `  warning ${w.id}: ${w.text}`),
+    ].join('\n');
   const count = (k: string) => r.tests.filter((t) => t.result === k).length;
   return [
     `${r.tool} on ${r.machine}: ${r.score}/${r.max}  (${Object.entries(r.meta)

@@ -31,7 +31,7 @@ export function formatEvent(e: StampedEvent, total: number): string | undefined 
     case 'persist-check':
       return `  ${e.pass ? '✓' : '✗'} [step ${e.index + 1}] ${e.name} (after reboot)${e.pass ? '' : `: ${e.output.split('\n').slice(-2).join(' | ')}`}`;
     case 'bench-finished':
-      return `bench ${e.phase}: ${e.tool} ${e.score}/${e.max}`;
+      return `bench ${e.phase}: ${e.tool} ${e.unit ? `${e.score} ${e.unit}` : `${e.score}/${e.max}`}`;
     case 'bench-failed':
       return `bench ${e.phase}: ${e.tool} failed: ${e.message}`;
     case 'rollback-started':

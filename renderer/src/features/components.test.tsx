@@ -9,6 +9,7 @@ import { StepDetails } from './steps/StepsSection';
 import { ProviderOptions } from './machines/formParts';
 import { HostCheckView } from './machines/HostCheck';
 import { LatestBench } from './bench/LatestBench';
+import { VulnsTable } from './bench/VulnsTable';
 
 describe('run timeline card', () => {
   it('shows a rolled-back step with the failure and what was restored', () => {
@@ -89,6 +90,68 @@ describe('bench chart', () => {
     );
     expect(widths[1]).toBe(widths[0]! * 1.5);
     expect(widths[3]).toBe(widths[1]! * (4 / 3));
+  });
+
+  it('draws a count of fixable CVEs on one scale, a drop as the improvement, with the rows behind it', () => {
+    const html = renderToStaticMarkup(
+      <BenchChart
+        comparisons={[
+          {
+            tool: 'vulns',
+            before: { score: 2952, max: 2952 },
+            after: { score: 0, max: 0 },
+            delta: -2952,
+            fixed: [],
+            regressions: [],
+            accepted: [],
+            lowerIsBetter: true,
+            unit: 'fixable CVEs',
+          },
+        ]}
+      />,
+    );
+    expect(html).toContain('0 fixable CVEs (-2952, fewer is better)');
+    const widths = [...html.matchAll(/class="(before|after)" x="120" y="\d+" width="(\d+)"/g)].map((m) =>
+      Number(m[2]),
+    );
+    expect(widths).toEqual([340, 2]);
+    const kernel = {
+      release: '6.1.0-47-cloud-amd64',
+      running: '6.1.170-3',
+      cves: ['CVE-2026-1'],
+      entries: 1,
+    };
+    const rows = renderToStaticMarkup(
+      <VulnsTable
+        phases={[
+          {
+            name: 'before',
+            report: {
+              kernel: {
+                ...kernel,
+                newest: { package: 'linux-image-6.1.0-56-cloud-amd64', version: '6.1.192-2' },
+              },
+              packages: [
+                {
+                  source: 'expat',
+                  binaries: ['libexpat1'],
+                  installed: '2.5.0-1',
+                  candidate: '2.5.0-1+deb12u5',
+                  cves: ['CVE-2026-2', 'CVE-2026-3'],
+                  entries: 2,
+                },
+              ],
+              distinct: 3,
+            },
+          },
+        ]}
+      />,
+    );
+    expect(rows).toContain(
+      'running 6.1.170-3, newest linux-image-6.1.0-56-cloud-amd64 6.1.192-2, 1 CVEs fixed in between',
+    );
+    expect(rows).toContain('2 CVE ids');
+    expect(rows).toContain('a lower bound');
   });
 });
 

@@ -10,13 +10,14 @@ import { BenchChart } from './BenchChart';
 import { ClaimsTable } from './ClaimsTable';
 import { DockerBenchSource } from './DockerBenchSource';
 import { LatestBench } from './LatestBench';
+import { VulnsTable } from './VulnsTable';
 import { useBench } from './store';
 import { TableHead } from '../../components/TableHead';
 
 export function BenchSection() {
   const { history, refresh } = useRuns();
   const { machines } = useMachines();
-  const { runId, comparisons, claims, latest, busy, loadRun, benchNow } = useBench();
+  const { runId, comparisons, claims, vulns, latest, busy, loadRun, benchNow } = useBench();
   const [tool, setTool] = useState<BenchTool>('checks');
   const [machine, setMachine] = useState('');
   const [profile, setProfile] = useState('');
@@ -61,6 +62,7 @@ export function BenchSection() {
       ) : (
         <>
           <BenchChart comparisons={comparisons} />
+          {vulns.length > 0 && <VulnsTable phases={vulns} />}
           <h3>
             Flipped tests: {flips.filter((f) => !f.regression && !f.accepted).length} fixed,{' '}
             <span className={flips.some((f) => f.regression) ? 'bad-text' : ''}>
@@ -134,6 +136,13 @@ export function BenchSection() {
           </span>
         </div>
       )}
+      {tool === 'vulns' && (
+        <p className="muted">
+          vulns lists the updates this machine&apos;s apt offers but has not applied, and the CVE ids their
+          Debian changelogs name (the running kernel against the newest image of its flavour). Changelogs are
+          kept on this host by package and version, so a second run downloads nothing.
+        </p>
+      )}
       {tool === 'docker-config' && (
         <p className="muted">
           docker-config measures the daemon as it runs (docker info, the default bridge, probe containers) for
@@ -144,12 +153,13 @@ export function BenchSection() {
         <p data-testid="bench-latest">
           {latest.tool} on {latest.machine}:{' '}
           <strong>
-            {latest.score}/{latest.max}
+            {latest.lowerIsBetter ? `${latest.score} ${latest.unit ?? ''}` : `${latest.score}/${latest.max}`}
           </strong>{' '}
           — {latest.tests.filter((t) => t.result === 'fail').length} failing tests, {latest.warnings.length}{' '}
           warnings
         </p>
       )}
+      {latest?.vulns && <VulnsTable phases={[{ name: 'now', report: latest.vulns }]} />}
       {latest && <LatestBench result={latest} />}
     </section>
   );

@@ -1,6 +1,6 @@
 /** Bench results: a run's before/after comparison, or a bench run on a machine now. */
 import { create } from 'zustand';
-import type { BenchComparison, BenchResult, BenchTool } from '../../../../shared/bench';
+import type { BenchComparison, BenchResult, BenchTool, VulnReport } from '../../../../shared/bench';
 import type { StepClaim } from '../../../../shared/claims';
 import type { Progress } from '../../../../shared/types';
 import type { ApiClient } from '../../../../shared/rpc';
@@ -11,6 +11,8 @@ interface BenchStore {
   comparisons: BenchComparison[];
   claims: StepClaim[];
   latest?: BenchResult;
+  /** The run's vulnerability bench before and after, when it ran one. */
+  vulns: Array<{ name: string; report: VulnReport }>;
   busy?: { label: string; progress?: Progress; cancel: () => void };
   loadRun(api: ApiClient, runId: string): Promise<void>;
   benchNow(api: ApiClient, machine: string, tool: BenchTool, opts?: { profile?: string }): Promise<void>;
@@ -19,11 +21,18 @@ interface BenchStore {
 export const useBench = create<BenchStore>((set, get) => ({
   comparisons: [],
   claims: [],
+  vulns: [],
   async loadRun(api, runId) {
     set({ runId });
     const r = await api.call('runs.bench', { id: runId });
     if (!r.ok) return useToasts.getState().error(r.error);
-    set({ comparisons: r.value.comparisons, claims: r.value.claims });
+    const phase = (name: string, rs: BenchResult[]) =>
+      rs.flatMap((x) => (x.vulns ? [{ name, report: x.vulns }] : []));
+    set({
+      comparisons: r.value.comparisons,
+      claims: r.value.claims,
+      vulns: [...phase('before', r.value.before), ...phase('after', r.value.after)],
+    });
   },
   async benchNow(api, machine, tool, opts = {}) {
     const controller = new AbortController();
