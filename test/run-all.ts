@@ -33,6 +33,8 @@ const TOOLS: Record<string, string> = {
   'dpkg-deb': 'dpkg',
   // The Lynis run planner is unit-tested against Lynis's own test files.
   '/usr/sbin/lynis': 'lynis',
+  // The vulns bench's changelog slicing is held to apt-listchanges (run from its .deb), which imports apt_pkg.
+  '/usr/lib/python3/dist-packages/apt_pkg.cpython-311-x86_64-linux-gnu.so': 'python3-apt',
   // Login events are forwarded to Debian's rsyslogd as a real syslog receiver on 127.0.0.1.
   '/usr/sbin/rsyslogd': 'rsyslog',
   // The Vagrant provider runs live: Vagrant + vagrant-libvirt, libvirtd in a test network namespace.

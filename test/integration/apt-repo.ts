@@ -115,6 +115,8 @@ export function ensureRepo(image = 'debian-12'): string {
 
 export interface RepoServer {
   port: number;
+  /** The folder it serves (the .debs and their Packages index). */
+  dir: string;
   /** The apt source line as the guest sees it. */
   sourceLine: string;
   close(): Promise<void>;
@@ -136,6 +138,7 @@ export async function serveRepo(dir: string): Promise<RepoServer> {
   const port = (server.address() as { port: number }).port;
   return {
     port,
+    dir,
     sourceLine: `deb [trusted=yes] http://10.0.2.2:${port}/ ./`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };

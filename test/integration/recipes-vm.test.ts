@@ -4,8 +4,10 @@
  * make every check pass, cloud-init passes its schema, the HTML report renders in Chromium, and a
  * replay of the evidence matches the original.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import path from 'node:path';
 import { chromium } from '@playwright/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +16,7 @@ import type { RecipeDef } from '../../shared/steps.js';
 import type { RunSummary } from '../../shared/runs.js';
 import type { Service } from '../../electron/core/service.js';
 import { runChecks } from '../../electron/bench/checks.js';
+import { cvesBetween, parseChangelog } from '../../electron/bench/changelog.js';
 import { runRecipe } from '../../electron/engine/run.js';
 import { keyPaths } from '../../electron/ssh/keys.js';
 import { SshExecutor } from '../../electron/ssh/executor.js';
@@ -229,4 +232,68 @@ describe('validated recipes: bench, evidence, exports, replay', { timeout: 1_800
     expect(r.differences).toEqual([]);
     expect(r.match).toBe(true);
   });
+
+  it('vulns: the older kernel against the newest image, an outdated library with the ids its update names, changelogs read once', async () => {
+    await backToFresh();
+    const e = ex();
+    try {
+      // One library set back to its bookworm release in dpkg's database: apt then offers the update.
+      await e.run(
+        `sed -i '/^Package: libexpat1$/,/^$/ s/^Version: .*/Version: 2.5.0-1/' /var/lib/dpkg/status`,
+        {
+          asRoot: true,
+        },
+      );
+    } finally {
+      e.reset();
+    }
+    const r = await must(client, 'bench.run', { machine: M, tool: 'vulns' });
+    const v = r.vulns!;
+    const served = (name: string) => {
+      const f = readdirSync(repo.dir).find((x) => new RegExp(`^${name}_[^_]+_amd64\\.deb$`).test(x))!;
+      return { file: path.join(repo.dir, f), version: decodeURIComponent(f.split('_')[1]!) };
+    };
+    // The repository's newest image is what this machine's apt offers; the image runs the older ABI.
+    const image = readdirSync(repo.dir).find((x) => /^linux-image-[0-9.]+-\d+-cloud-amd64_/.test(x))!;
+    expect(v.kernel.release).toBe('6.1.0-47-cloud-amd64');
+    expect(v.kernel.newest?.package).toBe(image.split('_')[0]);
+    expect(v.kernel.running).toMatch(/^6\.1\.\d+-\d+$/);
+    const cpu = served('linux-cpupower');
+    const kernelLog = parseChangelog(changelogText(cpu.file));
+    expect(v.kernel.cves).toEqual(
+      cvesBetween(kernelLog, v.kernel.running!, cpu.version, { source: 'linux', arch: 'amd64' }).ids,
+    );
+    expect(v.kernel.cves.length).toBeGreaterThan(100);
+    expect(v.kernel.changelog?.package).toBe('linux-cpupower');
+    const expat = served('libexpat1');
+    const row = v.packages.find((p) => p.source === 'expat')!;
+    expect(row).toMatchObject({ binaries: ['libexpat1'], installed: '2.5.0-1', candidate: expat.version });
+    expect(row.cves).toEqual(
+      cvesBetween(parseChangelog(changelogText(expat.file)), '2.5.0-1', expat.version).ids,
+    );
+    expect(row.cves.length).toBeGreaterThan(0);
+    expect(row.changelog?.sha256).toBe(createHash('sha256').update(readFileSync(expat.file)).digest('hex'));
+    expect(r.score).toBe(new Set([...v.kernel.cves, ...row.cves]).size);
+    expect(r.tests.find((t) => t.id === 'kernel')?.result).toBe('fail');
+    // A second run reads every changelog from the host's cache: nothing in it is written again.
+    const cache = service.context.changelogCache;
+    const stamp = () =>
+      readdirSync(cache)
+        .map((f) => `${f} ${statSync(path.join(cache, f)).mtimeMs}`)
+        .sort();
+    const before = stamp();
+    const again = await must(client, 'bench.run', { machine: M, tool: 'vulns' });
+    expect(stamp()).toEqual(before);
+    expect(again.score).toBe(r.score);
+  });
 });
+
+/** changelog.Debian.gz of a .deb, as text. */
+function changelogText(deb: string): string {
+  const list = execFileSync('dpkg-deb', ['-c', deb], { encoding: 'utf8' });
+  const member = /\.\/usr\/share\/doc\/[^/\s]+\/changelog\.Debian\.gz/.exec(list)![0];
+  const tar = execFileSync('dpkg-deb', ['--fsys-tarfile', deb], { maxBuffer: 256 << 20 });
+  return gunzipSync(execFileSync('tar', ['-xO', member], { input: tar, maxBuffer: 256 << 20 })).toString(
+    'utf8',
+  );
+}
