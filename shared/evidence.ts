@@ -1,4 +1,5 @@
 /** The evidence bundle of a run: what was done, what it proved, hashed and signed. */
+import type { AuthEvent } from './events.js';
 import type { BenchComparison, BenchResult } from './bench.js';
 import type { DeclaredBenchmarks } from './claims.js';
 import type { RecipeException, StandardVerdict } from './steps.js';
@@ -56,6 +57,18 @@ export interface EvidenceBody {
   bench: { before: BenchResult[]; after: BenchResult[]; comparisons: BenchComparison[] };
   /** sha256 of the run's journal file as it was when the bundle was made. */
   journalSha256: string;
+  /** Logins and login attempts during the steps (absent in runs made before they were kept). */
+  logins?: RunLogins;
+}
+
+export interface RunLogins {
+  /** Oldest first; at most the first RUN_EVENTS_MAX of them. */
+  events: AuthEvent[];
+  total: number;
+  /** sshd's LogLevel as last read: below VERBOSE, failed key attempts are not logged at all. */
+  sshdLogLevel?: string;
+  /** Reads of the guest's journal that failed (the run went on). */
+  errors?: string[];
 }
 
 export interface EvidenceBundle {

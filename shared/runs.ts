@@ -43,6 +43,8 @@ export type RunEvent =
       /** Absent when the provider cannot know it (a user's own Vagrant box or VM). */
       imageSha256?: string;
     }
+  /** Login events read from the guest's journal so far (kept in events.jsonl beside the journal). */
+  | { type: 'events-collected'; count: number; total: number; sshdLogLevel?: string; error?: string }
   | { type: 'snapshot-taken'; index: number; snapshot: string }
   | { type: 'apply-output'; index: number; stream: 'stdout' | 'stderr'; text: string }
   | { type: 'apply-finished'; index: number; exitCode: number; scriptSha256: string; durationMs: number }

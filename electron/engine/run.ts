@@ -21,6 +21,7 @@ import { FAILED_UNITS, runConnectionProbes, runProbe, type ProbeEnv } from './pr
 import { rebootMachine } from './reboot.js';
 import path from 'node:path';
 import { runBench, saveBench } from '../bench/index.js';
+import { RunEvents } from './run-events.js';
 
 const APPLY_TIMEOUT_MS = 15 * 60_000;
 const CHECK_TIMEOUT_MS = 2 * 60_000;
@@ -61,6 +62,7 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
   };
   const target = () => ctx.machines.targetOf(machine);
   const ex = new SshExecutor(target, ctx.knownHosts);
+  const logins = new RunEvents(machine, path.join(ctx.paths.runs, runId), emit);
   const snapTag = runId.slice(-6);
   const taken: string[] = [];
   let status: 'validated' | 'failed' | 'cancelled' | 'error' = 'validated';
@@ -123,6 +125,7 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
     };
     await facts('before');
     await bench('before');
+    await logins.start(ex, await target());
     const failedBefore = (await ex.exec(FAILED_UNITS)).stdout.split('\n').filter(Boolean);
     const probeEnv: ProbeEnv = { target, knownHosts: ctx.knownHosts, failedBefore };
     let stop = false;
@@ -149,6 +152,8 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
         params: rs.params,
         probeEnv,
         snapshot: `hlab-${snapTag}-${index}`,
+        // Before a rollback rewinds the guest's disk, and its journal with it.
+        verified: () => logins.collect(ex, o.signal),
       });
       taken.push(`hlab-${snapTag}-${index}`);
       if (outcome === 'cancelled') {
@@ -168,6 +173,7 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
           .catch(() => undefined);
     }
     if (recipe.finalReboot && validated.length && !o.signal?.aborted) {
+      await logins.collect(ex, o.signal);
       await rebootRecorded(ctx, machine, ex, emit, o.signal);
       let lost = 0;
       for (const v of validated) {
@@ -191,6 +197,7 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
     if (!o.signal?.aborted) {
       await facts('after');
       await bench('after');
+      await logins.collect(ex, o.signal);
     }
   } catch (err) {
     status = (err as HlabError).code === 'cancelled' ? 'cancelled' : 'error';
@@ -247,6 +254,8 @@ interface StepRun extends RunOptions {
   params: Record<string, ParamValue>;
   probeEnv: ProbeEnv;
   snapshot: string;
+  /** Called once the verification has its verdict, before any rollback. */
+  verified: () => Promise<void>;
 }
 
 async function runStep(s: StepRun): Promise<'validated' | 'rolled-back' | 'cancelled'> {
@@ -347,6 +356,7 @@ async function runStep(s: StepRun): Promise<'validated' | 'rolled-back' | 'cance
       (err as HlabError).code === 'cancelled' || s.signal?.aborted ? 'cancelled' : (err as Error).message;
   }
 
+  if (!s.signal?.aborted) await s.verified();
   if (!failure) {
     guard?.reset();
     emit({ type: 'step-finished', index, outcome: 'validated', durationMs: Date.now() - started });

@@ -13,10 +13,12 @@ import {
   type EvidenceBody,
   type EvidenceBundle,
   type EvidenceStep,
+  type RunLogins,
   type EvidenceVerdict,
 } from '../../shared/evidence.js';
 import type { StampedEvent } from '../../shared/runs.js';
 import { readEvents, summarize } from '../engine/journal.js';
+import { readRunEvents, RUN_EVENTS_MAX } from '../engine/run-events.js';
 import { runBenches } from '../bench/index.js';
 import { evidenceKey, fingerprint, trustedKeys } from './trust.js';
 
@@ -202,6 +204,20 @@ export function buildEvidence(runsDir: string, runId: string, appVersion: string
   }
   const fb = factsOf('before');
   const fa = factsOf('after');
+  const reads = events.filter(
+    (e): e is Extract<StampedEvent, { type: 'events-collected' }> => e.type === 'events-collected',
+  );
+  const kept = readRunEvents(runDir);
+  const level = reads.findLast((e) => e.sshdLogLevel)?.sshdLogLevel;
+  const errors = reads.flatMap((e) => (e.error ? [e.error] : []));
+  const logins: RunLogins | undefined = reads.length
+    ? {
+        events: kept.slice(0, RUN_EVENTS_MAX),
+        total: kept.length,
+        ...(level ? { sshdLogLevel: level } : {}),
+        ...(errors.length ? { errors } : {}),
+      }
+    : undefined;
   return {
     format: EVIDENCE_FORMAT,
     app: { name: 'hardening-lab', version: appVersion },
@@ -228,5 +244,6 @@ export function buildEvidence(runsDir: string, runId: string, appVersion: string
     steps,
     bench: { before, after, comparisons },
     journalSha256: sha256(readFileSync(path.join(runDir, 'journal.jsonl'))),
+    ...(logins ? { logins } : {}),
   };
 }

@@ -2,7 +2,7 @@
 import { VULNS_BASIS, type BenchComparison, type BenchResult } from '../../shared/bench.js';
 import { kernelLine } from '../../shared/vulns-text.js';
 import { claimText, stepClaims, type StepClaim } from '../../shared/claims.js';
-import type { EvidenceBundle } from '../../shared/evidence.js';
+import type { EvidenceBody, EvidenceBundle } from '../../shared/evidence.js';
 import { escapeHtml } from '../../shared/html.js';
 
 const esc = escapeHtml;
@@ -100,6 +100,34 @@ function vulnRows(bench: EvidenceBundle['body']['bench']): string {
 ${phase('before', before)}
 ${phase('after', after)}
 </tbody></table>`;
+}
+
+/** Logins and login attempts during the steps: people's first, the app's own counted. */
+function loginRows(l: EvidenceBody['logins']): string {
+  if (!l || typeof l !== 'object') return '<p class="muted">This run kept no login events.</p>';
+  const all = Array.isArray(l.events) ? l.events.filter((e) => e && typeof e === 'object') : [];
+  const own = all.filter((e) => e.operator === true);
+  const others = all.filter((e) => e.operator !== true);
+  const level = typeof l.sshdLogLevel === 'string' ? l.sshdLogLevel : undefined;
+  const warn =
+    level && !/^(VERBOSE|DEBUG\d?)$/i.test(level)
+      ? `<p><b>sshd LogLevel ${esc(level)}</b>: failed key attempts are not logged at this level (sshd-hardening's logLevel VERBOSE logs them).</p>`
+      : '';
+  const rows = others
+    .slice(0, 500)
+    .map(
+      (e) =>
+        `<tr><td>${esc(String(e.time))}</td><td>${esc(String(e.action))}</td><td>${esc(String(e.outcome))}</td><td>${esc(String(e.user ?? ''))}</td><td>${esc(String(e.method ?? ''))}</td><td><code>${esc(String(e.raw ?? '').slice(0, 300))}</code></td></tr>`,
+    )
+    .join('\n');
+  const errors = Array.isArray(l.errors)
+    ? l.errors.map((x) => `<p class="muted">journal not read: ${esc(String(x))}</p>`).join('')
+    : '';
+  return `<p>${num(l.total)} events: ${own.length} are this app's own logins (its key), ${others.length} are not.</p>${warn}${errors}${
+    rows
+      ? `<table><thead><tr><th>time</th><th>action</th><th>outcome</th><th>user</th><th>method</th><th>line</th></tr></thead><tbody>\n${rows}\n</tbody></table>`
+      : ''
+  }`;
 }
 
 function claimRows(claims: StepClaim[]): string {
@@ -218,6 +246,8 @@ ${claimRows(
 ${standardRows(body.steps)}
 <h2>Declared exceptions</h2>
 ${exceptionRows(body)}
+<h2>Logins during the run</h2>
+${loginRows(body.logins)}
 <h2>Tools that ran (after the last step)</h2>
 ${toolRows(body.bench.after)}
 <h2>Flipped tests (${flips.filter((f) => f.kind === 'fixed').length} fixed, ${flips.filter((f) => f.kind === 'regression').length} regressions, ${flips.filter((f) => f.kind === 'accepted').length} accepted by exceptions)</h2>

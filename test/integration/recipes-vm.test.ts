@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../../shared/rpc.js';
 import type { RecipeDef } from '../../shared/steps.js';
 import type { RunSummary } from '../../shared/runs.js';
+import type { EvidenceBundle } from '../../shared/evidence.js';
 import type { Service } from '../../electron/core/service.js';
 import { runChecks } from '../../electron/bench/checks.js';
 import { cvesBetween, parseChangelog } from '../../electron/bench/changelog.js';
@@ -151,6 +152,15 @@ describe('validated recipes: bench, evidence, exports, replay', { timeout: 1_800
     const file = await exportRun('evidence');
     expect(await must(client, 'recipes.verify', { file })).toMatchObject({ intact: true, signedHere: true });
     const text = readFileSync(file, 'utf8');
+    // The logins the steps' verification made are kept: the fresh-login probes, by the app's own key,
+    // and sudo as they ran the checks.
+    const logins = (JSON.parse(text) as EvidenceBundle).body.logins!;
+    expect(logins.total).toBeGreaterThanOrEqual(STEPS.length);
+    expect(logins.events.filter((e) => e.action === 'ssh_login' && e.operator).length).toBeGreaterThanOrEqual(
+      STEPS.length,
+    );
+    expect(logins.events.every((e) => e.machine === M)).toBe(true);
+    expect(logins.sshdLogLevel).toBe('VERBOSE'); // sshd-hardening's default
     const at = text.indexOf('"validated"');
     const tampered = path.join(OUT, 'tampered.evidence.json');
     writeFileSync(tampered, `${text.slice(0, at + 1)}V${text.slice(at + 2)}`);

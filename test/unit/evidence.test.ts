@@ -1,6 +1,6 @@
 /** Evidence bundles: built from a journal, sealed, and any edit detected; exports from them. */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -306,6 +306,54 @@ describe('evidence bundle', () => {
     // A bundle from elsewhere whose rows are not what we wrote still renders.
     (withVulns.bench.before[0] as unknown as { vulns: unknown }).vulns = { kernel: 'x', packages: 'y' };
     expect(toHtml(sealEvidence(withVulns, home))).toContain('kernel: not measured');
+  });
+
+  it('keeps the logins the run met, people first in the report, and says when sshd would not log failed keys', () => {
+    const r = fakeRun();
+    const dir = path.join(r.runs, r.id);
+    const ev = (i: number, action: string, outcome: string, user: string, operator?: boolean) => ({
+      id: `e${i}`,
+      time: `2026-11-24T00:00:0${i}.000000Z`,
+      machine: 'm1',
+      hostname: 'lab',
+      action,
+      outcome,
+      user,
+      method: 'password',
+      ...(operator ? { operator } : {}),
+      process: 'sshd',
+      raw: i === 2 ? 'Failed password for <img src=x> from 10.0.2.2 port 2 ssh2' : `line ${i}`,
+    });
+    writeFileSync(
+      path.join(dir, 'events.jsonl'),
+      [ev(3, 'ssh_login', 'success', 'root', true), ev(2, 'ssh_login_failed', 'failure', 'bob')]
+        .map((e) => JSON.stringify(e))
+        .join('\n') + '\n{"id":"torn',
+    );
+    const extra = [
+      { type: 'events-collected', count: 2, total: 2, sshdLogLevel: 'INFO' },
+      { type: 'events-collected', count: 0, total: 2, error: 'journalctl failed on "m1"' },
+    ];
+    appendFileSync(
+      path.join(dir, 'journal.jsonl'),
+      extra.map((e, k) => JSON.stringify({ ...e, seq: 100 + k, at: new Date().toISOString() })).join('\n') +
+        '\n',
+    );
+    const b = buildEvidence(r.runs, r.id, '0.1.0');
+    expect(b.logins?.total).toBe(2);
+    expect(b.logins?.events.map((e) => e.id)).toEqual(['e2', 'e3']);
+    expect(b.logins?.sshdLogLevel).toBe('INFO');
+    expect(b.logins?.errors).toEqual(['journalctl failed on "m1"']);
+    const sealed = sealEvidence(b, r.home);
+    expect(verifyEvidence(sealed, r.home).intact).toBe(true);
+    const html = toHtml(sealed);
+    expect(html).toContain("2 events: 1 are this app's own logins (its key), 1 are not.");
+    expect(html).toContain('<b>sshd LogLevel INFO</b>');
+    expect(html).toContain('ssh_login_failed');
+    expect(html).not.toContain('<img');
+    // Runs from before logins were kept have no section, and still render.
+    expect(body.logins).toBeUndefined();
+    expect(toHtml(bundle)).toContain('This run kept no login events.');
   });
 
   it('reading a file that is not evidence never echoes its content (L1)', () => {

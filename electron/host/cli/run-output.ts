@@ -18,6 +18,9 @@ export function formatEvent(e: StampedEvent, total: number): string | undefined 
       ].join('\n');
     case 'snapshot-taken':
       return `  snapshot ${e.snapshot}`;
+    case 'events-collected':
+      if (e.error) return `  login events not read: ${e.error}`;
+      return e.count ? `  ${e.count} login event(s) kept (${e.total} in this run)` : undefined;
     case 'apply-output':
       return e.text.replace(/\n$/, '').replace(/^/gm, '  | ');
     case 'apply-finished':

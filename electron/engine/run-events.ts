@@ -1,0 +1,81 @@
+/**
+ * The logins and login attempts a run causes or meets, kept with the run: read from the guest's
+ * journal after each step's verification (before a rollback rewinds the disk, and the journal with
+ * it), before the final reboot and at the end, de-duplicated, appended to events.jsonl in the run's
+ * folder. The evidence bundle carries them.
+ */
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { AuthEvent } from '../../shared/events.js';
+import type { RunEvent } from '../../shared/runs.js';
+import { collectEvents, keyFingerprint } from '../events/collect.js';
+import type { SshExecutor } from '../ssh/executor.js';
+import type { SshTarget } from '../ssh/session.js';
+
+export const RUN_EVENTS_FILE = 'events.jsonl';
+/** The bundle keeps at most this many (a brute-force run would otherwise swell it). */
+export const RUN_EVENTS_MAX = 5000;
+
+export class RunEvents {
+  private readonly seen = new Set<string>();
+  private sinceMicros?: number;
+  private operators = new Set<string>();
+
+  constructor(
+    private readonly machine: string,
+    private readonly runDir: string,
+    private readonly emit: (e: RunEvent) => void,
+  ) {}
+
+  /** From now on, by the guest's clock (its journal's timestamps are the guest's). */
+  async start(ex: SshExecutor, target: SshTarget): Promise<void> {
+    const fp = keyFingerprint(target.privateKey);
+    if (fp) this.operators = new Set([fp]);
+    const now = Number((await ex.exec('date +%s%6N')).stdout.trim());
+    if (Number.isFinite(now) && now > 0) this.sinceMicros = now;
+  }
+
+  /** Never fails the run: a journal that cannot be read is journaled as such. */
+  async collect(ex: SshExecutor, signal?: AbortSignal): Promise<void> {
+    if (this.sinceMicros === undefined) return;
+    try {
+      const got = await collectEvents(ex, this.machine, {
+        sinceMicros: this.sinceMicros,
+        seen: this.seen,
+        operators: this.operators,
+        ...(signal ? { signal } : {}),
+      });
+      for (const e of got.events) this.seen.add(e.id);
+      if (got.events.length)
+        appendFileSync(
+          path.join(this.runDir, RUN_EVENTS_FILE),
+          got.events.map((e) => `${JSON.stringify(e)}\n`).join(''),
+        );
+      this.emit({
+        type: 'events-collected',
+        count: got.events.length,
+        total: this.seen.size,
+        ...(got.sshdLogLevel ? { sshdLogLevel: got.sshdLogLevel } : {}),
+      });
+    } catch (err) {
+      if (signal?.aborted) return;
+      this.emit({ type: 'events-collected', count: 0, total: this.seen.size, error: (err as Error).message });
+    }
+  }
+}
+
+/** A run's events as kept, oldest first; a torn last line (a crash mid-append) is left out. */
+export function readRunEvents(runDir: string): AuthEvent[] {
+  const file = path.join(runDir, RUN_EVENTS_FILE);
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .flatMap((l) => {
+      try {
+        return l ? [JSON.parse(l) as AuthEvent] : [];
+      } catch {
+        return [];
+      }
+    })
+    .sort((a, b) => a.time.localeCompare(b.time));
+}
