@@ -13,6 +13,7 @@ import { shQuote } from '../../electron/ssh/executor.js';
 import { defaultParams, LABS_DIR, loadLibrary, loadRecipe } from '../../electron/steps/load.js';
 import { ensureRepo, serveRepo, useRepoScript, type RepoServer } from '../integration/apt-repo.js';
 import { must, newHome, newService, sh } from '../integration/vm-env.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const M = 'baseline1';
@@ -157,9 +158,27 @@ describe('reboot steps and the baseline recipe', { timeout: 3_000_000 }, () => {
     const oscap = b.comparisons.find((c) => c.tool === 'openscap')!;
     expect(oscap.regressions).toEqual([]);
     expect(oscap.after.score).toBeGreaterThan(oscap.before.score);
+    // Host vulnerabilities: the older kernel's fixable CVEs before; none once the upgraded kernel runs.
+    const vb = b.before.find((r) => r.tool === 'vulns')?.vulns;
+    const va = b.after.find((r) => r.tool === 'vulns')?.vulns;
+    expect(vb, JSON.stringify(seen.filter((e) => e.type.startsWith('bench')))).toBeDefined();
+    expect(vb!.kernel.release).toBe(kernelBefore);
+    expect(vb!.kernel.cves.length).toBeGreaterThan(100);
+    expect(va!.kernel.release).toBe(kernelAfter);
+    expect(va!.kernel.running).toBe(va!.kernel.newest?.version);
+    expect(va!.kernel.cves).toEqual([]);
+    const vulns = b.comparisons.find((c) => c.tool === 'vulns')!;
+    expect(vulns.fixed.map((f) => `${f.id} ${f.from}->${f.to}`)).toContain('kernel fail->pass');
+    expect(vulns.after.score).toBeLessThan(vulns.before.score);
     // The evidence names which standard each disputed value satisfies.
     const ev = await must(client, 'recipes.export', { runId: s.id, format: 'html' });
     expect(ev.content).toMatch(/kptrRestrict = 2<\/code><\/td><td>Lynis[^<]*<\/td><td><b>SSG/);
+    expect(ev.content).toContain(`kernel ${kernelAfter}: running ${va!.kernel.running}`);
+    expect(ev.content).toMatch(/fixable CVEs \(-\d+, fewer is better\)/);
+    expect(ev.content).toMatch(/[1-9]\d* events: [1-9]\d* are this app's own logins/);
+    const out = path.join(__dirname, '..', '..', '.test-out', 'slow');
+    mkdirSync(out, { recursive: true });
+    writeFileSync(path.join(out, 'baseline-report.html'), ev.content);
     // Still a working container host after everything, as a fresh login sees it.
     expect(await sh(client, M, 'sudo -n docker run --rm hlab-probe /usr/bin/true && echo ok')).toBe('ok');
     expect(await sh(client, M, 'sudo -n /usr/sbin/sysctl -n net.ipv4.ip_forward')).toBe('1');
