@@ -123,7 +123,12 @@ export interface ApiMethods {
     { runId: string; match: boolean; differences: string[]; evidence: EvidenceBundle },
     true
   >;
-  'machines.exec': Method<{ machine: string; command: string; timeoutMs?: number }, ExecResult, true>;
+  /** fresh: a new SSH login even when a kept connection exists (proves login still works). */
+  'machines.exec': Method<
+    { machine: string; command: string; timeoutMs?: number; fresh?: boolean },
+    ExecResult,
+    true
+  >;
   /** Workshops that can be started, and every trainee session on this installation. */
   'workshops.list': Method<
     Record<string, never>,

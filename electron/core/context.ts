@@ -32,6 +32,11 @@ export interface ServiceContext {
   ssgContent(o: { signal?: AbortSignal; log?: (text: string) => void }): Promise<SsgContent>;
   /** Changelogs of candidate .debs for vulns benches, by package and version. */
   changelogCache: string;
+  /**
+   * Starts a process that keeps the machine's SSH connection for later `machines.exec` calls (set
+   * by the CLI, whose processes are short; a long-lived host keeps nothing).
+   */
+  keepConnection?: (machine: string) => void;
   env: NodeJS.ProcessEnv;
   broadcast<E extends EventName>(name: E, payload: ApiEvents[E]): void;
 }

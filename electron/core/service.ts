@@ -16,12 +16,17 @@ export interface Service {
   close(): Promise<void>;
 }
 
-export function createService(opts: { home: string; env?: NodeJS.ProcessEnv }): Service {
+export function createService(opts: {
+  home: string;
+  env?: NodeJS.ProcessEnv;
+  keepConnection?: ServiceContext['keepConnection'];
+}): Service {
   // Handlers broadcast through the dispatcher they are registered in: tie the knot via a ref.
   const ref: { dispatcher?: Dispatcher } = {};
   const context = createContext(opts.home, opts.env ?? process.env, (name, payload) =>
     ref.dispatcher?.broadcast(name, payload),
   );
+  if (opts.keepConnection) context.keepConnection = opts.keepConnection;
   const handlers: Handlers = {
     ...appHandlers(context),
     ...machineHandlers(context),

@@ -3,4 +3,4 @@ import { main } from './cli.js';
 
 import { exitWhenDone } from './cli-exit.js';
 
-exitWhenDone(await main(process.argv.slice(2)));
+exitWhenDone(await main(process.argv.slice(2), undefined, process.argv[1]));

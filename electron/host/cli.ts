@@ -1,4 +1,5 @@
 /** `hlab` entry point: parses argv, runs one command, maps errors to exit codes without stacks. */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { appPath } from '../platform/app-root.js';
@@ -18,6 +19,9 @@ import {
   type CommandContext,
 } from './cli/router.js';
 import { startWebHost } from './web-host.js';
+import { keepMachine } from '../core/keep.js';
+
+const KEEP_COMMAND = '__keep';
 
 export const RENDERER_DIST = appPath('dist', 'renderer');
 
@@ -28,6 +32,8 @@ export async function main(
     stderr: (s: string) => console.error(s),
     write: (stream, s) => process[stream].write(s),
   },
+  /** The script this process runs as `hlab` (set by the real entry): it can start keepers. */
+  entry?: string,
 ): Promise<number> {
   const controller = new AbortController();
   const onSigint = () => {
@@ -39,8 +45,25 @@ export async function main(
   let commands: Command[] = [];
   let service: ReturnType<typeof createService> | undefined;
   try {
-    service = createService({ home: hlabHome() });
+    const keep = entry && process.env.HLAB_KEEP_CONNECTIONS !== '0' ? entry : undefined;
+    service = createService({
+      home: hlabHome(),
+      ...(keep
+        ? {
+            keepConnection: (machine: string) =>
+              spawn(process.execPath, [...process.execArgv, keep, KEEP_COMMAND, machine], {
+                detached: true,
+                stdio: 'ignore',
+              }).unref(),
+          }
+        : {}),
+    });
     const svc = service;
+    // The keeper process: not a user command, so not in --help.
+    if (argv[0] === KEEP_COMMAND && argv.length === 2) {
+      await keepMachine(svc.context, argv[1] as string);
+      return 0;
+    }
     const client = createLocalClient(svc.dispatcher);
     commands = buildCommands({
       client,

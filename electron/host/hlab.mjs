@@ -35,5 +35,5 @@ if (bundleIsFresh()) {
   register();
   const { main } = await import('./cli.ts');
   const { exitWhenDone } = await import('./cli-exit.ts');
-  exitWhenDone(await main(process.argv.slice(2)));
+  exitWhenDone(await main(process.argv.slice(2), undefined, fileURLToPath(import.meta.url)));
 }

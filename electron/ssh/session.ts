@@ -63,7 +63,12 @@ export function pinnedHostKey(
 export function connect(
   t: SshTarget,
   knownHosts: HostKeyCheck,
-  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+  opts: {
+    timeoutMs?: number;
+    signal?: AbortSignal;
+    /** How often to ask the server for a sign of life, and how many misses close the connection. */
+    keepalive?: { intervalMs: number; countMax: number };
+  } = {},
 ): Promise<Client> {
   return new Promise((resolve, reject) => {
     const client = new ssh2.Client();
@@ -80,8 +85,8 @@ export function connect(
       username: t.user,
       privateKey: t.privateKey,
       readyTimeout: opts.timeoutMs ?? 20_000,
-      keepaliveInterval: 5_000,
-      keepaliveCountMax: 3,
+      keepaliveInterval: opts.keepalive?.intervalMs ?? 5_000,
+      keepaliveCountMax: opts.keepalive?.countMax ?? 3,
       hostVerifier: pinnedHostKey(knownHosts, t.machine, (err) => (hostKeyError = err)),
     };
     let settled = false;

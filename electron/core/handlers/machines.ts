@@ -4,6 +4,7 @@ import type { MachineInfo, ProviderKind } from '../../../shared/types.js';
 import { obtainImage } from '../../images/obtain.js';
 import { ensureKeyPair, removeKeyPair } from '../../ssh/keys.js';
 import { connect, exec } from '../../ssh/session.js';
+import { dropKept, execKept, keeperSocket } from '../../ssh/keeper.js';
 import type { Handlers, OpContext } from '../dispatcher.js';
 import { requireName } from './input.js';
 import type { ServiceContext } from '../context.js';
@@ -161,6 +162,7 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
     'machines.down': async (req, op) => {
       const name = requireName(req.name, 'name');
       ctx.terminals.closeMachine(name, `machine "${name}" was stopped`);
+      await dropKept(keeperSocket(ctx.home, name));
       await ctx.machines
         .owner(name)
         .down(name, { force: req.force === true, signal: op.signal, progress: op.progress });
@@ -170,6 +172,7 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
 
     'machines.destroy': async (req) => {
       const name = requireName(req.name, 'name');
+      await dropKept(keeperSocket(ctx.home, name));
       await ctx.machines.owner(name).destroy(name);
       ctx.knownHosts.forget(name);
       removeKeyPair(ctx.paths.keys, name);
@@ -205,6 +208,7 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
             machine,
             `machine "${machine}" was restored to snapshot "${req.snapshot}"`,
           );
+          await dropKept(keeperSocket(ctx.home, machine));
         }
         const snap = await ctx.machines.restore(machine, req.snapshot, {
           signal: op.signal,
@@ -228,18 +232,27 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
       const machine = requireName(req.machine, 'machine');
       if (typeof req.command !== 'string' || !req.command.trim())
         throw new HlabError('bad-request', 'command must be a non-empty string.');
+      const timeoutMs = optionalInt(req.timeoutMs, 'timeoutMs', 1, 24 * 3600_000);
+      const opts = {
+        signal: op.signal,
+        ...(timeoutMs ? { timeoutMs } : {}),
+        // Raw chunks: `hlab exec` must pass a command's output on byte for byte, like ssh does.
+        onStdout: (s: string) => op.log('stdout', s),
+        onStderr: (s: string) => op.log('stderr', s),
+      };
+      const keep = ctx.keepConnection && req.fresh !== true;
+      if (keep) {
+        const kept = await execKept(keeperSocket(ctx.home, machine), req.command, opts);
+        if (kept) return kept;
+      }
       const target = await ctx.machines.targetOf(machine);
       const client = await connect(target, ctx.knownHosts, { signal: op.signal });
       try {
-        return await exec(client, req.command, {
-          signal: op.signal,
-          timeoutMs: optionalInt(req.timeoutMs, 'timeoutMs', 1, 24 * 3600_000),
-          // Raw chunks: `hlab exec` must pass a command's output on byte for byte, like ssh does.
-          onStdout: (s) => op.log('stdout', s),
-          onStderr: (s) => op.log('stderr', s),
-        });
+        return await exec(client, req.command, opts);
       } finally {
         client.end();
+        // No keeper answered: start one for the calls that follow.
+        if (keep) ctx.keepConnection?.(machine);
       }
     },
   };

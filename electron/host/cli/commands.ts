@@ -364,8 +364,8 @@ export function buildCommands(deps: CliDeps): Command[] {
       args: 'NAME -- CMD...',
       arity: [1, 1],
       summary:
-        'Run a command on a machine over SSH: one argument is a shell command line, several are kept whole (exit code passed through, 128+N for signal N)',
-      options: { timeout: { type: 'string' } },
+        'Run a command on a machine over SSH: one argument is a shell command line, several are kept whole (exit code passed through, 128+N for signal N). The connection is kept 60 s for the next call; --fresh logs in anew',
+      options: { timeout: { type: 'string' }, fresh: { type: 'boolean' } },
       run: async (ctx) => {
         if (ctx.rest.length === 0)
           throw new HlabError('bad-request', 'nothing to run: hlab exec NAME -- CMD...');
@@ -374,6 +374,7 @@ export function buildCommands(deps: CliDeps): Command[] {
           machine: ctx.positionals[0] as string,
           command: execCommand(ctx.rest),
           timeoutMs: timeoutS === undefined ? undefined : timeoutS * 1000,
+          ...(ctx.values.fresh === true ? { fresh: true } : {}),
         });
         if (ctx.json) ctx.stdout(JSON.stringify(r, null, 2));
         return r.exitCode;

@@ -1,0 +1,130 @@
+/**
+ * The kept connection behind `hlab exec`, against a real OpenSSH sshd on 127.0.0.1: commands run
+ * over one connection (the same client port each time), exit codes and signals pass through,
+ * output streams as it comes, a dropped server makes the caller connect anew, and hostile bytes
+ * on the socket never end the keeper.
+ */
+import { statSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dropKept, execKept, keeperSocket, serveKeeper } from '../../electron/ssh/keeper.js';
+import { KnownHosts } from '../../electron/ssh/known-hosts.js';
+import { connect } from '../../electron/ssh/session.js';
+import { startSshd, type Sshd } from './sshd.js';
+import { newHome } from './vm-env.js';
+
+let sshd: Sshd;
+let home: string;
+let known: KnownHosts;
+
+beforeAll(async () => {
+  sshd = await startSshd();
+  home = newHome('keeper');
+  known = new KnownHosts(path.join(home, 'known_hosts.json'));
+});
+afterAll(async () => {
+  await sshd?.stop();
+});
+
+function keep(name: string, idleMs = 30_000) {
+  const sock = keeperSocket(home, name);
+  const ended = serveKeeper({
+    sock,
+    open: () => connect(sshd.target, known, { keepalive: { intervalMs: 500, countMax: 2 } }),
+    idleMs,
+  });
+  return { sock, ended };
+}
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const exists = (p: string) => {
+  try {
+    statSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('kept connection', () => {
+  it('runs commands over one connection, passing exit codes, signals and streamed output through', async () => {
+    const k = keep('m1');
+    await until(() => exists(k.sock));
+    expect(statSync(k.sock).mode & 0o777).toBe(0o600);
+    const port = async () => (await execKept(k.sock, 'echo $SSH_CONNECTION'))!.stdout.split(' ')[1];
+    const first = await port();
+    expect(first).toMatch(/^\d+$/);
+    expect(await port()).toBe(first);
+    const r = await execKept(k.sock, 'echo out; echo err >&2; exit 7');
+    expect(r).toMatchObject({ exitCode: 7, stdout: 'out\n', stderr: 'err\n' });
+    expect((await execKept(k.sock, 'kill -TERM $$'))!.exitCode).toBe(128 + 15);
+    const chunks: string[] = [];
+    await execKept(k.sock, 'printf a; sleep 0.3; printf b', { onStdout: (d) => chunks.push(d) });
+    expect(chunks).toEqual(['a', 'b']);
+    // Several at once share the connection.
+    const many = await Promise.all([1, 2, 3].map((n) => execKept(k.sock, `echo ${n}`)));
+    expect(many.map((x) => x!.stdout)).toEqual(['1\n', '2\n', '3\n']);
+    await expect(execKept(k.sock, 'sleep 5', { timeoutMs: 200 })).rejects.toMatchObject({ code: 'timeout' });
+    await dropKept(k.sock);
+    await k.ended;
+    expect(exists(k.sock)).toBe(false);
+    // No keeper: the caller is told to connect itself.
+    expect(await execKept(k.sock, 'true')).toBeUndefined();
+  });
+
+  it('survives hostile bytes on its socket, and ends when idle', async () => {
+    const k = keep('m2', 1500);
+    await until(() => exists(k.sock));
+    for (const junk of [
+      'not json\n',
+      '{"command": 5}\n',
+      'x'.repeat(2 << 20),
+      '\u0000\u00ff\n',
+      '{"quit":"yes"}\n',
+    ]) {
+      await new Promise<void>((resolve) => {
+        const c = net.connect(k.sock, () => c.write(junk));
+        c.on('data', () => undefined);
+        c.on('close', () => resolve());
+        c.on('error', () => resolve());
+        setTimeout(() => c.destroy(), 500);
+      });
+    }
+    expect((await execKept(k.sock, 'echo still'))!.stdout).toBe('still\n');
+    await k.ended; // idle for 1.5 s
+    expect(exists(k.sock)).toBe(false);
+  });
+
+  it('lets go when the server goes away; the next call connects anew', async () => {
+    const k = keep('m3');
+    await until(() => exists(k.sock));
+    expect((await execKept(k.sock, 'true'))!.exitCode).toBe(0);
+    await sshd.stop();
+    try {
+      // The keepalive notices within ~1 s; a call in between is answered "connect yourself".
+      const r = await execKept(k.sock, 'true');
+      expect(r).toBeUndefined();
+      await k.ended;
+      expect(exists(k.sock)).toBe(false);
+    } finally {
+      await sshd.start();
+    }
+  });
+
+  it('a second keeper for the same machine leaves the first one serving', async () => {
+    const a = keep('m4');
+    await until(() => exists(a.sock));
+    await keep('m4').ended; // returns at once: someone already answers there
+    expect((await execKept(a.sock, 'echo one'))!.stdout).toBe('one\n');
+    await dropKept(a.sock);
+    await a.ended;
+  });
+});
