@@ -4,8 +4,9 @@
  * it), before the final reboot and at the end, de-duplicated, appended to events.jsonl in the run's
  * folder. The evidence bundle carries them.
  */
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import path from 'node:path';
+import { readJsonLines } from '../platform/jsonl.js';
 import type { AuthEvent } from '../../shared/events.js';
 import type { RunEvent } from '../../shared/runs.js';
 import { collectEvents, keyFingerprint } from '../events/collect.js';
@@ -66,16 +67,7 @@ export class RunEvents {
 
 /** A run's events as kept, oldest first; a torn last line (a crash mid-append) is left out. */
 export function readRunEvents(runDir: string): AuthEvent[] {
-  const file = path.join(runDir, RUN_EVENTS_FILE);
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .flatMap((l) => {
-      try {
-        return l ? [JSON.parse(l) as AuthEvent] : [];
-      } catch {
-        return [];
-      }
-    })
-    .sort((a, b) => a.time.localeCompare(b.time));
+  return readJsonLines<AuthEvent>(path.join(runDir, RUN_EVENTS_FILE)).sort((a, b) =>
+    String(a.time).localeCompare(String(b.time)),
+  );
 }

@@ -15,6 +15,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
+import { readJsonLines } from '../platform/jsonl.js';
 import type { AuthEvent, EventDestination, EventDestinationSpec } from '../../shared/events.js';
 import { HlabError } from '../../shared/errors.js';
 import { Spool } from './spool.js';
@@ -81,17 +82,7 @@ export class EventStore {
   }
 
   list(machine: string): AuthEvent[] {
-    const f = path.join(this.machineDir(machine), 'events.jsonl');
-    if (!existsSync(f)) return [];
-    return readFileSync(f, 'utf8')
-      .split('\n')
-      .flatMap((l) => {
-        try {
-          return l ? [JSON.parse(l) as AuthEvent] : [];
-        } catch {
-          return [];
-        }
-      });
+    return readJsonLines<AuthEvent>(path.join(this.machineDir(machine), 'events.jsonl'));
   }
 
   private configFile(): string {

@@ -1,9 +1,25 @@
 import type { BenchComparison } from '../../../../shared/bench';
 
-/**
- * Before/after bars per tool, scaled to each tool's own maximum; a count of something bad
- * (fixable CVEs) scales both bars to the larger of the two, and a drop is the improvement.
- */
+/** What one row shows: each bar's length against its own top, and the words beside it. */
+function rowOf(c: BenchComparison) {
+  if (c.lowerIsBetter) {
+    // A count of something bad (fixable CVEs): both bars on one scale, and a drop is the improvement.
+    const top = Math.max(c.before.score, c.after.score, 1);
+    const unit = c.unit ?? '';
+    return {
+      before: { v: c.before.score, top, label: `${c.before.score} ${unit}` },
+      after: { v: c.after.score, top, label: `${c.after.score} ${unit}` },
+      change: `(${c.delta > 0 ? '+' : ''}${c.delta}, fewer is better)`,
+    };
+  }
+  return {
+    before: { v: c.before.score, top: c.before.max, label: `${c.before.score}/${c.before.max}` },
+    after: { v: c.after.score, top: c.after.max, label: `${c.after.score}/${c.after.max}` },
+    change: `(${c.delta >= 0 ? '+' : ''}${c.delta})`,
+  };
+}
+
+/** Before/after bars per tool, scaled to each tool's own maximum (or, for counts, the larger bar). */
 export function BenchChart({ comparisons }: { comparisons: BenchComparison[] }) {
   const rowH = 56;
   const w = 560;
@@ -17,59 +33,28 @@ export function BenchChart({ comparisons }: { comparisons: BenchComparison[] }) 
       height={comparisons.length * rowH + 24}
       data-testid="bench-chart"
     >
-      {comparisons.map((c, i) =>
-        c.lowerIsBetter ? (
-          <g key={c.tool} transform={`translate(0,${i * rowH + 6})`} data-testid="bench-chart-count">
-            <text x="0" y="14">
-              {c.tool}
-            </text>
-            <rect
-              className="before"
-              x="120"
-              y="2"
-              width={bw(c.before.score, Math.max(c.before.score, c.after.score, 1))}
-              height="16"
-            >
-              <title>{`before ${c.before.score} ${c.unit ?? ''}`}</title>
-            </rect>
-            <text x={126 + bw(c.before.score, Math.max(c.before.score, c.after.score, 1))} y="15">
-              {c.before.score} {c.unit}
-            </text>
-            <rect
-              className="after"
-              x="120"
-              y="22"
-              width={bw(c.after.score, Math.max(c.before.score, c.after.score, 1))}
-              height="16"
-            >
-              <title>{`after ${c.after.score} ${c.unit ?? ''}`}</title>
-            </rect>
-            <text x={126 + bw(c.after.score, Math.max(c.before.score, c.after.score, 1))} y="35">
-              {c.after.score} {c.unit} ({c.delta > 0 ? '+' : ''}
-              {c.delta}, fewer is better)
-            </text>
-          </g>
-        ) : (
+      {comparisons.map((c, i) => {
+        const r = rowOf(c);
+        return (
           <g key={c.tool} transform={`translate(0,${i * rowH + 6})`}>
             <text x="0" y="14">
               {c.tool}
             </text>
-            <rect className="before" x="120" y="2" width={bw(c.before.score, c.before.max)} height="16">
-              <title>{`before ${c.before.score}/${c.before.max}`}</title>
+            <rect className="before" x="120" y="2" width={bw(r.before.v, r.before.top)} height="16">
+              <title>{`before ${r.before.label}`}</title>
             </rect>
-            <text x={126 + bw(c.before.score, c.before.max)} y="15">
-              {c.before.score}/{c.before.max}
+            <text x={126 + bw(r.before.v, r.before.top)} y="15">
+              {r.before.label}
             </text>
-            <rect className="after" x="120" y="22" width={bw(c.after.score, c.after.max)} height="16">
-              <title>{`after ${c.after.score}/${c.after.max}`}</title>
+            <rect className="after" x="120" y="22" width={bw(r.after.v, r.after.top)} height="16">
+              <title>{`after ${r.after.label}`}</title>
             </rect>
-            <text x={126 + bw(c.after.score, c.after.max)} y="35">
-              {c.after.score}/{c.after.max} ({c.delta >= 0 ? '+' : ''}
-              {c.delta})
+            <text x={126 + bw(r.after.v, r.after.top)} y="35">
+              {r.after.label} {r.change}
             </text>
           </g>
-        ),
-      )}
+        );
+      })}
     </svg>
   );
 }
