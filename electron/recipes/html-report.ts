@@ -123,7 +123,8 @@ function loginRows(l: EvidenceBody['logins']): string {
   const errors = Array.isArray(l.errors)
     ? l.errors.map((x) => `<p class="muted">journal not read: ${esc(String(x))}</p>`).join('')
     : '';
-  return `<p>${num(l.total)} events: ${own.length} are this app's own logins (its key), ${others.length} are not.</p>${warn}${errors}${
+  const failed = others.filter((e) => e.outcome === 'failure').length;
+  return `<p>${num(l.total)} events: ${own.length} logins with this app's key; ${others.length} others (sudo, sessions, other logins and attempts), ${failed} of them failed.</p>${warn}${errors}${
     rows
       ? `<table><thead><tr><th>time</th><th>action</th><th>outcome</th><th>user</th><th>method</th><th>line</th></tr></thead><tbody>\n${rows}\n</tbody></table>`
       : ''

@@ -347,7 +347,9 @@ describe('evidence bundle', () => {
     const sealed = sealEvidence(b, r.home);
     expect(verifyEvidence(sealed, r.home).intact).toBe(true);
     const html = toHtml(sealed);
-    expect(html).toContain("2 events: 1 are this app's own logins (its key), 1 are not.");
+    expect(html).toContain(
+      "2 events: 1 logins with this app's key; 1 others (sudo, sessions, other logins and attempts), 1 of them failed.",
+    );
     expect(html).toContain('<b>sshd LogLevel INFO</b>');
     expect(html).toContain('ssh_login_failed');
     expect(html).not.toContain('<img');
