@@ -363,9 +363,11 @@ export async function runVulns(ex: SshExecutor, machine: string, o: VulnsOptions
     );
   const cache = new ChangelogCache(o.cacheDir);
   const p = plan(inv);
-  const lookup = (w: Plan['wants'][number]) =>
-    w.tries.map((t) => cache.get(t.package, t.version, inv.arch)).find((c) => c?.changelog) ??
-    w.tries.map((t) => cache.get(t.package, t.version, inv.arch)).find((c) => c);
+  // A changelog from any of the group's .debs; else what the cache knows (a .deb without one).
+  const lookup = (w: Want) => {
+    const known = w.tries.flatMap((t) => cache.get(t.package, t.version, inv.arch) ?? []);
+    return known.find((c) => c.changelog) ?? known[0];
+  };
   const missing = p.wants.filter((w) => !lookup(w)?.changelog);
   if (missing.length) {
     o.onOutput?.(`reading the changelogs of ${missing.length} candidate package(s) on ${machine}\n`);

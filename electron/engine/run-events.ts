@@ -40,6 +40,8 @@ export class RunEvents {
   async collect(ex: SshExecutor, signal?: AbortSignal): Promise<void> {
     if (this.sinceMicros === undefined) return;
     try {
+      // Always from the run's start: a rollback rewinds the guest's clock until the clock fix, so
+      // events logged in between carry earlier times than the last one read; `seen` de-duplicates.
       const got = await collectEvents(ex, this.machine, {
         sinceMicros: this.sinceMicros,
         seen: this.seen,
