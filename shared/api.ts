@@ -22,6 +22,7 @@ import type {
 import type {
   AdoptSpec,
   AppInfo,
+  EgressPolicy,
   ExecResult,
   ImageInfo,
   MachineInfo,
@@ -54,6 +55,8 @@ export interface ApiMethods {
   'machines.up': Method<{ name: string }, MachineInfo, true>;
   'machines.down': Method<{ name: string; force?: boolean }, MachineInfo, true>;
   'machines.destroy': Method<{ name: string }, { destroyed: string }>;
+  /** What a machine's guest may reach; allow/remove change its own HOST:PORT entries. */
+  'machines.egress': Method<{ name: string; allow?: string[]; remove?: string[] }, EgressPolicy>;
   'snapshots.list': Method<{ machine: string }, SnapshotInfo[]>;
   'snapshots.take': Method<{ machine: string; snapshot: string }, SnapshotInfo, true>;
   'snapshots.restore': Method<{ machine: string; snapshot: string }, SnapshotInfo, true>;
@@ -210,6 +213,7 @@ export const METHOD_NAMES = [
   'machines.up',
   'machines.down',
   'machines.destroy',
+  'machines.egress',
   'snapshots.list',
   'snapshots.take',
   'snapshots.restore',

@@ -1,5 +1,9 @@
 /** Installation settings the user sets once (`hlab settings set`), kept in the home's settings.json. */
-export const SETTING_KEYS = ['docker-bench-dir'] as const;
+/**
+ * docker-bench-dir: a local docker-bench-security copy. egress-allow: HOST:PORT entries (space
+ * separated) that every new filtered machine may reach besides Debian's mirrors.
+ */
+export const SETTING_KEYS = ['docker-bench-dir', 'egress-allow'] as const;
 export type SettingKey = (typeof SETTING_KEYS)[number];
 
 /** Where docker-bench-security comes from: a local copy (flag, env, setting) or GitHub in the guest. */

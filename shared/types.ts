@@ -46,6 +46,12 @@ export interface ProviderCapabilities {
    * an image pulled from a distribution's cloud image server can become a machine.
    */
   cloudInitSeed: boolean;
+  /**
+   * The guest reaches nothing on the host or the network except what its egress allow list names,
+   * through a package proxy the app runs for it (QEMU user networking with restrict=on). Other
+   * providers' guests use their hypervisor's own NAT.
+   */
+  egressFilter: boolean;
 }
 
 export interface ProviderStatus {
@@ -85,6 +91,35 @@ export interface MachineInfo {
   adopted?: boolean;
   /** Snapshot names, when the listing asked for them. */
   snapshots?: string[];
+  /**
+   * 'filtered': the guest reaches only its egress allow list, through the app's package proxy;
+   * 'open': the hypervisor's NAT (machines of other providers, and QEMU machines made before the filter).
+   */
+  network?: 'filtered' | 'open';
+}
+
+/** One connection the package proxy relayed or refused for a guest. */
+export interface EgressLogEntry {
+  time: string;
+  verdict: 'allowed' | 'refused' | 'unreachable' | 'bad-request' | 'error';
+  method?: string;
+  /** HOST:PORT as the guest asked for it. */
+  target?: string;
+  reason?: string;
+}
+
+/** What a filtered machine's guest may reach, and what it tried lately. */
+export interface EgressPolicy {
+  machine: string;
+  network: 'filtered' | 'open';
+  /** Where the guest finds the proxy (apt is configured with it). */
+  proxy: string;
+  /** HOST:PORT entries every filtered machine may reach (Debian's mirrors). */
+  defaults: string[];
+  /** This machine's own additions (e.g. 10.0.2.2:PORT for a repository served on the host). */
+  allow: string[];
+  /** The proxy's latest entries for this machine, newest last. */
+  recent: EgressLogEntry[];
 }
 
 /** What the engine and the evidence record about a machine's origin. */

@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { HlabError } from '../../shared/errors.js';
+import { GUEST_APT_PROXY_FILE } from '../../shared/egress.js';
 import type { BenchResult, BenchTest, TestResult } from '../../shared/bench.js';
 import { shQuote, type SshExecutor } from '../ssh/executor.js';
 import { DOCKER_BENCH_ENV, guestDir, type DockerBenchCopy } from './docker-bench-copy.js';
@@ -37,7 +38,12 @@ export function dockerBenchScript(checks?: string[]): string {
   return [
     ...preflight,
     `if [ ! -f ${FETCHED_DIR}/docker-bench-security.sh ]; then`,
-    '  timeout 10 bash -c "</dev/tcp/codeload.github.com/443" 2>/dev/null || { echo "HLAB-NO-INTERNET"; exit 4; }',
+    // A filtered machine reaches GitHub only through the package proxy, and only when its egress
+    // allow list names codeload.github.com:443; curl then goes through the same proxy.
+    `  proxy=$(sed -n 's#^Acquire::https::Proxy "\\(http://[0-9.:]*\\)";$#\\1#p' ${GUEST_APT_PROXY_FILE} 2>/dev/null)`,
+    '  if [ -n "$proxy" ]; then export https_proxy="$proxy"; hp=${proxy#http://}',
+    `    timeout 10 bash -c 'exec 3<>/dev/tcp/\${0%:*}/\${0##*:}; printf "CONNECT codeload.github.com:443 HTTP/1.1\\r\\n\\r\\n" >&3; read -r _ code _ <&3; [ "$code" = 200 ]' "$hp" 2>/dev/null || { echo "HLAB-NO-INTERNET"; exit 4; }`,
+    '  else timeout 10 bash -c "</dev/tcp/codeload.github.com/443" 2>/dev/null || { echo "HLAB-NO-INTERNET"; exit 4; }; fi',
     '  command -v curl >/dev/null || { export DEBIAN_FRONTEND=noninteractive; apt-get install -y -q --no-install-recommends curl >/dev/null; }',
     `  mkdir -p ${FETCHED_DIR}.tmp && curl -fsSL ${url} | tar -xz --strip-components=1 -C ${FETCHED_DIR}.tmp && mv ${FETCHED_DIR}.tmp ${FETCHED_DIR}`,
     'fi',
@@ -91,7 +97,7 @@ export async function runDockerBench(
   if (r.stdout.includes('HLAB-NO-INTERNET'))
     throw new HlabError(
       'unavailable',
-      `Machine "${machine}" cannot reach github.com: docker-bench-security is fetched from ${DOCKER_BENCH_REPO} at commit ${DOCKER_BENCH_COMMIT.slice(0, 12)}. Give a local copy instead (hlab bench --docker-bench DIR, the docker-bench-dir setting or ${DOCKER_BENCH_ENV}), or use --tool docker-config, lynis or checks.`,
+      `Machine "${machine}" cannot reach github.com: docker-bench-security is fetched from ${DOCKER_BENCH_REPO} at commit ${DOCKER_BENCH_COMMIT.slice(0, 12)}. Give a local copy instead (hlab bench --docker-bench DIR, the docker-bench-dir setting or ${DOCKER_BENCH_ENV}), or use --tool docker-config, lynis or checks. A filtered machine reaches GitHub only with codeload.github.com:443 in its egress allow list (hlab machine egress ${machine} allow codeload.github.com:443).`,
       { machine },
     );
   if (r.stdout.includes('HLAB-HASH-MISMATCH'))

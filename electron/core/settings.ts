@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { HlabError } from '../../shared/errors.js';
+import { egressEntries } from '../../shared/egress.js';
 import { SETTING_KEYS, type DockerBenchSource, type SettingKey } from '../../shared/settings.js';
 import { DOCKER_BENCH_ENV, readDockerBenchCopy, type DockerBenchCopy } from '../bench/docker-bench-copy.js';
 import { DOCKER_BENCH_COMMIT, DOCKER_BENCH_REPO } from '../bench/docker-bench.js';
@@ -42,6 +43,17 @@ export function writeSetting(home: string, key: SettingKey, value: string | unde
   writeFileSync(tmp, `${JSON.stringify(next, null, 1)}\n`, { mode: 0o600 });
   renameSync(tmp, file(home));
   return next;
+}
+
+/** The egress-allow setting: entries every new filtered machine may reach besides Debian's mirrors. */
+export function settingEgressAllow(home: string): string[] {
+  const text = readSettings(home)['egress-allow'];
+  if (!text) return [];
+  try {
+    return egressEntries(text);
+  } catch (err) {
+    throw new HlabError('bad-request', `${file(home)}: egress-allow: ${(err as Error).message}`);
+  }
 }
 
 /** A flag beats the environment, which beats the setting; without any, the guest fetches it. */

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { HlabError } from '../../shared/errors.js';
 import type {
   AdoptSpec,
+  EgressPolicy,
   MachineFacts,
   MachineInfo,
   Progress,
@@ -17,7 +18,7 @@ import type {
   SnapshotInfo,
 } from '../../shared/types.js';
 import { imageSeeding } from '../../shared/types.js';
-import type { CreateSpec, OpOptions, Provider } from '../providers/provider.js';
+import type { CreateSpec, EgressChange, OpOptions, Provider } from '../providers/provider.js';
 import { SshExecutor } from '../ssh/executor.js';
 import { createFromReady, createPinned } from './ready-clone.js';
 import { ensureKeyPair } from '../ssh/keys.js';
@@ -91,6 +92,18 @@ export class Machines {
 
   facts(name: string): Promise<MachineFacts> {
     return this.owner(name).facts(name);
+  }
+
+  /** What the machine's guest may reach (a provider with an egress filter), after the change. */
+  egress(name: string, change: EgressChange = {}): EgressPolicy {
+    const p = this.owner(name);
+    if (!p.egress || !p.capabilities.egressFilter)
+      throw new HlabError(
+        'unavailable',
+        `Machine "${name}" (${p.kind}) uses its hypervisor's own NAT; the app filters egress only for machines of a provider with an egress filter (qemu).`,
+        { machine: name },
+      );
+    return p.egress(name, change);
   }
 
   /**

@@ -22,8 +22,11 @@ const { utils } = ssh2;
 
 const TEMPLATE_BOOT_TIMEOUT_MS = 600_000;
 
-/** Bumped when what a template holds changes (v3: the identity agent waits in it; v4: one host key). */
-const TEMPLATE_VERSION = 'v4';
+/**
+ * Bumped when what a template holds changes (v3: the identity agent waits in it; v4: one host key;
+ * v5: filtered egress, apt through the package proxy).
+ */
+const TEMPLATE_VERSION = 'v5';
 
 export const templateName = (spec: CreateSpec) =>
   `${spec.image.name}-${spec.image.sha256.slice(0, 12)}-${spec.memoryMiB}m-${spec.cpus}c-${TEMPLATE_VERSION}`;
@@ -135,7 +138,7 @@ async function ensureTemplate(t: TemplateAccess, spec: CreateSpec, o: OpOptions)
       // A cloud image's template gets its own host key, so cloud-init makes no others for copies to share.
       await createPinned(
         t.provider,
-        { ...spec, name, publicKey: key.publicKey, sshPort: undefined },
+        { ...spec, name, publicKey: key.publicKey, sshPort: undefined, egressAllow: undefined },
         t.knownHosts,
         o,
       );

@@ -5,6 +5,7 @@
  * these two files as a volume labelled `cidata`; nothing of it is baked into the shared base.
  */
 import { stringify } from 'yaml';
+import { GUEST_APT_PROXY_FILE } from '../../shared/egress.js';
 
 export interface NocloudSeed {
   /** cloud-init runs its once-per-instance modules (users, host keys) when this changes. */
@@ -13,7 +14,13 @@ export interface NocloudSeed {
   user: string;
   publicKey: string;
   hostKey?: { private: string; public: string };
+  /** A filtered machine: apt goes through the app's proxy, and DNS fails at once instead of timing out. */
+  aptProxyConf?: string;
 }
+
+/** A filtered guest has no DNS: a resolver on its own loopback answers "refused" at once. */
+export const NO_DNS_RESOLV_CONF =
+  '# Hardening Lab: this machine reaches the network only through the package proxy (no DNS).\nnameserver 127.0.0.1\n';
 
 export const NOCLOUD_LABEL = 'cidata';
 
@@ -47,6 +54,14 @@ export function nocloudFiles(s: NocloudSeed): { 'meta-data': string; 'user-data'
     package_upgrade: false,
     // Images without the locales package fail this module, and a failed unit fails every health check.
     locale: false,
+    ...(s.aptProxyConf
+      ? {
+          write_files: [
+            { path: GUEST_APT_PROXY_FILE, content: s.aptProxyConf, permissions: '0644' },
+            { path: '/etc/resolv.conf', content: NO_DNS_RESOLV_CONF, permissions: '0644' },
+          ],
+        }
+      : {}),
   };
   return {
     'meta-data': stringify({ 'instance-id': s.instanceId, 'local-hostname': s.hostname }, { lineWidth: 0 }),

@@ -6,6 +6,7 @@
 import { HlabError } from '../../shared/errors.js';
 import type {
   AdoptSpec,
+  EgressPolicy,
   ImageInfo,
   MachineFacts,
   MachineInfo,
@@ -47,6 +48,8 @@ export interface CreateSpec {
   publicKey: string;
   /** The machine's SSH host key, made and pinned by the app; seeded where the provider can (cloud-init). */
   hostKey?: { private: string; public: string };
+  /** HOST:PORT entries the guest may reach besides Debian's mirrors (providers with an egress filter). */
+  egressAllow?: string[];
 }
 
 export interface Provider {
@@ -85,6 +88,16 @@ export interface Provider {
   ): Promise<MachineInfo>;
   /** With reboot 'exit-and-restart': true once the hypervisor ended after the guest rebooted. */
   waitForGuestExit?(name: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+  /**
+   * With capabilities.egressFilter: what the guest may reach, after adding or removing HOST:PORT
+   * entries of its own allow list (effective at the guest's next connection, no restart).
+   */
+  egress?(name: string, change?: EgressChange): EgressPolicy;
+}
+
+export interface EgressChange {
+  allow?: string[];
+  remove?: string[];
 }
 
 /** Machine and snapshot names end up in file names and command lines: keep them tame. */

@@ -1,9 +1,10 @@
 /**
  * A local Debian repository for VM tests: the packages steps install (newer kernel, auditd,
  * AppArmor, docker.io) and everything they need that the base image lacks, downloaded once by
- * the host from its own mirror into a cache outside the clone, and served on 127.0.0.1. The guest
- * reaches it as 10.0.2.2 (QEMU user-mode networking), so `apt-get update` takes ~2 s instead of
- * ~40 s of parsing the full mirror under TCG, and tests do not depend on the mirror's speed.
+ * the host from its own mirror into a cache outside the clone, and served on 127.0.0.1. A guest
+ * reaches it as 10.0.2.2:PORT through the machine's package proxy once that entry is in its egress
+ * allow list (`repo.egress`), so `apt-get update` takes ~2 s instead of ~40 s of parsing the full
+ * mirror under TCG, and tests do not depend on the mirror's speed.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -119,6 +120,8 @@ export interface RepoServer {
   dir: string;
   /** The apt source line as the guest sees it. */
   sourceLine: string;
+  /** The egress allow-list entry a filtered machine needs to reach it. */
+  egress: string;
   close(): Promise<void>;
 }
 
@@ -140,6 +143,7 @@ export async function serveRepo(dir: string): Promise<RepoServer> {
     port,
     dir,
     sourceLine: `deb [trusted=yes] http://10.0.2.2:${port}/ ./`,
+    egress: `10.0.2.2:${port}`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -70,6 +70,7 @@ beforeAll(async () => {
   await must(client, 'machines.up', { name: M });
   // openscap-scanner comes from the local repository (a full apt update takes ~40 s under TCG).
   repo = await serveRepo(ensureRepo());
+  await must(client, 'machines.egress', { name: M, allow: [repo.egress] });
   const e = ex();
   try {
     expect((await e.runScript(useRepoScript(repo))).exitCode).toBe(0);

@@ -33,6 +33,7 @@ beforeAll(async () => {
   ({ service, client } = newService(newHome('baseline')));
   await must(client, 'machines.create', { name: M, memoryMiB: 1024, cpus: 2 });
   await must(client, 'machines.up', { name: M });
+  await must(client, 'machines.egress', { name: M, allow: [repo.egress] });
   await sh(client, M, `sudo -n sh -c ${shQuote(useRepoScript(repo))}`);
 }, 300_000);
 afterAll(async () => {

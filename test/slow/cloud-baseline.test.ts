@@ -39,6 +39,7 @@ beforeAll(async () => {
     seeding: 'cloud-init',
   });
   await must(client, 'machines.create', { name: M, ready: true });
+  await must(client, 'machines.egress', { name: M, allow: [repo.egress] });
   await sh(client, M, `sudo -n sh -c ${shQuote(useRepoScript(repo))}`);
 }, 900_000);
 afterAll(async () => {

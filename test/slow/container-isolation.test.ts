@@ -63,6 +63,7 @@ beforeAll(async () => {
   repo = await serveRepo(ensureRepo());
   ({ service, client } = newService(newHome('isolation')));
   await must(client, 'machines.create', { name: M, memoryMiB: 1024, cpus: 2, ready: true });
+  await must(client, 'machines.egress', { name: M, allow: [repo.egress] });
   await root(useRepoScript(repo));
   // Docker as Debian installs it: the "before" every claim is measured against.
   await root(

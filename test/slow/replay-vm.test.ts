@@ -27,6 +27,7 @@ beforeAll(async () => {
   await must(client, 'machines.create', { name: M, memoryMiB: 1024, cpus: 2 });
   await must(client, 'machines.up', { name: M });
   repo = await serveRepo(ensureRepo());
+  await must(client, 'machines.egress', { name: M, allow: [repo.egress] });
   const ex = new SshExecutor(() => service.context.machines.targetOf(M), service.context.knownHosts);
   try {
     expect((await ex.runScript(useRepoScript(repo))).exitCode).toBe(0);

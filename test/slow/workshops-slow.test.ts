@@ -32,6 +32,8 @@ beforeAll(async () => {
   }
   process.env.HLAB_LABS_DIR = labs;
   ({ client } = newService(newHome('workshops-slow')));
+  // Workshop machines are made by workshops.start: the setting lets every new one reach the repo.
+  await must(client, 'settings.set', { key: 'egress-allow', value: repo.egress });
 }, 600_000);
 afterAll(async () => {
   if (client)

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BENCH_TOOLS } from '../../../shared/bench.js';
 import { HlabError } from '../../../shared/errors.js';
+import { egressEntries } from '../../../shared/egress.js';
 import { loadBenches, runBench, runBenches, runClaims, saveBench } from '../../bench/index.js';
 import { readEvents } from '../../engine/journal.js';
 import { buildEvidence, readEvidence, sealEvidence, verifyEvidence } from '../../recipes/evidence.js';
@@ -99,10 +100,15 @@ export function benchHandlers(ctx: ServiceContext): BenchHandlers {
           'bad-request',
           `Unknown setting "${String(req.key)}": use ${SETTING_KEYS.join(', ')}.`,
         );
-      // Every setting today names a host folder: only the CLI may set it, and it is checked now.
+      // Checked now, not when used: a folder that holds docker-bench-security (only the CLI may
+      // name host paths), or HOST:PORT entries.
       const value =
-        req.value === undefined || req.value === '' ? undefined : hostPath(op, req.value, req.key);
-      if (value) readDockerBenchCopy(value);
+        req.value === undefined || req.value === ''
+          ? undefined
+          : req.key === 'egress-allow'
+            ? egressEntries(String(req.value)).join(' ')
+            : hostPath(op, req.value, req.key);
+      if (value && req.key === 'docker-bench-dir') readDockerBenchCopy(value);
       return {
         values: writeSetting(ctx.home, req.key, value),
         dockerBench: dockerBenchSource(ctx.home, ctx.env).source,

@@ -7,6 +7,7 @@ import { connect, exec } from '../../ssh/session.js';
 import { dropKept, execKept, keeperSocket } from '../../ssh/keeper.js';
 import type { Handlers, OpContext } from '../dispatcher.js';
 import { requireName } from './input.js';
+import { settingEgressAllow } from '../settings.js';
 import type { ServiceContext } from '../context.js';
 
 const BOOT_TIMEOUT_MS = Number(process.env.HLAB_BOOT_TIMEOUT_MS ?? 300_000);
@@ -20,6 +21,7 @@ type MachineHandlers = Pick<
   | 'machines.up'
   | 'machines.down'
   | 'machines.destroy'
+  | 'machines.egress'
   | 'snapshots.list'
   | 'snapshots.take'
   | 'snapshots.restore'
@@ -78,6 +80,7 @@ export async function createMachine(
   ctx.knownHosts.forget(name);
   removeKeyPair(ctx.paths.keys, name);
   const key = ensureKeyPair(ctx.paths.keys, name);
+  const egressAllow = settingEgressAllow(ctx.home);
   return ctx.machines.create(
     kind,
     {
@@ -87,6 +90,7 @@ export async function createMachine(
       cpus: spec.cpus,
       publicKey: key.publicKey,
       ...(spec.sshPort ? { sshPort: spec.sshPort } : {}),
+      ...(egressAllow.length ? { egressAllow } : {}),
     },
     { signal: op.signal, progress: op.progress, ready: spec.ready === true },
   );
@@ -178,6 +182,22 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
       removeKeyPair(ctx.paths.keys, name);
       changed(name);
       return { destroyed: name };
+    },
+
+    'machines.egress': async (req) => {
+      const name = requireName(req.name, 'name');
+      const list = (v: unknown, field: string): string[] | undefined => {
+        if (v === undefined || v === null) return undefined;
+        if (!Array.isArray(v) || v.length > 64 || v.some((e) => typeof e !== 'string'))
+          throw new HlabError('bad-request', `${field} must be a list of at most 64 "HOST:PORT" strings.`);
+        return v as string[];
+      };
+      const policy = ctx.machines.egress(name, {
+        allow: list(req.allow, 'allow'),
+        remove: list(req.remove, 'remove'),
+      });
+      changed(name);
+      return policy;
     },
 
     'snapshots.list': async (req) => {

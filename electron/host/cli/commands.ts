@@ -13,6 +13,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadWorkshop, WORKSHOP_FILE } from '../../steps/workshop-load.js';
 import { workshopCommands } from './workshop-commands.js';
 import { eventCommands } from './event-commands.js';
+import { egressCommands } from './egress-commands.js';
 import path from 'node:path';
 import { BENCH_TOOLS, type BenchResult, type BenchTool } from '../../../shared/bench.js';
 import { SETTING_KEYS, type SettingKey, type SettingsView } from '../../../shared/settings.js';
@@ -307,6 +308,7 @@ export function buildCommands(deps: CliDeps): Command[] {
         );
       },
     },
+    ...egressCommands(call, print),
     {
       path: ['snapshot', 'take'],
       args: 'NAME SNAP',

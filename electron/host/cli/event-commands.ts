@@ -1,13 +1,9 @@
 /** `hlab events ...`: login events of a machine, and the SIEM destinations they are forwarded to. */
 import { readFileSync } from 'node:fs';
-import type { MethodName, ReqOf, ResOf } from '../../../shared/api.js';
 import type { AuthEvent, DestinationState, EventsView } from '../../../shared/events.js';
 import { HlabError } from '../../../shared/errors.js';
 import { table } from './output.js';
-import { UsageError, type Command, type CommandContext } from './router.js';
-
-type Call = <M extends MethodName>(ctx: CommandContext, method: M, params: ReqOf<M>) => Promise<ResOf<M>>;
-type Print = (ctx: CommandContext, value: unknown, human: () => string) => number;
+import { UsageError, type Call, type Command, type Print } from './router.js';
 
 export function eventLine(e: AuthEvent): string {
   const who = e.user ? ` ${e.user}` : '';

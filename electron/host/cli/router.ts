@@ -1,5 +1,6 @@
 /** A small subcommand router: `hlab GROUP CMD [args] [--flags]`, help at every level, exit codes. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { MethodName, ReqOf, ResOf } from '../../../shared/api.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 export type Values = Record<string, string | boolean | undefined>;
@@ -28,6 +29,14 @@ export interface Command {
 }
 
 export class UsageError extends Error {}
+
+/** One API call from a command (progress and logs printed), and its result printed (or as JSON). */
+export type Call = <M extends MethodName>(
+  ctx: CommandContext,
+  method: M,
+  params: ReqOf<M>,
+) => Promise<ResOf<M>>;
+export type Print = (ctx: CommandContext, value: unknown, human: () => string) => number;
 
 const GLOBAL: OptionSpec = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } };
 

@@ -1,15 +1,11 @@
 /** `hlab workshop ...`: the trainee loop and the trainer's exports, through the same API the UI uses. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { MethodName, ReqOf, ResOf } from '../../../shared/api.js';
 import { HlabError } from '../../../shared/errors.js';
 import { formatIssue } from '../../../shared/steps.js';
 import type { CheckResult, WorkshopStatus } from '../../../shared/workshops.js';
 import { table } from './output.js';
-import { UsageError, type Command, type CommandContext } from './router.js';
-
-type Call = <M extends MethodName>(ctx: CommandContext, method: M, params: ReqOf<M>) => Promise<ResOf<M>>;
-type Print = (ctx: CommandContext, value: unknown, human: () => string) => number;
+import { UsageError, type Call, type Command, type CommandContext, type Print } from './router.js';
 
 function readText(file: string): string {
   try {

@@ -26,6 +26,13 @@ export interface QemuMachineRecord {
   seeding?: 'cloud-init';
   /** cloud-init's instance id; copies of a template keep the template's, so nothing re-runs. */
   instanceId?: string;
+  /**
+   * 'filtered': restrict=on networking, the guest reaches only its allow list through the package
+   * proxy (set at creation; machines made before the filter existed lack it and keep open NAT).
+   */
+  network?: 'filtered';
+  /** HOST:PORT entries this machine may reach besides Debian's mirrors. */
+  egressAllow?: string[];
 }
 
 export class MachineStore {
@@ -46,6 +53,8 @@ export class MachineStore {
       seed: path.join(d, 'seed.txt'),
       cidata: path.join(d, 'cidata'),
       stderr: path.join(d, 'qemu.stderr.log'),
+      egressPolicy: path.join(d, 'egress.json'),
+      egressLog: path.join(d, 'egress.log'),
     };
   }
 

@@ -10,6 +10,7 @@ import path from 'node:path';
 import net from 'node:net';
 import { HlabError } from '../../../shared/errors.js';
 import type {
+  EgressPolicy,
   MachineFacts,
   MachineInfo,
   ProviderCapabilities,
@@ -17,14 +18,25 @@ import type {
   SshEndpoint,
 } from '../../../shared/types.js';
 import { imageSeeding } from '../../../shared/types.js';
+import { changedAllowList } from '../../../shared/egress.js';
 import { freePort } from '../../platform/ports.js';
 import { qemuOptValue } from '../../platform/socket-path.js';
+import {
+  APT_PROXY_CONF,
+  DEFAULT_EGRESS_ALLOW,
+  EGRESS_SEED_LINE,
+  filteredNetdev,
+  PROXY_URL,
+  recentEgress,
+  writeEgressPolicy,
+} from './egress.js';
 import { run } from '../../platform/run.js';
 import {
   READY_SNAPSHOT,
   validateSnapshotName,
   type CreateSpec,
   type Detection,
+  type EgressChange,
   type OpOptions,
   type Provider,
   type SnapshotManager,
@@ -69,9 +81,13 @@ export function guestRebooted(serial: string): boolean {
   return /reboot: Restarting system\s*$/.test(serial.trim());
 }
 
+/** The seed line of a filtered machine: its guest configures apt for the proxy and expects no DNS. */
+const egressSeed = (rec: QemuMachineRecord) => (rec.network === 'filtered' ? EGRESS_SEED_LINE : '');
+
 /** The NoCloud seed folder QEMU serves as a read-only FAT volume labelled cidata (no root, no mkfs). */
 function writeCidata(dir: string, rec: QemuMachineRecord, spec: CreateSpec): void {
   const files = nocloudFiles({
+    ...(rec.network === 'filtered' ? { aptProxyConf: APT_PROXY_CONF } : {}),
     instanceId: rec.instanceId ?? spec.name,
     hostname: spec.name,
     user: rec.user,
@@ -107,6 +123,7 @@ export class QemuProvider implements Provider {
     adoptExisting: false,
     readyClone: true,
     cloudInitSeed: true,
+    egressFilter: true,
   };
   readonly store: MachineStore;
   private readonly qemu: string;
@@ -184,6 +201,31 @@ export class QemuProvider implements Provider {
       ...(crashedNote ? { note: crashedNote } : {}),
       ...(fresh.bootFrom ? { resumeFrom: fresh.bootFrom } : {}),
       location: this.store.dir(rec.name),
+      network: rec.network === 'filtered' ? 'filtered' : 'open',
+    };
+  }
+
+  egress(name: string, change: EgressChange = {}): EgressPolicy {
+    const rec = this.store.read(name);
+    const f = this.store.files(name);
+    const filtered = rec.network === 'filtered';
+    if (filtered && (change.allow?.length || change.remove?.length)) {
+      const egressAllow = changedAllowList(rec.egressAllow ?? [], change);
+      this.store.update(name, { egressAllow });
+      writeEgressPolicy(f.egressPolicy, name, egressAllow);
+    } else if (change.allow?.length || change.remove?.length)
+      throw new HlabError(
+        'unavailable',
+        `Machine "${name}" was created before the egress filter and keeps open NAT networking; recreate it to filter its egress.`,
+        { machine: name },
+      );
+    return {
+      machine: name,
+      network: filtered ? 'filtered' : 'open',
+      proxy: PROXY_URL,
+      defaults: DEFAULT_EGRESS_ALLOW,
+      allow: this.store.read(name).egressAllow ?? [],
+      recent: filtered ? recentEgress(f.egressLog) : [],
     };
   }
 
@@ -261,13 +303,15 @@ export class QemuProvider implements Provider {
       snapshotTimes: { [READY_SNAPSHOT]: trec.snapshotTimes?.[READY_SNAPSHOT] ?? trec.createdAt },
       ...(spec.sshPort ? { sshPort: spec.sshPort } : {}),
       ...(trec.seeding ? { seeding: trec.seeding, instanceId: trec.instanceId } : {}),
+      ...(trec.network ? { network: trec.network } : {}),
+      ...(spec.egressAllow?.length ? { egressAllow: spec.egressAllow } : {}),
     };
     this.store.write(rec);
     // The copy resumes with the same devices as its template, cidata included; its seed describes the
     // copy (the template's instance id, so cloud-init re-runs nothing at its next cold boot).
     if (rec.seeding) writeCidata(f.cidata, rec, spec);
     // Read by the agent waiting in the resumed template, and by hlab-seed at every later cold boot.
-    writeFileSync(f.seed, paddedSeed(seed(rec.user)), { mode: 0o600 });
+    writeFileSync(f.seed, paddedSeed(seed(rec.user) + egressSeed(rec)), { mode: 0o600 });
     return this.toInfo(rec);
   }
 
@@ -288,6 +332,8 @@ export class QemuProvider implements Provider {
       cpus: spec.cpus,
       user: 'lab',
       createdAt: new Date().toISOString(),
+      network: 'filtered',
+      ...(spec.egressAllow?.length ? { egressAllow: spec.egressAllow } : {}),
       ...(spec.sshPort ? { sshPort: spec.sshPort } : {}),
       ...(imageSeeding(spec.image) === 'cloud-init'
         ? { seeding: 'cloud-init' as const, instanceId: `hlab-${randomBytes(8).toString('hex')}` }
@@ -307,7 +353,11 @@ export class QemuProvider implements Provider {
         `qemu-img create failed for machine "${spec.name}": ${r.stderr.trim()}`,
       );
     }
-    writeFileSync(f.seed, paddedSeed(`user=${rec.user}\nhostname=${spec.name}\nkey=${spec.publicKey}\n`));
+    writeFileSync(
+      f.seed,
+      paddedSeed(`user=${rec.user}\nhostname=${spec.name}\nkey=${spec.publicKey}\n${egressSeed(rec)}`),
+      { mode: 0o600 },
+    );
     if (rec.seeding) writeCidata(f.cidata, rec, spec);
     opts.progress?.({ current: 1, max: 1, description: `created ${spec.name}` });
     return this.toInfo(rec);
@@ -401,6 +451,7 @@ export class QemuProvider implements Provider {
     }
     rmSync(f.serial, { force: true });
     rmSync(f.qmp, { force: true });
+    if (rec.network === 'filtered') writeEgressPolicy(f.egressPolicy, name, rec.egressAllow ?? []);
     for (let attempt = 1; ; attempt += 1) {
       const args = [
         '-name',
@@ -415,7 +466,9 @@ export class QemuProvider implements Provider {
         '-drive',
         `file=${qemuOptValue(f.disk)},if=virtio,format=qcow2,cache=writeback,discard=unmap`,
         '-netdev',
-        `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22`,
+        rec.network === 'filtered'
+          ? filteredNetdev(port, f.egressPolicy, f.egressLog)
+          : `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22`,
         '-device',
         'virtio-net-pci,netdev=n0',
         '-device',

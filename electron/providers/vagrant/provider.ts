@@ -72,6 +72,7 @@ export class VagrantProvider extends RecordedProvider<VagrantMachineRecord> impl
     adoptExisting: true,
     readyClone: false,
     cloudInitSeed: false,
+    egressFilter: false,
   };
   private readonly runner: CommandRunner;
   private readonly vagrant: string;

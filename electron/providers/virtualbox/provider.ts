@@ -80,6 +80,7 @@ export class VirtualBoxProvider extends RecordedProvider<VirtualBoxMachineRecord
     adoptExisting: true,
     readyClone: false,
     cloudInitSeed: false,
+    egressFilter: false,
   };
   private readonly runner: CommandRunner;
   private readonly bin: string;
