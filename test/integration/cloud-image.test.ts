@@ -10,6 +10,9 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeF
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GUEST_APT_PROXY_FILE } from '../../shared/egress.js';
+import { APT_PROXY_CONF } from '../../electron/providers/qemu/egress.js';
+import { NO_DNS_RESOLV_CONF } from '../../electron/providers/nocloud.js';
 import { parse } from 'yaml';
 import { buildImage } from '../../electron/images/builder.js';
 import { ImageStore } from '../../electron/images/store.js';
@@ -194,6 +197,20 @@ describe('a machine from a pulled cloud image, as an ordinary user', () => {
     expect(hostKey?.split(' ')[1]).toBe(seed.ssh_keys.ed25519_public.split(' ')[1]);
     const pins = readFileSync(path.join(userHome, '.config', 'hardening-lab', 'known_hosts.json'), 'utf8');
     expect(pins).toContain(MACHINE);
+  }, 180_000);
+
+  it("is filtered like every QEMU machine: cloud-init pointed apt at the proxy, and the host's loopback is closed", async () => {
+    const r = await asUser(
+      [
+        'exec',
+        MACHINE,
+        '--',
+        `cat ${GUEST_APT_PROXY_FILE} /etc/resolv.conf; timeout 5 bash -c '</dev/tcp/10.0.2.2/22' 2>/dev/null && echo host-open || echo host-closed`,
+      ],
+      120_000,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`${APT_PROXY_CONF}${NO_DNS_RESOLV_CONF}host-closed\n`);
   }, 180_000);
 
   it('runs a short recipe: the step that holds is validated, the lock-out is rolled back', async () => {

@@ -3,17 +3,36 @@
  * a real QEMU VM under TCG, real sshd in the guest. One VM is booted cold once and shared; tests
  * restore snapshots instead of booting again.
  */
-import { copyFileSync, mkdirSync, openSync, readFileSync, writeSync, closeSync, chmodSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  writeFileSync,
+  writeSync,
+  closeSync,
+  chmodSync,
+} from 'node:fs';
+import { lookup } from 'node:dns/promises';
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { ApiClient } from '../../shared/rpc.js';
 import type { ImageInfo } from '../../shared/types.js';
 import type { Service } from '../../electron/core/service.js';
 import { ImageStore } from '../../electron/images/store.js';
 import { QemuProvider } from '../../electron/providers/qemu/provider.js';
 import { providerContract } from './provider-contract.js';
+import { startWebHost } from '../../electron/host/web-host.js';
+import {
+  APT_PROXY_CONF,
+  PROXY_GUEST_ADDRESS,
+  PROXY_GUEST_PORT,
+} from '../../electron/providers/qemu/egress.js';
+import { NO_DNS_RESOLV_CONF } from '../../electron/providers/nocloud.js';
+import { GUEST_APT_PROXY_FILE } from '../../shared/egress.js';
 import { failure, IMAGE_DIR, must, newHome, newService, sh } from './vm-env.js';
 
 const M = 'vm1';
@@ -192,5 +211,124 @@ describe('QEMU provider specifics', () => {
     expect((await must(client, 'snapshots.list', { machine: M })).map((s) => s.name)).not.toContain(
       'offline1',
     );
+  });
+});
+
+describe('egress filter: the guest reaches only its allow list, through the package proxy (M5)', () => {
+  beforeAll(async () => {
+    // The tests above leave the machine stopped: resume the live "clean" state (-loadvm).
+    await must(client, 'snapshots.restore', { machine: M, snapshot: 'clean' });
+    await must(client, 'machines.up', { name: M });
+  });
+  /** A plain service on the host's loopback that counts who reaches it. */
+  async function loopbackService() {
+    const s = { port: 0, connections: 0, close: async () => undefined as void };
+    const server = net.createServer((c) => {
+      s.connections += 1;
+      c.on('error', () => undefined);
+      // Read the request, or the socket never sees the peer's FIN and close() waits for it forever.
+      c.resume();
+      c.end('HTTP/1.1 200 OK\r\nContent-Length: 14\r\nConnection: close\r\n\r\nhost-service\r\n');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    s.port = (server.address() as net.AddressInfo).port;
+    s.close = () => new Promise((resolve) => server.close(() => resolve()));
+    return s;
+  }
+  /** One HTTP request from the guest through the proxy: its status line. */
+  const viaProxy = (request: string) =>
+    sh(
+      client,
+      M,
+      `exec 3<>/dev/tcp/${PROXY_GUEST_ADDRESS}/${PROXY_GUEST_PORT}; printf '${request}\\r\\nConnection: close\\r\\n\\r\\n' >&3; head -n 1 <&3 | tr -d '\\r'`,
+    );
+  const direct = (host: string, port: number) =>
+    sh(client, M, `timeout 5 bash -c '</dev/tcp/${host}/${port}' 2>/dev/null && echo open || echo closed`);
+
+  it("cannot open the web host's port or any other port of the host's loopback, directly or through the proxy", async () => {
+    const page = path.join(home, 'page');
+    mkdirSync(page, { recursive: true });
+    writeFileSync(path.join(page, 'index.html'), '<!doctype html><title>egress-test-page</title>');
+    const web = await startWebHost({ dispatcher: service.dispatcher, staticDir: page, port: 0 });
+    const other = await loopbackService();
+    try {
+      const webPort = Number(new URL(web.url).port);
+      expect((await must(client, 'machines.list', {})).find((m) => m.name === M)?.network).toBe('filtered');
+      expect(await direct('10.0.2.2', webPort)).toBe('closed');
+      expect(await direct('10.0.2.2', other.port)).toBe('closed');
+      // Every address of the user-mode network maps to the host's loopback without the filter.
+      expect(await direct('10.0.2.5', other.port)).toBe('closed');
+      expect(await viaProxy(`GET http://10.0.2.2:${webPort}/ HTTP/1.1\\r\\nHost: 10.0.2.2`)).toBe(
+        `HTTP/1.1 403 10.0.2.2:${webPort} is not in the egress allow list of machine ${M}`,
+      );
+      expect(other.connections).toBe(0);
+      // The web host is unharmed and still answers its own user.
+      const res = await fetch(web.url);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain('egress-test-page');
+      const policy = await must(client, 'machines.egress', { name: M });
+      expect(policy.recent.at(-1)).toMatchObject({ verdict: 'refused', target: `10.0.2.2:${webPort}` });
+    } finally {
+      await web.close();
+      await other.close();
+    }
+  });
+
+  it('reaches a host port once it is allowed, and not after it is removed; no restart in between', async () => {
+    const svc = await loopbackService();
+    const log = path.join(home, 'machines', M, 'egress.log');
+    onTestFailed(() => console.log(existsSync(log) ? readFileSync(log, 'utf8') : 'no egress log'));
+    try {
+      const entry = `10.0.2.2:${svc.port}`;
+      const req = `GET http://${entry}/ HTTP/1.1\\r\\nHost: ${entry}`;
+      expect(await viaProxy(req)).toMatch(/^HTTP\/1\.1 403 /);
+      expect((await must(client, 'machines.egress', { name: M, allow: [entry] })).allow).toEqual([entry]);
+      expect(await viaProxy(req)).toBe('HTTP/1.1 200 OK');
+      expect(svc.connections).toBe(1);
+      // Still closed directly: the proxy is the only way out.
+      expect(await direct('10.0.2.2', svc.port)).toBe('closed');
+      expect((await must(client, 'machines.egress', { name: M, remove: [entry] })).allow).toEqual([]);
+      expect(await viaProxy(req)).toMatch(/^HTTP\/1\.1 403 /);
+      expect(svc.connections).toBe(1);
+      expect((await failure(client, 'machines.egress', { name: M, allow: ['10.0.2.2'] })).message).toMatch(
+        /Egress entry "10\.0\.2\.2" is not HOST:PORT/,
+      );
+    } finally {
+      await svc.close();
+    }
+  });
+
+  it("reaches Debian's mirror through the proxy but not directly; apt is set to use it and DNS fails at once", async () => {
+    expect(await sh(client, M, `cat ${GUEST_APT_PROXY_FILE}`)).toBe(APT_PROXY_CONF.trimEnd());
+    expect(await sh(client, M, 'cat /etc/resolv.conf')).toBe(NO_DNS_RESOLV_CONF.trimEnd());
+    expect(
+      await sh(client, M, 'getent hosts deb.debian.org >/dev/null && echo resolved || echo no-dns'),
+    ).toBe('no-dns');
+    expect(
+      await viaProxy(
+        'HEAD http://deb.debian.org/debian/dists/bookworm/Release HTTP/1.1\\r\\nHost: deb.debian.org',
+      ),
+    ).toBe('HTTP/1.1 200 OK');
+    const mirror = (await lookup('deb.debian.org', { family: 4 })).address;
+    expect(await direct(mirror, 80)).toBe('closed');
+  });
+
+  it('keeps a machine made before the filter on open NAT, and says so instead of pretending', async () => {
+    await must(client, 'machines.create', { name: 'legacy', memoryMiB: 512, cpus: 1 });
+    try {
+      const file = path.join(home, 'machines', 'legacy', 'machine.json');
+      const rec = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      delete rec.network;
+      writeFileSync(file, JSON.stringify(rec));
+      expect(await must(client, 'machines.egress', { name: 'legacy' })).toMatchObject({
+        network: 'open',
+        allow: [],
+      });
+      expect(
+        (await failure(client, 'machines.egress', { name: 'legacy', allow: ['a.example:80'] })).message,
+      ).toMatch(/created before the egress filter and keeps open NAT networking/);
+    } finally {
+      await must(client, 'machines.destroy', { name: 'legacy' });
+    }
   });
 });

@@ -303,7 +303,7 @@ export function buildCommands(deps: CliDeps): Command[] {
               cpus: m.cpus || undefined,
               snapshots: m.snapshots?.length ? m.snapshots.join(' ') : undefined,
             })),
-            ['name', 'provider', 'state', 'image', 'memory', 'cpus', 'ssh', 'snapshots'],
+            ['name', 'provider', 'state', 'image', 'memory', 'cpus', 'ssh', 'network', 'snapshots'],
           ),
         );
       },
