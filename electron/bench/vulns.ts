@@ -49,10 +49,13 @@ export function inventoryScript(): string {
     'export LC_ALL=C DEBIAN_FRONTEND=noninteractive',
     'w=$(mktemp -d)',
     'trap \'rm -rf "$w"\' EXIT',
-    // List files keep the mirror's own times; the folder's time and our stamp say when apt last fetched.
+    // List files keep the mirror's own times; the folder's time (when it holds lists at all: an
+    // image is built with none) and our stamp say when apt last fetched. Sources changed since
+    // then make the lists stale whatever their age.
     `stamp=/var/lib/hlab/apt-lists-refreshed`,
-    `fetched_at() { t=$(stat -c %Y /var/lib/apt/lists 2>/dev/null || echo 0); s=$(stat -c %Y "$stamp" 2>/dev/null || echo 0); [ "$s" -gt "$t" ] && t=$s; echo "$t"; }`,
-    `if [ $(( $(date +%s) - $(fetched_at) )) -gt ${LISTS_MAX_AGE_MIN * 60} ]; then`,
+    `fetched_at() { t=0; ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 && t=$(stat -c %Y /var/lib/apt/lists); s=$(stat -c %Y "$stamp" 2>/dev/null || echo 0); [ "$s" -gt "$t" ] && t=$s; echo "$t"; }`,
+    `sources_changed() { [ -n "$(find /etc/apt/sources.list /etc/apt/sources.list.d -newermt "@$(fetched_at)" 2>/dev/null | head -n 1)" ]; }`,
+    `if [ $(( $(date +%s) - $(fetched_at) )) -gt ${LISTS_MAX_AGE_MIN * 60} ] || sources_changed; then`,
     `  if apt-get update -q >&2; then mkdir -p /var/lib/hlab && touch "$stamp"; else echo '${M.refresh}'; fi`,
     'fi',
     `echo "${M.arch}$(dpkg --print-architecture)"`,

@@ -57,6 +57,8 @@ test('create → terminal → recipe with a broken step → run with live rollba
   // "running" shows as soon as QEMU is up; Stop appears when the start (SSH ready) has finished.
   await expect(row.getByText('running')).toBeVisible({ timeout: 300_000 });
   await expect(row.getByRole('button', { name: 'Stop' })).toBeVisible({ timeout: 300_000 });
+  // A QEMU machine's guest reaches only its egress allow list.
+  await expect(row.getByText('filtered')).toBeVisible();
   await page.screenshot({ path: `${SHOTS}/machines.png` });
 
   // Terminal: a real shell on the new machine.

@@ -97,17 +97,7 @@ export function ensureRepo(image = 'debian-12'): string {
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   const have = new Set(manifest.packages.map((p) => p.split('=')[0] as string));
-  const download = () =>
-    execFileSync('apt-get', ['download', '-q', ...closure(REPO_PACKAGES, have), ...REPO_EXTRA], {
-      cwd: tmp,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-  try {
-    download();
-  } catch {
-    execFileSync('apt-get', ['update', '-q'], { stdio: 'ignore' });
-    download();
-  }
+  aptDownload([...closure(REPO_PACKAGES, have), ...REPO_EXTRA], tmp);
   writeFileSync(path.join(tmp, 'Packages'), packagesIndex(tmp));
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
@@ -123,6 +113,21 @@ export interface RepoServer {
   /** The egress allow-list entry a filtered machine needs to reach it. */
   egress: string;
   close(): Promise<void>;
+}
+
+/** Downloads .deb files from the host's mirror into `cwd`; stale package lists are refreshed once. */
+export function aptDownload(names: string[], cwd: string): void {
+  const get = () =>
+    execFileSync('apt-get', ['download', '-q', '-o', 'APT::Sandbox::User=root', ...names], {
+      cwd,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+  try {
+    get();
+  } catch {
+    execFileSync('apt-get', ['update', '-q'], { stdio: 'ignore' });
+    get();
+  }
 }
 
 export async function serveRepo(dir: string): Promise<RepoServer> {

@@ -128,6 +128,27 @@ describe('the egress proxy', () => {
     expect(forbidden.connections).toBe(before);
   });
 
+  it('checks every pipelined request: the same target is relayed in origin form, another ends the relay', async () => {
+    const before = allowed.received.length;
+    const t = `10.0.2.2:${allowed.port}`;
+    const r = await connection(
+      `GET http://${t}/a HTTP/1.1\r\nHost: ${t}\r\n\r\nGET http://${t}/b HTTP/1.1\r\nHost: ${t}\r\n\r\n` +
+        `GET http://10.0.2.2:${forbidden.port}/c HTTP/1.1\r\nHost: x\r\n\r\nGET http://${t}/d HTTP/1.1\r\nHost: ${t}\r\n\r\n`,
+    );
+    expect(allowed.received.slice(before).map((h) => h.split('\r\n')[0])).toEqual([
+      'GET /a HTTP/1.1',
+      'GET /b HTTP/1.1',
+    ]);
+    expect(r.out.match(/HTTP\/1\.1 200 OK/g)).toHaveLength(2);
+    expect(r.err).toBe('');
+    expect(logEntries().at(-1)).toMatchObject({ verdict: 'refused', target: `10.0.2.2:${forbidden.port}` });
+    const body = await connection(
+      `GET http://${t}/ HTTP/1.1\r\nHost: ${t}\r\nContent-Length: 5\r\n\r\nhello`,
+      { keepOpen: 300 },
+    );
+    expect(body.out).toMatch(/^HTTP\/1\.1 400 A GET or HEAD with a body is not relayed/);
+  });
+
   it('tunnels CONNECT to an allowed entry and relays bytes both ways', async () => {
     const r = await connection(
       `CONNECT 10.0.2.2:${echo.port} HTTP/1.1\r\nHost: 10.0.2.2:${echo.port}\r\n\r\nping-through`,

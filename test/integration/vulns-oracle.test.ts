@@ -10,24 +10,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aptDownload } from './apt-repo.js';
 import { cvesBetween, parseChangelog } from '../../electron/bench/changelog.js';
 
 const PYTHON = '/usr/bin/python3';
 let dir: string;
-
-function download(names: string[]): void {
-  const get = () =>
-    execFileSync('apt-get', ['download', '-q', '-o', 'APT::Sandbox::User=root', ...names], {
-      cwd: dir,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-  try {
-    get();
-  } catch {
-    execFileSync('apt-get', ['update', '-q'], { stdio: 'ignore' });
-    get();
-  }
-}
 
 const deb = (name: string) =>
   path.join(
@@ -70,7 +57,7 @@ function listchanges(file: string, since: string): Set<string> {
 
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'hlab-vulns-oracle-'));
-  download(['apt-listchanges', 'linux-cpupower', 'libexpat1']);
+  aptDownload(['apt-listchanges', 'linux-cpupower', 'libexpat1'], dir);
   execFileSync('dpkg-deb', ['-x', deb('apt-listchanges'), path.join(dir, 'alc')]);
 }, 300_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -103,37 +103,75 @@ async function addressOf(t) {
 }
 
 /**
- * Reads the request head from the guest; the bytes after it belong to the relayed stream.
+ * Reads request heads one after another from the guest's side of the connection. GET and HEAD
+ * carry no body, so that side of a relayed connection is nothing but heads: each one is checked.
  * @param {NodeJS.ReadableStream} input
- * @returns {Promise<{ head: string, rest: Buffer } | Refusal>}
  */
-function readHead(input) {
-  return new Promise((resolve) => {
-    /** @type {Buffer[]} */
-    const chunks = [];
-    let size = 0;
-    const done = (/** @type {{ head: string, rest: Buffer } | Refusal} */ v) => {
-      clearTimeout(timer);
+function headReader(input) {
+  let buf = Buffer.alloc(0);
+  let ended = false;
+  /** @type {(() => void) | undefined} */
+  let wake;
+  const onData = (/** @type {Buffer} */ c) => {
+    buf = Buffer.concat([buf, c]);
+    wake?.();
+  };
+  const onEnd = () => {
+    ended = true;
+    wake?.();
+  };
+  input.on('data', onData);
+  input.on('end', onEnd);
+  return {
+    /**
+     * The next head, undefined at the end of the stream, or why there is none.
+     * @param {number} timeoutMs
+     * @returns {Promise<string | undefined | Refusal>}
+     */
+    next(timeoutMs) {
+      return new Promise((resolve) => {
+        const timer = setTimeout(
+          () => finish(refuse(408, `No request head within ${timeoutMs / 1000} s`)),
+          timeoutMs,
+        );
+        const finish = (/** @type {string | undefined | Refusal} */ v) => {
+          clearTimeout(timer);
+          wake = undefined;
+          resolve(v);
+        };
+        const check = () => {
+          const end = buf.indexOf('\r\n\r\n');
+          if (end >= 0 && end <= HEAD_LIMIT) {
+            const head = buf.subarray(0, end).toString('latin1');
+            buf = buf.subarray(end + 4);
+            finish(head);
+          } else if (buf.length > HEAD_LIMIT) finish(refuse(431, 'Request head over 16 KiB'));
+          else if (ended)
+            finish(buf.length ? refuse(400, 'The connection closed before a request head') : undefined);
+        };
+        wake = check;
+        check();
+      });
+    },
+    /** Stops reading heads: what is left, and the stream, are relayed as they are (CONNECT). */
+    release() {
       input.removeListener('data', onData);
       input.removeListener('end', onEnd);
-      input.pause();
-      resolve(v);
-    };
-    const timer = setTimeout(() => done(refuse(408, 'No request head within 30 s')), HEAD_TIMEOUT_MS);
-    const onEnd = () => done(refuse(400, 'The connection closed before a request head'));
-    const onData = (/** @type {Buffer} */ c) => {
-      chunks.push(c);
-      size += c.length;
-      const all = Buffer.concat(chunks);
-      const end = all.indexOf('\r\n\r\n');
-      if (end >= 0 && end <= HEAD_LIMIT)
-        done({ head: all.subarray(0, end).toString('latin1'), rest: all.subarray(end + 4) });
-      else if (size > HEAD_LIMIT) done(refuse(431, 'Request head over 16 KiB'));
-    };
-    input.on('data', onData);
-    input.on('end', onEnd);
-  });
+      const rest = buf;
+      buf = Buffer.alloc(0);
+      return rest;
+    },
+  };
 }
+
+/** @param {ProxyRequest} req */
+const originForm = (req) =>
+  `${req.method} ${req.path} ${req.version}\r\n${req.headers
+    .filter((h) => !/^proxy-(connection|authorization):/i.test(h))
+    .join('\r\n')}\r\n\r\n`;
+
+/** @param {ProxyRequest} req */
+const hasBody = (req) => req.headers.some((h) => /^(content-length:\s*[1-9]|transfer-encoding:)/i.test(h));
 
 /**
  * @param {string | undefined} file
@@ -186,12 +224,14 @@ function answer(out, r) {
  * @returns {Promise<void>} when the connection is over
  */
 async function serveConnection(o) {
-  const got = await readHead(o.input);
-  if ('status' in got) {
-    log(o.logFile, { verdict: 'bad-request', reason: got.reason });
-    return answer(o.output, got);
-  }
-  const req = parseHead(got.head);
+  const heads = headReader(o.input);
+  const first = await heads.next(HEAD_TIMEOUT_MS);
+  const req =
+    first === undefined
+      ? refuse(400, 'The connection closed before a request head')
+      : typeof first === 'string'
+        ? parseHead(first)
+        : first;
   if ('status' in req) {
     log(o.logFile, { verdict: 'bad-request', reason: req.reason });
     return answer(o.output, req);
@@ -204,6 +244,10 @@ async function serveConnection(o) {
       o.output,
       refuse(403, `${where} is not in the egress allow list of machine ${policy.machine}`),
     );
+  }
+  if (hasBody(req)) {
+    log(o.logFile, { verdict: 'bad-request', method: req.method, target: where, reason: 'a body' });
+    return answer(o.output, refuse(400, 'A GET or HEAD with a body is not relayed'));
   }
   const address = await addressOf(req);
   if (typeof address !== 'string') {
@@ -222,20 +266,50 @@ async function serveConnection(o) {
     return answer(o.output, refuse(502, `${where} did not accept a connection`));
   }
   log(o.logFile, { verdict: 'allowed', method: req.method, target: where });
-  if (req.method === 'CONNECT') o.output.write('HTTP/1.1 200 Connection established\r\n\r\n');
-  else {
-    const headers = req.headers.filter((h) => !/^proxy-(connection|authorization):/i.test(h));
-    upstream.write(`${req.method} ${req.path} ${req.version}\r\n${headers.join('\r\n')}\r\n\r\n`, 'latin1');
-  }
-  if (got.rest.length) upstream.write(got.rest);
-  await new Promise((resolve) => {
+  const closed = new Promise((resolve) => {
     upstream.setTimeout(IDLE_TIMEOUT_MS, () => upstream.destroy());
     upstream.on('error', () => upstream.destroy());
     upstream.on('close', resolve);
     upstream.pipe(o.output);
-    o.input.pipe(upstream);
-    o.input.resume();
   });
+  if (req.method === 'CONNECT') {
+    o.output.write('HTTP/1.1 200 Connection established\r\n\r\n');
+    const rest = heads.release();
+    if (rest.length) upstream.write(rest);
+    o.input.pipe(upstream);
+    return closed;
+  }
+  upstream.write(originForm(req), 'latin1');
+  // Pipelined and kept-alive requests: each must name the same target. Another one ends the
+  // relay after the answers already asked for; the guest's next connection is checked anew.
+  for (;;) {
+    const next = await Promise.race([heads.next(IDLE_TIMEOUT_MS), closed.then(() => undefined)]);
+    const more = typeof next === 'string' ? parseHead(next) : undefined;
+    if (
+      !more ||
+      'status' in more ||
+      more.method === 'CONNECT' ||
+      `${more.host}:${more.port}` !== where ||
+      hasBody(more)
+    ) {
+      if (more)
+        log(
+          o.logFile,
+          'status' in more
+            ? { verdict: 'bad-request', reason: more.reason }
+            : {
+                verdict: 'refused',
+                method: more.method,
+                target: `${more.host}:${more.port}`,
+                reason: "not the connection's target",
+              },
+        );
+      upstream.end();
+      break;
+    }
+    upstream.write(originForm(more), 'latin1');
+  }
+  return closed;
 }
 
 const [policyFile, logFile] = process.argv.slice(2);

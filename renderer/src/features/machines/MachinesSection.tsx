@@ -52,7 +52,9 @@ export function MachinesSection() {
       )}
       {machines.length > 0 && (
         <table className="list" data-testid="machine-list">
-          <TableHead columns={['Name', 'Provider', 'State', 'Image', 'Memory', 'SSH', 'Actions']} />
+          <TableHead
+            columns={['Name', 'Provider', 'State', 'Image', 'Memory', 'SSH', 'Network', 'Actions']}
+          />
           <tbody>
             {machines.map((m) => {
               const op = ops[m.name];
@@ -71,6 +73,15 @@ export function MachinesSection() {
                   <td>{m.image}</td>
                   <td>{m.memoryMiB ? `${m.memoryMiB} MiB` : '—'}</td>
                   <td>{m.ssh ? `${m.ssh.host}:${m.ssh.port}` : '—'}</td>
+                  <td
+                    title={
+                      m.network === 'filtered'
+                        ? "The guest reaches only its egress allow list (Debian's mirrors and what you add with hlab machine egress), through the app's package proxy; never this host."
+                        : "The hypervisor's own NAT."
+                    }
+                  >
+                    {m.network ?? 'open'}
+                  </td>
                   <td className="actions">
                     {op ? (
                       <>
