@@ -313,6 +313,27 @@ describe('egress filter: the guest reaches only its allow list, through the pack
     expect(await direct(mirror, 80)).toBe('closed');
   });
 
+  it('hlab machine egress shows and changes the list; a bad entry or verb is one line, exit 2', () => {
+    const hlab = (...args: string[]) =>
+      spawnSync(process.execPath, [path.resolve('electron/host/hlab.mjs'), 'machine', 'egress', M, ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, HLAB_HOME: home },
+      });
+    let r = hlab('allow', 'Mirror.Example:80', '10.0.2.2:3142');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`${M}: filtered.`);
+    expect(r.stdout).toContain("this machine's own: mirror.example:80 10.0.2.2:3142");
+    r = hlab('remove', 'mirror.example:80', '10.0.2.2:3142');
+    expect(r.stdout).toContain(`(none; add with: hlab machine egress ${M} allow HOST:PORT)`);
+    r = hlab('allow', 'nope');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^hlab: error \(bad-request\): Egress entry "nope" is not HOST:PORT/);
+    expect(r.stderr).not.toMatch(/at .*\.(ts|js|mjs):\d+/);
+    r = hlab('deny', 'a.example:80');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('expected "allow" or "remove"');
+  });
+
   it('keeps a machine made before the filter on open NAT, and says so instead of pretending', async () => {
     await must(client, 'machines.create', { name: 'legacy', memoryMiB: 512, cpus: 1 });
     try {
