@@ -6,6 +6,9 @@
 export const SETTING_KEYS = ['docker-bench-dir', 'egress-allow'] as const;
 export type SettingKey = (typeof SETTING_KEYS)[number];
 
+/** Settings that name a host folder (only the local CLI may set them). */
+export const PATH_SETTINGS: readonly SettingKey[] = ['docker-bench-dir'];
+
 /** Where docker-bench-security comes from: a local copy (flag, env, setting) or GitHub in the guest. */
 export type DockerBenchSource =
   | { kind: 'github'; repo: string; commit: string }

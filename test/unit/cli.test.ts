@@ -31,6 +31,18 @@ describe('hlab CLI', () => {
     process.env.HLAB_HOME = saved;
   });
 
+  it('sets egress-allow as HOST:PORT entries (not as a path) and refuses a bad one with exit 2', async () => {
+    const o = io();
+    expect(await main(['settings', 'set', 'egress-allow', '10.0.2.2:3142, Mirror.example:80'], o.io)).toBe(0);
+    expect(o.out.join('\n')).toContain('egress-allow: 10.0.2.2:3142 mirror.example:80');
+    const bad = io();
+    expect(await main(['settings', 'set', 'egress-allow', 'mirror.example'], bad.io)).toBe(2);
+    expect(bad.err.join('\n')).toMatch(
+      /^hlab: error \(bad-request\): Egress entry "mirror\.example" is not HOST:PORT/,
+    );
+    expect(await main(['settings', 'unset', 'egress-allow'], io().io)).toBe(0);
+  });
+
   it('prints help with every command and exits 0', async () => {
     const o = io();
     expect(await main(['--help'], o.io)).toBe(0);

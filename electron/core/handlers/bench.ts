@@ -13,7 +13,7 @@ import { replayEvidence } from '../../recipes/replay.js';
 import { loadLibrary, loadRecipe } from '../../steps/load.js';
 import type { ServiceContext } from '../context.js';
 import { hostPath, requireName } from './input.js';
-import { SETTING_KEYS } from '../../../shared/settings.js';
+import { PATH_SETTINGS, SETTING_KEYS } from '../../../shared/settings.js';
 import { readDockerBenchCopy } from '../../bench/docker-bench-copy.js';
 import { dockerBenchSource, readSettings, writeSetting } from '../settings.js';
 import type { Handlers } from '../dispatcher.js';
@@ -105,9 +105,9 @@ export function benchHandlers(ctx: ServiceContext): BenchHandlers {
       const value =
         req.value === undefined || req.value === ''
           ? undefined
-          : req.key === 'egress-allow'
-            ? egressEntries(String(req.value)).join(' ')
-            : hostPath(op, req.value, req.key);
+          : PATH_SETTINGS.includes(req.key)
+            ? hostPath(op, req.value, req.key)
+            : egressEntries(String(req.value)).join(' ');
       if (value && req.key === 'docker-bench-dir') readDockerBenchCopy(value);
       return {
         values: writeSetting(ctx.home, req.key, value),

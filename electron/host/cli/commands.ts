@@ -16,7 +16,7 @@ import { eventCommands } from './event-commands.js';
 import { egressCommands } from './egress-commands.js';
 import path from 'node:path';
 import { BENCH_TOOLS, type BenchResult, type BenchTool } from '../../../shared/bench.js';
-import { SETTING_KEYS, type SettingKey, type SettingsView } from '../../../shared/settings.js';
+import { PATH_SETTINGS, SETTING_KEYS, type SettingKey, type SettingsView } from '../../../shared/settings.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../../recipes/exports.js';
 import { shQuote } from '../../ssh/executor.js';
 import { doctorText } from '../../machines/doctor.js';
@@ -47,7 +47,7 @@ function settingsText(v: SettingsView): string {
   const d = v.dockerBench;
   const source =
     d.kind === 'github'
-      ? `fetched in the guest from ${d.repo} at ${d.commit.slice(0, 12)} (needs internet there)`
+      ? `fetched in the guest from ${d.repo} at ${d.commit.slice(0, 12)} (needs internet there; a filtered QEMU machine needs codeload.github.com:443 in its egress allow list)`
       : d.problem
         ? `local copy ${d.dir} (from the ${d.from}) CANNOT be used: ${d.problem}`
         : `local copy ${d.dir} (from the ${d.from}): version ${d.version}, ${d.files} files`;
@@ -540,7 +540,11 @@ export function buildCommands(deps: CliDeps): Command[] {
           verb === 'get'
             ? await call(ctx, 'settings.get', {})
             : verb === 'set' && value !== undefined
-              ? await call(ctx, 'settings.set', { key: known(key), value: path.resolve(value) })
+              ? await call(ctx, 'settings.set', {
+                  key: known(key),
+                  // A folder is named relative to where the user stands; an egress list is not a path.
+                  value: PATH_SETTINGS.includes(known(key)) ? path.resolve(value) : value,
+                })
               : verb === 'unset'
                 ? await call(ctx, 'settings.set', { key: known(key) })
                 : (() => {
