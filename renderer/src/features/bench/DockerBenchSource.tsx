@@ -14,7 +14,8 @@ export function DockerBenchSource() {
       {source.kind === 'github' ? (
         <>
           docker-bench-security is fetched inside the guest from GitHub at commit{' '}
-          <code>{source.commit.slice(0, 12)}</code> (v1.6.0): the guest needs internet access.
+          <code>{source.commit.slice(0, 12)}</code> (v1.6.0): the guest needs internet access (a filtered QEMU
+          machine: <code>codeload.github.com:443</code> in its egress allow list).
         </>
       ) : source.problem ? (
         <span className="bad-text">
