@@ -287,8 +287,12 @@ export async function createFromReady(
     await p.snapshots.remove(spec.name, READY_SNAPSHOT);
     return info;
   } catch (err) {
+    // The copy is destroyed: keep what its console said, or the reason goes with it.
+    const tail = p.consoleTail?.(spec.name, 25);
     await p.destroy(spec.name).catch(() => undefined);
     knownHosts.forget(spec.name);
+    if (err instanceof HlabError && tail && !err.details?.serialTail)
+      throw new HlabError(err.code, err.message, { ...err.details, machine: spec.name, serialTail: tail });
     throw err;
   }
 }
