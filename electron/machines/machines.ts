@@ -100,7 +100,7 @@ export class Machines {
     if (!p.egress || !p.capabilities.egressFilter)
       throw new HlabError(
         'unavailable',
-        `Machine "${name}" (${p.kind}) uses its hypervisor's own NAT; the app filters egress only for machines of a provider with an egress filter (qemu).`,
+        `Machine "${name}" (${p.kind}) uses its hypervisor's own NAT: its provider has no egress filter (see hlab providers list).`,
         { machine: name },
       );
     return p.egress(name, change);

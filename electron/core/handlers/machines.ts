@@ -8,6 +8,7 @@ import { dropKept, execKept, keeperSocket } from '../../ssh/keeper.js';
 import type { Handlers, OpContext } from '../dispatcher.js';
 import { requireName } from './input.js';
 import { settingEgressAllow } from '../settings.js';
+import { MAX_EGRESS_ENTRIES } from '../../../shared/egress.js';
 import type { ServiceContext } from '../context.js';
 
 const BOOT_TIMEOUT_MS = Number(process.env.HLAB_BOOT_TIMEOUT_MS ?? 300_000);
@@ -188,8 +189,11 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
       const name = requireName(req.name, 'name');
       const list = (v: unknown, field: string): string[] | undefined => {
         if (v === undefined || v === null) return undefined;
-        if (!Array.isArray(v) || v.length > 64 || v.some((e) => typeof e !== 'string'))
-          throw new HlabError('bad-request', `${field} must be a list of at most 64 "HOST:PORT" strings.`);
+        if (!Array.isArray(v) || v.length > MAX_EGRESS_ENTRIES || v.some((e) => typeof e !== 'string'))
+          throw new HlabError(
+            'bad-request',
+            `${field} must be a list of at most ${MAX_EGRESS_ENTRIES} "HOST:PORT" strings.`,
+          );
         return v as string[];
       };
       const policy = ctx.machines.egress(name, {

@@ -143,8 +143,9 @@ export function buildCommands(deps: CliDeps): Command[] {
               available: p.available ? 'yes' : 'no',
               'live-snapshots': p.capabilities.liveSnapshot,
               reboot: p.capabilities.reboot,
+              'egress-filter': p.capabilities.egressFilter,
             })),
-            ['kind', 'available', 'version', 'live-snapshots', 'reboot', 'reason'],
+            ['kind', 'available', 'version', 'live-snapshots', 'reboot', 'egress-filter', 'reason'],
           ),
         );
       },
