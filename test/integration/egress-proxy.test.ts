@@ -35,11 +35,13 @@ async function upstream(mode: 'http' | 'echo'): Promise<Upstream> {
     c.on('data', (d: Buffer) => {
       buf += d.toString('latin1');
       if (mode === 'echo') c.write(d);
-      else if (buf.includes('\r\n\r\n')) {
-        u.received.push(buf);
-        buf = '';
-        c.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello');
-      }
+      // Pipelined heads may arrive in one chunk: each gets its own answer.
+      else
+        for (let end = buf.indexOf('\r\n\r\n'); end >= 0; end = buf.indexOf('\r\n\r\n')) {
+          u.received.push(buf.slice(0, end + 4));
+          buf = buf.slice(end + 4);
+          c.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello');
+        }
     });
     c.on('error', () => undefined);
   });
