@@ -10,6 +10,8 @@ import type { EgressLogEntry } from '../../../shared/types.js';
 import { appPath } from '../../platform/app-root.js';
 import { nodeCommand } from '../../platform/node-command.js';
 import { qemuOptValue } from '../../platform/socket-path.js';
+// g_shell_parse_argv, which QEMU uses to split a guestfwd cmd, reads sh quoting.
+import { shQuote } from '../../ssh/executor.js';
 
 export const PROXY_GUEST_ADDRESS = '10.0.2.100';
 export const PROXY_GUEST_PORT = 3142;
@@ -34,12 +36,9 @@ export function writeEgressPolicy(file: string, machine: string, allow: string[]
   );
 }
 
-/** A command-line word for g_shell_parse_argv, which QEMU uses to split a guestfwd cmd. */
-const shellWord = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-
 /** The -netdev value of a filtered machine. */
 export function filteredNetdev(sshPort: number, policyFile: string, logFile: string): string {
-  const cmd = [...nodeCommand(), '--no-warnings', PROXY_SCRIPT, policyFile, logFile].map(shellWord).join(' ');
+  const cmd = [...nodeCommand(), '--no-warnings', PROXY_SCRIPT, policyFile, logFile].map(shQuote).join(' ');
   return [
     'user',
     'id=n0',
