@@ -68,7 +68,7 @@ describe('egress entries', () => {
 
 describe('the filtered -netdev', () => {
   it('restricts, forwards only SSH in and the proxy out, and quotes the command for QEMU and the shell', () => {
-    const v = filteredNetdev(40022, "/home/o'b,x/m/egress.json", '/h/egress.log');
+    const v = filteredNetdev(40022, "/home/o'b,x/m/egress.sock");
     expect(
       v.startsWith(
         'user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:40022-:22,guestfwd=tcp:10.0.2.100:3142-cmd:',
@@ -81,11 +81,9 @@ describe('the filtered -netdev', () => {
       .stdout.trim()
       .split('\n');
     expect(words).toEqual([
-      process.execPath,
-      '--no-warnings',
-      appPath('electron', 'providers', 'qemu', 'egress-proxy.mjs'),
-      "/home/o'b,x/m/egress.json",
-      '/h/egress.log',
+      '/usr/bin/perl',
+      appPath('electron', 'providers', 'qemu', 'egress-connect.pl'),
+      "/home/o'b,x/m/egress.sock",
     ]);
   });
 });

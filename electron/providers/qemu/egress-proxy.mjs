@@ -1,37 +1,54 @@
 #!/usr/bin/env node
 // @ts-check
 /**
- * The only way out of a restricted QEMU guest (`-netdev user,restrict=on`). QEMU starts this
- * script for every TCP connection the guest opens to the package proxy address (`guestfwd=…-cmd:`),
- * with that connection on stdin and stdout. It reads one HTTP proxy request — an absolute-form
- * GET/HEAD, or CONNECT for https — and relays the connection only when HOST:PORT is in the
- * machine's allow list; anything else gets a 403 whose reason names the list.
+ * The only way out of a restricted QEMU guest (`-netdev user,restrict=on`): one long-lived proxy
+ * per machine, listening on a Unix socket in the machine's folder. QEMU starts the small
+ * egress-connect.pl for every TCP connection the guest opens to the package proxy address
+ * (`guestfwd=…-cmd:`); that connector only joins the connection to this socket. Here each
+ * connection is counted (at most MAX_CONNECTIONS at once per machine; the rest get 503 at once),
+ * read with a bounded buffer, and relayed only when HOST:PORT is in the machine's allow list:
+ * GET/HEAD in origin form with the Host header set to the target, CONNECT only to :443 entries and
+ * only for a TLS ClientHello whose server name is the target. Names never resolve into this host.
  *
- * Plain JavaScript with node: imports only, so each connection starts Node (or Electron as Node)
- * without a TypeScript loader. Nothing may reach stderr: QEMU gives the guest's connection to the
- * child as stderr too, so errors are logged to the machine's egress log instead.
+ * Plain JavaScript with node: imports only, so it starts under Node or Electron-as-Node without a
+ * TypeScript loader. Errors go to the machine's egress log. It exits when its QEMU has gone.
+ *
+ * Usage: egress-proxy.mjs SOCKET POLICY LOG QEMU_PIDFILE
  */
-import { appendFileSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { appendFileSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** The guest's name for the host (QEMU user networking); allowed only port by port. */
 const HOST_ALIAS = '10.0.2.2';
-const HEAD_LIMIT = 16 * 1024;
-const HEAD_TIMEOUT_MS = 30_000;
-const CONNECT_TIMEOUT_MS = 30_000;
-const IDLE_TIMEOUT_MS = 300_000;
+export const HEAD_LIMIT = 16 * 1024;
+/** A ClientHello spans at most one full TLS record here (16 KiB) plus record headers. */
+const HELLO_LIMIT = 16 * 1024 + 64;
+export const MAX_CONNECTIONS = 16;
+const HEAD_TIMEOUT_MS = 15_000;
+const CONNECT_TIMEOUT_MS = 15_000;
+const IDLE_TIMEOUT_MS = 120_000;
 const LOG_LIMIT = 1 << 20;
+const QEMU_WATCH_MS = 2_000;
+/** How long a proxy waits for its QEMU to appear before it decides it was started for nothing. */
+const QEMU_GRACE_MS = 120_000;
 const HOST_RE =
   /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
+const TOKEN_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
  * @typedef {{ method: string, host: string, port: number, path: string, version: string, headers: string[] }} ProxyRequest
  * @typedef {{ status: number, reason: string }} Refusal
+ * @typedef {(buf: Buffer) => { value: unknown, consumed: number } | undefined} Extract
  */
 
-/** @param {number} status @param {string} reason */
+/** @param {number} status @param {string} reason @returns {Refusal} */
 const refuse = (status, reason) => ({ status, reason });
+/** @param {unknown} v @returns {v is Refusal} */
+const isRefusal = (v) => typeof v === 'object' && v !== null && 'status' in v && 'reason' in v;
 
 /**
  * A lower-case DNS name or IPv4 literal and a port, or undefined.
@@ -49,18 +66,40 @@ function target(host, port) {
 }
 
 /**
+ * One header line: a token name, and a value without control characters (a bare CR or LF inside a
+ * line would be read as a line break by some upstream and not by others).
+ * @param {string} line
+ */
+function headerOk(line) {
+  const colon = line.indexOf(':');
+  if (colon < 1 || !TOKEN_RE.test(line.slice(0, colon))) return false;
+  return !/[\x00-\x08\x0a-\x1f\x7f]/.test(line.slice(colon + 1));
+}
+
+/**
+ * GET and HEAD carry no body: only an absent Content-Length or exactly "0", and no Transfer-Encoding.
+ * @param {string[]} headers
+ */
+const hasBody = (headers) =>
+  headers.some((h) => {
+    const [name = '', ...rest] = h.split(':');
+    const n = name.toLowerCase();
+    return n === 'transfer-encoding' || (n === 'content-length' && rest.join(':').trim() !== '0');
+  });
+
+/**
  * Parses a proxy request head (the bytes before the blank line).
  * @param {string} head
  * @returns {ProxyRequest | Refusal}
  */
-function parseHead(head) {
+export function parseHead(head) {
   const lines = head.split('\r\n');
   const m = /^([A-Z]{1,16}) (\S{1,8000}) (HTTP\/1\.[01])$/.exec(lines[0] ?? '');
   if (!m) return refuse(400, 'Not an HTTP/1.x proxy request');
   const [, method = '', uri = '', version = ''] = m;
   const headers = lines.slice(1).filter((l) => l !== '');
-  if (headers.some((l) => !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+:/.test(l)))
-    return refuse(400, 'Malformed header line');
+  if (!headers.every(headerOk)) return refuse(400, 'Malformed header line');
+  if (hasBody(headers)) return refuse(400, 'A request with a body is not relayed');
   if (method === 'CONNECT') {
     const c = /^([^:/\s]+):(\d+)$/.exec(uri);
     const t = c && target(c[1] ?? '', c[2] ?? '');
@@ -77,16 +116,81 @@ function parseHead(head) {
 }
 
 /**
+ * The request as the upstream gets it: origin form, the Host header naming the checked target
+ * (the guest's own Host would reach any other site behind the same address, e.g. on a CDN), and no
+ * proxy headers.
+ * @param {ProxyRequest} req
+ */
+export function originForm(req) {
+  const host = req.port === 80 ? req.host : `${req.host}:${req.port}`;
+  const kept = req.headers.filter((h) => !/^(host|proxy-connection|proxy-authorization):/i.test(h));
+  return `${req.method} ${req.path} ${req.version}\r\nHost: ${host}\r\n${kept.map((h) => `${h}\r\n`).join('')}\r\n`;
+}
+
+/**
  * @param {string[]} allow entries "host:port"
  * @param {{ host: string, port: number }} t
  */
 const isAllowed = (allow, t) => allow.includes(`${t.host}:${t.port}`);
 
-/** @param {string} a */
-const isLoopback = (a) => /^(127\.|0\.0\.0\.0$|::1$|::$|::ffff:127\.)/.test(a);
+/** Addresses no name may lead to: this host, and what only this host's own network can reach. */
+function neverBlockList() {
+  const b = new net.BlockList();
+  for (const [a, bits] of /** @type {[string, number][]} */ ([
+    ['0.0.0.0', 8], // "this network": 0.0.0.0 is this host on Linux
+    ['127.0.0.0', 8],
+    ['169.254.0.0', 16], // link-local, cloud metadata services
+    ['224.0.0.0', 4], // multicast
+    ['240.0.0.0', 4], // reserved and broadcast
+  ]))
+    b.addSubnet(a, bits, 'ipv4');
+  for (const [a, bits] of /** @type {[string, number][]} */ ([
+    ['::', 96], // unspecified, loopback and the deprecated IPv4-compatible form
+    ['fe80::', 10],
+    ['fec0::', 10],
+    ['ff00::', 8],
+  ]))
+    b.addSubnet(a, bits, 'ipv6');
+  // IPv4-mapped addresses (::ffff:0.0.0.0 connects to this host) are checked against the IPv4 rules.
+  for (const list of Object.values(os.networkInterfaces()))
+    for (const i of list ?? [])
+      b.addAddress(i.address.replace(/%.*$/, ''), i.family === 'IPv4' ? 'ipv4' : 'ipv6');
+  return b;
+}
+
+/** Private ranges: reached only through an entry that names the IP address itself. */
+function privateBlockList() {
+  const b = new net.BlockList();
+  for (const [a, bits] of /** @type {[string, number][]} */ ([
+    ['10.0.0.0', 8],
+    ['172.16.0.0', 12],
+    ['192.168.0.0', 16],
+    ['100.64.0.0', 10],
+  ]))
+    b.addSubnet(a, bits, 'ipv4');
+  b.addSubnet('fc00::', 7, 'ipv6');
+  return b;
+}
 
 /**
- * Where to connect: the host's loopback only for the alias; a name never resolves into it.
+ * Why an address may not be connected to for this target, or undefined when it may.
+ * @param {string} address
+ * @param {{ host: string }} t
+ * @param {{ never: net.BlockList, priv: net.BlockList }} lists
+ */
+export function addressRefusal(address, t, lists) {
+  const family = net.isIP(address) === 6 ? 'ipv6' : 'ipv4';
+  if (lists.never.check(address, family))
+    return "this host or its local network (loopback, link-local or one of the host's own addresses)";
+  if (lists.priv.check(address, family) && t.host !== address)
+    return 'a private address; allow it by its IP address to reach it';
+  return undefined;
+}
+
+let blockLists = { never: neverBlockList(), priv: privateBlockList() };
+
+/**
+ * Where to connect: the host's loopback only for the alias; a name never resolves into this host.
  * @param {{ host: string, port: number }} t
  * @returns {Promise<string | Refusal>}
  */
@@ -94,26 +198,107 @@ async function addressOf(t) {
   if (t.host === HOST_ALIAS) return '127.0.0.1';
   let all;
   try {
-    all = await lookup(t.host, { all: true });
+    all = net.isIP(t.host) ? [{ address: t.host }] : await lookup(t.host, { all: true });
   } catch {
     return refuse(502, `${t.host} does not resolve on the host`);
   }
-  const ok = all.map((a) => a.address).filter((a) => !isLoopback(a));
-  return ok[0] ?? refuse(403, `${t.host} resolves to the host's loopback`);
+  let why = 'no address';
+  for (const { address } of all) {
+    const r = addressRefusal(address, t, blockLists);
+    if (!r) return address;
+    why = r;
+  }
+  return refuse(403, `${t.host} resolves to ${why}`);
 }
 
 /**
- * Reads request heads one after another from the guest's side of the connection. GET and HEAD
- * carry no body, so that side of a relayed connection is nothing but heads: each one is checked.
- * @param {NodeJS.ReadableStream} input
+ * The server name of a TLS ClientHello, read from the first TLS records (kept, not consumed).
+ * Returns undefined while more bytes are needed.
+ * @param {Buffer} buf
+ * @returns {{ sni: string | null } | Refusal | undefined}
  */
-function headReader(input) {
+export function clientHelloSni(buf) {
+  /** @type {Buffer[]} */
+  const parts = [];
+  for (let off = 0; ;) {
+    if (buf.length < off + 5) return undefined;
+    if (buf[off] !== 22 || buf[off + 1] !== 3)
+      return refuse(403, 'CONNECT carries TLS only, and this is not a TLS handshake');
+    const len = buf.readUInt16BE(off + 3);
+    if (len === 0 || len > 16384) return refuse(400, 'Malformed TLS record');
+    if (buf.length < off + 5 + len) return undefined;
+    parts.push(buf.subarray(off + 5, off + 5 + len));
+    off += 5 + len;
+    const hs = Buffer.concat(parts);
+    if (hs.length < 4) continue;
+    if (hs[0] !== 1) return refuse(403, 'CONNECT carries TLS only, and this is not a ClientHello');
+    const hsLen = hs.readUIntBE(1, 3);
+    if (hsLen > HELLO_LIMIT) return refuse(400, 'ClientHello too large');
+    if (hs.length >= 4 + hsLen) return helloServerName(hs.subarray(4, 4 + hsLen));
+  }
+}
+
+/**
+ * @param {Buffer} b the ClientHello body
+ * @returns {{ sni: string | null } | Refusal}
+ */
+function helloServerName(b) {
+  let p = 0;
+  const need = (/** @type {number} */ n) => {
+    if (p + n > b.length) throw new RangeError('short');
+  };
+  const u8 = () => (need(1), b[p++] ?? 0);
+  const u16 = () => (need(2), (p += 2), b.readUInt16BE(p - 2));
+  const skip = (/** @type {number} */ n) => (need(n), (p += n));
+  try {
+    skip(2 + 32); // version, random
+    skip(u8()); // session id
+    skip(u16()); // cipher suites
+    skip(u8()); // compression methods
+    if (p === b.length) return { sni: null };
+    const end = p + u16();
+    if (end > b.length) throw new RangeError('short');
+    /** @type {string | null} */
+    let sni = null;
+    while (p < end) {
+      const type = u16();
+      const len = u16();
+      need(len);
+      if (type === 0xfe0d) return refuse(403, 'Encrypted ClientHello hides the server name; not relayed');
+      if (type === 0) {
+        const list = b.subarray(p + 2, p + len);
+        if (list[0] !== 0 || list.length < 3) return refuse(400, 'Malformed server name');
+        const nameLen = list.readUInt16BE(1);
+        if (3 + nameLen > list.length) return refuse(400, 'Malformed server name');
+        sni = list
+          .subarray(3, 3 + nameLen)
+          .toString('latin1')
+          .toLowerCase()
+          .replace(/\.$/, '');
+      }
+      p += len;
+    }
+    return { sni };
+  } catch {
+    return refuse(400, 'Malformed ClientHello');
+  }
+}
+
+/**
+ * Reads from the guest's side of a connection with a bounded buffer: the input is paused once
+ * HEAD_LIMIT bytes wait, so a guest that streams while the upstream connects fills nothing but
+ * its own TCP window.
+ * @param {net.Socket} input
+ */
+function boundedReader(input) {
+  /** @type {Buffer} */
   let buf = Buffer.alloc(0);
   let ended = false;
   /** @type {(() => void) | undefined} */
   let wake;
   const onData = (/** @type {Buffer} */ c) => {
-    buf = Buffer.concat([buf, c]);
+    buf = buf.length ? Buffer.concat([buf, c]) : c;
+    if (buf.length > HELLO_LIMIT) input.pause();
     wake?.();
   };
   const onEnd = () => {
@@ -122,41 +307,47 @@ function headReader(input) {
   };
   input.on('data', onData);
   input.on('end', onEnd);
+  // A paused socket never emits 'end': a guest that goes away is seen by 'close'.
+  input.on('close', onEnd);
   return {
     /**
-     * The next head, undefined at the end of the stream, or why there is none.
+     * What `extract` finds at the start of the buffer, undefined at the end of the stream, or why
+     * there is nothing.
      * @param {number} timeoutMs
-     * @returns {Promise<string | undefined | Refusal>}
+     * @param {Extract} extract
+     * @param {number} limit
+     * @returns {Promise<unknown>}
      */
-    next(timeoutMs) {
+    take(timeoutMs, extract, limit) {
       return new Promise((resolve) => {
         const timer = setTimeout(
-          () => finish(refuse(408, `No request head within ${timeoutMs / 1000} s`)),
+          () => finish(refuse(408, `Nothing complete within ${timeoutMs / 1000} s`)),
           timeoutMs,
         );
-        const finish = (/** @type {string | undefined | Refusal} */ v) => {
+        const finish = (/** @type {unknown} */ v) => {
           clearTimeout(timer);
           wake = undefined;
           resolve(v);
         };
         const check = () => {
-          const end = buf.indexOf('\r\n\r\n');
-          if (end >= 0 && end <= HEAD_LIMIT) {
-            const head = buf.subarray(0, end).toString('latin1');
-            buf = buf.subarray(end + 4);
-            finish(head);
-          } else if (buf.length > HEAD_LIMIT) finish(refuse(431, 'Request head over 16 KiB'));
-          else if (ended)
-            finish(buf.length ? refuse(400, 'The connection closed before a request head') : undefined);
+          const got = extract(buf);
+          if (got) {
+            buf = buf.subarray(got.consumed);
+            if (buf.length <= HELLO_LIMIT) input.resume();
+            finish(got.value);
+          } else if (buf.length > limit)
+            finish(refuse(431, `Over ${limit} bytes without a complete request`));
+          else if (ended) finish(buf.length ? refuse(400, 'The connection closed mid-request') : undefined);
         };
         wake = check;
         check();
       });
     },
-    /** Stops reading heads: what is left, and the stream, are relayed as they are (CONNECT). */
+    /** Stops reading: what is left is returned, and the stream is relayed as it is (CONNECT). */
     release() {
       input.removeListener('data', onData);
       input.removeListener('end', onEnd);
+      input.removeListener('close', onEnd);
       const rest = buf;
       buf = Buffer.alloc(0);
       return rest;
@@ -164,14 +355,18 @@ function headReader(input) {
   };
 }
 
-/** @param {ProxyRequest} req */
-const originForm = (req) =>
-  `${req.method} ${req.path} ${req.version}\r\n${req.headers
-    .filter((h) => !/^proxy-(connection|authorization):/i.test(h))
-    .join('\r\n')}\r\n\r\n`;
+/** @type {Extract} */
+const headExtract = (buf) => {
+  const end = buf.indexOf('\r\n\r\n');
+  if (end < 0 || end > HEAD_LIMIT) return undefined;
+  return { value: buf.subarray(0, end).toString('latin1'), consumed: end + 4 };
+};
 
-/** @param {ProxyRequest} req */
-const hasBody = (req) => req.headers.some((h) => /^(content-length:\s*[1-9]|transfer-encoding:)/i.test(h));
+/** @type {Extract} */
+const helloExtract = (buf) => {
+  const r = clientHelloSni(buf);
+  return r ? { value: r, consumed: 0 } : undefined;
+};
 
 /**
  * @param {string | undefined} file
@@ -207,7 +402,7 @@ function readPolicy(policyFile) {
 }
 
 /**
- * @param {NodeJS.WritableStream} out
+ * @param {net.Socket} out
  * @param {Refusal} r
  */
 function answer(out, r) {
@@ -219,83 +414,132 @@ function answer(out, r) {
 }
 
 /**
+ * A connection to the checked address, or undefined when it is not accepted in time.
+ * @param {string} address
+ * @param {number} port
+ * @returns {Promise<net.Socket | undefined>}
+ */
+async function connectUpstream(address, port) {
+  const upstream = net.connect({ host: address, port });
+  const ok = await new Promise((resolve) => {
+    const t = setTimeout(() => resolve(false), CONNECT_TIMEOUT_MS);
+    upstream.once('connect', () => (clearTimeout(t), resolve(true)));
+    upstream.once('error', () => (clearTimeout(t), resolve(false)));
+  });
+  if (ok) return upstream;
+  upstream.destroy();
+  return undefined;
+}
+
+/**
+ * Relays a CONNECT tunnel once the guest's ClientHello names the target.
+ * @param {{ socket: net.Socket, logFile?: string }} o
+ * @param {ReturnType<typeof boundedReader>} reader
+ * @param {ProxyRequest} req
+ */
+async function tunnel(o, reader, req) {
+  const where = `${req.host}:${req.port}`;
+  const note = (/** @type {string} */ verdict, /** @type {string} */ reason) =>
+    log(o.logFile, { verdict, method: 'CONNECT', target: where, reason });
+  o.socket.write('HTTP/1.1 200 Connection established\r\n\r\n');
+  const hello = /** @type {{ sni: string | null } | Refusal | undefined} */ (
+    await reader.take(HEAD_TIMEOUT_MS, helloExtract, HELLO_LIMIT)
+  );
+  if (!hello) return;
+  if (isRefusal(hello)) return note('refused', hello.reason);
+  const ipTarget = net.isIP(req.host) !== 0;
+  if (ipTarget ? hello.sni !== null && hello.sni !== req.host : hello.sni !== req.host)
+    return note(
+      'refused',
+      `TLS server name ${hello.sni === null ? '(none)' : JSON.stringify(hello.sni.slice(0, 80))} is not the target`,
+    );
+  const address = await addressOf(req);
+  if (typeof address !== 'string') return note('refused', address.reason);
+  const upstream = await connectUpstream(address, req.port);
+  if (!upstream) return note('unreachable', 'no connection');
+  log(o.logFile, { verdict: 'allowed', method: 'CONNECT', target: where });
+  o.socket.once('close', () => upstream.destroy());
+  await new Promise((resolve) => {
+    upstream.setTimeout(IDLE_TIMEOUT_MS, () => upstream.destroy());
+    upstream.on('error', () => upstream.destroy());
+    upstream.on('close', resolve);
+    upstream.write(reader.release());
+    upstream.pipe(o.socket);
+    o.socket.pipe(upstream);
+  });
+}
+
+/**
  * Serves one guest connection.
- * @param {{ input: NodeJS.ReadableStream, output: NodeJS.WritableStream, policyFile: string, logFile?: string }} o
+ * @param {{ socket: net.Socket, policyFile: string, logFile?: string }} o
  * @returns {Promise<void>} when the connection is over
  */
-async function serveConnection(o) {
-  const heads = headReader(o.input);
-  const first = await heads.next(HEAD_TIMEOUT_MS);
+export async function serveConnection(o) {
+  const reader = boundedReader(o.socket);
+  const first = await reader.take(HEAD_TIMEOUT_MS, headExtract, HEAD_LIMIT);
   const req =
     first === undefined
       ? refuse(400, 'The connection closed before a request head')
-      : typeof first === 'string'
-        ? parseHead(first)
-        : first;
-  if ('status' in req) {
+      : isRefusal(first)
+        ? first
+        : parseHead(/** @type {string} */ (first));
+  if (isRefusal(req)) {
     log(o.logFile, { verdict: 'bad-request', reason: req.reason });
-    return answer(o.output, req);
+    return answer(o.socket, req);
   }
   const where = `${req.host}:${req.port}`;
   const policy = readPolicy(o.policyFile);
   if (!isAllowed(policy.allow, req)) {
     log(o.logFile, { verdict: 'refused', method: req.method, target: where });
     return answer(
-      o.output,
+      o.socket,
       refuse(403, `${where} is not in the egress allow list of machine ${policy.machine}`),
     );
   }
-  if (hasBody(req)) {
-    log(o.logFile, { verdict: 'bad-request', method: req.method, target: where, reason: 'a body' });
-    return answer(o.output, refuse(400, 'A GET or HEAD with a body is not relayed'));
+  if (req.method === 'CONNECT') {
+    if (req.port !== 443) {
+      log(o.logFile, {
+        verdict: 'refused',
+        method: req.method,
+        target: where,
+        reason: 'CONNECT to a port other than 443',
+      });
+      return answer(o.socket, refuse(403, `CONNECT is relayed to port 443 (TLS) entries only, not ${where}`));
+    }
+    return tunnel(o, reader, req);
   }
   const address = await addressOf(req);
   if (typeof address !== 'string') {
     log(o.logFile, { verdict: 'refused', method: req.method, target: where, reason: address.reason });
-    return answer(o.output, address);
+    return answer(o.socket, address);
   }
-  const upstream = net.connect({ host: address, port: req.port });
-  const connected = await new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), CONNECT_TIMEOUT_MS);
-    upstream.once('connect', () => (clearTimeout(t), resolve(true)));
-    upstream.once('error', () => (clearTimeout(t), resolve(false)));
-  });
-  if (!connected) {
-    upstream.destroy();
+  const upstream = await connectUpstream(address, req.port);
+  if (!upstream) {
     log(o.logFile, { verdict: 'unreachable', method: req.method, target: where });
-    return answer(o.output, refuse(502, `${where} did not accept a connection`));
+    return answer(o.socket, refuse(502, `${where} did not accept a connection`));
   }
   log(o.logFile, { verdict: 'allowed', method: req.method, target: where });
+  o.socket.once('close', () => upstream.destroy());
   const closed = new Promise((resolve) => {
     upstream.setTimeout(IDLE_TIMEOUT_MS, () => upstream.destroy());
     upstream.on('error', () => upstream.destroy());
     upstream.on('close', resolve);
-    upstream.pipe(o.output);
+    upstream.pipe(o.socket);
   });
-  if (req.method === 'CONNECT') {
-    o.output.write('HTTP/1.1 200 Connection established\r\n\r\n');
-    const rest = heads.release();
-    if (rest.length) upstream.write(rest);
-    o.input.pipe(upstream);
-    return closed;
-  }
   upstream.write(originForm(req), 'latin1');
   // Pipelined and kept-alive requests: each must name the same target. Another one ends the
   // relay after the answers already asked for; the guest's next connection is checked anew.
   for (;;) {
-    const next = await Promise.race([heads.next(IDLE_TIMEOUT_MS), closed.then(() => undefined)]);
+    const next = await Promise.race([
+      reader.take(IDLE_TIMEOUT_MS, headExtract, HEAD_LIMIT),
+      closed.then(() => undefined),
+    ]);
     const more = typeof next === 'string' ? parseHead(next) : undefined;
-    if (
-      !more ||
-      'status' in more ||
-      more.method === 'CONNECT' ||
-      `${more.host}:${more.port}` !== where ||
-      hasBody(more)
-    ) {
+    if (!more || isRefusal(more) || more.method === 'CONNECT' || `${more.host}:${more.port}` !== where) {
       if (more)
         log(
           o.logFile,
-          'status' in more
+          isRefusal(more)
             ? { verdict: 'bad-request', reason: more.reason }
             : {
                 verdict: 'refused',
@@ -309,17 +553,95 @@ async function serveConnection(o) {
     }
     upstream.write(originForm(more), 'latin1');
   }
-  return closed;
+  await closed;
 }
 
-const [policyFile, logFile] = process.argv.slice(2);
-process.on('uncaughtException', (err) => {
-  log(logFile, { verdict: 'error', reason: String(err) });
-  process.exit(1);
-});
-if (!policyFile) process.exit(2);
-// A guest that closes first must not turn into an EPIPE on stderr.
-process.stdout.on('error', () => process.exit(0));
-process.stdin.on('error', () => process.exit(0));
-await serveConnection({ input: process.stdin, output: process.stdout, policyFile, logFile });
-process.stdout.end(() => process.exit(0));
+/**
+ * The machine's proxy: a Unix socket server with a connection cap.
+ * @param {{ socketPath: string, policyFile: string, logFile?: string }} o
+ * @returns {Promise<net.Server>}
+ */
+export async function startProxyServer(o) {
+  let open = 0;
+  let overCap = 0;
+  const capLog = setInterval(() => {
+    if (overCap === 0) return;
+    log(o.logFile, {
+      verdict: 'refused',
+      reason: `${overCap} connections over the cap of ${MAX_CONNECTIONS}`,
+    });
+    overCap = 0;
+  }, 5_000);
+  capLog.unref();
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    socket.on('error', () => socket.destroy());
+    if (open >= MAX_CONNECTIONS) {
+      overCap += 1;
+      socket.end(
+        `HTTP/1.1 503 Over ${MAX_CONNECTIONS} connections at once\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+      );
+      socket.destroySoon();
+      return;
+    }
+    open += 1;
+    socket.once('close', () => (open -= 1));
+    serveConnection({ socket, policyFile: o.policyFile, logFile: o.logFile })
+      .catch((err) => log(o.logFile, { verdict: 'error', reason: String(err).slice(0, 200) }))
+      .finally(() => {
+        socket.end();
+        setTimeout(() => socket.destroy(), 5_000).unref();
+      });
+  });
+  rmSync(o.socketPath, { force: true });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.socketPath, () => resolve(undefined));
+  });
+  server.on('close', () => clearInterval(capLog));
+  return server;
+}
+
+/**
+ * Ends the process when the machine's QEMU is gone (or never came), so a proxy never outlives it.
+ * @param {string} pidFile
+ * @param {() => void} stop
+ */
+function watchQemu(pidFile, stop) {
+  const started = Date.now();
+  let seen = false;
+  const alive = () => {
+    try {
+      const pid = Number(readFileSync(pidFile, 'utf8').trim());
+      if (!Number.isInteger(pid) || pid <= 0) return false;
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  setInterval(() => {
+    if (alive()) seen = true;
+    else if (seen || Date.now() - started > QEMU_GRACE_MS) stop();
+  }, QEMU_WATCH_MS);
+}
+
+async function main() {
+  const [socketPath, policyFile, logFile, qemuPidFile] = process.argv.slice(2);
+  if (!socketPath || !policyFile) process.exit(2);
+  process.on('uncaughtException', (err) =>
+    log(logFile, { verdict: 'error', reason: String(err).slice(0, 200) }),
+  );
+  // Interface addresses change (DHCP, VPN): re-read them now and then.
+  setInterval(() => (blockLists = { never: neverBlockList(), priv: privateBlockList() }), 60_000).unref();
+  const server = await startProxyServer({ socketPath, policyFile, logFile });
+  const stop = () => {
+    server.close();
+    rmSync(socketPath, { force: true });
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  if (qemuPidFile) watchQemu(qemuPidFile, stop);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) await main();

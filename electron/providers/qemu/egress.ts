@@ -1,12 +1,17 @@
 /**
  * The egress filter of QEMU machines. A filtered guest runs with `restrict=on` user networking: it
  * reaches neither the host's loopback (10.0.2.2) nor the network, only one forwarded address,
- * 10.0.2.100:3142, where QEMU starts egress-proxy.mjs for each connection. That proxy relays apt's
- * requests to the HOST:PORT entries of the machine's allow list (Debian's mirrors, plus what the
- * user adds) and refuses the rest. The guest learns the proxy's address from its seed.
+ * 10.0.2.100:3142. QEMU starts the small egress-connect.pl for each connection there, which joins it
+ * to the machine's one long-lived proxy (egress-proxy.mjs on a Unix socket in the machine folder).
+ * That proxy bounds the connections, relays apt's requests to the HOST:PORT entries of the
+ * machine's allow list (Debian's mirrors, plus what the user adds) and refuses the rest. The guest
+ * learns the proxy's address from its seed.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import net from 'node:net';
 import type { EgressLogEntry } from '../../../shared/types.js';
+import { HlabError } from '../../../shared/errors.js';
 import { appPath } from '../../platform/app-root.js';
 import { nodeCommand } from '../../platform/node-command.js';
 import { qemuOptValue } from '../../platform/socket-path.js';
@@ -26,6 +31,9 @@ export const DEFAULT_EGRESS_ALLOW = [
 ];
 
 const PROXY_SCRIPT = appPath('electron', 'providers', 'qemu', 'egress-proxy.mjs');
+const CONNECT_SCRIPT = appPath('electron', 'providers', 'qemu', 'egress-connect.pl');
+/** Perl starts the per-connection connector; Debian's perl-base is Essential, so it is always there. */
+const PERL = ['/usr/bin/perl', '/bin/perl'].find((p) => existsSync(p)) ?? 'perl';
 
 /** The file the proxy reads at each connection: a change takes effect without a restart. */
 export function writeEgressPolicy(file: string, machine: string, allow: string[]): void {
@@ -36,9 +44,9 @@ export function writeEgressPolicy(file: string, machine: string, allow: string[]
   );
 }
 
-/** The -netdev value of a filtered machine. */
-export function filteredNetdev(sshPort: number, policyFile: string, logFile: string): string {
-  const cmd = [...nodeCommand(), '--no-warnings', PROXY_SCRIPT, policyFile, logFile].map(shQuote).join(' ');
+/** The -netdev value of a filtered machine: each guest connection is joined to the proxy's socket. */
+export function filteredNetdev(sshPort: number, proxySocket: string): string {
+  const cmd = [PERL, CONNECT_SCRIPT, proxySocket].map(shQuote).join(' ');
   return [
     'user',
     'id=n0',
@@ -46,6 +54,84 @@ export function filteredNetdev(sshPort: number, policyFile: string, logFile: str
     `hostfwd=tcp:127.0.0.1:${sshPort}-:22`,
     `guestfwd=tcp:${PROXY_GUEST_ADDRESS}:${PROXY_GUEST_PORT}-cmd:${qemuOptValue(cmd)}`,
   ].join(',');
+}
+
+export interface EgressProxyFiles {
+  /** The Unix socket the connector joins guest connections to. */
+  egressSocket: string;
+  egressPolicy: string;
+  egressLog: string;
+  egressPid: string;
+  /** The machine's QEMU pidfile: the proxy ends when that process has gone. */
+  pid: string;
+}
+
+const proxyAccepts = (socket: string) =>
+  new Promise<boolean>((resolve) => {
+    const c = net.connect(socket);
+    c.once('connect', () => (c.destroy(), resolve(true)));
+    c.once('error', () => resolve(false));
+  });
+
+function proxyPid(file: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 0) return undefined;
+    // A recycled pid must not pass for the proxy.
+    if (
+      process.platform === 'linux' &&
+      !readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('egress-proxy')
+    )
+      return undefined;
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts the machine's proxy unless it already serves (a restarted app finds it running beside
+ * its QEMU). It is detached like QEMU and ends by itself when QEMU ends.
+ */
+export async function ensureEgressProxy(machine: string, f: EgressProxyFiles): Promise<void> {
+  if (proxyPid(f.egressPid) && (await proxyAccepts(f.egressSocket))) return;
+  stopEgressProxy(f);
+  const [cmd, ...pre] = nodeCommand();
+  const errFd = openSync(f.egressLog + '.stderr', 'w', 0o600);
+  const child = spawn(
+    cmd as string,
+    [...pre, '--no-warnings', PROXY_SCRIPT, f.egressSocket, f.egressPolicy, f.egressLog, f.pid],
+    { detached: true, stdio: ['ignore', 'ignore', errFd] },
+  );
+  closeSync(errFd);
+  child.unref();
+  writeFileSync(f.egressPid, `${child.pid}\n`, { mode: 0o600 });
+  const until = Date.now() + 10_000;
+  while (Date.now() < until) {
+    if (await proxyAccepts(f.egressSocket)) return;
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const err = existsSync(f.egressLog + '.stderr') ? readFileSync(f.egressLog + '.stderr', 'utf8').trim() : '';
+  throw new HlabError(
+    'vm-crashed',
+    `The egress proxy of machine "${machine}" did not start${err ? `: ${err.split('\n').slice(-3).join(' ')}` : ''}.`,
+    { machine },
+  );
+}
+
+/** Ends the machine's proxy (machine stopped or destroyed). */
+export function stopEgressProxy(f: Pick<EgressProxyFiles, 'egressPid' | 'egressSocket'>): void {
+  const pid = proxyPid(f.egressPid);
+  if (pid)
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  rmSync(f.egressPid, { force: true });
+  rmSync(f.egressSocket, { force: true });
 }
 
 /** The seed line that tells the guest (hlab-seed, cloud-init) to use the proxy and expect no DNS. */

@@ -55,6 +55,8 @@ export class MachineStore {
       stderr: path.join(d, 'qemu.stderr.log'),
       egressPolicy: path.join(d, 'egress.json'),
       egressLog: path.join(d, 'egress.log'),
+      egressSocket: socketPath(path.join(d, 'egress.sock')),
+      egressPid: path.join(d, 'egress-proxy.pid'),
     };
   }
 

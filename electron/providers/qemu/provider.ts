@@ -25,9 +25,11 @@ import {
   APT_PROXY_CONF,
   DEFAULT_EGRESS_ALLOW,
   EGRESS_SEED_LINE,
+  ensureEgressProxy,
   filteredNetdev,
   PROXY_URL,
   recentEgress,
+  stopEgressProxy,
   writeEgressPolicy,
 } from './egress.js';
 import { run } from '../../platform/run.js';
@@ -451,7 +453,10 @@ export class QemuProvider implements Provider {
     }
     rmSync(f.serial, { force: true });
     rmSync(f.qmp, { force: true });
-    if (rec.network === 'filtered') writeEgressPolicy(f.egressPolicy, name, rec.egressAllow ?? []);
+    if (rec.network === 'filtered') {
+      writeEgressPolicy(f.egressPolicy, name, rec.egressAllow ?? []);
+      await ensureEgressProxy(name, f);
+    }
     for (let attempt = 1; ; attempt += 1) {
       const args = [
         '-name',
@@ -467,7 +472,7 @@ export class QemuProvider implements Provider {
         `file=${qemuOptValue(f.disk)},if=virtio,format=qcow2,cache=writeback,discard=unmap`,
         '-netdev',
         rec.network === 'filtered'
-          ? filteredNetdev(port, f.egressPolicy, f.egressLog)
+          ? filteredNetdev(port, f.egressSocket)
           : `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22`,
         '-device',
         'virtio-net-pci,netdev=n0',
@@ -511,12 +516,14 @@ export class QemuProvider implements Provider {
         port = await freePort();
         continue;
       }
+      if (portClash) stopEgressProxy(f);
       if (portClash)
         throw new HlabError(
           'port-in-use',
           `Port 127.0.0.1:${port} for machine "${name}" is already in use.`,
           { machine: name, port },
         );
+      stopEgressProxy(f);
       throw new HlabError(
         'vm-crashed',
         `QEMU failed to start machine "${name}": ${r.stderr.trim().split('\n').slice(-3).join(' ')}`,
@@ -574,6 +581,7 @@ export class QemuProvider implements Provider {
     }
     rmSync(f.pid, { force: true });
     rmSync(f.qmp, { force: true });
+    stopEgressProxy(f);
     this.store.update(name, { activePort: undefined });
   }
 

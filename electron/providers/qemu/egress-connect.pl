@@ -1,0 +1,59 @@
+#!/usr/bin/perl
+# Hardening Lab: QEMU starts this for every TCP connection a filtered guest opens to the package
+# proxy (guestfwd=...-cmd:), with that connection on stdin, stdout and stderr. It does nothing but
+# join the connection to the machine's one long-lived proxy on a Unix socket, which counts, bounds
+# and checks every connection. Perl because it is on every Linux host (Debian's perl-base is
+# Essential) and starts in ~7 MB where Node takes ~44 MB: a guest can make QEMU start many of these.
+# Nothing may be written to stderr: it is the guest's connection too.
+use strict;
+use warnings;
+use Socket qw(PF_UNIX SOCK_STREAM SHUT_WR pack_sockaddr_un);
+
+open(STDERR, '>', '/dev/null');
+$SIG{PIPE} = 'IGNORE';
+my $path = shift @ARGV;
+exit 2 unless defined $path;
+socket(my $proxy, PF_UNIX, SOCK_STREAM, 0) or exit 1;
+connect($proxy, pack_sockaddr_un($path)) or exit 1;
+
+sub write_all {
+  my ($fh, $data) = @_;
+  my $off = 0;
+  while ($off < length $data) {
+    my $n = syswrite($fh, $data, length($data) - $off, $off);
+    return 0 unless defined $n;
+    $off += $n;
+  }
+  return 1;
+}
+
+my $guest_open = 1;
+my $buf;
+for (;;) {
+  my $rin = '';
+  vec($rin, fileno(STDIN), 1) = 1 if $guest_open;
+  vec($rin, fileno($proxy), 1) = 1;
+  my $ready = select(my $rout = $rin, undef, undef, undef);
+  if ($ready < 0) {
+    next if $!{EINTR};
+    last;
+  }
+  if ($guest_open && vec($rout, fileno(STDIN), 1)) {
+    my $n = sysread(STDIN, $buf, 65536);
+    if (!$n) {
+      # The guest finished sending: tell the proxy, and keep relaying its answer.
+      $guest_open = 0;
+      shutdown($proxy, SHUT_WR);
+    }
+    elsif (!write_all($proxy, $buf)) {
+      # The proxy stopped reading (it refused or answered early): still relay what it says.
+      $guest_open = 0;
+    }
+  }
+  if (vec($rout, fileno($proxy), 1)) {
+    my $n = sysread($proxy, $buf, 65536);
+    last if !$n;
+    last if !write_all(\*STDOUT, $buf);
+  }
+}
+exit 0;
