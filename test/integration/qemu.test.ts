@@ -13,6 +13,7 @@ import {
   writeSync,
   closeSync,
   chmodSync,
+  readdirSync,
 } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import { spawnSync } from 'node:child_process';
@@ -33,6 +34,8 @@ import {
 } from '../../electron/providers/qemu/egress.js';
 import { NO_DNS_RESOLV_CONF } from '../../electron/providers/nocloud.js';
 import { GUEST_APT_PROXY_FILE } from '../../shared/egress.js';
+import { socketPath } from '../../electron/platform/socket-path.js';
+import { otherMachineProxy } from './egress-peer.js';
 import { failure, IMAGE_DIR, must, newHome, newService, sh } from './vm-env.js';
 
 const M = 'vm1';
@@ -311,6 +314,75 @@ describe('egress filter: the guest reaches only its allow list, through the pack
     ).toBe('HTTP/1.1 200 OK');
     const mirror = (await lookup('deb.debian.org', { family: 4 })).address;
     expect(await direct(mirror, 80)).toBe('closed');
+  });
+
+  it('a flood of 300 guest connections for 20 s keeps host processes and memory bounded; another proxy serves apt-get update meanwhile; the flooded proxy serves again after (E1)', async () => {
+    const f = {
+      pid: path.join(home, 'machines', M, 'egress-proxy.pid'),
+      socket: socketPath(path.join(home, 'machines', M, 'egress.sock')),
+    };
+    const proxyPid = Number(readFileSync(f.pid, 'utf8'));
+    /** Connectors of this machine (QEMU starts one per guest connection) and its proxy's RSS. */
+    const sample = () => {
+      let connectors = 0;
+      let rssKiB = 0;
+      const rss = (pid: string) =>
+        Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+      for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d)))
+        try {
+          const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+          if (cmd.includes('egress-connect.pl') && cmd.includes(f.socket)) {
+            connectors += 1;
+            rssKiB += rss(pid);
+          }
+        } catch {
+          // a connector that ended while we looked
+        }
+      return { connectors, rssMiB: (rssKiB + rss(String(proxyPid))) / 1024 };
+    };
+    const before = sample();
+    // The other machine: a proxy of its own, reached the way QEMU reaches one (a connector per
+    // connection), used by Debian's real apt-get on this host with a private state folder.
+    const other = await otherMachineProxy(home);
+    // The flood runs as the unprivileged lab user: each of 300 workers opens a connection, sends
+    // half a request head and waits, then opens the next, for 20 s.
+    const flood =
+      'end=$(( $(date +%s) + 20 )); for i in $(seq 300); do ( while [ $(date +%s) -lt $end ]; do ' +
+      'exec 3<>/dev/tcp/10.0.2.100/3142 || continue; printf "GET http://deb.debian.org/ HTTP/1.1\\r\\n" >&3; ' +
+      'timeout 3 cat <&3 >/dev/null; exec 3>&-; done ) & done; wait';
+    await sh(
+      client,
+      M,
+      `printf '%s' '${flood}' > /tmp/flood.sh && (setsid bash /tmp/flood.sh >/dev/null 2>&1 &)`,
+    );
+    let peak = { connectors: 0, rssMiB: 0 };
+    let apt: { code: number | null; seconds: number; tail: string } | undefined;
+    const aptRun = other.aptUpdate().then((r) => (apt = r));
+    const until = Date.now() + 22_000;
+    while (Date.now() < until) {
+      const s = sample();
+      peak = { connectors: Math.max(peak.connectors, s.connectors), rssMiB: Math.max(peak.rssMiB, s.rssMiB) };
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await aptRun;
+    await other.close();
+    await sh(client, M, 'pkill -f /tmp/flood.sh; sleep 1; true');
+    const log = readFileSync(path.join(home, 'machines', M, 'egress.log'), 'utf8');
+    console.log(
+      `flood: before ${before.connectors} connectors, ${before.rssMiB.toFixed(0)} MiB; peak ${peak.connectors} connectors, ` +
+        `${peak.rssMiB.toFixed(0)} MiB (proxy + connectors); other machine's apt-get update ${apt?.seconds.toFixed(1)} s exit ${apt?.code}; ` +
+        `over-cap refusals logged: ${(log.match(/over the cap/g) ?? []).length}`,
+    );
+    expect(log).toMatch(/connections over the cap of 16/);
+    expect(peak.connectors).toBeLessThanOrEqual(48);
+    expect(peak.rssMiB).toBeLessThan(400);
+    expect(apt?.code, apt?.tail).toBe(0);
+    // The flooded machine's own proxy serves again once the flood is over.
+    expect(
+      await viaProxy(
+        'HEAD http://deb.debian.org/debian/dists/bookworm/Release HTTP/1.1\\r\\nHost: deb.debian.org',
+      ),
+    ).toBe('HTTP/1.1 200 OK');
   });
 
   it('hlab machine egress shows and changes the list; a bad entry or verb is one line, exit 2', () => {
