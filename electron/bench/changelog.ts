@@ -23,10 +23,20 @@ export function byCve(a: string, b: string): number {
   return Number(ya) - Number(yb) || Number(na) - Number(nb);
 }
 
+/** A changelog comes from the guest: its lines and their lengths are bounded before anything reads them. */
+export const CHANGELOG_MAX_LINES = 1_000_000;
+const MAX_LINE = 4096;
+
 export function parseChangelog(text: string): ChangelogEntry[] {
   const out: ChangelogEntry[] = [];
   let cur: ChangelogEntry | undefined;
-  for (const line of text.split('\n')) {
+  // Line by line without splitting the whole text: a text of newlines alone must not become an
+  // array of a hundred million strings (a fatal V8 error, not an exception).
+  for (let at = 0, n = 0; at < text.length && n < CHANGELOG_MAX_LINES; n++) {
+    const nl = text.indexOf('\n', at);
+    const end = nl < 0 ? text.length : nl;
+    const line = text.slice(at, Math.min(end, at + MAX_LINE));
+    at = end + 1;
     const h = HEADER.exec(line);
     if (h) {
       cur = { source: h[1]!, version: h[2]!, suite: h[3]!.trim(), body: [] };
@@ -36,18 +46,41 @@ export function parseChangelog(text: string): ChangelogEntry[] {
   return out;
 }
 
+/** An architecture pattern as Debian changelogs write them: a name, `*` as the only wildcard. */
+const ARCH_PATTERN = /^[A-Za-z0-9_*-]{1,100}$/;
+
 /** Architectures an item's `[x86]`-style prefix allows (undefined: every architecture). */
 function itemArches(firstLine: string): string[] | undefined {
-  const m = /^\s*[-*+]\s+\[([^\]]+)\]/.exec(firstLine);
-  return m ? m[1]!.split(/[,\s]+/).filter(Boolean) : undefined;
+  const m = /^\s*[-*+]\s+\[([^\]]{1,200})\]/.exec(firstLine);
+  if (!m) return undefined;
+  const arches = m[1]!.split(/[,\s]+/).filter(Boolean);
+  // Anything else is not an architecture list: the item counts everywhere.
+  return arches.length && arches.every((a) => ARCH_PATTERN.test(a)) ? arches : undefined;
+}
+
+/**
+ * A literal glob match, `*` for any run of characters: the pattern comes from the guest and is
+ * never turned into a RegExp (`****…b` was a catastrophic backtrack). Greedy left to right, linear.
+ */
+export function globMatches(pattern: string, name: string): boolean {
+  const parts = pattern.split('*');
+  if (parts.length === 1) return pattern === name;
+  const first = parts[0]!;
+  const last = parts.at(-1)!;
+  if (!name.startsWith(first) || name.length < first.length + last.length) return false;
+  let at = first.length;
+  for (const mid of parts.slice(1, -1)) {
+    if (!mid) continue;
+    const i = name.indexOf(mid, at);
+    if (i < 0 || i + mid.length > name.length - last.length) return false;
+    at = i + mid.length;
+  }
+  return name.endsWith(last);
 }
 
 function archMatches(patterns: string[], arch: string): boolean {
   const names = arch === 'amd64' ? ['amd64', 'x86', 'x86_64'] : [arch];
-  return patterns.some((p) => {
-    const re = new RegExp(`^${p.replace(/[.+?^${}()|\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
-    return names.some((n) => re.test(n));
-  });
+  return patterns.some((p) => names.some((n) => globMatches(p, n)));
 }
 
 /**

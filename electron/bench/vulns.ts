@@ -19,7 +19,12 @@ import { kernelLine } from '../../shared/vulns-text.js';
 import type { SshExecutor } from '../ssh/executor.js';
 import { cvesBetween, parseChangelog } from './changelog.js';
 import { compareDebVersions } from './deb-version.js';
-import { ChangelogCache, type CachedChangelog } from './changelog-cache.js';
+import { ChangelogCache, SHA256_HEX, type CachedChangelog } from './changelog-cache.js';
+import path from 'node:path';
+
+/** A guest's changelog.gz and what it may expand to: bounded before anything is read. */
+export const CHANGELOG_GZ_MAX = 8 << 20;
+export const CHANGELOG_TEXT_MAX = 32 << 20;
 
 /** Lists older than this are refreshed first (apt-get update takes ~40 s under TCG). */
 export const LISTS_MAX_AGE_MIN = 60;
@@ -298,8 +303,17 @@ export function parseFetch(stdout: string): Fetched[] {
       const [pkg, version, sha256] = l.slice(M.deb.length).split(' ');
       const body = lines[i + 1] ?? '';
       if (lines[i + 2] !== M.end) continue;
-      out.push({ package: pkg!, version: version!, sha256: sha256!, changelog: Buffer.from(body, 'base64') });
       i += 2;
+      if (body.length > (CHANGELOG_GZ_MAX / 3) * 4 + 4) {
+        out.push({
+          package: pkg!,
+          version: version!,
+          failed: `its changelog is over ${CHANGELOG_GZ_MAX >> 20} MiB`,
+        });
+        continue;
+      }
+      out.push({ package: pkg!, version: version!, sha256: sha256!, changelog: Buffer.from(body, 'base64') });
+      continue;
     } else if (l.startsWith(M.none)) {
       const [pkg, version, sha256] = l.slice(M.none.length).split(' ');
       out.push({ package: pkg!, version: version!, sha256: sha256! });
@@ -307,6 +321,44 @@ export function parseFetch(stdout: string): Fetched[] {
       const [pkg, version, ...why] = l.slice(M.failed.length).split(' ');
       out.push({ package: pkg!, version: version!, failed: why.join(' ') });
     }
+  }
+  return out;
+}
+
+const debKey = (t: { package: string; version: string }) => `${t.package}=${t.version}`;
+
+/** The SHA-256 each candidate .deb has in the machine's apt index, by package=version. */
+function debHashes(inv: Inventory): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const s of [...inv.candidates, ...inv.kernels, ...inv.cpupower])
+    if (s.sha256 && SHA256_HEX.test(s.sha256)) m.set(debKey(s), s.sha256);
+  return m;
+}
+
+/**
+ * What the guest sent back, kept only where it answers a question the host asked: a package and
+ * version it wanted, from a .deb whose SHA-256 is the one the apt index names.
+ */
+export function acceptedFetches(
+  got: Fetched[],
+  asked: Want[],
+  indexSha: Map<string, string>,
+  onOutput?: (text: string) => void,
+): Fetched[] {
+  const wanted = new Set(asked.flatMap((w) => w.tries.map(debKey)));
+  const out: Fetched[] = [];
+  for (const g of got) {
+    const key = debKey(g);
+    if (!wanted.has(key)) continue;
+    if (g.failed) {
+      onOutput?.(`could not download ${key}: ${g.failed.slice(0, 200)}\n`);
+      continue;
+    }
+    if (!g.sha256 || g.sha256 !== indexSha.get(key)) {
+      onOutput?.(`ignored ${key}: its .deb is not the one the apt index names\n`);
+      continue;
+    }
+    out.push(g);
   }
   return out;
 }
@@ -332,18 +384,31 @@ function readIds(
     return { cves: [], entries: 0, changelog: from, note: 'its .debs ship no changelog of their own' };
   let text: string;
   try {
-    text = gunzipSync(c.changelog).toString('utf8');
-  } catch {
+    // The guest chose these bytes: a few hundred KiB of gzip can expand to gigabytes.
+    text = gunzipSync(c.changelog, { maxOutputLength: CHANGELOG_TEXT_MAX }).toString('utf8');
+  } catch (err) {
+    const over = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
     return {
       cves: [],
       entries: 0,
       changelog: from,
-      note: `${c.package} ${c.version}'s changelog is not gzip data`,
+      note: over
+        ? `${c.package} ${c.version}'s changelog expands past ${CHANGELOG_TEXT_MAX >> 20} MiB; not read`
+        : `${c.package} ${c.version}'s changelog is not gzip data`,
     };
   }
-  const entries = parseChangelog(text);
-  const r = cvesBetween(entries, installed, candidate, { arch, ...(source ? { source } : {}) });
-  return { cves: r.ids, entries: r.entries, changelog: from };
+  try {
+    const entries = parseChangelog(text);
+    const r = cvesBetween(entries, installed, candidate, { arch, ...(source ? { source } : {}) });
+    return { cves: r.ids, entries: r.entries, changelog: from };
+  } catch (err) {
+    return {
+      cves: [],
+      entries: 0,
+      changelog: from,
+      note: `its changelog could not be read: ${String(err).slice(0, 120)}`,
+    };
+  }
 }
 
 export async function runVulns(ex: SshExecutor, machine: string, o: VulnsOptions): Promise<BenchResult> {
@@ -364,28 +429,26 @@ export async function runVulns(ex: SshExecutor, machine: string, o: VulnsOptions
         machine,
       },
     );
-  const cache = new ChangelogCache(o.cacheDir);
+  // The machine's own folder: a changelog is this guest's word and stands only in its own reports.
+  const cache = new ChangelogCache(path.join(o.cacheDir, machine));
   const p = plan(inv);
+  const indexSha = debHashes(inv);
   // A changelog from any of the group's .debs; else what the cache knows (a .deb without one).
   const lookup = (w: Want) => {
-    const known = w.tries.flatMap((t) => cache.get(t.package, t.version, inv.arch) ?? []);
+    const known = w.tries.flatMap((t) => cache.get(t.package, t.version, indexSha.get(debKey(t))) ?? []);
     return known.find((c) => c.changelog) ?? known[0];
   };
   const missing = p.wants.filter((w) => !lookup(w)?.changelog);
   if (missing.length) {
     o.onOutput?.(`reading the changelogs of ${missing.length} candidate package(s) on ${machine}\n`);
     const f = await ex.runScript(fetchScript(missing), opts);
-    for (const got of parseFetch(f.stdout)) {
-      if (got.failed) o.onOutput?.(`could not download ${got.package} ${got.version}: ${got.failed}\n`);
-      else
-        cache.put({
-          package: got.package,
-          version: got.version,
-          arch: inv.arch,
-          sha256: got.sha256!,
-          ...(got.changelog ? { changelog: got.changelog } : {}),
-        });
-    }
+    for (const got of acceptedFetches(parseFetch(f.stdout), missing, indexSha, o.onOutput))
+      cache.put({
+        package: got.package,
+        version: got.version,
+        sha256: got.sha256!,
+        ...(got.changelog ? { changelog: got.changelog } : {}),
+      });
   }
   const byKey = new Map(p.wants.map((w) => [w.key, lookup(w)]));
 

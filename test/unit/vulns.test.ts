@@ -5,15 +5,22 @@
  * changelog cache, so a second run downloads nothing.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { cvesBetween, entryCves, parseChangelog } from '../../electron/bench/changelog.js';
+import {
+  CHANGELOG_MAX_LINES,
+  cvesBetween,
+  entryCves,
+  globMatches,
+  parseChangelog,
+} from '../../electron/bench/changelog.js';
 import { ChangelogCache } from '../../electron/bench/changelog-cache.js';
 import { compareDebVersions } from '../../electron/bench/deb-version.js';
 import {
+  acceptedFetches,
   fetchScript,
   parseFetch,
   parseInventory,
@@ -132,6 +139,29 @@ describe('changelog slicing', () => {
     ]);
     expect(entryCves(entries[1]!).length).toBe(8);
     expect(entryCves(entries[1]!, 'arm64')).toContain('CVE-2026-89740');
+  });
+
+  it('matches architecture globs literally: 70 stars cost nothing, a stray bracket throws nothing (V2)', () => {
+    expect(globMatches('x86*', 'x86_64')).toBe(true);
+    expect(globMatches('*64', 'amd64')).toBe(true);
+    expect(globMatches('a*d*4', 'amd64')).toBe(true);
+    expect(globMatches('arm*', 'amd64')).toBe(false);
+    expect(globMatches('*x*x*', 'x')).toBe(false);
+    expect(globMatches('amd64', 'amd64')).toBe(true);
+    // Before the fix, 70 stars became /^.*.*….*b$/ and blocked the event loop for 8 s.
+    const body = (prefix: string) => ({
+      source: 'linux',
+      version: '2',
+      suite: 'bookworm',
+      body: [`  - [${prefix}] Fix CVE-2026-00002`, '  * Fix CVE-2026-00003'],
+    });
+    const t = Date.now();
+    expect(entryCves(body(`${'*'.repeat(70)}b`), 'amd64')).toEqual(['CVE-2026-00003']);
+    expect(entryCves(body(`${'*'.repeat(5000)}b`), 'amd64')).toContain('CVE-2026-00003');
+    expect(Date.now() - t).toBeLessThan(1000);
+    // Not an architecture list: the item counts; nothing throws.
+    expect(entryCves(body('x['), 'amd64').sort()).toEqual(['CVE-2026-00002', 'CVE-2026-00003']);
+    expect(entryCves(body('x86*'), 'amd64').sort()).toEqual(['CVE-2026-00002', 'CVE-2026-00003']);
   });
 
   it('takes the entries after the installed version up to the candidate, for one source', () => {
@@ -261,19 +291,24 @@ describe('the vulns bench', () => {
   );
   const kernelLog = gzipSync(KERNEL.replace(/^linux-signed[^]*?\n\nlinux \(/, 'linux ('));
 
-  function fakeGuest() {
+  // The SHA-256 of these .debs in the recorded apt index.
+  const EXPAT_SHA = 'cae5ded666d8573dd33060bc66fbac21eea8b101a6b56e2af8bd590fcfa65d79';
+  const CPUPOWER_SHA = 'e6bc65f990db3a7ddbd7c61a39a0d4ee6d711a4bd4f4c10dee0da182c4b1d862';
+
+  function fakeGuest(extra: string[] = []) {
     const scripts: string[] = [];
     const ex = {
       runScript: async (script: string) => {
         scripts.push(script);
         if (script.includes('#hlab-installed')) return { exitCode: 0, stdout: FIXTURE, stderr: '' };
         const out = [
-          `#hlab-deb libexpat1 2.5.0-1+deb12u5 ${'c'.repeat(64)} ./usr/share/doc/libexpat1/changelog.Debian.gz`,
+          `#hlab-deb libexpat1 2.5.0-1+deb12u5 ${EXPAT_SHA} ./usr/share/doc/libexpat1/changelog.Debian.gz`,
           expatLog.toString('base64'),
           '#hlab-end',
-          `#hlab-deb linux-cpupower 6.1.192-2 ${'d'.repeat(64)} ./usr/share/doc/linux-cpupower/changelog.Debian.gz`,
+          `#hlab-deb linux-cpupower 6.1.192-2 ${CPUPOWER_SHA} ./usr/share/doc/linux-cpupower/changelog.Debian.gz`,
           kernelLog.toString('base64'),
           '#hlab-end',
+          ...extra,
         ];
         return { exitCode: 0, stdout: out.join('\n'), stderr: '' };
       },
@@ -299,7 +334,7 @@ describe('the vulns bench', () => {
         source: 'expat',
         cves: ['CVE-2023-52425', 'CVE-2026-24515', 'CVE-2026-25210'],
         entries: 2,
-        changelog: { package: 'libexpat1', version: '2.5.0-1+deb12u5', sha256: 'c'.repeat(64) },
+        changelog: { package: 'libexpat1', version: '2.5.0-1+deb12u5', sha256: EXPAT_SHA },
       }),
     ]);
     expect(r.score).toBe(8);
@@ -321,15 +356,69 @@ describe('the vulns bench', () => {
   it('keeps a torn cache entry from counting: it is read again', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'hlab-vulns-'));
     const cache = new ChangelogCache(dir);
-    cache.put({
-      package: 'p',
-      version: '1:1.0-1',
-      arch: 'amd64',
-      sha256: 'e'.repeat(64),
-      changelog: Buffer.from('x'),
-    });
-    expect(cache.get('p', '1:1.0-1', 'amd64')?.changelog).toEqual(Buffer.from('x'));
-    writeFileSync(path.join(dir, 'p_1_1.0-1_amd64.json'), '{"sha2');
-    expect(cache.get('p', '1:1.0-1', 'amd64')).toBeUndefined();
+    const sha = 'e'.repeat(64);
+    cache.put({ package: 'p', version: '1:1.0-1', sha256: sha, changelog: Buffer.from('x') });
+    expect(cache.get('p', '1:1.0-1', sha)?.changelog).toEqual(Buffer.from('x'));
+    writeFileSync(path.join(dir, `${sha}.json`), '{"chan');
+    expect(cache.get('p', '1:1.0-1', sha)).toBeUndefined();
+    // A key is a hash, nothing else: no path is built from a name the guest chose.
+    expect(cache.get('p', '1', '../../etc/passwd')).toBeUndefined();
+  });
+
+  it("keeps only the changelogs it asked for, from the .deb the apt index names, and only in that machine's cache (V1)", async () => {
+    const cacheDir = mkdtempSync(path.join(tmpdir(), 'hlab-vulns-'));
+    const lie = gzipSync('openssl (9.9.9-1) bookworm; urgency=low\n\n  * nothing to see\n');
+    const g = fakeGuest([
+      // Not asked for: a guest planting a harmless changelog for another package's update.
+      `#hlab-deb libssl3 3.0.99-1 ${'a'.repeat(64)} ./usr/share/doc/libssl3/changelog.Debian.gz`,
+      lie.toString('base64'),
+      '#hlab-end',
+    ]);
+    await runVulns(g.ex, 'm1', { cacheDir });
+    expect(readdirSync(path.join(cacheDir, 'm1')).sort()).toEqual(
+      [EXPAT_SHA, CPUPOWER_SHA].flatMap((h) => [`${h}.changelog.gz`, `${h}.json`]).sort(),
+    );
+    // Another machine reads nothing that m1's guest sent: it asks its own guest.
+    const other = fakeGuest();
+    await runVulns(other.ex, 'm2', { cacheDir });
+    expect(other.scripts).toHaveLength(2);
+
+    const wrongDeb = acceptedFetches(
+      [{ package: 'libexpat1', version: '2.5.0-1+deb12u5', sha256: 'f'.repeat(64), changelog: lie }],
+      [{ key: 'expat', tries: [{ package: 'libexpat1', version: '2.5.0-1+deb12u5' }] }],
+      new Map([['libexpat1=2.5.0-1+deb12u5', EXPAT_SHA]]),
+    );
+    expect(wrongDeb).toEqual([]);
+  });
+
+  it('survives a changelog bomb from the guest: 200 KB of gzip that expands to 200 MiB of newlines (V1)', async () => {
+    // Before the fix this aborted the process with a fatal V8 error, which no test can catch.
+    const bomb = gzipSync(Buffer.alloc(200 << 20, 0x0a), { level: 9 });
+    expect(bomb.length).toBeLessThan(300_000);
+    const cacheDir = mkdtempSync(path.join(tmpdir(), 'hlab-vulns-'));
+    const ex = {
+      runScript: async (script: string) =>
+        script.includes('#hlab-installed')
+          ? { exitCode: 0, stdout: FIXTURE, stderr: '' }
+          : {
+              exitCode: 0,
+              stdout: [
+                `#hlab-deb libexpat1 2.5.0-1+deb12u5 ${EXPAT_SHA} ./usr/share/doc/libexpat1/changelog.Debian.gz`,
+                bomb.toString('base64'),
+                '#hlab-end',
+              ].join('\n'),
+              stderr: '',
+            },
+    } as unknown as SshExecutor;
+    const r = await runVulns(ex, 'm1', { cacheDir });
+    expect(r.vulns!.packages.find((p) => p.source === 'expat')?.note).toMatch(
+      /changelog expands past 32 MiB; not read/,
+    );
+    // A million blank lines (inside the limit) parse in bounded time and memory.
+    const t = Date.now();
+    expect(parseChangelog(`x (1) unstable; urgency=low\n${'\n'.repeat(5_000_000)}`)[0]!.body.length).toBe(
+      CHANGELOG_MAX_LINES - 1,
+    );
+    expect(Date.now() - t).toBeLessThan(10_000);
   });
 });
