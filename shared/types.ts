@@ -192,6 +192,8 @@ export interface ExecResult {
   stdout: string;
   stderr: string;
   durationMs: number;
+  /** Bytes dropped from the front of each stream: a result keeps a bounded tail of what the guest printed. */
+  truncated?: { stdoutBytes: number; stderrBytes: number };
 }
 
 export interface AppInfo {

@@ -28,6 +28,26 @@ const CHECK_TIMEOUT_MS = 2 * 60_000;
 const RESTORE_TIMEOUT_MS = 180_000;
 const HEALTH: Probe[] = ['fresh-ssh-login', 'sudo', 'no-failed-units'];
 
+/** A step's output in the journal (and so on the host's disk) is bounded: the guest decides its size. */
+export const STEP_OUTPUT_JOURNAL_BYTES = 1 << 20;
+
+/** Passes output on until `limit` characters, then says once that the rest is not kept. */
+export function journalBudget(
+  limit: number,
+  emit: (stream: 'stdout' | 'stderr', text: string) => void,
+): (stream: 'stdout' | 'stderr', text: string) => void {
+  let used = 0;
+  return (stream, text) => {
+    if (used > limit) return;
+    used += text.length;
+    if (used <= limit) return emit(stream, text);
+    emit(
+      stream,
+      `${text.slice(0, Math.max(0, limit - (used - text.length)))}\n[output truncated: the journal keeps ${limit >> 20} MiB per step]\n`,
+    );
+  };
+}
+
 export interface RunOptions {
   ctx: EngineContext;
   recipe: RecipeDef;
@@ -293,11 +313,14 @@ async function runStep(s: StepRun): Promise<'validated' | 'rolled-back' | 'cance
     await guard?.exec('true');
     const script = renderScript(step.apply, s.params);
     const t = Date.now();
+    const journaled = journalBudget(STEP_OUTPUT_JOURNAL_BYTES, (stream, text) =>
+      emit({ type: 'apply-output', index, stream, text }),
+    );
     const r = await ex.runScript(script, {
       timeoutMs: APPLY_TIMEOUT_MS,
       signal: s.signal,
-      onStdout: (text) => emit({ type: 'apply-output', index, stream: 'stdout', text }),
-      onStderr: (text) => emit({ type: 'apply-output', index, stream: 'stderr', text }),
+      onStdout: (text) => journaled('stdout', text),
+      onStderr: (text) => journaled('stderr', text),
     });
     emit({
       type: 'apply-finished',

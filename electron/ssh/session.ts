@@ -3,6 +3,7 @@
  * with streamed output, timeout and AbortSignal, and wait-for-SSH. Errors are typed for the UI.
  */
 import os from 'node:os';
+import { StringDecoder } from 'node:string_decoder';
 import ssh2, { type Client, type ConnectConfig } from 'ssh2';
 import { HlabError } from '../../shared/errors.js';
 import type { ExecResult, Progress } from '../../shared/types.js';
@@ -24,7 +25,14 @@ export interface ExecOptions {
   signal?: AbortSignal;
   onStdout?: (chunk: string) => void;
   onStderr?: (chunk: string) => void;
+  /** Bytes of each stream kept for the result: the last ones (default KEEP_BYTES). */
+  keepBytes?: number;
 }
+
+/** What one exec keeps of each stream: a guest decides how much it prints. */
+export const KEEP_BYTES = 16 << 20;
+/** Past this many bytes of output (both streams) the command is ended: no result needs more. */
+export const OUTPUT_LIMIT = 64 << 20;
 
 const where = (t: SshTarget) => `${t.user}@${t.host}:${t.port} (machine "${t.machine}")`;
 
@@ -116,13 +124,50 @@ function signalNumber(name: string): number {
   return os.constants.signals[sig] ?? 0;
 }
 
+/** The last `keep` bytes of a stream, with how many were dropped before them. */
+class OutputTail {
+  private chunks: Buffer[] = [];
+  private kept = 0;
+  dropped = 0;
+  private readonly decoder = new StringDecoder('utf8');
+
+  constructor(private readonly keep: number) {}
+
+  /** Adds a chunk; returns its text for a live listener. */
+  add(d: Buffer): string {
+    this.chunks.push(d);
+    this.kept += d.length;
+    while (this.kept > this.keep && this.chunks.length) {
+      const first = this.chunks[0]!;
+      const over = this.kept - this.keep;
+      if (first.length <= over) {
+        this.chunks.shift();
+        this.kept -= first.length;
+        this.dropped += first.length;
+      } else {
+        this.chunks[0] = first.subarray(over);
+        this.kept -= over;
+        this.dropped += over;
+      }
+    }
+    return this.decoder.write(d);
+  }
+
+  text(): string {
+    const body = Buffer.concat(this.chunks).toString('utf8');
+    return this.dropped ? `[output truncated: the first ${this.dropped} bytes were dropped]\n${body}` : body;
+  }
+}
+
 export function exec(client: Client, command: string, opts: ExecOptions = {}): Promise<ExecResult> {
   const started = Date.now();
+  const first = command.split('\n')[0]!.slice(0, 200);
   return new Promise((resolve, reject) => {
     client.exec(command, (err, stream) => {
-      if (err) return reject(new HlabError('command-failed', `Could not start "${command}": ${err.message}`));
-      let stdout = '';
-      let stderr = '';
+      if (err) return reject(new HlabError('command-failed', `Could not start "${first}": ${err.message}`));
+      const out = new OutputTail(opts.keepBytes ?? KEEP_BYTES);
+      const errOut = new OutputTail(opts.keepBytes ?? KEEP_BYTES);
+      let total = 0;
       let settled = false;
       const finish = (fn: () => void) => {
         if (settled) return;
@@ -134,7 +179,7 @@ export function exec(client: Client, command: string, opts: ExecOptions = {}): P
       const onAbort = () =>
         finish(() => {
           stream.close();
-          reject(new HlabError('cancelled', `Cancelled: ${command}`));
+          reject(new HlabError('cancelled', `Cancelled: ${first}`));
         });
       const timer = opts.timeoutMs
         ? setTimeout(
@@ -142,9 +187,9 @@ export function exec(client: Client, command: string, opts: ExecOptions = {}): P
               finish(() => {
                 stream.close();
                 reject(
-                  new HlabError('timeout', `"${command}" did not finish within ${opts.timeoutMs} ms.`, {
-                    stdout: tail(stdout),
-                    stderr: tail(stderr),
+                  new HlabError('timeout', `"${first}" did not finish within ${opts.timeoutMs} ms.`, {
+                    stdout: tail(out.text()),
+                    stderr: tail(errOut.text()),
                   }),
                 );
               }),
@@ -153,24 +198,44 @@ export function exec(client: Client, command: string, opts: ExecOptions = {}): P
         : undefined;
       if (opts.signal?.aborted) return onAbort();
       opts.signal?.addEventListener('abort', onAbort, { once: true });
+      const overLimit = () => {
+        total > OUTPUT_LIMIT &&
+          finish(() => {
+            stream.close();
+            reject(
+              new HlabError(
+                'command-failed',
+                `"${first}" printed more than ${OUTPUT_LIMIT >> 20} MiB and was ended; no command of this app needs that much.`,
+                { stdout: tail(out.text()), stderr: tail(errOut.text()) },
+              ),
+            );
+          });
+      };
       stream.on('data', (d: Buffer) => {
-        const s = d.toString('utf8');
-        stdout += s;
+        if (settled) return;
+        total += d.length;
+        const s = out.add(d);
         opts.onStdout?.(s);
+        overLimit();
       });
       stream.stderr.on('data', (d: Buffer) => {
-        const s = d.toString('utf8');
-        stderr += s;
+        if (settled) return;
+        total += d.length;
+        const s = errOut.add(d);
         opts.onStderr?.(s);
+        overLimit();
       });
       stream.on('close', (code: number | null, signal?: string) =>
         finish(() =>
           resolve({
             // Like a shell: a command killed by signal N exits 128+N (ssh2 names it SIGxxx).
             exitCode: code ?? (signal ? 128 + signalNumber(signal) : 255),
-            stdout,
-            stderr,
+            stdout: out.text(),
+            stderr: errOut.text(),
             durationMs: Date.now() - started,
+            ...(out.dropped || errOut.dropped
+              ? { truncated: { stdoutBytes: out.dropped, stderrBytes: errOut.dropped } }
+              : {}),
           }),
         ),
       );

@@ -61,6 +61,31 @@ describe('executor', () => {
     expect(Date.now() - t).toBeLessThan(10_000);
   });
 
+  it('keeps a bounded tail of what a command prints, and ends one that floods past the hard limit (X1)', async () => {
+    // 20 MiB: the first 4 MiB are dropped from the kept 16 MiB tail, with the count said plainly.
+    const r = await ex.exec('head -c 20971520 /dev/zero | tr "\\0" a; echo END');
+    expect(r.exitCode).toBe(0);
+    expect(r.truncated).toEqual({ stdoutBytes: 20971520 + 4 - (16 << 20), stderrBytes: 0 });
+    expect(
+      r.stdout.startsWith(`[output truncated: the first ${r.truncated!.stdoutBytes} bytes were dropped]\n`),
+    ).toBe(true);
+    expect(r.stdout.endsWith('aaaaEND\n')).toBe(true);
+    // A guest that never stops (a replaced shell, ForceCommand): ended at 64 MiB with a clear error,
+    // and this process's memory grows by a bounded amount instead of up to V8's string limit.
+    global.gc?.();
+    const before = process.memoryUsage().rss;
+    let streamed = 0;
+    const err = await ex.exec('yes', { onStdout: (s) => (streamed += s.length) }).catch((e: HlabError) => e);
+    expect(err).toBeInstanceOf(HlabError);
+    expect((err as HlabError).message).toMatch(/^"yes" printed more than 64 MiB and was ended/);
+    expect(streamed).toBeGreaterThan(64 << 20);
+    const grew = (process.memoryUsage().rss - before) / 2 ** 20;
+    console.log(`X1: rss grew ${grew.toFixed(0)} MiB for a 64 MiB flood`);
+    expect(grew).toBeLessThan(300);
+    // The connection is still usable.
+    expect((await ex.exec('echo still-here')).stdout).toBe('still-here\n');
+  });
+
   it('runs as root through sudo and runs large scripts uploaded over SFTP', async () => {
     expect((await ex.sudo('id -u')).stdout.trim()).toBe('0');
     // ~3 MB: far beyond what a command line can carry.
