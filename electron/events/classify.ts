@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AuthEvent, EventAction, EventOutcome } from '../../shared/events.js';
+import { stripControls } from '../../shared/guest-text.js';
 
 export type JournalRecord = Record<string, unknown>;
 
@@ -103,16 +104,43 @@ function logindEvent(msg: string): Partial<AuthEvent> | undefined {
   return undefined;
 }
 
+/**
+ * The programs whose records are events, known by the fields journald itself sets from the
+ * sending process (`_COMM`, `_EXE`, `_UID`), never by SYSLOG_IDENTIFIER, which any client sets
+ * (`logger -t sshd "Accepted publickey for root…"`). They all log as root; an ordinary user's copy
+ * of a program named sshd has its own uid and path.
+ */
+export const EVENT_SOURCES: Record<string, { exe: readonly string[] }> = {
+  sshd: { exe: ['/usr/sbin/sshd', '/sbin/sshd'] },
+  sudo: { exe: ['/usr/bin/sudo', '/bin/sudo'] },
+  'systemd-logind': { exe: ['/usr/lib/systemd/systemd-logind', '/lib/systemd/systemd-logind'] },
+};
+
+/** The program a record really came from, or undefined when it is not one of ours. */
+function trustedSource(r: JournalRecord): string | undefined {
+  const comm = field(r, '_COMM');
+  const src = comm !== undefined && Object.hasOwn(EVENT_SOURCES, comm) ? EVENT_SOURCES[comm] : undefined;
+  if (!comm || !src || field(r, '_UID') !== '0') return undefined;
+  // journald reads _EXE from /proc when the record arrives; a sender that already exited has none.
+  const exe = field(r, '_EXE');
+  return exe === undefined || src.exe.includes(exe) ? comm : undefined;
+}
+
+/** Microseconds since the epoch that a Date can hold (±8.64e15 ms). */
+const MAX_MICROS = 8_640_000_000_000_000_000n;
+
 export function classify(
   r: JournalRecord,
   machine: string,
   operatorFingerprints: ReadonlySet<string> = new Set(),
 ): AuthEvent | undefined {
-  const msg = field(r, 'MESSAGE');
-  const ident = field(r, 'SYSLOG_IDENTIFIER') ?? field(r, '_COMM');
+  const raw = field(r, 'MESSAGE');
+  const msg = raw === undefined ? undefined : stripControls(raw.slice(0, 8192));
+  const ident = trustedSource(r);
   const cursor = field(r, '__CURSOR');
   const micros = field(r, '_SOURCE_REALTIME_TIMESTAMP') ?? field(r, '__REALTIME_TIMESTAMP');
-  if (!msg || !ident || !cursor || !micros || !/^\d+$/.test(micros)) return undefined;
+  if (!msg || !ident || !cursor || !micros || !/^\d{1,20}$/.test(micros) || BigInt(micros) >= MAX_MICROS)
+    return undefined;
   let found: Partial<AuthEvent> | undefined;
   if (ident === 'sshd') {
     for (const p of SSHD) {
@@ -127,7 +155,7 @@ export function classify(
   if (!found?.action || !found.outcome) return undefined;
   const us = BigInt(micros);
   const time = `${new Date(Number(us / 1000n)).toISOString().slice(0, 19)}.${String(us % 1_000_000n).padStart(6, '0')}Z`;
-  const pid = Number(field(r, 'SYSLOG_PID') ?? field(r, '_PID'));
+  const pid = Number(field(r, '_PID') ?? field(r, 'SYSLOG_PID'));
   const clean = Object.fromEntries(
     Object.entries(found).filter(([, v]) => v !== undefined),
   ) as Partial<AuthEvent>;
@@ -135,7 +163,7 @@ export function classify(
     id: createHash('sha256').update(`${machine}\0${cursor}`).digest('hex').slice(0, 32),
     time,
     machine,
-    hostname: field(r, '_HOSTNAME') ?? machine,
+    hostname: stripControls(field(r, '_HOSTNAME') ?? machine).slice(0, 255),
     ...(clean as Pick<AuthEvent, 'action' | 'outcome'>),
     ...(found.keyFingerprint ? { operator: operatorFingerprints.has(found.keyFingerprint) } : {}),
     process: ident,

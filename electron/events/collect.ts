@@ -12,9 +12,9 @@ import type { AuthEvent } from '../../shared/events.js';
 import { HlabError } from '../../shared/errors.js';
 import type { SshExecutor } from '../ssh/executor.js';
 import { fingerprint } from '../ssh/known-hosts.js';
-import { classify, type JournalRecord } from './classify.js';
+import { classify, EVENT_SOURCES, type JournalRecord } from './classify.js';
 
-const IDENTIFIERS = ['sshd', 'sudo', 'systemd-logind'];
+const COMMANDS = Object.keys(EVENT_SOURCES);
 const LOGLEVEL_MARK = '#hlab-sshd-loglevel ';
 
 /** SHA256:… of the public half of a private key in OpenSSH format, as sshd logs it. */
@@ -28,7 +28,8 @@ export function keyFingerprint(privateKey: string): string | undefined {
 export function journalCommand(sinceMicros?: number, follow = false): string {
   // One second earlier than the last event: equal timestamps are kept, duplicates dropped by id.
   const from = sinceMicros ? `--since=@${Math.max(0, Math.floor(sinceMicros / 1e6) - 1)}` : '';
-  const matches = IDENTIFIERS.map((i) => `SYSLOG_IDENTIFIER=${i}`).join(' ');
+  // Matched by the process name journald records, not the identifier a client may claim.
+  const matches = COMMANDS.map((c) => `_COMM=${c}`).join(' ');
   return `journalctl -o json --no-pager ${follow ? '--follow --lines=0 ' : ''}${from} ${matches}`;
 }
 
@@ -57,7 +58,12 @@ export function parseJournal(
     } catch {
       continue;
     }
-    const e = classify(r, machine, operators);
+    let e;
+    try {
+      e = classify(r, machine, operators);
+    } catch {
+      continue; // one odd record must not stop the collection from this machine
+    }
     if (!e || seen.has(e.id)) continue;
     events.push(e);
     const t = Number(r.__REALTIME_TIMESTAMP);

@@ -3,6 +3,7 @@
  * HTTP Event Collector envelopes (batched by concatenating JSON objects, not as an array).
  */
 import { toEcs, type AuthEvent } from '../../shared/events.js';
+import { stripControls } from '../../shared/guest-text.js';
 
 /** IANA's example enterprise number (RFC 5612): for structured data of a lab tool, not a product. */
 export const SD_ID = 'hlab@32473';
@@ -33,10 +34,11 @@ export function toRfc5424(e: AuthEvent): string {
   ];
   const sd = `[${SD_ID}${params
     .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => ` ${k}="${sdValue(String(v))}"`)
+    .map(([k, v]) => ` ${k}="${sdValue(stripControls(String(v)))}"`)
     .join('')}]`;
-  // The MSG is the raw line; a line break inside would only end it for non-transparent framing.
-  const msg = e.raw.replace(/[\r\n]+/g, ' ');
+  // The MSG is the raw line without controls: a line break would end it for non-transparent
+  // framing, ESC and the rest would reach whoever reads the SIEM in a terminal.
+  const msg = stripControls(e.raw.replace(/[\r\n]+/g, ' '));
   return `<${pri}>1 ${e.time} ${token(e.hostname, 255)} ${token(e.process, 48)} ${e.pid ?? '-'} ${token(`hlab.${e.action}`, 32)} ${sd} ${msg}`;
 }
 

@@ -330,8 +330,9 @@ describe('egress filter: the guest reaches only its allow list, through the pack
         Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
       for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d)))
         try {
-          const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-          if (cmd.includes('egress-connect.pl') && cmd.includes(f.socket)) {
+          // argv: perl, the connector, the socket (QEMU's own command line names them too).
+          const [, script, socket] = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+          if (script?.endsWith('egress-connect.pl') && socket === f.socket) {
             connectors += 1;
             rssKiB += rss(pid);
           }
@@ -366,7 +367,7 @@ describe('egress filter: the guest reaches only its allow list, through the pack
     }
     await aptRun;
     await other.close();
-    await sh(client, M, 'pkill -f /tmp/flood.sh; sleep 1; true');
+    await sh(client, M, "pkill -f 'bash /tmp/[f]lood.sh'; sleep 1; true");
     const log = readFileSync(path.join(home, 'machines', M, 'egress.log'), 'utf8');
     console.log(
       `flood: before ${before.connectors} connectors, ${before.rssMiB.toFixed(0)} MiB; peak ${peak.connectors} connectors, ` +
@@ -374,7 +375,8 @@ describe('egress filter: the guest reaches only its allow list, through the pack
         `over-cap refusals logged: ${(log.match(/over the cap/g) ?? []).length}`,
     );
     expect(log).toMatch(/connections over the cap of 16/);
-    expect(peak.connectors).toBeLessThanOrEqual(48);
+    // 16 held plus the few that are started, refused and gone between two samples.
+    expect(peak.connectors).toBeLessThanOrEqual(40);
     expect(peak.rssMiB).toBeLessThan(400);
     expect(apt?.code, apt?.tail).toBe(0);
     // The flooded machine's own proxy serves again once the flood is over.
@@ -383,7 +385,7 @@ describe('egress filter: the guest reaches only its allow list, through the pack
         'HEAD http://deb.debian.org/debian/dists/bookworm/Release HTTP/1.1\\r\\nHost: deb.debian.org',
       ),
     ).toBe('HTTP/1.1 200 OK');
-  });
+  }, 120_000);
 
   it('hlab machine egress shows and changes the list; a bad entry or verb is one line, exit 2', () => {
     const hlab = (...args: string[]) =>

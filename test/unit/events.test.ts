@@ -9,16 +9,27 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { toEcs } from '../../shared/events.js';
 import { classify, type JournalRecord } from '../../electron/events/classify.js';
+import { parseJournal } from '../../electron/events/collect.js';
 import { toRfc5424 } from '../../electron/events/formats.js';
 import { Spool } from '../../electron/events/spool.js';
 
 let seq = 0;
+/** The programs' real paths on Debian 12, as journald records them in _EXE. */
+const EXE: Record<string, string> = {
+  sshd: '/usr/sbin/sshd',
+  sudo: '/usr/bin/sudo',
+  'systemd-logind': '/usr/lib/systemd/systemd-logind',
+};
 const rec = (ident: string, message: string | number[], extra: JournalRecord = {}): JournalRecord => ({
   __CURSOR: `s=abc;i=${(seq += 1)}`,
   __REALTIME_TIMESTAMP: '1763978400123456',
   _HOSTNAME: 'lab1',
   SYSLOG_IDENTIFIER: ident,
   SYSLOG_PID: '812',
+  _PID: '812',
+  _COMM: ident,
+  _EXE: EXE[ident] ?? `/usr/bin/${ident}`,
+  _UID: '0',
   MESSAGE: message,
   ...extra,
 });
@@ -137,6 +148,51 @@ describe('classifying journald records', () => {
     expect(classify(r, 'm')?.id).toBe(classify(r, 'm')?.id);
   });
 
+  it("trusts journald's own fields, not the identifier a client claims: a forged sshd or sudo line is no event (G1)", () => {
+    const accepted = `Accepted publickey for root from 203.0.113.66 port 4444 ssh2: ED25519 ${OPERATOR}`;
+    // `logger -t sshd …` by uid 1000: journald records logger's own name, uid and path.
+    expect(
+      classify(rec('sshd', accepted, { _COMM: 'logger', _UID: '1000', _EXE: '/usr/bin/logger' }), 'lab1'),
+    ).toBeUndefined();
+    // A copy of a program named sshd, run by an ordinary user.
+    expect(classify(rec('sshd', accepted, { _UID: '1000', _EXE: '/home/lab/sshd' }), 'lab1')).toBeUndefined();
+    // Named sshd and run as root, but not the system's sshd.
+    expect(classify(rec('sshd', accepted, { _EXE: '/tmp/sshd' }), 'lab1')).toBeUndefined();
+    expect(
+      classify(
+        rec('sudo', '    alice : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/rm -rf /var/log', {
+          _COMM: 'systemd-cat',
+          _UID: '1000',
+        }),
+        'lab1',
+      ),
+    ).toBeUndefined();
+    // The real thing (a sender that exited before journald read /proc has no _EXE).
+    expect(classify(rec('sshd', accepted, { _EXE: undefined }), 'lab1')?.action).toBe('ssh_login');
+  });
+
+  it('strips control characters from every field, so a journal line cannot rewrite a terminal (G1)', () => {
+    const e = ev(
+      'sudo',
+      '    lab : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/true\u001b[2K\u001b[1G\u001b]52;c;Y3VybA==\u0007\u000b\u009b',
+    );
+    expect(e?.command).toBe('/bin/true?[2K?[1G?]52;c;Y3VybA==???');
+    expect(JSON.stringify(e)).not.toMatch(/\\u00(1b|07|0b|9b)/);
+    expect(toRfc5424(e!)).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+  });
+
+  it('a timestamp beyond what a date can hold is no event and stops nothing (G3)', () => {
+    const huge = rec('sshd', 'Invalid user a from b port 1', {
+      __REALTIME_TIMESTAMP: '99999999999999999999',
+    });
+    expect(() => classify(huge, 'm')).not.toThrow();
+    expect(classify(huge, 'm')).toBeUndefined();
+    const lines = [huge, rec('sshd', 'Invalid user b from c port 2')]
+      .map((r) => JSON.stringify(r))
+      .join('\n');
+    expect(parseJournal(lines, 'm', new Set()).events.map((e) => e.user)).toEqual(['b']);
+  });
+
   it('ECS and syslog forms carry the classification; a newline in a message cannot start a new record', () => {
     const e = ev('sshd', 'Failed password for root from 10.0.2.2 port 51516 ssh2')!;
     expect(toEcs(e)).toMatchObject({
@@ -188,7 +244,7 @@ describe('reading the journal', () => {
   it('resumes one second before the newest event and drops events already seen', async () => {
     const { journalCommand, parseJournal } = await import('../../electron/events/collect.js');
     expect(journalCommand()).toBe(
-      'journalctl -o json --no-pager  SYSLOG_IDENTIFIER=sshd SYSLOG_IDENTIFIER=sudo SYSLOG_IDENTIFIER=systemd-logind',
+      'journalctl -o json --no-pager  _COMM=sshd _COMM=sudo _COMM=systemd-logind',
     );
     expect(journalCommand(1763978400123456)).toContain('--since=@1763978399 ');
     const a = rec('sshd', 'Invalid user a from 10.0.2.2 port 1');

@@ -2,10 +2,16 @@
 import { readFileSync } from 'node:fs';
 import type { AuthEvent, DestinationState, EventsView } from '../../../shared/events.js';
 import { HlabError } from '../../../shared/errors.js';
+import { stripControls } from '../../../shared/guest-text.js';
 import { table } from './output.js';
 import { UsageError, type Call, type Command, type Print } from './router.js';
 
+/** One line per event; every field is guest text, printed without its control characters. */
 export function eventLine(e: AuthEvent): string {
+  return stripControls(rawEventLine(e));
+}
+
+function rawEventLine(e: AuthEvent): string {
   const who = e.user ? ` ${e.user}` : '';
   const from = e.sourceIp ? ` from ${e.sourceIp}${e.sourcePort ? `:${e.sourcePort}` : ''}` : '';
   const how = e.method ? ` (${e.method}${e.operator ? ', this app' : ''})` : e.command ? ` ${e.command}` : '';
@@ -13,9 +19,10 @@ export function eventLine(e: AuthEvent): string {
 }
 
 function forwardText(states: DestinationState[]): string[] {
-  return states.map(
-    (s) =>
+  return states.map((s) =>
+    stripControls(
       `→ ${s.sink}: ${s.backlog ? `${s.backlog} waiting` : 'nothing waiting'}${s.lastError ? ` (${s.lastError})` : ''}`,
+    ),
   );
 }
 
