@@ -101,6 +101,23 @@ export interface EventDestination {
   /** Only these machines' events; all when absent. */
   machines?: string[];
   hasToken?: boolean;
+  /** Said wherever the destination is shown: e.g. a HEC token that travels in clear text. */
+  warning?: string;
+}
+
+/** Loopback names and addresses: plain http there never leaves the machine. */
+const LOOPBACK_HOST = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+
+/** Why a HEC URL is risky, or undefined. */
+export function hecWarning(target: string): string | undefined {
+  try {
+    const u = new URL(target);
+    if (u.protocol === 'http:' && !LOOPBACK_HOST.test(u.hostname))
+      return `plain http to ${u.host}: the HEC token and the events travel in clear text; use https`;
+  } catch {
+    return undefined;
+  }
+  return undefined;
 }
 
 export interface EventDestinationSpec {

@@ -60,6 +60,45 @@ export class SyslogTcpSink implements Sink {
   }
 }
 
+/** A HEC answer is a small JSON object: more is not read. */
+export const HEC_REPLY_MAX = 64 * 1024;
+
+/** The first `max` bytes of a response body; the rest is cancelled, never buffered. */
+export async function boundedText(res: Response, max: number): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  try {
+    while (n < max) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      n += value.length;
+    }
+  } catch {
+    // a reply cut off: what came is enough to judge
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(chunks).subarray(0, max).toString('utf8');
+}
+
+/** Splunk's documented HEC status codes, by number only. */
+function hecReason(code: unknown): string {
+  const known: Record<number, string> = {
+    1: 'token disabled',
+    2: 'token is required',
+    3: 'invalid authorization',
+    4: 'invalid token',
+    5: 'no data',
+    6: 'invalid data format',
+    7: 'incorrect index',
+    9: 'server is busy',
+  };
+  return typeof code === 'number' && known[code] ? ` (HEC code ${code}: ${known[code]})` : '';
+}
+
 export class HecSink implements Sink {
   readonly label: string;
 
@@ -83,13 +122,22 @@ export class HecSink implements Sink {
         method: 'POST',
         headers: { authorization: `Splunk ${this.token}`, 'content-type': 'application/json' },
         body: hecBatch(events, this.options),
+        // A redirect is a failure: a 307 elsewhere would get the batch and confirm it for the receiver.
+        redirect: 'manual',
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
     } catch (err) {
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
       throw new HlabError('unavailable', `${this.label}: ${cause}`);
     }
-    const text = await res.text().catch(() => '');
+    if (res.status >= 300 && res.status < 400) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new HlabError(
+        'unavailable',
+        `${this.label}: answered ${res.status}, a redirect, which is not followed`,
+      );
+    }
+    const text = await boundedText(res, HEC_REPLY_MAX);
     let code: unknown;
     try {
       code = (JSON.parse(text) as { code?: unknown }).code;
@@ -97,9 +145,7 @@ export class HecSink implements Sink {
       code = undefined;
     }
     if (res.status !== 200 || code !== 0)
-      throw new HlabError(
-        'unavailable',
-        `${this.label}: answered ${res.status}${text ? ` ${text.slice(0, 200).replaceAll(this.token, '<token>')}` : ''}`,
-      );
+      // The reply is the receiver's text: never echoed (it may quote the token in any spelling).
+      throw new HlabError('unavailable', `${this.label}: answered ${res.status}${hecReason(code)}`);
   }
 }

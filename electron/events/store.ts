@@ -16,7 +16,12 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { readJsonLines } from '../platform/jsonl.js';
-import type { AuthEvent, EventDestination, EventDestinationSpec } from '../../shared/events.js';
+import {
+  hecWarning,
+  type AuthEvent,
+  type EventDestination,
+  type EventDestinationSpec,
+} from '../../shared/events.js';
 import { HlabError } from '../../shared/errors.js';
 import { Spool } from './spool.js';
 import { HecSink, SyslogTcpSink, type Sink } from './sinks.js';
@@ -105,7 +110,10 @@ export class EventStore {
 
   /** Destinations as shown anywhere: the token is never included, only whether one is set. */
   destinations(): EventDestination[] {
-    return this.stored().map(({ token, ...d }) => ({ ...d, ...(token ? { hasToken: true } : {}) }));
+    return this.stored().map(({ token, ...d }) => {
+      const warning = d.kind === 'hec' ? hecWarning(d.target) : undefined;
+      return { ...d, ...(token ? { hasToken: true } : {}), ...(warning ? { warning } : {}) };
+    });
   }
 
   addDestination(spec: EventDestinationSpec): EventDestination {

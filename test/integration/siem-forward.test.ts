@@ -5,12 +5,13 @@
  * mid-stream and comes back: the on-disk spool keeps what was not confirmed and sends it again.
  */
 import { spawnSync } from 'node:child_process';
+import http from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { AuthEvent } from '../../shared/events.js';
+import { hecWarning, type AuthEvent } from '../../shared/events.js';
 import { octetFrame, toRfc5424 } from '../../electron/events/formats.js';
 import { Forwarder } from '../../electron/events/forwarder.js';
 import { HecSink, SyslogTcpSink } from '../../electron/events/sinks.js';
@@ -193,6 +194,70 @@ describe('Splunk HTTP Event Collector', () => {
     expect(String(err)).toMatch(/answered 401/);
     expect(String(err)).not.toContain('not-the-token-0000');
     expect(new HecSink(`http://127.0.0.1:${hec.port}`, TOKEN).label).not.toContain(TOKEN);
+  });
+
+  it('a hostile receiver cannot confirm by redirect, flood memory or echo the token back (G2)', async () => {
+    /** A receiver that answers every request with `answer`; counts what it was sent. */
+    const hostile = async (answer: (res: http.ServerResponse) => void) => {
+      const got = { requests: 0 };
+      const server = http.createServer((req, res) => {
+        got.requests += 1;
+        req.resume();
+        req.on('end', () => answer(res));
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const port = (server.address() as net.AddressInfo).port;
+      cleanups.push(() => new Promise((r) => server.close(() => r())));
+      return { url: `http://127.0.0.1:${port}`, got };
+    };
+    const elsewhere = await hostile((res) => res.end('{"text":"Success","code":0}'));
+    const redirector = await hostile((res) => {
+      res.writeHead(307, { location: `${elsewhere.url}/services/collector/event` });
+      res.end();
+    });
+    const spool = new Spool(path.join(tmp(), 'spool'));
+    spool.append([event(0), event(1)]);
+    const f = new Forwarder(spool, new HecSink(redirector.url, TOKEN, {}, 2_000));
+    // Before the fix the redirect target got the batch, its code 0 confirmed it, and it was dropped.
+    await expect(f.flushOnce()).rejects.toThrow(/answered 307, a redirect, which is not followed/);
+    expect(spool.backlog()).toBe(2);
+    expect(elsewhere.got.requests).toBe(0);
+    const err = await new HecSink(redirector.url, TOKEN).deliver([event(2)]).catch((e: Error) => e);
+    expect(String(err)).toMatch(/answered 307, a redirect, which is not followed/);
+
+    // 1 GiB of reply: read 64 KiB, the rest cancelled.
+    const flood = await hostile((res) => {
+      res.writeHead(200);
+      const chunk = Buffer.alloc(1 << 20, 0x61);
+      let sent = 0;
+      const more = () => {
+        while (sent < 1024 && res.write(chunk)) sent += 1;
+        if (sent >= 1024) res.end();
+        else res.once('drain', () => ((sent += 1), more()));
+      };
+      res.on('error', () => undefined);
+      more();
+    });
+    const before = process.memoryUsage().rss;
+    const t = Date.now();
+    const ferr = await new HecSink(flood.url, TOKEN, {}, 10_000).deliver([event(3)]).catch((e: Error) => e);
+    expect(String(ferr)).toMatch(/answered 200$/);
+    expect(Date.now() - t).toBeLessThan(5_000);
+    expect((process.memoryUsage().rss - before) / 2 ** 20).toBeLessThan(100);
+
+    // A reply that quotes the token, in any spelling, is never echoed into lastError.
+    const echo = await hostile((res) => {
+      res.writeHead(403);
+      res.end(`bad token ${Buffer.from(TOKEN).toString('base64')} / ${TOKEN.split('').join(' ')}`);
+    });
+    const eerr = String(await new HecSink(echo.url, TOKEN).deliver([event(4)]).catch((e: Error) => e));
+    expect(eerr).toMatch(/answered 403$/);
+    expect(eerr).not.toContain(Buffer.from(TOKEN).toString('base64'));
+    expect(eerr).not.toContain(TOKEN.split('').join(' '));
+
+    expect(hecWarning('http://splunk.example:8088')).toMatch(/clear text/);
+    expect(hecWarning('http://127.0.0.1:8088')).toBeUndefined();
+    expect(hecWarning('https://splunk.example:8088')).toBeUndefined();
   });
 
   it('a receiver that goes away mid-stream gets every event once it is back', async () => {

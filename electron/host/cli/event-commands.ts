@@ -82,8 +82,9 @@ export function eventCommands(call: Call, print: Print): Command[] {
                   ...d,
                   machines: d.machines?.join(' ') ?? 'all',
                   token: d.hasToken ? 'set' : '',
+                  warning: d.warning ?? '',
                 })),
-                ['id', 'kind', 'target', 'machines', 'token'],
+                ['id', 'kind', 'target', 'machines', 'token', 'warning'],
               )
             : 'No SIEM destinations: hlab events forward add syslog HOST:PORT | hec URL --token-file FILE',
         );
@@ -128,7 +129,12 @@ export function eventCommands(call: Call, print: Print): Command[] {
           ...(typeof ctx.values.index === 'string' ? { index: ctx.values.index } : {}),
           ...(machines?.length ? { machines } : {}),
         });
-        return print(ctx, d, () => `added ${d.id}: ${d.kind} ${d.target}${d.hasToken ? ' (token set)' : ''}`);
+        return print(
+          ctx,
+          d,
+          () =>
+            `added ${d.id}: ${d.kind} ${d.target}${d.hasToken ? ' (token set)' : ''}${d.warning ? `\nwarning: ${d.warning}` : ''}`,
+        );
       },
     },
     {
