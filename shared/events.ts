@@ -134,6 +134,8 @@ export interface DestinationState {
   backlog: number;
   delivered: number;
   lastError?: string;
+  /** Events that did not fit into the bounded queue while the receiver was away. */
+  dropped?: number;
 }
 
 export interface EventsView {

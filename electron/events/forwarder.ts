@@ -13,6 +13,8 @@ export interface ForwarderState {
   /** The last failure (the sink's label and the cause; never a secret). */
   lastError?: string;
   retryInMs?: number;
+  /** Events that did not fit into the bounded queue while the receiver was away. */
+  dropped?: number;
 }
 
 export interface ForwarderOptions {
@@ -47,10 +49,12 @@ export class Forwarder {
   ) {}
 
   state(extra: Partial<ForwarderState> = {}): ForwarderState {
+    const dropped = this.spool.dropped();
     return {
       sink: this.sink.label,
       backlog: this.spool.backlog(),
       delivered: this.delivered,
+      ...(dropped ? { dropped } : {}),
       ...(this.lastError ? { lastError: this.lastError } : {}),
       ...extra,
     };

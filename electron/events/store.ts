@@ -12,6 +12,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
@@ -37,6 +38,9 @@ interface MachineState {
 }
 
 const SEEN_KEPT = 2000;
+/** Per machine: events.jsonl is rotated to events.jsonl.1 past this size. */
+export const EVENT_LOG_MAX = 8 << 20;
+
 const writePrivate = (file: string, text: string) => {
   writeFileSync(`${file}.tmp`, text, { mode: 0o600 });
   renameSync(`${file}.tmp`, file);
@@ -70,10 +74,12 @@ export class EventStore {
   /** Records new events: the machine's log first, then every destination's spool. */
   record(machine: string, events: AuthEvent[], sinceMicros?: number): void {
     const d = this.machineDir(machine);
-    if (events.length)
-      appendFileSync(path.join(d, 'events.jsonl'), events.map((e) => `${JSON.stringify(e)}\n`).join(''), {
-        mode: 0o600,
-      });
+    if (events.length) {
+      const log = path.join(d, 'events.jsonl');
+      // A guest makes events: the machine's log keeps the newest EVENT_LOG_MAX bytes or so.
+      if ((statSync(log, { throwIfNoEntry: false })?.size ?? 0) > EVENT_LOG_MAX) renameSync(log, `${log}.1`);
+      appendFileSync(log, events.map((e) => `${JSON.stringify(e)}\n`).join(''), { mode: 0o600 });
+    }
     for (const dest of this.destinations())
       if (!dest.machines?.length || dest.machines.includes(machine)) this.spool(dest.id).append(events);
     const prev = this.state(machine);
@@ -87,7 +93,8 @@ export class EventStore {
   }
 
   list(machine: string): AuthEvent[] {
-    return readJsonLines<AuthEvent>(path.join(this.machineDir(machine), 'events.jsonl'));
+    const log = path.join(this.machineDir(machine), 'events.jsonl');
+    return [...readJsonLines<AuthEvent>(`${log}.1`), ...readJsonLines<AuthEvent>(log)];
   }
 
   private configFile(): string {

@@ -3,7 +3,7 @@
  * (Debian 12; lines from notes/container-host-controls.md B2-B3), their ECS form, and the spool's
  * at-least-once bookkeeping.
  */
-import { appendFileSync, mkdtempSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -237,6 +237,21 @@ describe('spool', () => {
     // The next event after a torn line is whole (the torn line is ended first, then skipped).
     again.append([{ ...e, id: 'four' }]);
     expect(again.peek(10).events.map((x) => x.id)).toEqual(['four']);
+    expect(again.backlog()).toBe(1);
+  });
+
+  it('bounds the queue for a receiver that stays away, and says how many events did not fit (G4)', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hlab-spool-'));
+    const e = ev('sshd', 'Invalid user a from b port 1')!;
+    const one = Buffer.byteLength(JSON.stringify(e)) + 1;
+    const s = new Spool(dir, one * 10);
+    s.append(Array.from({ length: 8 }, (_, i) => ({ ...e, id: `${i}`.padStart(e.id.length, 'a') })));
+    s.append(Array.from({ length: 5 }, (_, i) => ({ ...e, id: `${i}`.padStart(e.id.length, 'b') })));
+    expect(s.backlog()).toBe(10);
+    expect(s.dropped()).toBe(3);
+    expect(statSync(path.join(dir, 'queue.jsonl')).size).toBeLessThanOrEqual(one * 10);
+    s.ack(s.peek(100).end);
+    expect(s.dropped()).toBe(0);
   });
 });
 

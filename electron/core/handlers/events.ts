@@ -23,6 +23,7 @@ export function eventHandlers(ctx: ServiceContext): EventHandlers {
       sink: st.sink,
       backlog: st.backlog,
       delivered: st.delivered,
+      ...(st.dropped ? { dropped: st.dropped } : {}),
       ...(lastError ? { lastError } : {}),
     };
   };

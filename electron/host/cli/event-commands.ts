@@ -21,7 +21,7 @@ function rawEventLine(e: AuthEvent): string {
 function forwardText(states: DestinationState[]): string[] {
   return states.map((s) =>
     stripControls(
-      `→ ${s.sink}: ${s.backlog ? `${s.backlog} waiting` : 'nothing waiting'}${s.lastError ? ` (${s.lastError})` : ''}`,
+      `→ ${s.sink}: ${s.backlog ? `${s.backlog} waiting` : 'nothing waiting'}${s.dropped ? `, ${s.dropped} dropped (the queue is full)` : ''}${s.lastError ? ` (${s.lastError})` : ''}`,
     ),
   );
 }
