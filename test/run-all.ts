@@ -46,6 +46,15 @@ const TOOLS: Record<string, string> = {
   '/usr/sbin/dnsmasq': 'dnsmasq-base',
   '/usr/sbin/iptables': 'iptables',
   '/usr/sbin/ip': 'iproute2',
+  // The SSG content's InRelease is checked with gpgv; the tests sign one with a throwaway key.
+  gpgv: 'gpgv',
+  gpg: 'gpg',
+  '/usr/bin/gpg-agent': 'gpg-agent',
+  '/usr/share/keyrings/debian-archive-keyring.gpg': 'debian-archive-keyring',
+  // QEMU starts the egress connector (Perl, Essential on Debian) for each guest connection.
+  '/usr/bin/perl': 'perl-base',
+  // The egress tests resolve names from their own /etc/hosts in a private mount namespace.
+  unshare: 'util-linux',
 };
 
 function has(tool: string): boolean {

@@ -38,10 +38,9 @@ export interface SsgContent {
   /** Where it came from (mirror URL of the .deb). */
   source: string;
   /**
-   * verified: InRelease signed by Debian's keyring (gpgv), the index matches it, the .deb matches the
-   * index. unchecked: no gpgv/keyring on this host. index-mismatch: the mirror served an index that
-   * is not the one its InRelease names (a mirror mid-sync or a stale cache), so only the .deb's
-   * hash against that index holds.
+   * verified: InRelease signed by Debian's keyring (gpgv), the index matches what gpgv verified, the
+   * .deb matches the index. unchecked: no gpgv/keyring on this host and the user allowed that
+   * (HLAB_SSG_UNSIGNED=1). 'index-mismatch' is only in stamps written before it became a failure.
    */
   signature: 'verified' | 'unchecked' | 'index-mismatch';
 }
@@ -54,8 +53,10 @@ export interface SsgFetchOptions {
   log?: (text: string) => void;
   fetchImpl?: typeof fetch;
   now?: () => number;
-  /** Debian's archive keyring (InRelease is checked with gpgv when both exist). */
+  /** Debian's archive keyring (InRelease is checked with gpgv). */
   keyring?: string;
+  /** Use content whose InRelease this host cannot check (no gpgv or keyring): only when the user says so. */
+  allowUnsigned?: boolean;
 }
 
 interface Stamp extends Omit<SsgContent, 'file'> {
@@ -103,17 +104,36 @@ export function releaseHash(release: string, indexPath: string): string | undefi
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
-function verifySignature(inRelease: Buffer, keyring: string): boolean {
-  if (!existsSync(keyring) || !which('gpgv')) return false;
-  const file = path.join(tmpdir(), `hlab-inrelease-${process.pid}`);
-  writeFileSync(file, inRelease);
+/** An index or a .deb from the mirror: more than this is not read. */
+const DOWNLOAD_MAX = 256 << 20;
+/** What a Packages.gz may expand to (bookworm's binary-all: 22 MB). */
+const INDEX_TEXT_MAX = 256 << 20;
+const SIGNED_HEAD = '-----BEGIN PGP SIGNED MESSAGE-----';
+const SIGNATURE_TAIL = '-----END PGP SIGNATURE-----';
+
+/**
+ * The text gpgv verified, and nothing else: gpgv ignores unsigned text around a clear-signed
+ * message and still exits 0, so the Release fields are read from its `--output`, and a file with
+ * text outside the signed block is refused as apt refuses it. Undefined when this host cannot
+ * check (no gpgv or no keyring). InRelease goes to gpgv on stdin: no file in a shared /tmp.
+ */
+export function verifiedRelease(inRelease: Buffer, keyring: string, where: string): string | undefined {
+  if (!existsSync(keyring) || !which('gpgv')) return undefined;
+  const text = inRelease.toString('utf8');
+  if (
+    !text.startsWith(SIGNED_HEAD) ||
+    !text.trimEnd().endsWith(SIGNATURE_TAIL) ||
+    text.indexOf(SIGNED_HEAD, 1) >= 0
+  )
+    throw new HlabError('command-failed', `${where} has text outside its signed block; not used.`);
   try {
-    execFileSync('gpgv', ['--keyring', keyring, file], { stdio: 'ignore' });
-    return true;
+    return execFileSync('gpgv', ['--keyring', keyring, '--output', '-', '-'], {
+      input: inRelease,
+      stdio: ['pipe', 'pipe', 'ignore'],
+      maxBuffer: 16 << 20,
+    }).toString('utf8');
   } catch {
-    throw new HlabError('command-failed', `The Debian mirror's InRelease did not verify with ${keyring}.`);
-  } finally {
-    rmSync(file, { force: true });
+    throw new HlabError('command-failed', `${where} did not verify with ${keyring}; not used.`);
   }
 }
 
@@ -134,7 +154,12 @@ const debName = (version: string) => `${SSG_PACKAGE}_${version.replace(/[^A-Za-z
 export async function obtainSsgContent(o: SsgFetchOptions): Promise<SsgContent> {
   const dir = ssgDir(o.cacheDir);
   const now = (o.now ?? Date.now)();
-  const have = cached(dir);
+  const stamp = cached(dir);
+  // What an earlier run kept counts only as checked as this run demands.
+  const have =
+    stamp && (stamp.signature === 'verified' || (o.allowUnsigned && stamp.signature === 'unchecked'))
+      ? stamp
+      : undefined;
   const withFile = (s: Stamp): SsgContent => {
     const { checkedAt: _checked, ...rest } = s;
     return { ...rest, file: path.join(dir, debName(s.version)) };
@@ -145,28 +170,48 @@ export async function obtainSsgContent(o: SsgFetchOptions): Promise<SsgContent> 
   const get = async (url: string): Promise<Buffer> => {
     const res = await (o.fetchImpl ?? fetch)(url, { signal: o.signal ?? null });
     if (!res.ok) throw new HlabError('unavailable', `${url} answered ${res.status}.`);
-    return Buffer.from(await res.arrayBuffer());
+    const size = Number(res.headers.get('content-length') ?? 0);
+    if (size > DOWNLOAD_MAX)
+      throw new HlabError('command-failed', `${url} is over ${DOWNLOAD_MAX >> 20} MiB; not read.`);
+    const body = Buffer.from(await res.arrayBuffer());
+    if (body.length > DOWNLOAD_MAX)
+      throw new HlabError('command-failed', `${url} is over ${DOWNLOAD_MAX >> 20} MiB; not used.`);
+    return body;
   };
   try {
-    const inRelease = await get(`${mirror}/dists/${suite}/InRelease`);
-    let signature: SsgContent['signature'] = verifySignature(inRelease, o.keyring ?? KEYRING)
-      ? 'verified'
-      : 'unchecked';
+    const inReleaseUrl = `${mirror}/dists/${suite}/InRelease`;
+    const inRelease = await get(inReleaseUrl);
+    const verified = verifiedRelease(inRelease, o.keyring ?? KEYRING, inReleaseUrl);
+    if (verified === undefined && !o.allowUnsigned)
+      throw new HlabError(
+        'command-failed',
+        `Cannot check ${inReleaseUrl}: this host has no gpgv or no Debian archive keyring (${o.keyring ?? KEYRING}). Install gpgv and debian-archive-keyring, or set HLAB_SSG_UNSIGNED=1 to use unchecked content.`,
+      );
+    const signature: SsgContent['signature'] = verified === undefined ? 'unchecked' : 'verified';
     const indexPath = 'main/binary-all/Packages.gz';
-    const want = releaseHash(inRelease.toString('utf8'), indexPath);
+    const want = releaseHash(verified ?? inRelease.toString('utf8'), indexPath);
+    if (!want) throw new HlabError('command-failed', `${inReleaseUrl} names no ${indexPath}; not used.`);
     // The index by its hash first (what apt does with Acquire-By-Hash), then by name.
-    const byHash = want
-      ? await get(`${mirror}/dists/${suite}/main/binary-all/by-hash/SHA256/${want}`).catch(() => undefined)
-      : undefined;
+    const byHash = await get(`${mirror}/dists/${suite}/main/binary-all/by-hash/SHA256/${want}`).catch(
+      () => undefined,
+    );
     const gz =
       byHash && sha256(byHash) === want ? byHash : await get(`${mirror}/dists/${suite}/${indexPath}`);
-    if (!want || want !== sha256(gz)) {
-      signature = 'index-mismatch';
-      o.log?.(
-        `warning: ${mirror}/dists/${suite}/${indexPath} is not the index its InRelease names (mirror out of sync); the .deb is checked against it only\n`,
+    if (want !== sha256(gz))
+      throw new HlabError(
+        'command-failed',
+        `${mirror}/dists/${suite}/${indexPath} is not the index its InRelease names (a mirror mid-sync, or tampering); not used. Try again later or set HLAB_SSG_MIRROR.`,
+      );
+    let index: string;
+    try {
+      index = gunzipSync(gz, { maxOutputLength: INDEX_TEXT_MAX }).toString('utf8');
+    } catch {
+      throw new HlabError(
+        'command-failed',
+        `${mirror}/dists/${suite}/${indexPath} does not unpack within ${INDEX_TEXT_MAX >> 20} MiB; not used.`,
       );
     }
-    const stanza = packageStanza(gunzipSync(gz).toString('utf8'), SSG_PACKAGE);
+    const stanza = packageStanza(index, SSG_PACKAGE);
     if (!stanza)
       throw new HlabError(
         'not-found',

@@ -4,11 +4,12 @@
  * and which standards a parameter's value satisfies.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { compareBench, type BenchResult } from '../../shared/bench.js';
 import { stepClaims } from '../../shared/claims.js';
 import { formatIssue, standardVerdicts, type StepDef } from '../../shared/steps.js';
@@ -89,6 +90,7 @@ describe('SSG content from a Debian mirror', () => {
       mirror: 'http://mirror.test/debian',
       fetchImpl: m.fetchImpl,
       keyring: NO_KEYRING,
+      allowUnsigned: true,
     });
     expect(c).toMatchObject({ version: '0.1.76-1', sha256: sha(deb) });
     expect(readFileSync(c.file)).toEqual(deb);
@@ -98,6 +100,7 @@ describe('SSG content from a Debian mirror', () => {
       mirror: 'http://mirror.test/debian',
       fetchImpl: m.fetchImpl,
       keyring: NO_KEYRING,
+      allowUnsigned: true,
     });
     expect(again.file).toBe(c.file);
     expect(m.hits.filter((h) => h.endsWith('.deb'))).toHaveLength(1);
@@ -107,6 +110,7 @@ describe('SSG content from a Debian mirror', () => {
       mirror: 'http://mirror.test/debian',
       fetchImpl: m.fetchImpl,
       keyring: NO_KEYRING,
+      allowUnsigned: true,
       now: () => Date.now() + 2 * 24 * 3600_000,
     });
     expect(later.version).toBe('0.1.76-1');
@@ -119,6 +123,7 @@ describe('SSG content from a Debian mirror', () => {
       cacheDir,
       fetchImpl: offline,
       keyring: NO_KEYRING,
+      allowUnsigned: true,
       now: () => Date.now() + 9 * 24 * 3600_000,
     });
     expect(o.version).toBe('0.1.76-1');
@@ -127,24 +132,134 @@ describe('SSG content from a Debian mirror', () => {
   it('refuses a .deb whose bytes do not match the index, and keeps nothing', async () => {
     const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'hlab-ssg-'));
     const m = mirror(stanza('0.1.76-1', sha(deb)), { debBytes: Buffer.from('tampered') });
-    await expect(obtainSsgContent({ cacheDir, fetchImpl: m.fetchImpl, keyring: NO_KEYRING })).rejects.toThrow(
-      /does not match the SHA256/,
-    );
+    await expect(
+      obtainSsgContent({ cacheDir, fetchImpl: m.fetchImpl, keyring: NO_KEYRING, allowUnsigned: true }),
+    ).rejects.toThrow(/does not match the SHA256/);
     expect(existsSync(path.join(cacheDir, 'ssg', 'ssg-debian_0.1.76-1_all.deb'))).toBe(false);
   });
 
-  it('says so when the mirror serves an index its InRelease does not name', async () => {
+  it('refuses an index its InRelease does not name: the .deb is never fetched (S1)', async () => {
     const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'hlab-ssg-'));
-    const logs: string[] = [];
     const m = mirror(stanza('0.1.76-1', sha(deb)), { staleIndex: true });
-    const c = await obtainSsgContent({
-      cacheDir,
-      fetchImpl: m.fetchImpl,
-      keyring: NO_KEYRING,
-      log: (t) => logs.push(t),
+    await expect(
+      obtainSsgContent({ cacheDir, fetchImpl: m.fetchImpl, keyring: NO_KEYRING, allowUnsigned: true }),
+    ).rejects.toThrow(/is not the index its InRelease names .*not used/);
+    expect(m.hits.filter((h) => h.endsWith('.deb'))).toHaveLength(0);
+  });
+
+  it('refuses content it cannot check unless the user allowed it (S1)', async () => {
+    const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'hlab-ssg-'));
+    const m = mirror(stanza('0.1.76-1', sha(deb)));
+    await expect(obtainSsgContent({ cacheDir, fetchImpl: m.fetchImpl, keyring: NO_KEYRING })).rejects.toThrow(
+      /Cannot check .*InRelease: this host has no gpgv or no Debian archive keyring.*HLAB_SSG_UNSIGNED=1/,
+    );
+  });
+
+  describe('a clear-signed InRelease, checked with gpgv against a throwaway key (S1, S2)', () => {
+    const gnupg = mkdtempSync(path.join(os.tmpdir(), 'hlab-gpg-'));
+    const keyring = path.join(gnupg, 'keyring.gpg');
+    const gpg = (args: string[], input?: string) =>
+      execFileSync(
+        'gpg',
+        [
+          '--homedir',
+          gnupg,
+          '--batch',
+          '--quiet',
+          '--pinentry-mode',
+          'loopback',
+          '--passphrase',
+          '',
+          ...args,
+        ],
+        {
+          input,
+          stdio: ['pipe', 'pipe', 'ignore'],
+        },
+      );
+    const sign = (text: string) => gpg(['--clearsign', '--local-user', 'mirror@hlab.test'], text).toString();
+    const genuine = (gz: Buffer) =>
+      `Suite: stable\nSHA256:\n ${sha(gz)} ${gz.length} main/binary-all/Packages.gz\n`;
+
+    /** A mirror whose InRelease is what `inRelease` makes of the genuine release text. */
+    const signedMirror = (inRelease: (genuineText: string, evilGz: Buffer) => string) => {
+      const gz = gzipSync(`Package: other\nVersion: 1\n\n${stanza('0.1.76-1', sha(deb))}`);
+      const evilDeb = Buffer.from('!<arch>\nnot the real ssg-debian at all\n');
+      const evilGz = gzipSync(stanza('0.1.99', sha(evilDeb)));
+      const text = inRelease(genuine(gz), evilGz);
+      const hits: string[] = [];
+      const fetchImpl = (async (url: string) => {
+        hits.push(url);
+        const body = url.endsWith('/InRelease')
+          ? Buffer.from(text)
+          : url.includes(sha(evilGz))
+            ? evilGz
+            : url.endsWith('Packages.gz') || url.includes(sha(gz))
+              ? gz
+              : url.endsWith('0.1.99_all.deb')
+                ? evilDeb
+                : url.endsWith('.deb')
+                  ? deb
+                  : undefined;
+        return body ? new Response(body, { status: 200 }) : new Response('', { status: 404 });
+      }) as unknown as typeof fetch;
+      return { fetchImpl, hits };
+    };
+
+    beforeAll(() => {
+      gpg(['--quick-gen-key', 'mirror@hlab.test', 'ed25519', 'sign', '1d']);
+      writeFileSync(keyring, gpg(['--export', 'mirror@hlab.test']));
+    }, 60_000);
+
+    it('uses what gpgv verified', async () => {
+      const m = signedMirror((t) => sign(t));
+      const c = await obtainSsgContent({
+        cacheDir: mkdtempSync(path.join(os.tmpdir(), 'hlab-ssg-')),
+        fetchImpl: m.fetchImpl,
+        keyring,
+      });
+      expect(c).toMatchObject({ version: '0.1.76-1', signature: 'verified', sha256: sha(deb) });
     });
-    expect(c.signature).toBe('index-mismatch');
-    expect(logs.join('')).toMatch(/not the index its InRelease names/);
+
+    it('refuses an unsigned SHA256 block before or after the signed one; nothing of it is downloaded', async () => {
+      const evil = (gz: Buffer) => `SHA256:\n ${sha(gz)} ${gz.length} main/binary-all/Packages.gz\n\n`;
+      for (const make of [
+        (t: string, gz: Buffer) => evil(gz) + sign(t),
+        (t: string, gz: Buffer) => sign(t) + evil(gz),
+      ]) {
+        const m = signedMirror(make);
+        await expect(
+          obtainSsgContent({
+            cacheDir: mkdtempSync(path.join(os.tmpdir(), 'hlab-ssg-')),
+            fetchImpl: m.fetchImpl,
+            keyring,
+          }),
+        ).rejects.toThrow(/has text outside its signed block; not used/);
+        expect(m.hits.filter((h) => !h.endsWith('/InRelease'))).toEqual([]);
+      }
+    });
+
+    it('refuses a signature that does not verify', async () => {
+      const m = signedMirror((t) => sign(t).replace('Suite: stable', 'Suite: stab1e'));
+      await expect(
+        obtainSsgContent({
+          cacheDir: mkdtempSync(path.join(os.tmpdir(), 'hlab-ssg-')),
+          fetchImpl: m.fetchImpl,
+          keyring,
+        }),
+      ).rejects.toThrow(/did not verify with .*keyring\.gpg; not used/);
+    });
+
+    it('leaves nothing in the shared temporary folder (S2)', async () => {
+      const before = readdirSync(os.tmpdir()).filter((f) => f.startsWith('hlab-inrelease'));
+      const m = signedMirror((t) => sign(t));
+      await obtainSsgContent({
+        cacheDir: mkdtempSync(path.join(os.tmpdir(), 'hlab-ssg-')),
+        fetchImpl: m.fetchImpl,
+        keyring,
+      });
+      expect(readdirSync(os.tmpdir()).filter((f) => f.startsWith('hlab-inrelease'))).toEqual(before);
+    });
   });
 
   it('names the mirror when it cannot be reached and nothing is cached', async () => {
@@ -155,7 +270,13 @@ describe('SSG content from a Debian mirror', () => {
       throw new Error('connect ECONNREFUSED');
     }) as unknown as typeof fetch;
     await expect(
-      obtainSsgContent({ cacheDir, mirror: 'http://m.test/d', fetchImpl: offline, keyring: NO_KEYRING }),
+      obtainSsgContent({
+        cacheDir,
+        mirror: 'http://m.test/d',
+        fetchImpl: offline,
+        keyring: NO_KEYRING,
+        allowUnsigned: true,
+      }),
     ).rejects.toThrow(/Cannot fetch ssg-debian from http:\/\/m.test\/d \(trixie\).*HLAB_SSG_MIRROR/);
   });
 
