@@ -3,32 +3,37 @@
  * can pass workshops around. An archive is someone else's file: names, sizes and the workshop
  * itself are checked like the step files before anything is written.
  */
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { HlabError } from '../../shared/errors.js';
 import { formatIssue } from '../../shared/steps.js';
 import { WORKSHOP_ARCHIVE_FORMAT, type WorkshopArchive, type WorkshopDef } from '../../shared/workshops.js';
-import { MAX_LAB_FILE_BYTES } from '../steps/load.js';
+import { MAX_LAB_FILE_BYTES, readLabFile } from '../steps/load.js';
 import { loadWorkshop, WORKSHOP_FILE } from '../steps/workshop-load.js';
 
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,80}\.(md|ya?ml)$/;
 const MAX_FILES = 64;
 export const MAX_ARCHIVE_BYTES = 4 * MAX_LAB_FILE_BYTES;
 
+/**
+ * Packs what the workshop is made of and nothing else: workshop.yaml and the pages it names, each
+ * read like any lab file (no symlink out of the labs folder, no FIFO, at most 1 MiB). A stray file
+ * in a team's folder, or a link to a host file, never travels with the archive.
+ */
 export function packWorkshop(w: WorkshopDef): { content: string; filename: string } {
   const files: Record<string, string> = {};
-  for (const name of readdirSync(w.dir).sort()) {
+  for (const name of [WORKSHOP_FILE, ...new Set(w.challenges.map((c) => c.pageFile))]) {
     const full = path.join(w.dir, name);
-    if (FILE_NAME.test(name) && statSync(full).isFile()) files[name] = readFileSync(full, 'utf8');
+    if (!FILE_NAME.test(name))
+      throw new HlabError(
+        'bad-request',
+        `${full}: cannot pack: not a plain .md or .yaml name in the workshop folder.`,
+      );
+    try {
+      files[name] = readLabFile(full);
+    } catch (err) {
+      throw new HlabError('bad-request', `${full}: cannot pack: ${(err as Error).message}.`);
+    }
   }
   const archive: WorkshopArchive = { format: WORKSHOP_ARCHIVE_FORMAT, id: w.id, files };
   return { content: JSON.stringify(archive, null, 1) + '\n', filename: `${w.id}.hlab-workshop.json` };
@@ -63,6 +68,7 @@ export function checkArchive(
   const entries = Object.entries(a.files);
   if (entries.length > MAX_FILES)
     throw new HlabError('bad-request', `${name}: files: more than ${MAX_FILES} files.`);
+  const folded = new Set<string>();
   for (const [file, body] of entries) {
     if (!FILE_NAME.test(file))
       throw new HlabError(
@@ -71,6 +77,19 @@ export function checkArchive(
       );
     if (typeof body !== 'string')
       throw new HlabError('bad-request', `${name}: files.${file}: expected text.`);
+    // The loader refuses files over this size: an import must not write a folder that never loads.
+    if (Buffer.byteLength(body) > MAX_LAB_FILE_BYTES)
+      throw new HlabError(
+        'bad-request',
+        `${name}: files.${file}: ${Buffer.byteLength(body)} bytes, over the ${MAX_LAB_FILE_BYTES}-byte limit of a lab file.`,
+      );
+    // On a case-insensitive file system the second would replace the first after the check.
+    if (folded.has(file.toLowerCase()))
+      throw new HlabError(
+        'bad-request',
+        `${name}: files.${file}: another file differs from it only in case.`,
+      );
+    folded.add(file.toLowerCase());
   }
   const files = a.files as Record<string, string>;
   const yaml = files[WORKSHOP_FILE];

@@ -1,5 +1,13 @@
 /** Workshops without a VM: the loader's errors, progress transitions, trainer exports and archives. */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  existsSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -174,6 +182,19 @@ describe('workshop archives', () => {
     );
   });
 
+  it('packs workshop.yaml and the pages it names, read like lab files: a stray file or a link to a host file stays out (W1)', () => {
+    const d = folder(GOOD);
+    writeFileSync(path.join(d, 'zz-notes.md'), 'team notes');
+    symlinkSync('/etc/passwd', path.join(d, 'passwd.md'));
+    const ws = loadWorkshop(path.join(d, 'workshop.yaml')).workshop!;
+    const files = (JSON.parse(packWorkshop(ws).content) as { files: Record<string, string> }).files;
+    expect(Object.keys(files).sort()).toEqual(['one.md', 'two.md', 'workshop.yaml']);
+    // A page that is itself a link out of the labs folder is refused, naming it.
+    rmSync(path.join(d, 'two.md'));
+    symlinkSync('/etc/passwd', path.join(d, 'two.md'));
+    expect(() => packWorkshop(ws)).toThrow(/two\.md: cannot pack: a symlink out of the labs folder/);
+  });
+
   it('refuses hostile or broken archives before writing anything', () => {
     const base = JSON.parse(packWorkshop(w).content) as { files: Record<string, string> };
     const arch = (patch: object) => JSON.stringify({ ...base, ...patch });
@@ -190,6 +211,12 @@ describe('workshop archives', () => {
         /demo\/workshop\.yaml:4: duration: must be at least 1/,
       ],
       [arch({ files: { ...base.files, 'two.md': undefined } }), /two\.md: no such file/],
+      // W2: a file the loader would refuse, and two names that one case-insensitive disk sees as one.
+      [
+        arch({ files: { ...base.files, 'big.md': 'x'.repeat(1024 * 1024 + 1) } }),
+        /big\.md: 1048577 bytes, over/,
+      ],
+      [arch({ files: { ...base.files, 'WORKSHOP.yaml': 'x: 1' } }), /differs from it only in case/],
     ];
     for (const [text, msg] of tries) {
       expect(() => checkArchive(text, 'a.json')).toThrow(msg);
