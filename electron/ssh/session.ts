@@ -199,7 +199,7 @@ export function exec(client: Client, command: string, opts: ExecOptions = {}): P
       if (opts.signal?.aborted) return onAbort();
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       const overLimit = () => {
-        total > OUTPUT_LIMIT &&
+        if (total > OUTPUT_LIMIT)
           finish(() => {
             stream.close();
             reject(

@@ -1,4 +1,8 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createService } from '../../electron/core/service.js';
 import { createDispatcher, type Handlers } from '../../electron/core/dispatcher.js';
 import { createLocalClient } from '../../electron/core/local-client.js';
 import { HlabError } from '../../shared/errors.js';
@@ -98,6 +102,45 @@ describe('dispatcher', () => {
     b.on('machines.changed', (e) => got.push(`b:${e.name}`));
     d.broadcast('machines.changed', { name: 'm1' });
     expect(got.sort()).toEqual(['a:m1', 'b:m1']);
+  });
+
+  it('the page cannot name a host folder or key file to add a machine; the CLI can (A1)', async () => {
+    const home = mkdtempSync(path.join(os.tmpdir(), 'hlab-a1-'));
+    const service = createService({
+      home,
+      env: { ...process.env, HLAB_IMAGE_DIR: path.join(home, 'images') },
+    });
+    try {
+      const page = service.dispatcher.connect(() => undefined, { methods: UI_METHODS });
+      const call = async (params: unknown) =>
+        (await page.handle({ t: 'call', id: 1, method: 'machines.add', params } as never))?.result;
+      expect(await call({ name: 'mine', provider: 'vagrant', dir: '/root' })).toMatchObject({
+        ok: false,
+        error: {
+          code: 'permission',
+          message: expect.stringMatching(/^dir names a file or folder of the host/),
+        },
+      });
+      expect(
+        await call({
+          name: 'mine',
+          provider: 'virtualbox',
+          vm: 'x',
+          sshUser: 'u',
+          sshKeyFile: '/root/.ssh/id_rsa',
+        }),
+      ).toMatchObject({ ok: false, error: { code: 'permission' } });
+      // The CLI names host paths: the request gets past the gate to the provider's own checks.
+      const cli = await createLocalClient(service.dispatcher).call('machines.add', {
+        name: 'mine',
+        provider: 'vagrant',
+        dir: home,
+      });
+      expect(cli).toMatchObject({ ok: false });
+      expect(cli.ok ? '' : cli.error.code).not.toBe('permission');
+    } finally {
+      await service.close();
+    }
   });
 
   it('the window and the web page reach only the UI methods and never name host paths (L1, L8)', async () => {

@@ -6,7 +6,7 @@ import { ensureKeyPair, removeKeyPair } from '../../ssh/keys.js';
 import { connect, exec } from '../../ssh/session.js';
 import { dropKept, execKept, keeperSocket } from '../../ssh/keeper.js';
 import type { Handlers, OpContext } from '../dispatcher.js';
-import { requireName } from './input.js';
+import { hostPath, requireName } from './input.js';
 import { settingEgressAllow } from '../settings.js';
 import { MAX_EGRESS_ENTRIES } from '../../../shared/egress.js';
 import type { ServiceContext } from '../context.js';
@@ -138,7 +138,7 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
     'machines.add': async (req, op) => {
       const name = requireName(req.name, 'name');
       const kind = providerKind(ctx, req.provider);
-      for (const field of ['dir', 'vm', 'sshUser', 'sshKeyFile'] as const) {
+      for (const field of ['vm', 'sshUser'] as const) {
         const v = req[field];
         if (v !== undefined && (typeof v !== 'string' || !v.trim() || v.length > 4096 || v.includes('\0')))
           throw new HlabError(
@@ -146,6 +146,11 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
             `${field} must be a non-empty string (got ${JSON.stringify(v)}).`,
           );
       }
+      // A project folder (where `vagrant` runs a Ruby Vagrantfile) and a key file are host paths:
+      // only the CLI names them, as for every other host path (A1).
+      if (req.dir !== undefined) req = { ...req, dir: hostPath(op, req.dir, 'dir') };
+      if (req.sshKeyFile !== undefined)
+        req = { ...req, sshKeyFile: hostPath(op, req.sshKeyFile, 'sshKeyFile') };
       ctx.knownHosts.forget(name);
       const info = await ctx.machines.adopt(
         { ...req, name, provider: kind },

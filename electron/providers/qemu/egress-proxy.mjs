@@ -73,6 +73,7 @@ function target(host, port) {
 function headerOk(line) {
   const colon = line.indexOf(':');
   if (colon < 1 || !TOKEN_RE.test(line.slice(0, colon))) return false;
+  // eslint-disable-next-line no-control-regex -- exactly the controls a header value must not hold
   return !/[\x00-\x08\x0a-\x1f\x7f]/.test(line.slice(colon + 1));
 }
 

@@ -1,12 +1,18 @@
 import { useState, type FormEvent } from 'react';
 import type { ProviderKind } from '../../../../shared/types';
-import { api } from '../../api/client';
-import { MachineNameField, OpStatus, ProviderOptions } from './formParts';
+import { MachineNameField, ProviderOptions } from './formParts';
 import { useMachines } from './store';
 
-/** Adds a machine the user already has: a Vagrant project directory or a VirtualBox VM. */
+/** A word as a POSIX shell reads it back: quoted unless it is plainly safe. */
+const shWord = (s: string) => (/^[A-Za-z0-9_./:=@-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * Adds a machine the user already has: a Vagrant project directory or a VirtualBox VM. Both name
+ * folders and key files of this computer, which a page may not do (it could probe the host's files
+ * or run `vagrant` in any folder): the form writes the `hlab machine add` command to run instead.
+ */
 export function AddMachineForm() {
-  const { runOp, ops, providers } = useMachines();
+  const { providers } = useMachines();
   const adopters = providers.filter((p) => p.capabilities.adoptExisting);
   const [name, setName] = useState('');
   const [provider, setProvider] = useState<ProviderKind>('vagrant');
@@ -14,21 +20,21 @@ export function AddMachineForm() {
   const [vm, setVm] = useState('');
   const [sshUser, setSshUser] = useState('');
   const [sshKey, setSshKey] = useState('');
-  const op = ops['__add'];
+  const [copied, setCopied] = useState(false);
   const isVagrant = provider === 'vagrant';
+  const command = [
+    'hlab machine add',
+    shWord(name || 'NAME'),
+    `--provider ${provider}`,
+    ...(isVagrant ? [`--dir ${shWord(dir || 'DIR')}`] : []),
+    ...(vm ? [`--vm ${shWord(vm)}`] : []),
+    ...(!isVagrant && sshUser ? [`--ssh-user ${shWord(sshUser)}`] : []),
+    ...(!isVagrant && sshKey ? [`--ssh-key ${shWord(sshKey)}`] : []),
+  ].join(' ');
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    void runOp(api(), '__add', `Adding ${name}`, 'machines.add', {
-      name,
-      provider,
-      ...(dir ? { dir } : {}),
-      ...(vm ? { vm } : {}),
-      ...(sshUser ? { sshUser } : {}),
-      ...(sshKey ? { sshKeyFile: sshKey } : {}),
-    }).then((m) => {
-      if (m) setName('');
-    });
+    void navigator.clipboard?.writeText(command).then(() => setCopied(true));
   };
 
   if (adopters.length === 0) return null;
@@ -80,11 +86,13 @@ export function AddMachineForm() {
           </label>
         </>
       )}
-      <button type="submit" disabled={Boolean(op)}>
-        Add existing machine
-      </button>
-      {isVagrant && <span className="hint">SSH user and key come from `vagrant ssh-config`.</span>}
-      <OpStatus op={op} />
+      <code aria-label="Command to add the machine">{command}</code>
+      <button type="submit">{copied ? 'Copied' : 'Copy command'}</button>
+      <span className="hint">
+        Adding names a folder or key file of this computer, which only the hlab CLI may do: run the command in
+        a terminal and the machine appears here.
+        {isVagrant && ' SSH user and key come from `vagrant ssh-config`.'}
+      </span>
     </form>
   );
 }
