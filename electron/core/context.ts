@@ -10,6 +10,7 @@ import { VagrantProvider } from '../providers/vagrant/provider.js';
 import { VirtualBoxProvider } from '../providers/virtualbox/provider.js';
 import { freePort } from '../platform/ports.js';
 import { KnownHosts } from '../ssh/known-hosts.js';
+import { keeperSocket } from '../ssh/keeper.js';
 import { TerminalRegistry } from '../ssh/terminal-registry.js';
 import { homePaths } from './paths.js';
 import { LABS_DIR } from '../steps/load.js';
@@ -75,7 +76,12 @@ export function createContext(
     paths,
     labsDir: env.HLAB_LABS_DIR ? path.resolve(env.HLAB_LABS_DIR) : LABS_DIR,
     images: new ImageStore(imageDir),
-    machines: new Machines({ providers, keysDir: paths.keys, knownHosts }),
+    machines: new Machines({
+      providers,
+      keysDir: paths.keys,
+      knownHosts,
+      keeperSocket: (name) => keeperSocket(home, name),
+    }),
     knownHosts,
     terminals: new TerminalRegistry(),
     dockerBench: (flag) => dockerBenchCopy(home, env, flag),

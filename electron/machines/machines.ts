@@ -20,6 +20,7 @@ import type {
 import { imageSeeding } from '../../shared/types.js';
 import type { CreateSpec, EgressChange, OpOptions, Provider } from '../providers/provider.js';
 import { SshExecutor } from '../ssh/executor.js';
+import { dropKept } from '../ssh/keeper.js';
 import { createFromReady, createPinned } from './ready-clone.js';
 import { ensureKeyPair } from '../ssh/keys.js';
 import type { KnownHosts } from '../ssh/known-hosts.js';
@@ -40,7 +41,18 @@ export interface ReadyOptions {
 export const BOOT_ID = 'cat /proc/sys/kernel/random/boot_id';
 
 export class Machines {
-  constructor(private readonly o: { providers: Provider[]; keysDir: string; knownHosts: KnownHosts }) {}
+  constructor(
+    private readonly o: {
+      providers: Provider[];
+      keysDir: string;
+      knownHosts: KnownHosts;
+      /**
+       * The socket of a machine's kept connection (`hlab exec`): let go before every restore, so no
+       * command runs on a session from before the snapshot (engine rollback, recovery, Reset alike).
+       */
+      keeperSocket?: (machine: string) => string;
+    },
+  ) {}
 
   get knownHosts(): KnownHosts {
     return this.o.knownHosts;
@@ -252,6 +264,7 @@ export class Machines {
       t = now;
     };
     const wasRunning = (await p.get(name)).state === 'running';
+    if (this.o.keeperSocket) await dropKept(this.o.keeperSocket(name));
     if (p.capabilities.restoreNeedsPowerOff && wasRunning) {
       // Look it up first: a missing snapshot must leave the machine running, untouched.
       if (!(await p.snapshots.list(name)).some((s) => s.name === snapshot))

@@ -9,6 +9,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropKept, execKept, keeperSocket, serveKeeper } from '../../electron/ssh/keeper.js';
+import { Machines } from '../../electron/machines/machines.js';
+import type { Provider } from '../../electron/providers/provider.js';
 import { KnownHosts } from '../../electron/ssh/known-hosts.js';
 import { connect } from '../../electron/ssh/session.js';
 import { startSshd, type Sshd } from './sshd.js';
@@ -117,6 +119,36 @@ describe('kept connection', () => {
     } finally {
       await sshd.start();
     }
+  });
+
+  it('every restore through the machines layer lets the kept connection go first (K1)', async () => {
+    const k = keep('m5');
+    await until(() => exists(k.sock));
+    expect((await execKept(k.sock, 'true'))!.exitCode).toBe(0);
+    const order: string[] = [];
+    // A provider that only records: the engine's rollback, recovery and a workshop Reset all
+    // restore through Machines.restore, so this is the one place that must drop the connection.
+    const provider = {
+      kind: 'qemu',
+      capabilities: { restoreNeedsPowerOff: false, clockDrift: false },
+      has: (n: string) => n === 'm5',
+      get: async () => ({ name: 'm5', state: 'stopped' }),
+      snapshots: {
+        restore: async () => {
+          order.push(exists(k.sock) ? 'restore while kept' : 'restore after drop');
+          return { name: 's1', live: true, createdAt: '' };
+        },
+      },
+    } as unknown as Provider;
+    const machines = new Machines({
+      providers: [provider],
+      keysDir: path.join(home, 'keys'),
+      knownHosts: known,
+      keeperSocket: (n) => keeperSocket(home, n),
+    });
+    await machines.restore('m5', 's1', { timeoutMs: 5_000 });
+    await k.ended;
+    expect(order).toEqual(['restore after drop']);
   });
 
   it('a second keeper for the same machine leaves the first one serving', async () => {

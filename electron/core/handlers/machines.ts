@@ -237,7 +237,6 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
             machine,
             `machine "${machine}" was restored to snapshot "${req.snapshot}"`,
           );
-          await dropKept(keeperSocket(ctx.home, machine));
         }
         const snap = await ctx.machines.restore(machine, req.snapshot, {
           signal: op.signal,
