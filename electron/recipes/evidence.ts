@@ -71,9 +71,17 @@ const REQUIRED_SECTIONS = [
   'journalSha256',
 ];
 
+/**
+ * Every section a body may hold. The signed root joins `key=hash` lines, which reads back one way
+ * only while keys hold no `=` or newline: any other key is refused, so no two bodies share a root.
+ */
+const KNOWN_SECTIONS = new Set([...REQUIRED_SECTIONS, 'logins']);
+
 export function verifyEvidence(bundle: EvidenceBundle, home?: string): EvidenceVerdict {
   const problems: string[] = [];
   for (const k of REQUIRED_SECTIONS) if (!bundle.body || !(k in bundle.body)) problems.push(`missing ${k}`);
+  for (const k of Object.keys(bundle.body ?? {}))
+    if (!KNOWN_SECTIONS.has(k)) problems.push(`unknown section ${JSON.stringify(k.slice(0, 40))}`);
   const { hashes, root } = hashBody(bundle.body ?? ({} as EvidenceBody));
   for (const k of new Set([...Object.keys(hashes), ...Object.keys(bundle.hashes ?? {})]))
     if (hashes[k] !== bundle.hashes?.[k]) problems.push(k);

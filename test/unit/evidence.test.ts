@@ -131,6 +131,13 @@ describe('evidence bundle', () => {
     expect(v.problems).toEqual(expect.arrayContaining(['missing bench', 'missing journalSha256']));
   });
 
+  it('refuses a section it does not know: keys with "=" or a newline could make two bodies share a root (V3)', () => {
+    const extra = { ...structuredClone(body), 'steps=x\nkernel': 'y' } as unknown as typeof body;
+    const v = verifyEvidence(sealEvidence(extra, home), home);
+    expect(v.intact).toBe(false);
+    expect(v.problems).toContain('unknown section "steps=x\\nkernel"'.replace('\\\\', '\\'));
+  });
+
   it('detects a one-byte edit anywhere in the body', () => {
     const text = JSON.stringify(bundle);
     const at = text.indexOf('applying A');
