@@ -59,6 +59,8 @@ export interface ProviderStatus {
   available: boolean;
   version?: string;
   reason?: string;
+  /** What a guest of this provider reaches on the network, in one sentence for people. */
+  network?: string;
   capabilities: ProviderCapabilities;
 }
 

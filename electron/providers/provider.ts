@@ -29,6 +29,8 @@ export interface Detection {
   available: boolean;
   version?: string;
   reason?: string;
+  /** What a guest of this provider reaches on the network, in one sentence for people. */
+  network?: string;
 }
 
 export interface SnapshotManager {

@@ -135,7 +135,7 @@ describe('evidence bundle', () => {
     const extra = { ...structuredClone(body), 'steps=x\nkernel': 'y' } as unknown as typeof body;
     const v = verifyEvidence(sealEvidence(extra, home), home);
     expect(v.intact).toBe(false);
-    expect(v.problems).toContain('unknown section "steps=x\\nkernel"'.replace('\\\\', '\\'));
+    expect(v.problems).toContain(`unknown section ${JSON.stringify('steps=x\nkernel')}`);
   });
 
   it('detects a one-byte edit anywhere in the body', () => {

@@ -18,7 +18,7 @@ import {
   parseVersion,
   parseVmInfo,
 } from '../../electron/providers/virtualbox/parse.js';
-import { VirtualBoxProvider } from '../../electron/providers/virtualbox/provider.js';
+import { VirtualBoxProvider, virtualBoxNetwork } from '../../electron/providers/virtualbox/provider.js';
 import * as R from '../fixtures/virtualbox/recorded.js';
 
 type Step = [cmd: string, args: string[], reply: R.Recorded];
@@ -64,6 +64,13 @@ async function code(promise: Promise<unknown>): Promise<string> {
 }
 
 describe('VBoxManage parsers on recorded outputs', () => {
+  it("says a VirtualBox guest is not filtered, and before 7.0 reaches this host's loopback (N1)", () => {
+    expect(virtualBoxNetwork(parseVersion(R.VERSION_OK.stdout)!)).toMatch(
+      /not filtered.*before 7\.0 also this host's loopback services at 10\.0\.2\.2 \(natlocalhostreachable\).*--natlocalhostreachable1 off/,
+    );
+    expect(virtualBoxNetwork('7.0.20')).toMatch(/^not filtered: .*since 7\.0 not this host's loopback/);
+  });
+
   it('reads versions past the vboxdrv WARNING banner and vendor suffixes', () => {
     expect(parseVersion(R.VERSION_WITH_VBOXDRV_WARNING.stdout)).toBe('6.0.12');
     expect(parseVersion(R.VERSION_OK.stdout)).toBe('5.2.6');
@@ -130,6 +137,7 @@ describe('VirtualBox provider on transcripts', () => {
     expect(await provider([[V, ['--version'], R.VERSION_OK]]).p.detect()).toEqual({
       available: true,
       version: '5.2.6',
+      network: expect.stringMatching(/^not filtered: .*natlocalhostreachable/),
     });
     const warned = await provider([[V, ['--version'], R.VERSION_WITH_VBOXDRV_WARNING]]).p.detect();
     expect(warned).toMatchObject({ available: false, version: '6.0.12' });

@@ -137,16 +137,23 @@ export function buildCommands(deps: CliDeps): Command[] {
       run: async (ctx) => {
         const list = await call(ctx, 'providers.list', {});
         return print(ctx, list, () =>
-          table(
-            list.map((p) => ({
-              ...p,
-              available: p.available ? 'yes' : 'no',
-              'live-snapshots': p.capabilities.liveSnapshot,
-              reboot: p.capabilities.reboot,
-              'egress-filter': p.capabilities.egressFilter,
-            })),
-            ['kind', 'available', 'version', 'live-snapshots', 'reboot', 'egress-filter', 'reason'],
-          ),
+          [
+            table(
+              list.map((p) => ({
+                ...p,
+                available: p.available ? 'yes' : 'no',
+                'live-snapshots': p.capabilities.liveSnapshot,
+                reboot: p.capabilities.reboot,
+                'egress-filter': p.capabilities.egressFilter,
+              })),
+              ['kind', 'available', 'version', 'live-snapshots', 'reboot', 'egress-filter', 'reason'],
+            ),
+            '',
+            ...list.map(
+              (p) =>
+                `${p.kind} guests: ${p.network ?? (p.capabilities.egressFilter ? 'filtered' : "not filtered (the hypervisor's own NAT)")}`,
+            ),
+          ].join('\n'),
         );
       },
     },

@@ -142,7 +142,12 @@ export class QemuProvider implements Provider {
       const r = await run(this.qemu, ['--version'], { timeoutMs: 10_000, packageHint: PACKAGE });
       const version = /version ([\d.]+)/.exec(r.stdout)?.[1];
       await run(this.qemuImg, ['--version'], { timeoutMs: 10_000, packageHint: PACKAGE });
-      return { available: true, version };
+      return {
+        available: true,
+        version,
+        network:
+          'filtered: a guest reaches only its egress allow list, through the package proxy; never this host',
+      };
     } catch (err) {
       const e = err as HlabError;
       return {

@@ -151,7 +151,12 @@ export class VagrantProvider extends RecordedProvider<VagrantMachineRecord> impl
       const version = /Vagrant (\d+\.\d+\.\d+)/.exec(r.stdout)?.[1];
       if (r.code !== 0 || !version)
         return { available: false, reason: `vagrant --version failed: ${r.stderr.trim()}` };
-      return { available: true, version };
+      return {
+        available: true,
+        version,
+        network:
+          "not filtered: a guest reaches the network, and this host's services on the libvirt network's address, through libvirt's NAT",
+      };
     } catch (err) {
       const e = err as HlabError;
       return {

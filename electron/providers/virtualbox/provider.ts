@@ -66,6 +66,17 @@ const LOCK_RETRIES = 3;
 
 type VBoxResult = { code: number; stdout: string; stderr: string };
 
+/**
+ * What a VirtualBox guest reaches: its NAT is not filtered. Before 7.0, NAT's
+ * natlocalhostreachable is on, so 10.0.2.2 is this host's loopback (the web host included).
+ */
+export function virtualBoxNetwork(version: string): string {
+  const major = Number(version.split('.')[0]);
+  return major >= 7
+    ? "not filtered: a guest reaches the network through VirtualBox's NAT (since 7.0 not this host's loopback)"
+    : `not filtered: a guest reaches the network through VirtualBox's NAT, and before 7.0 also this host's loopback services at 10.0.2.2 (natlocalhostreachable); turn that off per VM: VBoxManage modifyvm VM --natlocalhostreachable1 off`;
+}
+
 export class VirtualBoxProvider extends RecordedProvider<VirtualBoxMachineRecord> implements Provider {
   readonly kind = 'virtualbox' as const;
   readonly capabilities: ProviderCapabilities = {
@@ -159,7 +170,7 @@ export class VirtualBoxProvider extends RecordedProvider<VirtualBoxMachineRecord
       if (r.code !== 0 || !version)
         return { available: false, reason: `VBoxManage --version failed: ${r.stderr.trim()}` };
       if (warning) return { available: false, version, reason: warning };
-      return { available: true, version };
+      return { available: true, version, network: virtualBoxNetwork(version) };
     } catch (err) {
       const e = err as HlabError;
       return {

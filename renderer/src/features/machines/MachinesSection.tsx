@@ -77,7 +77,7 @@ export function MachinesSection() {
                     title={
                       m.network === 'filtered'
                         ? "The guest reaches only its egress allow list (Debian's mirrors and what you add with hlab machine egress), through the app's package proxy; never this host."
-                        : "The hypervisor's own NAT."
+                        : "Not filtered: the guest reaches the network through the hypervisor's own NAT (with VirtualBox before 7.0 also this host's loopback services). Only QEMU machines have the egress filter; see hlab providers list."
                     }
                   >
                     {m.network ?? 'open'}
