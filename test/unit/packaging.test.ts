@@ -8,6 +8,7 @@ const root = path.resolve(__dirname, '..', '..');
 const config = JSON.parse(readFileSync(path.join(root, 'build', 'electron-builder.json'), 'utf8')) as {
   npmRebuild: boolean;
   files: string[];
+  asarUnpack: string[];
   extraMetadata: { main: string };
   linux: { target: string[]; icon: string };
   mac: { target: string[]; icon: string };
@@ -33,6 +34,15 @@ describe('electron-builder config', () => {
     expect(existsSync(path.join(root, 'electron', 'images', 'build-debian.sh'))).toBe(true);
     expect(existsSync(path.join(root, 'labs', 'recipes', 'container-host-baseline.yaml'))).toBe(true);
     expect(config.files).toEqual(expect.arrayContaining(['dist/**/*', 'labs/**/*']));
+    // QEMU starts these outside the archive: the proxy per machine, the connector per connection.
+    for (const f of [
+      'electron/providers/qemu/egress-proxy.mjs',
+      'electron/providers/qemu/egress-connect.pl',
+    ]) {
+      expect(existsSync(path.join(root, f))).toBe(true);
+      expect(config.files).toContain(f);
+      expect(config.asarUnpack).toContain(f);
+    }
   });
 });
 
