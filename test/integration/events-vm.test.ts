@@ -64,6 +64,43 @@ afterAll(async () => {
 });
 
 describe('login events from the VM to a SIEM', { timeout: 300_000 }, () => {
+  it('a line an ordinary guest user forges (logger -t sshd, a copy named sshd) is no event; real sudo still is (G1)', async () => {
+    const operators = new Set([keyFingerprint(target.privateKey) as string]);
+    const before = await collectEvents(ex, M, { operators });
+    // As the lab user, no sudo: the journal takes these lines with SYSLOG_IDENTIFIER=sshd or sudo.
+    const forge = await ex.exec(
+      [
+        "logger -t sshd 'Accepted publickey for root from 203.0.113.66 port 4444 ssh2: ED25519 SHA256:forgedAAAA'",
+        "logger -t sudo '    root : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/forged-by-logger'",
+        'cp /usr/bin/logger /tmp/sshd',
+        "/tmp/sshd -t sshd 'Accepted publickey for root from 203.0.113.77 port 4445 ssh2: ED25519 SHA256:forgedBBBB'",
+        'id -u',
+      ].join(' && '),
+    );
+    expect(forge.stdout.trim(), forge.stderr).not.toBe('0');
+    // A real sudo by the same user, which must still count.
+    expect((await ex.exec('sudo -n /usr/bin/true')).exitCode).toBe(0);
+    // The forged lines are in the journal, under the names they claim.
+    const raw = await ex.run('journalctl -o json --no-pager SYSLOG_IDENTIFIER=sshd SYSLOG_IDENTIFIER=sudo', {
+      asRoot: true,
+    });
+    expect(raw.stdout).toContain('203.0.113.66');
+    expect(raw.stdout).toContain('forged-by-logger');
+    const got = await collectEvents(ex, M, {
+      operators,
+      seen: new Set(before.events.map((e) => e.id)),
+      ...(before.sinceMicros ? { sinceMicros: before.sinceMicros } : {}),
+    });
+    const text = JSON.stringify(got.events);
+    expect(text).not.toContain('203.0.113.');
+    expect(text).not.toContain('forged');
+    const sudo = got.events.find((e) => e.action === 'sudo' && e.command === '/usr/bin/true');
+    expect(sudo, JSON.stringify(got.events.map((e) => e.raw))).toMatchObject({
+      user: target.user,
+      process: 'sudo',
+    });
+  });
+
   it('classifies what sshd logged and delivers it to rsyslogd and HEC', async () => {
     const operators = new Set([keyFingerprint(target.privateKey) as string]);
     const start = await collectEvents(ex, M, { operators });
