@@ -106,9 +106,11 @@ function logindEvent(msg: string): Partial<AuthEvent> | undefined {
 
 /**
  * The programs whose records are events, known by the fields journald itself sets from the
- * sending process (`_COMM`, `_EXE`, `_UID`), never by SYSLOG_IDENTIFIER, which any client sets
- * (`logger -t sshd "Accepted publickey for root…"`). They all log as root; an ordinary user's copy
- * of a program named sshd has its own uid and path.
+ * sending process (`_COMM`, `_EXE`, `_UID`, `_SYSTEMD_UNIT`), never by SYSLOG_IDENTIFIER, which any
+ * client sets (`logger -t sshd "Accepted publickey for root…"`). What Debian 12 records (seen on
+ * the VM): sshd's monitor logs as root; a user's own sshd child logs its disconnect as that user,
+ * in ssh.service's cgroup, often after it exited (no `_EXE`); sudo logs as the invoking user from
+ * /usr/bin/sudo; logind as root.
  */
 export const EVENT_SOURCES: Record<string, { exe: readonly string[] }> = {
   sshd: { exe: ['/usr/sbin/sshd', '/sbin/sshd'] },
@@ -116,14 +118,23 @@ export const EVENT_SOURCES: Record<string, { exe: readonly string[] }> = {
   'systemd-logind': { exe: ['/usr/lib/systemd/systemd-logind', '/lib/systemd/systemd-logind'] },
 };
 
-/** The program a record really came from, or undefined when it is not one of ours. */
-function trustedSource(r: JournalRecord): string | undefined {
+/** How far a record is trusted: as root (everything), as a user's sshd child (its disconnect), or not. */
+type Trust = 'root' | 'session' | undefined;
+
+/** The program a record really came from, and how far it is trusted. */
+function trustedSource(r: JournalRecord): { comm: string; trust: Trust } | undefined {
   const comm = field(r, '_COMM');
   const src = comm !== undefined && Object.hasOwn(EVENT_SOURCES, comm) ? EVENT_SOURCES[comm] : undefined;
-  if (!comm || !src || field(r, '_UID') !== '0') return undefined;
-  // journald reads _EXE from /proc when the record arrives; a sender that already exited has none.
+  if (!comm || !src) return undefined;
   const exe = field(r, '_EXE');
-  return exe === undefined || src.exe.includes(exe) ? comm : undefined;
+  // journald reads _EXE from /proc when the record arrives; a sender that already exited has none.
+  if (exe !== undefined && !src.exe.includes(exe)) return undefined;
+  const root = field(r, '_UID') === '0';
+  if (comm === 'sudo') return exe !== undefined ? { comm, trust: 'root' } : undefined;
+  if (root) return { comm, trust: 'root' };
+  // An ordinary user cannot put a process into ssh.service's cgroup; its sshd child stays there.
+  if (comm === 'sshd' && field(r, '_SYSTEMD_UNIT') === 'ssh.service') return { comm, trust: 'session' };
+  return undefined;
 }
 
 /** Microseconds since the epoch that a Date can hold (±8.64e15 ms). */
@@ -136,7 +147,8 @@ export function classify(
 ): AuthEvent | undefined {
   const raw = field(r, 'MESSAGE');
   const msg = raw === undefined ? undefined : stripControls(raw.slice(0, 8192));
-  const ident = trustedSource(r);
+  const source = trustedSource(r);
+  const ident = source?.comm;
   const cursor = field(r, '__CURSOR');
   const micros = field(r, '_SOURCE_REALTIME_TIMESTAMP') ?? field(r, '__REALTIME_TIMESTAMP');
   if (!msg || !ident || !cursor || !micros || !/^\d{1,20}$/.test(micros) || BigInt(micros) >= MAX_MICROS)
@@ -153,6 +165,8 @@ export function classify(
   } else if (ident === 'sudo') found = sudoEvent(msg);
   else if (ident === 'systemd-logind') found = logindEvent(msg);
   if (!found?.action || !found.outcome) return undefined;
+  // A user's own sshd child only says its session ended; nothing it says is a login.
+  if (source?.trust === 'session' && found.action !== 'ssh_disconnect') return undefined;
   const us = BigInt(micros);
   const time = `${new Date(Number(us / 1000n)).toISOString().slice(0, 19)}.${String(us % 1_000_000n).padStart(6, '0')}Z`;
   const pid = Number(field(r, '_PID') ?? field(r, 'SYSLOG_PID'));

@@ -169,6 +169,25 @@ describe('classifying journald records', () => {
     ).toBeUndefined();
     // The real thing (a sender that exited before journald read /proc has no _EXE).
     expect(classify(rec('sshd', accepted, { _EXE: undefined }), 'lab1')?.action).toBe('ssh_login');
+    // As Debian 12 records them: a user's sshd child (uid 1000, in ssh.service, often no _EXE)
+    // says only that its session ended; sudo logs as the invoking user from /usr/bin/sudo.
+    const child = { _UID: '1000', _EXE: undefined, _SYSTEMD_UNIT: 'ssh.service' };
+    expect(
+      classify(rec('sshd', 'Disconnected from user lab 10.0.2.2 port 53074', child), 'lab1')?.action,
+    ).toBe('ssh_disconnect');
+    expect(classify(rec('sshd', accepted, child), 'lab1')).toBeUndefined();
+    expect(
+      classify(
+        rec('sshd', 'Disconnected from user lab 10.0.2.2 port 1', {
+          ...child,
+          _SYSTEMD_UNIT: 'session-3.scope',
+        }),
+        'lab1',
+      ),
+    ).toBeUndefined();
+    const sudoLine = '     lab : PWD=/home/lab ; USER=root ; COMMAND=/usr/bin/true';
+    expect(classify(rec('sudo', sudoLine, { _UID: '1000' }), 'lab1')?.action).toBe('sudo');
+    expect(classify(rec('sudo', sudoLine, { _UID: '1000', _EXE: undefined }), 'lab1')).toBeUndefined();
   });
 
   it('strips control characters from every field, so a journal line cannot rewrite a terminal (G1)', () => {
