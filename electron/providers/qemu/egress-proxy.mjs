@@ -603,6 +603,20 @@ export async function startProxyServer(o) {
 }
 
 /**
+ * Removes the socket file only while it is still this server's: a proxy replaced by a newer one
+ * for the same machine must not take the newer one's socket with it when it ends.
+ * @param {string} socketPath
+ * @param {number} ino the inode the server listened on
+ */
+function removeOwnSocket(socketPath, ino) {
+  try {
+    if (statSync(socketPath).ino === ino) rmSync(socketPath, { force: true });
+  } catch {
+    // already gone
+  }
+}
+
+/**
  * Ends the process when the machine's QEMU is gone (or never came), so a proxy never outlives it.
  * @param {string} pidFile
  * @param {() => void} stop
@@ -634,10 +648,12 @@ async function main() {
   );
   // Interface addresses change (DHCP, VPN): re-read them now and then.
   setInterval(() => (blockLists = { never: neverBlockList(), priv: privateBlockList() }), 60_000).unref();
-  const server = await startProxyServer({ socketPath, policyFile, logFile });
+  await startProxyServer({ socketPath, policyFile, logFile });
+  const ino = statSync(socketPath).ino;
+  // No server.close(): libuv unlinks a pipe's path when its handle closes, which could be a newer
+  // proxy's socket by then. Exiting leaves the handle alone; the file is removed only if ours.
   const stop = () => {
-    server.close();
-    rmSync(socketPath, { force: true });
+    removeOwnSocket(socketPath, ino);
     process.exit(0);
   };
   process.on('SIGTERM', stop);

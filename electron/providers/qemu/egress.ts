@@ -91,14 +91,16 @@ function proxyPid(file: string): number | undefined {
 }
 
 /**
- * Starts the machine's proxy unless it already serves (a restarted app finds it running beside
- * its QEMU). It is detached like QEMU and ends by itself when QEMU ends.
+ * Starts the machine's proxy for a QEMU about to start, replacing one left from before: each QEMU
+ * gets its own, and a proxy ends by itself once the QEMU it watches has gone (a guest reboot ends
+ * QEMU, the next start brings a new one). Detached like QEMU, so a restarted app finds it running.
+ * Returns at once; `ready` settles when the socket answers, so Node's start overlaps QEMU's.
  */
-export async function ensureEgressProxy(machine: string, f: EgressProxyFiles): Promise<void> {
-  if (proxyPid(f.egressPid) && (await proxyAccepts(f.egressSocket))) return;
+export function startEgressProxy(machine: string, f: EgressProxyFiles): { ready: Promise<void> } {
   stopEgressProxy(f);
   const [cmd, ...pre] = nodeCommand();
-  const errFd = openSync(f.egressLog + '.stderr', 'w', 0o600);
+  const errFile = `${f.egressLog}.stderr`;
+  const errFd = openSync(errFile, 'w', 0o600);
   const child = spawn(
     cmd as string,
     [...pre, '--no-warnings', PROXY_SCRIPT, f.egressSocket, f.egressPolicy, f.egressLog, f.pid],
@@ -107,29 +109,58 @@ export async function ensureEgressProxy(machine: string, f: EgressProxyFiles): P
   closeSync(errFd);
   child.unref();
   writeFileSync(f.egressPid, `${child.pid}\n`, { mode: 0o600 });
-  const until = Date.now() + 10_000;
-  while (Date.now() < until) {
-    if (await proxyAccepts(f.egressSocket)) return;
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const err = existsSync(f.egressLog + '.stderr') ? readFileSync(f.egressLog + '.stderr', 'utf8').trim() : '';
-  throw new HlabError(
-    'vm-crashed',
-    `The egress proxy of machine "${machine}" did not start${err ? `: ${err.split('\n').slice(-3).join(' ')}` : ''}.`,
-    { machine },
-  );
+  const ready = (async () => {
+    const until = Date.now() + 10_000;
+    while (Date.now() < until) {
+      if (await proxyAccepts(f.egressSocket)) return;
+      if (child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const err = existsSync(errFile) ? readFileSync(errFile, 'utf8').trim() : '';
+    throw new HlabError(
+      'vm-crashed',
+      `The egress proxy of machine "${machine}" did not start${err ? `: ${err.split('\n').slice(-3).join(' ')}` : ''}.`,
+      { machine },
+    );
+  })();
+  // Awaited by the caller once QEMU is up; a failure before that must not be an unhandled rejection.
+  ready.catch(() => undefined);
+  return { ready };
 }
 
-/** Ends the machine's proxy (machine stopped or destroyed). */
+/** Still running (a zombie waiting for this process to reap it has an empty cmdline: gone). */
+const alive = (pid: number) => {
+  try {
+    if (process.platform === 'linux')
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('egress-proxy');
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Ends the machine's proxy (machine stopped or destroyed, or a new one about to start) and waits
+ * until it has gone, so an old proxy never outlives the moment a new one binds the same path.
+ */
 export function stopEgressProxy(f: Pick<EgressProxyFiles, 'egressPid' | 'egressSocket'>): void {
   const pid = proxyPid(f.egressPid);
-  if (pid)
+  if (pid) {
     try {
       process.kill(pid, 'SIGTERM');
     } catch {
       // already gone
     }
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    for (let i = 0; i < 100 && alive(pid); i += 1) Atomics.wait(pause, 0, 0, 10);
+    if (alive(pid))
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone in between
+      }
+  }
   rmSync(f.egressPid, { force: true });
   rmSync(f.egressSocket, { force: true });
 }

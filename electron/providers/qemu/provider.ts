@@ -25,10 +25,10 @@ import {
   APT_PROXY_CONF,
   DEFAULT_EGRESS_ALLOW,
   EGRESS_SEED_LINE,
-  ensureEgressProxy,
   filteredNetdev,
   PROXY_URL,
   recentEgress,
+  startEgressProxy,
   stopEgressProxy,
   writeEgressPolicy,
 } from './egress.js';
@@ -458,9 +458,10 @@ export class QemuProvider implements Provider {
     }
     rmSync(f.serial, { force: true });
     rmSync(f.qmp, { force: true });
+    let proxy: { ready: Promise<void> } | undefined;
     if (rec.network === 'filtered') {
       writeEgressPolicy(f.egressPolicy, name, rec.egressAllow ?? []);
-      await ensureEgressProxy(name, f);
+      proxy = startEgressProxy(name, f);
     }
     for (let attempt = 1; ; attempt += 1) {
       const args = [
@@ -539,7 +540,7 @@ export class QemuProvider implements Provider {
       );
     }
     this.store.update(name, { activePort: port, expectRunning: true, bootFrom: undefined });
-    await this.withQmp(name, (q) => q.execute('query-status'));
+    await Promise.all([this.withQmp(name, (q) => q.execute('query-status')), proxy?.ready]);
     return { host: '127.0.0.1', port, user: rec.user };
   }
 
