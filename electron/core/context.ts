@@ -90,6 +90,7 @@ export function createContext(
         cacheDir: imageDir,
         ...(env.HLAB_SSG_MIRROR ? { mirror: env.HLAB_SSG_MIRROR } : {}),
         ...(env.HLAB_SSG_SUITE ? { suite: env.HLAB_SSG_SUITE } : {}),
+        ...(env.HLAB_SSG_KEYRING ? { keyring: env.HLAB_SSG_KEYRING } : {}),
         ...(env.HLAB_SSG_UNSIGNED === '1' ? { allowUnsigned: true } : {}),
         ...o,
       }),

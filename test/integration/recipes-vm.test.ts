@@ -22,7 +22,8 @@ import { runRecipe } from '../../electron/engine/run.js';
 import { keyPaths } from '../../electron/ssh/keys.js';
 import { SshExecutor } from '../../electron/ssh/executor.js';
 import { loadLibrary } from '../../electron/steps/load.js';
-import { must, newHome, newService } from './vm-env.js';
+import { IMAGE_DIR, must, newHome, newService } from './vm-env.js';
+import { serveSsgMirror, type SsgMirror } from './ssg-mirror.js';
 import { ensureRepo, serveRepo, useRepoScript, type RepoServer } from './apt-repo.js';
 import { QUICK_STEPS, quickHarden } from './quick-harden.js';
 
@@ -34,6 +35,7 @@ let client: ApiClient;
 let home: string;
 let run: RunSummary;
 let repo: RepoServer;
+let ssg: SsgMirror;
 const library = loadLibrary().steps;
 const STEPS = QUICK_STEPS;
 const recipe = quickHarden(library);
@@ -65,7 +67,8 @@ async function exportRun(format: 'sh' | 'ansible' | 'cloud-init' | 'html' | 'evi
 beforeAll(async () => {
   mkdirSync(OUT, { recursive: true });
   home = newHome('recipes');
-  ({ service, client } = newService(home));
+  ssg = await serveSsgMirror();
+  ({ service, client } = newService(home, IMAGE_DIR, ssg.env));
   await must(client, 'machines.create', { name: M, memoryMiB: 1024, cpus: 2 });
   await must(client, 'machines.up', { name: M });
   // openscap-scanner comes from the local repository (a full apt update takes ~40 s under TCG).
@@ -82,6 +85,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (client) await client.call('machines.destroy', { name: M });
   await repo?.close();
+  await ssg?.close();
 });
 
 describe('validated recipes: bench, evidence, exports, replay', { timeout: 1_800_000 }, () => {

@@ -19,8 +19,12 @@ export function newHome(prefix: string): string {
   return mkdtempSync(path.join(os.tmpdir(), `hlab-${prefix}-`));
 }
 
-export function newService(home: string, imageDir = IMAGE_DIR): { service: Service; client: ApiClient } {
-  const service = createService({ home, env: { ...process.env, HLAB_IMAGE_DIR: imageDir } });
+export function newService(
+  home: string,
+  imageDir = IMAGE_DIR,
+  env: NodeJS.ProcessEnv = {},
+): { service: Service; client: ApiClient } {
+  const service = createService({ home, env: { ...process.env, HLAB_IMAGE_DIR: imageDir, ...env } });
   return { service, client: createLocalClient(service.dispatcher) };
 }
 

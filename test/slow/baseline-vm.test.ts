@@ -12,7 +12,8 @@ import { runRecipe } from '../../electron/engine/run.js';
 import { shQuote } from '../../electron/ssh/executor.js';
 import { defaultParams, LABS_DIR, loadLibrary, loadRecipe } from '../../electron/steps/load.js';
 import { ensureRepo, serveRepo, useRepoScript, type RepoServer } from '../integration/apt-repo.js';
-import { must, newHome, newService, sh } from '../integration/vm-env.js';
+import { IMAGE_DIR, must, newHome, newService, sh } from '../integration/vm-env.js';
+import { serveSsgMirror, type SsgMirror } from '../integration/ssg-mirror.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -20,6 +21,7 @@ const M = 'baseline1';
 let service: Service;
 let client: ApiClient;
 let repo: RepoServer;
+let ssg: SsgMirror;
 const library = loadLibrary().steps;
 
 // The library's kernel-cmdline step with one parameter too many: init exits, the kernel panics,
@@ -30,7 +32,8 @@ const BREAKS_BOOT = { ...defaultParams(CMDLINE), extraParams: 'init=/bin/false p
 beforeAll(async () => {
   const dir = ensureRepo();
   repo = await serveRepo(dir);
-  ({ service, client } = newService(newHome('baseline')));
+  ssg = await serveSsgMirror();
+  ({ service, client } = newService(newHome('baseline'), IMAGE_DIR, ssg.env));
   await must(client, 'machines.create', { name: M, memoryMiB: 1024, cpus: 2 });
   await must(client, 'machines.up', { name: M });
   await must(client, 'machines.egress', { name: M, allow: [repo.egress] });
@@ -39,6 +42,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (client) await client.call('machines.destroy', { name: M });
   await repo?.close();
+  await ssg?.close();
 });
 
 describe('reboot steps and the baseline recipe', { timeout: 3_000_000 }, () => {

@@ -16,6 +16,7 @@ import { shQuote } from '../../electron/ssh/executor.js';
 import { LABS_DIR, loadLibrary, loadRecipe } from '../../electron/steps/load.js';
 import { ensureRepo, serveRepo, useRepoScript, type RepoServer } from '../integration/apt-repo.js';
 import { IMAGE_DIR, must, newHome, newService, sh } from '../integration/vm-env.js';
+import { serveSsgMirror, type SsgMirror } from '../integration/ssg-mirror.js';
 import { serveCloudImage, type CloudImageServer } from '../integration/cloud-image-server.js';
 import { walkWorkshop } from '../integration/workshop-walk.js';
 
@@ -23,6 +24,7 @@ const M = 'cloudbase1';
 let service: Service;
 let client: ApiClient;
 let repo: RepoServer;
+let ssg: SsgMirror;
 let images: CloudImageServer;
 const library = loadLibrary().steps;
 
@@ -33,7 +35,8 @@ beforeAll(async () => {
   images = await serveCloudImage(standin.path);
   repo = await serveRepo(ensureRepo('cloud-standin'));
   const home = newHome('cloudbase');
-  ({ service, client } = newService(home, path.join(home, 'images')));
+  ssg = await serveSsgMirror();
+  ({ service, client } = newService(home, path.join(home, 'images'), ssg.env));
   expect(await must(client, 'images.pull', { name: 'debian-12', baseUrl: images.url })).toMatchObject({
     source: 'pulled',
     seeding: 'cloud-init',
@@ -49,6 +52,7 @@ afterAll(async () => {
       await client.call('workshops.end', { machine: s.machine });
   }
   await repo?.close();
+  await ssg?.close();
   images?.close();
 });
 

@@ -12,7 +12,8 @@ import { SshExecutor } from '../../electron/ssh/executor.js';
 import { loadLibrary } from '../../electron/steps/load.js';
 import { ensureRepo, serveRepo, useRepoScript, type RepoServer } from '../integration/apt-repo.js';
 import { quickHarden } from '../integration/quick-harden.js';
-import { must, newHome, newService } from '../integration/vm-env.js';
+import { IMAGE_DIR, must, newHome, newService } from '../integration/vm-env.js';
+import { serveSsgMirror, type SsgMirror } from '../integration/ssg-mirror.js';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -20,10 +21,12 @@ const M = 'replay1';
 let service: Service;
 let client: ApiClient;
 let repo: RepoServer;
+let ssg: SsgMirror;
 const library = loadLibrary().steps;
 
 beforeAll(async () => {
-  ({ service, client } = newService(newHome('replay')));
+  ssg = await serveSsgMirror();
+  ({ service, client } = newService(newHome('replay'), IMAGE_DIR, ssg.env));
   await must(client, 'machines.create', { name: M, memoryMiB: 1024, cpus: 2 });
   await must(client, 'machines.up', { name: M });
   repo = await serveRepo(ensureRepo());
@@ -39,6 +42,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (client) await client.call('machines.destroy', { name: M });
   await repo?.close();
+  await ssg?.close();
 });
 
 describe('replay', { timeout: 1_800_000 }, () => {
