@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { appPath } from '../../electron/platform/app-root.js';
-import { writeEgressPolicy } from '../../electron/providers/qemu/egress.js';
+import { waitForProxy, writeEgressPolicy } from '../../electron/providers/qemu/egress.js';
 import { ensureRepo, serveRepo, useRepoScript } from '../integration/apt-repo.js';
 import { must, newHome, newService, sh } from '../integration/vm-env.js';
 
@@ -54,15 +54,7 @@ async function startProxy(home: string, policy: string): Promise<{ sock: string;
     ],
     { stdio: 'ignore' },
   );
-  for (let i = 0; i < 200; i += 1) {
-    const up = await new Promise<boolean>((resolve) => {
-      const c = net.connect(sock);
-      c.once('connect', () => (c.destroy(), resolve(true)));
-      c.once('error', () => resolve(false));
-    });
-    if (up) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  if (!(await waitForProxy(sock))) throw new Error('the egress proxy did not start');
   return { sock, stop: () => proxy.kill() };
 }
 

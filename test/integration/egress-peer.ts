@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { appPath } from '../../electron/platform/app-root.js';
-import { writeEgressPolicy } from '../../electron/providers/qemu/egress.js';
+import { waitForProxy, writeEgressPolicy } from '../../electron/providers/qemu/egress.js';
 
 const PROXY = appPath('electron', 'providers', 'qemu', 'egress-proxy.mjs');
 const CONNECTOR = appPath('electron', 'providers', 'qemu', 'egress-connect.pl');
@@ -33,15 +33,7 @@ export async function otherMachineProxy(home: string): Promise<PeerProxy> {
       stdio: 'ignore',
     },
   );
-  for (let i = 0; i < 200; i += 1) {
-    const up = await new Promise<boolean>((resolve) => {
-      const c = net.connect(sock);
-      c.once('connect', () => (c.destroy(), resolve(true)));
-      c.once('error', () => resolve(false));
-    });
-    if (up) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  if (!(await waitForProxy(sock))) throw new Error('the egress proxy did not start');
   const guestfwd = net.createServer({ pauseOnConnect: true }, (c) => {
     spawn('/usr/bin/perl', [CONNECTOR, sock], { stdio: [c, c, 'ignore'] }).on('exit', () => c.destroy());
   });

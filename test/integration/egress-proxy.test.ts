@@ -16,7 +16,11 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appPath } from '../../electron/platform/app-root.js';
-import { DEFAULT_EGRESS_ALLOW, writeEgressPolicy } from '../../electron/providers/qemu/egress.js';
+import {
+  DEFAULT_EGRESS_ALLOW,
+  waitForProxy,
+  writeEgressPolicy,
+} from '../../electron/providers/qemu/egress.js';
 
 const SCRIPT = appPath('electron', 'providers', 'qemu', 'egress-proxy.mjs');
 const CONNECTOR = appPath('electron', 'providers', 'qemu', 'egress-connect.pl');
@@ -113,15 +117,7 @@ async function startProxy(): Promise<void> {
     ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
-  for (let i = 0; i < 200; i += 1) {
-    const up = await new Promise<boolean>((resolve) => {
-      const c = net.connect(sock);
-      c.once('connect', () => (c.destroy(), resolve(true)));
-      c.once('error', () => resolve(false));
-    });
-    if (up) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  if (await waitForProxy(sock)) return;
   throw new Error('the egress proxy did not start');
 }
 

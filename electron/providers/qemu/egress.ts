@@ -73,6 +73,17 @@ const proxyAccepts = (socket: string) =>
     c.once('error', () => resolve(false));
   });
 
+/** Whether a proxy answers on `socket` within `ms` (false early when `gone()` says it died). */
+export async function waitForProxy(socket: string, ms = 10_000, gone = () => false): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (await proxyAccepts(socket)) return true;
+    if (gone()) return false;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return false;
+}
+
 function proxyPid(file: string): number | undefined {
   try {
     const pid = Number(readFileSync(file, 'utf8').trim());
@@ -110,12 +121,7 @@ export function startEgressProxy(machine: string, f: EgressProxyFiles): { ready:
   child.unref();
   writeFileSync(f.egressPid, `${child.pid}\n`, { mode: 0o600 });
   const ready = (async () => {
-    const until = Date.now() + 10_000;
-    while (Date.now() < until) {
-      if (await proxyAccepts(f.egressSocket)) return;
-      if (child.exitCode !== null) break;
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    if (await waitForProxy(f.egressSocket, 10_000, () => child.exitCode !== null)) return;
     const err = existsSync(errFile) ? readFileSync(errFile, 'utf8').trim() : '';
     throw new HlabError(
       'vm-crashed',
