@@ -1,5 +1,5 @@
 /** electron-builder config: the builder cannot run here (no Electron binary), so its inputs are checked. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONTENT_SECURITY_POLICY } from '../../electron/core/csp.js';
@@ -35,14 +35,22 @@ describe('electron-builder config', () => {
     expect(existsSync(path.join(root, 'labs', 'recipes', 'container-host-baseline.yaml'))).toBe(true);
     expect(config.files).toEqual(expect.arrayContaining(['dist/**/*', 'labs/**/*']));
     // QEMU starts these outside the archive: the proxy per machine, the connector per connection.
-    for (const f of [
-      'electron/providers/qemu/egress-proxy.mjs',
-      'electron/providers/qemu/egress-connect.pl',
-    ]) {
-      expect(existsSync(path.join(root, f))).toBe(true);
-      expect(config.files).toContain(f);
-      expect(config.asarUnpack).toContain(f);
-    }
+    const qemu = path.join(root, 'electron', 'providers', 'qemu');
+    const parts = readdirSync(qemu).filter((f) => f.startsWith('egress-') && /\.(mjs|pl)$/.test(f));
+    expect(parts.sort()).toEqual([
+      'egress-addresses.mjs',
+      'egress-connect.pl',
+      'egress-http.mjs',
+      'egress-proxy.mjs',
+      'egress-tls.mjs',
+    ]);
+    for (const list of [config.files, config.asarUnpack])
+      expect(list).toEqual(
+        expect.arrayContaining([
+          'electron/providers/qemu/egress-*.mjs',
+          'electron/providers/qemu/egress-connect.pl',
+        ]),
+      );
   });
 });
 

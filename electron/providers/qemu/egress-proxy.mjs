@@ -10,23 +10,29 @@
  * GET/HEAD in origin form with the Host header set to the target, CONNECT only to :443 entries and
  * only for a TLS ClientHello whose server name is the target. Names never resolve into this host.
  *
- * Plain JavaScript with node: imports only, so it starts under Node or Electron-as-Node without a
- * TypeScript loader. Errors go to the machine's egress log. It exits when its QEMU has gone.
+ * Plain JavaScript importing only node: modules and its own egress-*.mjs parts, so it starts under
+ * Node or Electron-as-Node without a TypeScript loader. Errors go to the machine's egress log. It exits when its QEMU has gone.
  *
  * Usage: egress-proxy.mjs SOCKET POLICY LOG QEMU_PIDFILE
  */
 import { appendFileSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { addressRefusal, blockLists } from './egress-addresses.mjs';
+import { isRefusal, originForm, parseHead, refuse } from './egress-http.mjs';
+import { clientHelloSni, HELLO_LIMIT } from './egress-tls.mjs';
+
+/**
+ * @typedef {import('./egress-http.mjs').ProxyRequest} ProxyRequest
+ * @typedef {import('./egress-http.mjs').Refusal} Refusal
+ * @typedef {(buf: Buffer) => { value: unknown, consumed: number } | undefined} Extract
+ */
 
 /** The guest's name for the host (QEMU user networking); allowed only port by port. */
 const HOST_ALIAS = '10.0.2.2';
 export const HEAD_LIMIT = 16 * 1024;
-/** A ClientHello spans at most one full TLS record here (16 KiB) plus record headers. */
-const HELLO_LIMIT = 16 * 1024 + 64;
 export const MAX_CONNECTIONS = 16;
 const HEAD_TIMEOUT_MS = 15_000;
 const CONNECT_TIMEOUT_MS = 15_000;
@@ -35,98 +41,6 @@ const LOG_LIMIT = 1 << 20;
 const QEMU_WATCH_MS = 2_000;
 /** How long a proxy waits for its QEMU to appear before it decides it was started for nothing. */
 const QEMU_GRACE_MS = 120_000;
-const HOST_RE =
-  /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
-const TOKEN_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
-/**
- * @typedef {{ method: string, host: string, port: number, path: string, version: string, headers: string[] }} ProxyRequest
- * @typedef {{ status: number, reason: string }} Refusal
- * @typedef {(buf: Buffer) => { value: unknown, consumed: number } | undefined} Extract
- */
-
-/** @param {number} status @param {string} reason @returns {Refusal} */
-const refuse = (status, reason) => ({ status, reason });
-/** @param {unknown} v @returns {v is Refusal} */
-const isRefusal = (v) => typeof v === 'object' && v !== null && 'status' in v && 'reason' in v;
-
-/**
- * A lower-case DNS name or IPv4 literal and a port, or undefined.
- * @param {string} host
- * @param {string} port
- * @returns {{ host: string, port: number } | undefined}
- */
-function target(host, port) {
-  const h = host.toLowerCase().replace(/\.$/, '');
-  if (!/^\d{1,5}$/.test(port)) return undefined;
-  const p = Number(port);
-  if (p < 1 || p > 65535) return undefined;
-  if (!HOST_RE.test(h)) return undefined;
-  return { host: h, port: p };
-}
-
-/**
- * One header line: a token name, and a value without control characters (a bare CR or LF inside a
- * line would be read as a line break by some upstream and not by others).
- * @param {string} line
- */
-function headerOk(line) {
-  const colon = line.indexOf(':');
-  if (colon < 1 || !TOKEN_RE.test(line.slice(0, colon))) return false;
-  // eslint-disable-next-line no-control-regex -- exactly the controls a header value must not hold
-  return !/[\x00-\x08\x0a-\x1f\x7f]/.test(line.slice(colon + 1));
-}
-
-/**
- * GET and HEAD carry no body: only an absent Content-Length or exactly "0", and no Transfer-Encoding.
- * @param {string[]} headers
- */
-const hasBody = (headers) =>
-  headers.some((h) => {
-    const [name = '', ...rest] = h.split(':');
-    const n = name.toLowerCase();
-    return n === 'transfer-encoding' || (n === 'content-length' && rest.join(':').trim() !== '0');
-  });
-
-/**
- * Parses a proxy request head (the bytes before the blank line).
- * @param {string} head
- * @returns {ProxyRequest | Refusal}
- */
-export function parseHead(head) {
-  const lines = head.split('\r\n');
-  const m = /^([A-Z]{1,16}) (\S{1,8000}) (HTTP\/1\.[01])$/.exec(lines[0] ?? '');
-  if (!m) return refuse(400, 'Not an HTTP/1.x proxy request');
-  const [, method = '', uri = '', version = ''] = m;
-  const headers = lines.slice(1).filter((l) => l !== '');
-  if (!headers.every(headerOk)) return refuse(400, 'Malformed header line');
-  if (hasBody(headers)) return refuse(400, 'A request with a body is not relayed');
-  if (method === 'CONNECT') {
-    const c = /^([^:/\s]+):(\d+)$/.exec(uri);
-    const t = c && target(c[1] ?? '', c[2] ?? '');
-    if (!t) return refuse(400, 'CONNECT needs HOST:PORT');
-    return { method, ...t, path: '', version, headers };
-  }
-  if (method !== 'GET' && method !== 'HEAD')
-    return refuse(405, `Method ${method} is not relayed (GET, HEAD, CONNECT only)`);
-  const u = /^http:\/\/([^/:?#@\s]+)(?::(\d+))?(\/[^\s#]*)?$/i.exec(uri);
-  if (!u) return refuse(400, 'A proxy request needs an absolute http:// URL');
-  const t = target(u[1] ?? '', u[2] ?? '80');
-  if (!t) return refuse(400, 'Bad host or port in the URL');
-  return { method, ...t, path: u[3] ?? '/', version, headers };
-}
-
-/**
- * The request as the upstream gets it: origin form, the Host header naming the checked target
- * (the guest's own Host would reach any other site behind the same address, e.g. on a CDN), and no
- * proxy headers.
- * @param {ProxyRequest} req
- */
-export function originForm(req) {
-  const host = req.port === 80 ? req.host : `${req.host}:${req.port}`;
-  const kept = req.headers.filter((h) => !/^(host|proxy-connection|proxy-authorization):/i.test(h));
-  return `${req.method} ${req.path} ${req.version}\r\nHost: ${host}\r\n${kept.map((h) => `${h}\r\n`).join('')}\r\n`;
-}
 
 /**
  * @param {string[]} allow entries "host:port"
@@ -134,61 +48,7 @@ export function originForm(req) {
  */
 const isAllowed = (allow, t) => allow.includes(`${t.host}:${t.port}`);
 
-/** Addresses no name may lead to: this host, and what only this host's own network can reach. */
-function neverBlockList() {
-  const b = new net.BlockList();
-  for (const [a, bits] of /** @type {[string, number][]} */ ([
-    ['0.0.0.0', 8], // "this network": 0.0.0.0 is this host on Linux
-    ['127.0.0.0', 8],
-    ['169.254.0.0', 16], // link-local, cloud metadata services
-    ['224.0.0.0', 4], // multicast
-    ['240.0.0.0', 4], // reserved and broadcast
-  ]))
-    b.addSubnet(a, bits, 'ipv4');
-  for (const [a, bits] of /** @type {[string, number][]} */ ([
-    ['::', 96], // unspecified, loopback and the deprecated IPv4-compatible form
-    ['fe80::', 10],
-    ['fec0::', 10],
-    ['ff00::', 8],
-  ]))
-    b.addSubnet(a, bits, 'ipv6');
-  // IPv4-mapped addresses (::ffff:0.0.0.0 connects to this host) are checked against the IPv4 rules.
-  for (const list of Object.values(os.networkInterfaces()))
-    for (const i of list ?? [])
-      b.addAddress(i.address.replace(/%.*$/, ''), i.family === 'IPv4' ? 'ipv4' : 'ipv6');
-  return b;
-}
-
-/** Private ranges: reached only through an entry that names the IP address itself. */
-function privateBlockList() {
-  const b = new net.BlockList();
-  for (const [a, bits] of /** @type {[string, number][]} */ ([
-    ['10.0.0.0', 8],
-    ['172.16.0.0', 12],
-    ['192.168.0.0', 16],
-    ['100.64.0.0', 10],
-  ]))
-    b.addSubnet(a, bits, 'ipv4');
-  b.addSubnet('fc00::', 7, 'ipv6');
-  return b;
-}
-
-/**
- * Why an address may not be connected to for this target, or undefined when it may.
- * @param {string} address
- * @param {{ host: string }} t
- * @param {{ never: net.BlockList, priv: net.BlockList }} lists
- */
-export function addressRefusal(address, t, lists) {
-  const family = net.isIP(address) === 6 ? 'ipv6' : 'ipv4';
-  if (lists.never.check(address, family))
-    return "this host or its local network (loopback, link-local or one of the host's own addresses)";
-  if (lists.priv.check(address, family) && t.host !== address)
-    return 'a private address; allow it by its IP address to reach it';
-  return undefined;
-}
-
-let blockLists = { never: neverBlockList(), priv: privateBlockList() };
+let lists = blockLists();
 
 /**
  * Where to connect: the host's loopback only for the alias; a name never resolves into this host.
@@ -205,84 +65,11 @@ async function addressOf(t) {
   }
   let why = 'no address';
   for (const { address } of all) {
-    const r = addressRefusal(address, t, blockLists);
+    const r = addressRefusal(address, t, lists);
     if (!r) return address;
     why = r;
   }
   return refuse(403, `${t.host} resolves to ${why}`);
-}
-
-/**
- * The server name of a TLS ClientHello, read from the first TLS records (kept, not consumed).
- * Returns undefined while more bytes are needed.
- * @param {Buffer} buf
- * @returns {{ sni: string | null } | Refusal | undefined}
- */
-export function clientHelloSni(buf) {
-  /** @type {Buffer[]} */
-  const parts = [];
-  for (let off = 0; ;) {
-    if (buf.length < off + 5) return undefined;
-    if (buf[off] !== 22 || buf[off + 1] !== 3)
-      return refuse(403, 'CONNECT carries TLS only, and this is not a TLS handshake');
-    const len = buf.readUInt16BE(off + 3);
-    if (len === 0 || len > 16384) return refuse(400, 'Malformed TLS record');
-    if (buf.length < off + 5 + len) return undefined;
-    parts.push(buf.subarray(off + 5, off + 5 + len));
-    off += 5 + len;
-    const hs = Buffer.concat(parts);
-    if (hs.length < 4) continue;
-    if (hs[0] !== 1) return refuse(403, 'CONNECT carries TLS only, and this is not a ClientHello');
-    const hsLen = hs.readUIntBE(1, 3);
-    if (hsLen > HELLO_LIMIT) return refuse(400, 'ClientHello too large');
-    if (hs.length >= 4 + hsLen) return helloServerName(hs.subarray(4, 4 + hsLen));
-  }
-}
-
-/**
- * @param {Buffer} b the ClientHello body
- * @returns {{ sni: string | null } | Refusal}
- */
-function helloServerName(b) {
-  let p = 0;
-  const need = (/** @type {number} */ n) => {
-    if (p + n > b.length) throw new RangeError('short');
-  };
-  const u8 = () => (need(1), b[p++] ?? 0);
-  const u16 = () => (need(2), (p += 2), b.readUInt16BE(p - 2));
-  const skip = (/** @type {number} */ n) => (need(n), (p += n));
-  try {
-    skip(2 + 32); // version, random
-    skip(u8()); // session id
-    skip(u16()); // cipher suites
-    skip(u8()); // compression methods
-    if (p === b.length) return { sni: null };
-    const end = p + u16();
-    if (end > b.length) throw new RangeError('short');
-    /** @type {string | null} */
-    let sni = null;
-    while (p < end) {
-      const type = u16();
-      const len = u16();
-      need(len);
-      if (type === 0xfe0d) return refuse(403, 'Encrypted ClientHello hides the server name; not relayed');
-      if (type === 0) {
-        const list = b.subarray(p + 2, p + len);
-        if (list[0] !== 0 || list.length < 3) return refuse(400, 'Malformed server name');
-        const nameLen = list.readUInt16BE(1);
-        if (3 + nameLen > list.length) return refuse(400, 'Malformed server name');
-        sni = list
-          .subarray(3, 3 + nameLen)
-          .toString('latin1')
-          .toLowerCase()
-          .replace(/\.$/, '');
-      }
-      p += len;
-    }
-    return { sni };
-  } catch {
-    return refuse(400, 'Malformed ClientHello');
-  }
 }
 
 /**
@@ -647,7 +434,7 @@ async function main() {
     log(logFile, { verdict: 'error', reason: String(err).slice(0, 200) }),
   );
   // Interface addresses change (DHCP, VPN): re-read them now and then.
-  setInterval(() => (blockLists = { never: neverBlockList(), priv: privateBlockList() }), 60_000).unref();
+  setInterval(() => (lists = blockLists()), 60_000).unref();
   await startProxyServer({ socketPath, policyFile, logFile });
   const ino = statSync(socketPath).ino;
   // No server.close(): libuv unlinks a pipe's path when its handle closes, which could be a newer
