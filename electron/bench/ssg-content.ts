@@ -19,6 +19,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { HlabError } from '../../shared/errors.js';
+import { controlFields } from './deb-control.js';
 import { which } from '../platform/which.js';
 
 export const SSG_PACKAGE = 'ssg-debian';
@@ -73,12 +74,12 @@ export function packageStanza(
   const found = index
     .split(/\n\n+/)
     .map((stanza) => {
-      const field = (f: string) => new RegExp(`^${f}: (.+)$`, 'm').exec(stanza)?.[1]?.trim();
+      const field = controlFields(stanza);
       return {
-        pkg: field('Package'),
-        version: field('Version'),
-        filename: field('Filename'),
-        sha256: field('SHA256'),
+        pkg: field.get('Package'),
+        version: field.get('Version'),
+        filename: field.get('Filename'),
+        sha256: field.get('SHA256'),
       };
     })
     .filter((s) => s.pkg === name && s.version && s.filename && s.sha256);

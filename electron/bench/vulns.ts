@@ -18,6 +18,7 @@ import { HlabError } from '../../shared/errors.js';
 import { kernelLine } from '../../shared/vulns-text.js';
 import type { SshExecutor } from '../ssh/executor.js';
 import { cvesBetween, parseChangelog } from './changelog.js';
+import { controlFields } from './deb-control.js';
 import { compareDebVersions } from './deb-version.js';
 import { ChangelogCache, SHA256_HEX, type CachedChangelog } from './changelog-cache.js';
 import path from 'node:path';
@@ -97,7 +98,8 @@ export function parseStanzas(text: string): Stanza[] {
   return text
     .split(/\n\s*\n/)
     .map((block) => {
-      const f = (k: string) => new RegExp(`^${k}: (.*)$`, 'm').exec(block)?.[1]?.trim();
+      const fields = controlFields(block);
+      const f = (k: string) => fields.get(k);
       const pkg = f('Package');
       const version = f('Version');
       if (!pkg || !version) return undefined;

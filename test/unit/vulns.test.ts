@@ -24,6 +24,7 @@ import {
   fetchScript,
   parseFetch,
   parseInventory,
+  parseStanzas,
   plan,
   runVulns,
   runningKernelVersion,
@@ -194,6 +195,21 @@ describe('changelog slicing', () => {
 
 describe('the guest inventory', () => {
   const inv = parseInventory(FIXTURE);
+
+  it('reads stanza fields by line start: a continuation line or a field inside a value is no field', () => {
+    const [s] = parseStanzas(
+      'Package: p\nVersion: 1\nDescription: x\rSHA256: ' +
+        'e'.repeat(64) +
+        '\n SHA256: ' +
+        'f'.repeat(64) +
+        '\nSHA256: ' +
+        'a'.repeat(64) +
+        '\nSHA256: ' +
+        'b'.repeat(64) +
+        '\n',
+    );
+    expect(s).toMatchObject({ package: 'p', version: '1', sha256: 'a'.repeat(64) });
+  });
 
   it('parses what bookworm prints', () => {
     expect(inv.arch).toBe('amd64');
