@@ -74,7 +74,7 @@ async function addressOf(t) {
 
 /**
  * Reads from the guest's side of a connection with a bounded buffer: the input is paused once
- * HEAD_LIMIT bytes wait, so a guest that streams while the upstream connects fills nothing but
+ * HELLO_LIMIT bytes wait, so a guest that streams while the upstream connects fills nothing but
  * its own TCP window.
  * @param {net.Socket} input
  */
@@ -84,6 +84,8 @@ function boundedReader(input) {
   let ended = false;
   /** @type {(() => void) | undefined} */
   let wake;
+  /** @type {((v: unknown) => void) | undefined} the pending take's end */
+  let pending;
   const onData = (/** @type {Buffer} */ c) => {
     buf = buf.length ? Buffer.concat([buf, c]) : c;
     if (buf.length > HELLO_LIMIT) input.pause();
@@ -115,8 +117,10 @@ function boundedReader(input) {
         const finish = (/** @type {unknown} */ v) => {
           clearTimeout(timer);
           wake = undefined;
+          pending = undefined;
           resolve(v);
         };
+        pending = finish;
         const check = () => {
           const got = extract(buf);
           if (got) {
@@ -139,6 +143,14 @@ function boundedReader(input) {
       const rest = buf;
       buf = Buffer.alloc(0);
       return rest;
+    },
+    /**
+     * Ends a take still waiting (a relay whose upstream closed first) and drops the buffer, so no
+     * timer or buffer outlives the connection by up to IDLE_TIMEOUT_MS.
+     */
+    close() {
+      pending?.(undefined);
+      this.release();
     },
   };
 }
@@ -220,6 +232,23 @@ async function connectUpstream(address, port) {
 }
 
 /**
+ * Joins a connected upstream to the guest: it ends when idle, on an error, or when the guest's side
+ * closes; its bytes go to the guest.
+ * @param {net.Socket} socket the guest's side
+ * @param {net.Socket} upstream
+ * @returns {Promise<void>} when the upstream has closed
+ */
+function joinUpstream(socket, upstream) {
+  socket.once('close', () => upstream.destroy());
+  return new Promise((resolve) => {
+    upstream.setTimeout(IDLE_TIMEOUT_MS, () => upstream.destroy());
+    upstream.on('error', () => upstream.destroy());
+    upstream.on('close', () => resolve());
+    upstream.pipe(socket);
+  });
+}
+
+/**
  * Relays a CONNECT tunnel once the guest's ClientHello names the target.
  * @param {{ socket: net.Socket, logFile?: string }} o
  * @param {ReturnType<typeof boundedReader>} reader
@@ -246,15 +275,10 @@ async function tunnel(o, reader, req) {
   const upstream = await connectUpstream(address, req.port);
   if (!upstream) return note('unreachable', 'no connection');
   log(o.logFile, { verdict: 'allowed', method: 'CONNECT', target: where });
-  o.socket.once('close', () => upstream.destroy());
-  await new Promise((resolve) => {
-    upstream.setTimeout(IDLE_TIMEOUT_MS, () => upstream.destroy());
-    upstream.on('error', () => upstream.destroy());
-    upstream.on('close', resolve);
-    upstream.write(reader.release());
-    upstream.pipe(o.socket);
-    o.socket.pipe(upstream);
-  });
+  upstream.write(reader.release());
+  const closed = joinUpstream(o.socket, upstream);
+  o.socket.pipe(upstream);
+  await closed;
 }
 
 /**
@@ -264,6 +288,19 @@ async function tunnel(o, reader, req) {
  */
 export async function serveConnection(o) {
   const reader = boundedReader(o.socket);
+  try {
+    return await serve(o, reader);
+  } finally {
+    reader.close();
+  }
+}
+
+/**
+ * @param {{ socket: net.Socket, policyFile: string, logFile?: string }} o
+ * @param {ReturnType<typeof boundedReader>} reader
+ * @returns {Promise<void>}
+ */
+async function serve(o, reader) {
   const first = await reader.take(HEAD_TIMEOUT_MS, headExtract, HEAD_LIMIT);
   const req =
     first === undefined
@@ -307,21 +344,12 @@ export async function serveConnection(o) {
     return answer(o.socket, refuse(502, `${where} did not accept a connection`));
   }
   log(o.logFile, { verdict: 'allowed', method: req.method, target: where });
-  o.socket.once('close', () => upstream.destroy());
-  const closed = new Promise((resolve) => {
-    upstream.setTimeout(IDLE_TIMEOUT_MS, () => upstream.destroy());
-    upstream.on('error', () => upstream.destroy());
-    upstream.on('close', resolve);
-    upstream.pipe(o.socket);
-  });
+  const closed = joinUpstream(o.socket, upstream);
   upstream.write(originForm(req), 'latin1');
   // Pipelined and kept-alive requests: each must name the same target. Another one ends the
   // relay after the answers already asked for; the guest's next connection is checked anew.
   for (;;) {
-    const next = await Promise.race([
-      reader.take(IDLE_TIMEOUT_MS, headExtract, HEAD_LIMIT),
-      closed.then(() => undefined),
-    ]);
+    const next = await Promise.race([reader.take(IDLE_TIMEOUT_MS, headExtract, HEAD_LIMIT), closed]);
     const more = typeof next === 'string' ? parseHead(next) : undefined;
     if (!more || isRefusal(more) || more.method === 'CONNECT' || `${more.host}:${more.port}` !== where) {
       if (more)

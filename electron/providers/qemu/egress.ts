@@ -17,6 +17,7 @@ import { nodeCommand } from '../../platform/node-command.js';
 import { qemuOptValue } from '../../platform/socket-path.js';
 // g_shell_parse_argv, which QEMU uses to split a guestfwd cmd, reads sh quoting.
 import { shQuote } from '../../ssh/executor.js';
+import { processRuns, readPid } from './process.js';
 
 export const PROXY_GUEST_ADDRESS = '10.0.2.100';
 export const PROXY_GUEST_PORT = 3142;
@@ -31,6 +32,8 @@ export const DEFAULT_EGRESS_ALLOW = [
 ];
 
 const PROXY_SCRIPT = appPath('electron', 'providers', 'qemu', 'egress-proxy.mjs');
+/** What the proxy's command line holds: a recycled pid is not taken for it. */
+const PROXY_MARKER = 'egress-proxy';
 const CONNECT_SCRIPT = appPath('electron', 'providers', 'qemu', 'egress-connect.pl');
 /** Perl starts the per-connection connector; Debian's perl-base is Essential, so it is always there. */
 const PERL = ['/usr/bin/perl', '/bin/perl'].find((p) => existsSync(p)) ?? 'perl';
@@ -84,21 +87,10 @@ export async function waitForProxy(socket: string, ms = 10_000, gone = () => fal
   return false;
 }
 
+/** The machine's proxy process, when its pidfile names one that still runs. */
 function proxyPid(file: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(file, 'utf8').trim());
-    if (!Number.isInteger(pid) || pid <= 0) return undefined;
-    // A recycled pid must not pass for the proxy.
-    if (
-      process.platform === 'linux' &&
-      !readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('egress-proxy')
-    )
-      return undefined;
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return undefined;
-  }
+  const pid = readPid(file);
+  return processRuns(pid, PROXY_MARKER) ? pid : undefined;
 }
 
 /**
@@ -134,18 +126,6 @@ export function startEgressProxy(machine: string, f: EgressProxyFiles): { ready:
   return { ready };
 }
 
-/** Still running (a zombie waiting for this process to reap it has an empty cmdline: gone). */
-const alive = (pid: number) => {
-  try {
-    if (process.platform === 'linux')
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('egress-proxy');
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 /**
  * Ends the machine's proxy (machine stopped or destroyed, or a new one about to start) and waits
  * until it has gone, so an old proxy never outlives the moment a new one binds the same path.
@@ -159,8 +139,8 @@ export function stopEgressProxy(f: Pick<EgressProxyFiles, 'egressPid' | 'egressS
       // already gone
     }
     const pause = new Int32Array(new SharedArrayBuffer(4));
-    for (let i = 0; i < 100 && alive(pid); i += 1) Atomics.wait(pause, 0, 0, 10);
-    if (alive(pid))
+    for (let i = 0; i < 100 && processRuns(pid, PROXY_MARKER); i += 1) Atomics.wait(pause, 0, 0, 10);
+    if (processRuns(pid, PROXY_MARKER))
       try {
         process.kill(pid, 'SIGKILL');
       } catch {

@@ -7,21 +7,25 @@ export function readPid(pidFile: string): number | undefined {
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
-export function isQemuAlive(pid: number | undefined): boolean {
+/**
+ * Whether `pid` is still a running process whose command line names `marker`: a recycled pid must
+ * not pass for ours, and a zombie (empty command line) is gone.
+ */
+export function processRuns(pid: number | undefined, marker: string): boolean {
   if (!pid) return false;
   try {
     process.kill(pid, 0);
   } catch {
     return false;
   }
-  // A recycled pid must not pass for our VM.
   try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return cmdline.includes('qemu-system');
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker);
   } catch {
     return process.platform !== 'linux';
   }
 }
+
+export const isQemuAlive = (pid: number | undefined): boolean => processRuns(pid, 'qemu-system');
 
 /** systemd colours its console output; strip the escapes before showing serial lines to users. */
 const ANSI_ESCAPES = new RegExp(`${String.fromCharCode(27)}\\[[0-9;?]*[A-Za-z]`, 'g');

@@ -522,14 +522,14 @@ export class QemuProvider implements Provider {
         port = await freePort();
         continue;
       }
-      if (portClash) stopEgressProxy(f);
+      // QEMU did not start and will not be retried: its proxy goes too.
+      stopEgressProxy(f);
       if (portClash)
         throw new HlabError(
           'port-in-use',
           `Port 127.0.0.1:${port} for machine "${name}" is already in use.`,
           { machine: name, port },
         );
-      stopEgressProxy(f);
       throw new HlabError(
         'vm-crashed',
         `QEMU failed to start machine "${name}": ${r.stderr.trim().split('\n').slice(-3).join(' ')}`,
