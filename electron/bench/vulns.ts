@@ -5,6 +5,7 @@
  * comes from the machine's package mirror; the changelog of each candidate .deb is read once in the
  * guest and kept on the host by package, version and architecture, so later runs download nothing.
  */
+import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import {
   VULNS_BASIS,
@@ -21,7 +22,6 @@ import { cvesBetween, parseChangelog } from './changelog.js';
 import { controlFields } from './deb-control.js';
 import { compareDebVersions } from './deb-version.js';
 import { ChangelogCache, SHA256_HEX, type CachedChangelog } from './changelog-cache.js';
-import path from 'node:path';
 
 /** A guest's changelog.gz and what it may expand to: bounded before anything is read. */
 export const CHANGELOG_GZ_MAX = 8 << 20;
@@ -306,16 +306,15 @@ export function parseFetch(stdout: string): Fetched[] {
       const body = lines[i + 1] ?? '';
       if (lines[i + 2] !== M.end) continue;
       i += 2;
-      if (body.length > (CHANGELOG_GZ_MAX / 3) * 4 + 4) {
-        out.push({
-          package: pkg!,
-          version: version!,
-          failed: `its changelog is over ${CHANGELOG_GZ_MAX >> 20} MiB`,
-        });
-        continue;
-      }
-      out.push({ package: pkg!, version: version!, sha256: sha256!, changelog: Buffer.from(body, 'base64') });
-      continue;
+      out.push(
+        body.length > (CHANGELOG_GZ_MAX / 3) * 4 + 4
+          ? {
+              package: pkg!,
+              version: version!,
+              failed: `its changelog is over ${CHANGELOG_GZ_MAX >> 20} MiB`,
+            }
+          : { package: pkg!, version: version!, sha256: sha256!, changelog: Buffer.from(body, 'base64') },
+      );
     } else if (l.startsWith(M.none)) {
       const [pkg, version, sha256] = l.slice(M.none.length).split(' ');
       out.push({ package: pkg!, version: version!, sha256: sha256! });
@@ -366,7 +365,7 @@ export function acceptedFetches(
 }
 
 export interface VulnsOptions {
-  /** Where changelogs are kept by package, version and architecture (under the image cache). */
+  /** Where changelogs are kept (under the image cache): a folder per machine, by the .deb's SHA-256. */
   cacheDir: string;
   signal?: AbortSignal;
   onOutput?: (text: string) => void;

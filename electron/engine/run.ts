@@ -3,6 +3,7 @@
  * old session kept open for lockout-risk steps) -> on any failure restore the snapshot, wait for
  * SSH, re-check health, record "rolled back". Every event is journaled (fsync) before it is told.
  */
+import { StringDecoder } from 'node:string_decoder';
 import { createHash, randomBytes } from 'node:crypto';
 import { HlabError } from '../../shared/errors.js';
 import type { RunSummary, StampedEvent, RunEvent } from '../../shared/runs.js';
@@ -31,7 +32,7 @@ const HEALTH: Probe[] = ['fresh-ssh-login', 'sudo', 'no-failed-units'];
 /** A step's output in the journal (and so on the host's disk) is bounded: the guest decides its size. */
 export const STEP_OUTPUT_JOURNAL_BYTES = 1 << 20;
 
-/** Passes output on until `limit` characters, then says once that the rest is not kept. */
+/** Passes output on until `limit` bytes (UTF-8), then says once that the rest is not kept. */
 export function journalBudget(
   limit: number,
   emit: (stream: 'stdout' | 'stderr', text: string) => void,
@@ -39,11 +40,14 @@ export function journalBudget(
   let used = 0;
   return (stream, text) => {
     if (used > limit) return;
-    used += text.length;
+    const room = limit - used;
+    const bytes = Buffer.from(text);
+    used += bytes.length;
     if (used <= limit) return emit(stream, text);
     emit(
       stream,
-      `${text.slice(0, Math.max(0, limit - (used - text.length)))}\n[output truncated: the journal keeps ${limit >> 20} MiB per step]\n`,
+      // StringDecoder holds back a character cut in half, so the journal keeps only whole ones.
+      `${new StringDecoder('utf8').write(bytes.subarray(0, room))}\n[output truncated: the journal keeps ${limit >> 20} MiB per step]\n`,
     );
   };
 }

@@ -25,8 +25,6 @@ export interface ExecOptions {
   signal?: AbortSignal;
   onStdout?: (chunk: string) => void;
   onStderr?: (chunk: string) => void;
-  /** Bytes of each stream kept for the result: the last ones (default KEEP_BYTES). */
-  keepBytes?: number;
 }
 
 /** What one exec keeps of each stream: a guest decides how much it prints. */
@@ -165,8 +163,8 @@ export function exec(client: Client, command: string, opts: ExecOptions = {}): P
   return new Promise((resolve, reject) => {
     client.exec(command, (err, stream) => {
       if (err) return reject(new HlabError('command-failed', `Could not start "${first}": ${err.message}`));
-      const out = new OutputTail(opts.keepBytes ?? KEEP_BYTES);
-      const errOut = new OutputTail(opts.keepBytes ?? KEEP_BYTES);
+      const out = new OutputTail(KEEP_BYTES);
+      const errOut = new OutputTail(KEEP_BYTES);
       let total = 0;
       let settled = false;
       const finish = (fn: () => void) => {
@@ -198,7 +196,11 @@ export function exec(client: Client, command: string, opts: ExecOptions = {}): P
         : undefined;
       if (opts.signal?.aborted) return onAbort();
       opts.signal?.addEventListener('abort', onAbort, { once: true });
-      const overLimit = () => {
+      /** Keeps a stream's tail, passes its text on, and ends the command past OUTPUT_LIMIT. */
+      const collect = (kept: OutputTail, listener?: (chunk: string) => void) => (d: Buffer) => {
+        if (settled) return;
+        total += d.length;
+        listener?.(kept.add(d));
         if (total > OUTPUT_LIMIT)
           finish(() => {
             stream.close();
@@ -211,20 +213,8 @@ export function exec(client: Client, command: string, opts: ExecOptions = {}): P
             );
           });
       };
-      stream.on('data', (d: Buffer) => {
-        if (settled) return;
-        total += d.length;
-        const s = out.add(d);
-        opts.onStdout?.(s);
-        overLimit();
-      });
-      stream.stderr.on('data', (d: Buffer) => {
-        if (settled) return;
-        total += d.length;
-        const s = errOut.add(d);
-        opts.onStderr?.(s);
-        overLimit();
-      });
+      stream.on('data', collect(out, opts.onStdout));
+      stream.stderr.on('data', collect(errOut, opts.onStderr));
       stream.on('close', (code: number | null, signal?: string) =>
         finish(() =>
           resolve({
