@@ -52,29 +52,21 @@ export class Spool {
     return Number.isSafeInteger(n) && n > 0 ? n : 0;
   }
 
-  append(all: AuthEvent[]): void {
-    if (!all.length) return;
-    let room = this.maxBytes - this.size();
-    const events = all.filter((e) => (room -= Buffer.byteLength(JSON.stringify(e)) + 1) >= 0);
-    if (events.length < all.length)
-      writeFileSync(this.droppedFile, String(this.dropped() + all.length - events.length), { mode: 0o600 });
+  append(events: AuthEvent[]): void {
     if (!events.length) return;
-    // After a crash mid-append the file ends in half a line: end it, so the next event stands alone.
     const size = this.size();
-    let torn = false;
-    if (size > 0) {
-      const last = Buffer.alloc(1);
-      const rfd = openSync(this.queue, 'r');
-      try {
-        readSync(rfd, last, 0, 1, size - 1);
-      } finally {
-        closeSync(rfd);
-      }
-      torn = last[0] !== 10;
-    }
+    let room = this.maxBytes - size;
+    const lines = events
+      .map((e) => `${JSON.stringify(e)}\n`)
+      .filter((line) => (room -= Buffer.byteLength(line)) >= 0);
+    if (lines.length < events.length)
+      writeFileSync(this.droppedFile, String(this.dropped() + events.length - lines.length), { mode: 0o600 });
+    if (!lines.length) return;
+    // After a crash mid-append the file ends in half a line: end it, so the next event stands alone.
+    const torn = size > 0 && this.readFrom(size - 1, 1)[0] !== 10;
     const fd = openSync(this.queue, 'a', 0o600);
     try {
-      writeSync(fd, (torn ? '\n' : '') + events.map((e) => `${JSON.stringify(e)}\n`).join(''));
+      writeSync(fd, (torn ? '\n' : '') + lines.join(''));
       fsyncSync(fd);
     } finally {
       closeSync(fd);
