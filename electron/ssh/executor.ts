@@ -5,11 +5,13 @@
 import { posix } from 'node:path';
 import type { Client, SFTPWrapper } from 'ssh2';
 import { HlabError } from '../../shared/errors.js';
+import { shQuote } from '../../shared/shell.js';
 import type { ExecResult, Progress } from '../../shared/types.js';
 import type { KnownHosts } from './known-hosts.js';
 import { connect, exec, tail, waitForSsh, type ExecOptions, type SshTarget } from './session.js';
 
-export const shQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+// Re-exported: steps, providers and benches quote words for the guest's shell through this module.
+export { shQuote };
 
 /** Connection-level failures worth one transparent reconnect; a command's own failure is not. */
 const RETRYABLE = new Set<string>(['ssh-refused', 'ssh-timeout']);

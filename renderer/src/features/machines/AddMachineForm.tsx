@@ -1,10 +1,11 @@
 import { useState, type FormEvent } from 'react';
+import { shQuote } from '../../../../shared/shell';
 import type { ProviderKind } from '../../../../shared/types';
 import { MachineNameField, ProviderOptions } from './formParts';
 import { useMachines } from './store';
 
-/** A word as a POSIX shell reads it back: quoted unless it is plainly safe. */
-const shWord = (s: string) => (/^[A-Za-z0-9_./:=@-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+/** A word as a POSIX shell reads it back: left as it is when plainly safe, quoted otherwise. */
+const shWord = (s: string) => (/^[A-Za-z0-9_./:=@-]+$/.test(s) ? s : shQuote(s));
 
 /**
  * Adds a machine the user already has: a Vagrant project directory or a VirtualBox VM. Both name
