@@ -5,7 +5,7 @@
  * used by Debian's real apt-get on this host with a private state folder and configuration.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { appPath } from '../../electron/platform/app-root.js';
@@ -81,4 +81,21 @@ export async function otherMachineProxy(home: string): Promise<PeerProxy> {
       proxy.kill();
     },
   };
+}
+
+/** A memory field of /proc/PID/status in KiB (VmRSS now, VmHWM at the peak); 0 once the process is gone. */
+export function statusKiB(pid: number | string, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`${field}:`));
+    return Number(
+      line
+        ?.slice(field.length + 1)
+        .trim()
+        .split(/\s+/)[0] ?? 0,
+    );
+  } catch {
+    return 0;
+  }
 }

@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { statusKiB } from './egress-peer.js';
 import { appPath } from '../../electron/platform/app-root.js';
 import {
   DEFAULT_EGRESS_ALLOW,
@@ -121,13 +122,8 @@ async function startProxy(): Promise<void> {
   throw new Error('the egress proxy did not start');
 }
 
-/** The proxy's peak resident memory (VmHWM) and its current one, in MiB. */
-function proxyMemory(): { peak: number; now: number } {
-  // The proxy is the exec'd child of unshare: the same pid.
-  const status = readFileSync(`/proc/${proxy.pid}/status`, 'utf8');
-  const kib = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
-  return { peak: kib('VmHWM') / 1024, now: kib('VmRSS') / 1024 };
-}
+/** The proxy's peak resident memory in MiB (it is the exec'd child of unshare: the same pid). */
+const proxyPeakMiB = () => statusKiB(proxy.pid!, 'VmHWM') / 1024;
 
 const logEntries = () =>
   readFileSync(log, 'utf8')
@@ -317,7 +313,7 @@ describe('the egress proxy', () => {
     const good = readFileSync(policy, 'utf8');
     const p = JSON.parse(good) as { machine: string; allow: string[] };
     writeFileSync(policy, JSON.stringify({ ...p, allow: [...p.allow, `10.0.2.2:${port}`] }));
-    const peakBefore = proxyMemory().peak;
+    const peakBefore = proxyPeakMiB();
     const c = net.connect(sock);
     c.on('error', () => undefined);
     let accepted = 0;
@@ -339,7 +335,7 @@ describe('the egress proxy', () => {
       }
       const took = accepted - c.writableLength;
       expect(took).toBeLessThan(4 << 20);
-      expect(proxyMemory().peak - peakBefore).toBeLessThan(24);
+      expect(proxyPeakMiB() - peakBefore).toBeLessThan(24);
     } finally {
       c.destroy();
       silent.close();

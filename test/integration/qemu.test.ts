@@ -35,7 +35,7 @@ import {
 import { NO_DNS_RESOLV_CONF } from '../../electron/providers/nocloud.js';
 import { GUEST_APT_PROXY_FILE } from '../../shared/egress.js';
 import { socketPath } from '../../electron/platform/socket-path.js';
-import { otherMachineProxy } from './egress-peer.js';
+import { otherMachineProxy, statusKiB } from './egress-peer.js';
 import { failure, IMAGE_DIR, must, newHome, newService, sh } from './vm-env.js';
 
 const M = 'vm1';
@@ -326,8 +326,7 @@ describe('egress filter: the guest reaches only its allow list, through the pack
     const sample = () => {
       let connectors = 0;
       let rssKiB = 0;
-      const rss = (pid: string) =>
-        Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+      const rss = (pid: string) => statusKiB(pid, 'VmRSS');
       for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d)))
         try {
           // argv: perl, the connector, the socket (QEMU's own command line names them too).
