@@ -7,15 +7,14 @@
  * with, and serves it on 127.0.0.1 under an InRelease signed by a throwaway key. The app is told
  * about both through HLAB_SSG_MIRROR and HLAB_SSG_KEYRING, as a user with a mirror of their own is.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { DEFAULT_SSG_MIRROR, DEFAULT_SSG_SUITE, packageStanza } from '../../electron/bench/ssg-content.js';
+import { throwawaySigner } from './gpg-signer.js';
 import { IMAGE_DIR } from './vm-env.js';
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -58,22 +57,13 @@ export interface SsgMirror {
 
 export async function serveSsgMirror(): Promise<SsgMirror> {
   const { deb, version } = await realDeb();
-  const gnupg = mkdtempSync(path.join(os.tmpdir(), 'hlab-ssg-key-'));
-  const gpg = (args: string[], input?: string) =>
-    execFileSync(
-      'gpg',
-      ['--homedir', gnupg, '--batch', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', '', ...args],
-      { input, stdio: ['pipe', 'pipe', 'ignore'] },
-    );
-  gpg(['--quick-gen-key', 'ssg-standin@hlab.test', 'ed25519', 'sign', '1d']);
-  const keyring = path.join(gnupg, 'keyring.gpg');
-  writeFileSync(keyring, gpg(['--export', 'ssg-standin@hlab.test']));
+  const signer = throwawaySigner('ssg-standin@hlab.test');
   const filename = `pool/main/s/scap-security-guide/ssg-debian_${version}_all.deb`;
   const packages = gzipSync(
     `Package: ssg-debian\nVersion: ${version}\nArchitecture: all\nFilename: ${filename}\nSize: ${deb.length}\nSHA256: ${sha256(deb)}\n\n`,
   );
   const release = `Suite: ${DEFAULT_SSG_SUITE}\nSHA256:\n ${sha256(packages)} ${packages.length} main/binary-all/Packages.gz\n`;
-  const inRelease = gpg(['--clearsign', '--local-user', 'ssg-standin@hlab.test'], release);
+  const inRelease = Buffer.from(signer.sign(release));
   const files = new Map<string, Buffer>([
     [`/debian/dists/${DEFAULT_SSG_SUITE}/InRelease`, inRelease],
     [`/debian/dists/${DEFAULT_SSG_SUITE}/main/binary-all/Packages.gz`, packages],
@@ -88,7 +78,7 @@ export async function serveSsgMirror(): Promise<SsgMirror> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as net.AddressInfo).port;
   return {
-    env: { HLAB_SSG_MIRROR: `http://127.0.0.1:${port}/debian`, HLAB_SSG_KEYRING: keyring },
+    env: { HLAB_SSG_MIRROR: `http://127.0.0.1:${port}/debian`, HLAB_SSG_KEYRING: signer.keyring },
     version,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };

@@ -4,12 +4,12 @@
  * and which standards a parameter's value satisfies.
  */
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { throwawaySigner, type Signer } from '../integration/gpg-signer.js';
 import { compareBench, type BenchResult } from '../../shared/bench.js';
 import { stepClaims } from '../../shared/claims.js';
 import { formatIssue, standardVerdicts, type StepDef } from '../../shared/steps.js';
@@ -156,28 +156,8 @@ describe('SSG content from a Debian mirror', () => {
   });
 
   describe('a clear-signed InRelease, checked with gpgv against a throwaway key (S1, S2)', () => {
-    const gnupg = mkdtempSync(path.join(os.tmpdir(), 'hlab-gpg-'));
-    const keyring = path.join(gnupg, 'keyring.gpg');
-    const gpg = (args: string[], input?: string) =>
-      execFileSync(
-        'gpg',
-        [
-          '--homedir',
-          gnupg,
-          '--batch',
-          '--quiet',
-          '--pinentry-mode',
-          'loopback',
-          '--passphrase',
-          '',
-          ...args,
-        ],
-        {
-          input,
-          stdio: ['pipe', 'pipe', 'ignore'],
-        },
-      );
-    const sign = (text: string) => gpg(['--clearsign', '--local-user', 'mirror@hlab.test'], text).toString();
+    let signer: Signer;
+    const sign = (text: string) => signer.sign(text);
     const genuine = (gz: Buffer) =>
       `Suite: stable\nSHA256:\n ${sha(gz)} ${gz.length} main/binary-all/Packages.gz\n`;
 
@@ -207,8 +187,7 @@ describe('SSG content from a Debian mirror', () => {
     };
 
     beforeAll(() => {
-      gpg(['--quick-gen-key', 'mirror@hlab.test', 'ed25519', 'sign', '1d']);
-      writeFileSync(keyring, gpg(['--export', 'mirror@hlab.test']));
+      signer = throwawaySigner('mirror@hlab.test');
     }, 60_000);
 
     it('uses what gpgv verified', async () => {
@@ -216,7 +195,7 @@ describe('SSG content from a Debian mirror', () => {
       const c = await obtainSsgContent({
         cacheDir: mkdtempSync(path.join(os.tmpdir(), 'hlab-ssg-')),
         fetchImpl: m.fetchImpl,
-        keyring,
+        keyring: signer.keyring,
       });
       expect(c).toMatchObject({ version: '0.1.76-1', signature: 'verified', sha256: sha(deb) });
     });
@@ -232,7 +211,7 @@ describe('SSG content from a Debian mirror', () => {
           obtainSsgContent({
             cacheDir: mkdtempSync(path.join(os.tmpdir(), 'hlab-ssg-')),
             fetchImpl: m.fetchImpl,
-            keyring,
+            keyring: signer.keyring,
           }),
         ).rejects.toThrow(/has text outside its signed block; not used/);
         expect(m.hits.filter((h) => !h.endsWith('/InRelease'))).toEqual([]);
@@ -245,7 +224,7 @@ describe('SSG content from a Debian mirror', () => {
         obtainSsgContent({
           cacheDir: mkdtempSync(path.join(os.tmpdir(), 'hlab-ssg-')),
           fetchImpl: m.fetchImpl,
-          keyring,
+          keyring: signer.keyring,
         }),
       ).rejects.toThrow(/did not verify with .*keyring\.gpg; not used/);
     });
@@ -256,7 +235,7 @@ describe('SSG content from a Debian mirror', () => {
       await obtainSsgContent({
         cacheDir: mkdtempSync(path.join(os.tmpdir(), 'hlab-ssg-')),
         fetchImpl: m.fetchImpl,
-        keyring,
+        keyring: signer.keyring,
       });
       expect(readdirSync(os.tmpdir()).filter((f) => f.startsWith('hlab-inrelease'))).toEqual(before);
     });
