@@ -200,7 +200,9 @@ export function exec(client: Client, command: string, opts: ExecOptions = {}): P
       const collect = (kept: OutputTail, listener?: (chunk: string) => void) => (d: Buffer) => {
         if (settled) return;
         total += d.length;
-        listener?.(kept.add(d));
+        // Kept first, always: `listener?.(kept.add(d))` would skip the add when there is no listener.
+        const text = kept.add(d);
+        listener?.(text);
         if (total > OUTPUT_LIMIT)
           finish(() => {
             stream.close();
