@@ -25,6 +25,8 @@ import type {
   EgressPolicy,
   ExecResult,
   ImageInfo,
+  LabHostInfo,
+  LabHostSpec,
   MachineInfo,
   MachineSpec,
   Progress,
@@ -45,6 +47,14 @@ export interface ApiMethods {
   'app.doctor': Method<Record<string, never>, DoctorReport>;
   'providers.list': Method<Record<string, never>, ProviderStatus[]>;
   'images.list': Method<Record<string, never>, ImageInfo[]>;
+  /** Lab servers (libvirt) machines can be placed on, with what each has now. */
+  'hosts.list': Method<Record<string, never>, LabHostInfo[]>;
+  /** Registers a lab server: pins its SSH host key and checks libvirt answers there. */
+  'hosts.add': Method<LabHostSpec, LabHostInfo, true>;
+  /** forget: also forget the machines placed there (their domains stay on the server). */
+  'hosts.remove': Method<{ name: string; forget?: boolean }, { removed: string; forgot: string[] }>;
+  /** The app's public key for lab servers' authorized_keys. */
+  'hosts.key': Method<Record<string, never>, { publicKey: string }>;
   'images.build': Method<{ name?: string; force?: boolean }, ImageInfo, true>;
   'images.pull': Method<{ name?: string; baseUrl?: string }, ImageInfo, true>;
   /** snapshots: also name each machine's snapshots (one more provider call per machine). */
@@ -207,6 +217,10 @@ export const METHOD_NAMES = [
   'images.list',
   'images.build',
   'images.pull',
+  'hosts.list',
+  'hosts.add',
+  'hosts.remove',
+  'hosts.key',
   'machines.list',
   'machines.create',
   'machines.add',
@@ -264,6 +278,10 @@ export const UI_METHODS: ReadonlySet<MethodName> = new Set<MethodName>([
   'providers.list',
   'images.list',
   'images.build',
+  'hosts.list',
+  'hosts.add',
+  'hosts.remove',
+  'hosts.key',
   'machines.list',
   'machines.create',
   'machines.add',

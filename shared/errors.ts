@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   'ssh-refused',
   'ssh-timeout',
   'host-key-changed',
+  'host-unreachable',
   'command-failed',
   'timeout',
   'cancelled',

@@ -50,8 +50,8 @@ export interface EvidenceBody {
     finalReboot: boolean;
   };
   recipe: { id: string; title?: string; onFailure?: string; exceptions?: RecipeException[]; bench: string[] };
-  /** provider: absent in bundles made before other providers existed. sha256 'unknown' for a user's own box or VM. */
-  base: { provider?: ProviderKind; image: string; sha256: string };
+  /** provider: absent in bundles made before other providers existed. sha256 'unknown' for a user's own box or VM. host: the lab server (libvirt). */
+  base: { provider?: ProviderKind; image: string; sha256: string; host?: string };
   kernel: { before: string; after: string };
   steps: EvidenceStep[];
   bench: { before: BenchResult[]; after: BenchResult[]; comparisons: BenchComparison[] };

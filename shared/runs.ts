@@ -42,6 +42,8 @@ export type RunEvent =
       image: string;
       /** Absent when the provider cannot know it (a user's own Vagrant box or VM). */
       imageSha256?: string;
+      /** The lab server it ran on, `NAME (URI)` (providers with a pool of hosts). */
+      host?: string;
     }
   /** Login events read from the guest's journal so far (kept in events.jsonl beside the journal). */
   | { type: 'events-collected'; count: number; total: number; sshdLogLevel?: string; error?: string }

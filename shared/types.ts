@@ -8,7 +8,7 @@ export interface Progress {
   description: string;
 }
 
-export type ProviderKind = 'qemu' | 'vagrant' | 'virtualbox';
+export type ProviderKind = 'qemu' | 'vagrant' | 'virtualbox' | 'libvirt';
 
 /**
  * How a hypervisor differs, declared by its provider so that no code above asks which one it is
@@ -52,6 +52,40 @@ export interface ProviderCapabilities {
    * providers' guests use their hypervisor's own NAT.
    */
   egressFilter: boolean;
+  /**
+   * Machines live on lab servers the user registers (`hlab hosts add`), reached over SSH; each
+   * machine stays on the host it was placed on.
+   */
+  hostPool: boolean;
+}
+
+/** A lab server to register: a libvirt connection URI (`qemu:///system`, `qemu+ssh://user@host/system`). */
+export interface LabHostSpec {
+  name: string;
+  uri: string;
+  /** The SSH private key for qemu+ssh; the app's own lab-server key when absent. */
+  keyFile?: string;
+  /** How its guests run: `auto` asks libvirt whether KVM is there. */
+  accel?: 'auto' | 'kvm' | 'tcg';
+}
+
+/** A registered lab server and what it has now (when it answered). */
+export interface LabHostInfo {
+  name: string;
+  uri: string;
+  accel: 'kvm' | 'tcg';
+  /** SHA256 fingerprint of the SSH host key pinned when it was added (qemu+ssh). */
+  hostKey?: string;
+  reachable: boolean;
+  /** Why it is unreachable or refused, in one sentence. */
+  error?: string;
+  libvirtVersion?: string;
+  qemuVersion?: string;
+  cpus?: number;
+  memoryMiB?: number;
+  freeMiB?: number;
+  /** This app's machines placed on it. */
+  machines: string[];
 }
 
 export interface ProviderStatus {
@@ -64,7 +98,8 @@ export interface ProviderStatus {
   capabilities: ProviderCapabilities;
 }
 
-export type MachineState = 'stopped' | 'starting' | 'running' | 'stopping' | 'crashed';
+/** 'unreachable': its lab server does not answer (the machine itself may be fine). */
+export type MachineState = 'stopped' | 'starting' | 'running' | 'stopping' | 'crashed' | 'unreachable';
 
 export interface SshEndpoint {
   host: string;
@@ -95,9 +130,12 @@ export interface MachineInfo {
   snapshots?: string[];
   /**
    * 'filtered': the guest reaches only its egress allow list, through the app's package proxy;
-   * 'open': the hypervisor's NAT (machines of other providers, and QEMU machines made before the filter).
+   * 'open': the hypervisor's NAT (machines of other providers, and QEMU machines made before the filter);
+   * 'isolated': the guest reaches nothing at all, only its SSH is forwarded (libvirt lab machines).
    */
-  network?: 'filtered' | 'open';
+  network?: 'filtered' | 'open' | 'isolated';
+  /** The lab server the machine runs on (a provider with a pool of hosts); it stays there. */
+  host?: string;
 }
 
 /** One connection the package proxy relayed or refused for a guest. */
@@ -131,6 +169,8 @@ export interface MachineFacts {
   image: string;
   /** Its sha256 when known (our images; boxes built from them). */
   imageSha256?: string;
+  /** The lab server it runs on, as `NAME (URI)` (a provider with a pool of hosts). */
+  host?: string;
 }
 
 /** An existing machine to adopt: a Vagrant project directory, or a VirtualBox VM by name or UUID. */
@@ -144,6 +184,8 @@ export interface AdoptSpec {
   /** SSH user and key where the provider cannot name them (VirtualBox). */
   sshUser?: string;
   sshKeyFile?: string;
+  /** libvirt: the lab server holding the domain named by `vm`. */
+  host?: string;
 }
 
 export interface MachineSpec {
@@ -154,6 +196,8 @@ export interface MachineSpec {
   cpus?: number;
   /** Fixed host port for SSH on 127.0.0.1; a free one is picked when absent. */
   sshPort?: number;
+  /** libvirt: the lab server to place it on; the one with the most headroom when absent. */
+  host?: string;
   /**
    * Start at once from the image's ready template (a copy of a booted machine's live snapshot,
    * given its own identity) where the provider can; the machine is running when create returns.

@@ -8,6 +8,7 @@ import { QemuProvider } from '../providers/qemu/provider.js';
 import { Machines } from '../machines/machines.js';
 import { VagrantProvider } from '../providers/vagrant/provider.js';
 import { VirtualBoxProvider } from '../providers/virtualbox/provider.js';
+import { LibvirtProvider } from '../providers/libvirt/provider.js';
 import { freePort } from '../platform/ports.js';
 import { KnownHosts } from '../ssh/known-hosts.js';
 import { keeperSocket } from '../ssh/keeper.js';
@@ -70,6 +71,12 @@ export function createContext(
     }),
     new VagrantProvider({ storeDir: path.join(home, 'vagrant'), boxDir: imageDir, env }),
     new VirtualBoxProvider({ storeDir: path.join(home, 'virtualbox'), imageDir, env, freePort }),
+    new LibvirtProvider({
+      dir: path.join(home, 'libvirt'),
+      keysDir: paths.keys,
+      runDir: path.join(home, 'run'),
+      env,
+    }),
   ];
   return {
     home,

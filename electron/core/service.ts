@@ -3,6 +3,7 @@ import { createContext, type ServiceContext } from './context.js';
 import { createDispatcher, type Dispatcher, type Handlers } from './dispatcher.js';
 import { appHandlers } from './handlers/app.js';
 import { machineHandlers } from './handlers/machines.js';
+import { hostHandlers } from './handlers/hosts.js';
 import { terminalHandlers } from './handlers/terminal.js';
 import { runHandlers } from './handlers/runs.js';
 import { keyHandlers } from './handlers/keys.js';
@@ -30,6 +31,7 @@ export function createService(opts: {
   const handlers: Handlers = {
     ...appHandlers(context),
     ...machineHandlers(context),
+    ...hostHandlers(context),
     ...terminalHandlers(context),
     ...runHandlers(context),
     ...benchHandlers(context),

@@ -145,6 +145,7 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
         provider: f.provider,
         image: f.image,
         imageSha256: f.imageSha256,
+        ...(f.host ? { host: f.host } : {}),
       });
     };
     await facts('before');

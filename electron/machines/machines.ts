@@ -18,7 +18,7 @@ import type {
   SnapshotInfo,
 } from '../../shared/types.js';
 import { imageSeeding } from '../../shared/types.js';
-import type { CreateSpec, EgressChange, OpOptions, Provider } from '../providers/provider.js';
+import type { CreateSpec, EgressChange, HostPool, OpOptions, Provider } from '../providers/provider.js';
 import { SshExecutor } from '../ssh/executor.js';
 import { dropKept } from '../ssh/keeper.js';
 import { createFromReady, createPinned } from './ready-clone.js';
@@ -86,6 +86,13 @@ export class Machines {
     const p = this.o.providers.find((x) => x.has(name));
     if (!p) throw new HlabError('vm-not-found', `No machine named "${name}".`, { machine: name });
     return p;
+  }
+
+  /** The lab servers of the provider that places machines on a pool of hosts. */
+  hosts(): HostPool {
+    const p = this.o.providers.find((x) => x.capabilities.hostPool && x.hosts);
+    if (!p?.hosts) throw new HlabError('unavailable', 'No provider here places machines on lab servers.');
+    return p.hosts;
   }
 
   capabilities(name: string): ProviderCapabilities {

@@ -8,6 +8,8 @@ import type {
   AdoptSpec,
   EgressPolicy,
   ImageInfo,
+  LabHostInfo,
+  LabHostSpec,
   MachineFacts,
   MachineInfo,
   Progress,
@@ -52,6 +54,18 @@ export interface CreateSpec {
   hostKey?: { private: string; public: string };
   /** HOST:PORT entries the guest may reach besides Debian's mirrors (providers with an egress filter). */
   egressAllow?: string[];
+  /** With capabilities.hostPool: the lab server to place it on (else the one with most headroom). */
+  host?: string;
+}
+
+/** With capabilities.hostPool: the lab servers machines are placed on. */
+export interface HostPool {
+  add(spec: LabHostSpec, opts?: OpOptions): Promise<LabHostInfo>;
+  list(opts?: OpOptions): Promise<LabHostInfo[]>;
+  /** Refuses while machines are placed there, unless `forget` (their records go; the server keeps its domains). */
+  remove(name: string, o?: { forget?: boolean }): Promise<{ removed: string; forgot: string[] }>;
+  /** The app's public key to put in a lab server's authorized_keys. */
+  publicKey(): string;
 }
 
 export interface Provider {
@@ -95,6 +109,8 @@ export interface Provider {
    * entries of its own allow list (effective at the guest's next connection, no restart).
    */
   egress?(name: string, change?: EgressChange): EgressPolicy;
+  /** With capabilities.hostPool. */
+  hosts?: HostPool;
 }
 
 export interface EgressChange {

@@ -247,6 +247,7 @@ export function buildEvidence(runsDir: string, runId: string, appVersion: string
       ...(fb?.provider ? { provider: fb.provider } : {}),
       image: fb?.image ?? 'unknown',
       sha256: fb?.imageSha256 ?? 'unknown',
+      ...(fb?.host ? { host: fb.host } : {}),
     },
     kernel: { before: fb?.kernel ?? 'unknown', after: fa?.kernel ?? fb?.kernel ?? 'unknown' },
     steps,

@@ -60,7 +60,15 @@ export function providerKind(ctx: ServiceContext, v: unknown): ProviderKind {
 export async function createMachine(
   ctx: ServiceContext,
   kind: ProviderKind,
-  spec: { name: string; image: string; memoryMiB: number; cpus: number; sshPort?: number; ready?: boolean },
+  spec: {
+    name: string;
+    image: string;
+    memoryMiB: number;
+    cpus: number;
+    sshPort?: number;
+    ready?: boolean;
+    host?: string;
+  },
   op: Pick<OpContext, 'signal' | 'progress' | 'log'>,
 ): Promise<MachineInfo> {
   const { name, image: imageName } = spec;
@@ -91,6 +99,7 @@ export async function createMachine(
       cpus: spec.cpus,
       publicKey: key.publicKey,
       ...(spec.sshPort ? { sshPort: spec.sshPort } : {}),
+      ...(spec.host ? { host: spec.host } : {}),
       ...(egressAllow.length ? { egressAllow } : {}),
     },
     { signal: op.signal, progress: op.progress, ready: spec.ready === true },
@@ -106,7 +115,8 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
       return Promise.all(
         list.map(async (m) => ({
           ...m,
-          snapshots: await ctx.machines
+          // An unreachable lab server was already waited for once: do not wait again per machine.
+          snapshots: m.state === 'unreachable' ? [] : await ctx.machines
             .owner(m.name)
             .snapshots.list(m.name)
             .then((l) => l.map((x) => x.name))
@@ -128,6 +138,7 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
           cpus: optionalInt(req.cpus, 'cpus', 1, 64) ?? 2,
           sshPort: optionalInt(req.sshPort, 'sshPort', 1024, 65535),
           ready: req.ready === true,
+          ...(req.host !== undefined ? { host: requireName(req.host, 'host') } : {}),
         },
         op,
       );
@@ -151,6 +162,7 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
       if (req.dir !== undefined) req = { ...req, dir: hostPath(op, req.dir, 'dir') };
       if (req.sshKeyFile !== undefined)
         req = { ...req, sshKeyFile: hostPath(op, req.sshKeyFile, 'sshKeyFile') };
+      if (req.host !== undefined) req = { ...req, host: requireName(req.host, 'host') };
       ctx.knownHosts.forget(name);
       const info = await ctx.machines.adopt(
         { ...req, name, provider: kind },

@@ -14,6 +14,7 @@ import { loadWorkshop, WORKSHOP_FILE } from '../../steps/workshop-load.js';
 import { workshopCommands } from './workshop-commands.js';
 import { eventCommands } from './event-commands.js';
 import { egressCommands } from './egress-commands.js';
+import { hostCommands } from './host-commands.js';
 import path from 'node:path';
 import { BENCH_TOOLS, type BenchResult, type BenchTool } from '../../../shared/bench.js';
 import { PATH_SETTINGS, SETTING_KEYS, type SettingKey, type SettingsView } from '../../../shared/settings.js';
@@ -222,6 +223,7 @@ export function buildCommands(deps: CliDeps): Command[] {
         memory: { type: 'string' },
         cpus: { type: 'string' },
         'ssh-port': { type: 'string' },
+        host: { type: 'string' },
         ready: { type: 'boolean' },
       },
       run: async (ctx) => {
@@ -233,11 +235,13 @@ export function buildCommands(deps: CliDeps): Command[] {
           memoryMiB: parseIntFlag(ctx.values.memory, 'memory'),
           cpus: parseIntFlag(ctx.values.cpus, 'cpus'),
           sshPort: parseIntFlag(ctx.values['ssh-port'], 'ssh-port'),
+          ...(typeof ctx.values.host === 'string' ? { host: ctx.values.host } : {}),
         });
         return print(
           ctx,
           m,
-          () => `created ${m.name} (${m.provider}, ${m.image}, ${m.memoryMiB} MiB, ${m.cpus} CPU)`,
+          () =>
+            `created ${m.name} (${m.provider}, ${m.image}, ${m.memoryMiB} MiB, ${m.cpus} CPU)${m.host ? ` on lab server ${m.host}` : ''}`,
         );
       },
     },
@@ -245,11 +249,13 @@ export function buildCommands(deps: CliDeps): Command[] {
       path: ['machine', 'add'],
       args: 'NAME',
       arity: [1, 1],
-      summary: 'Add a machine you already have: --provider vagrant --dir PATH [--vm default]',
+      summary:
+        'Add a machine you already have: --provider vagrant --dir PATH [--vm default], or --provider libvirt --host H --vm DOMAIN --ssh-user U --ssh-key FILE',
       options: {
         provider: { type: 'string' },
         dir: { type: 'string' },
         vm: { type: 'string' },
+        host: { type: 'string' },
         'ssh-user': { type: 'string' },
         'ssh-key': { type: 'string' },
       },
@@ -259,6 +265,7 @@ export function buildCommands(deps: CliDeps): Command[] {
           provider: (ctx.values.provider as ProviderKind | undefined) ?? 'vagrant',
           dir: ctx.values.dir as string | undefined,
           vm: ctx.values.vm as string | undefined,
+          ...(typeof ctx.values.host === 'string' ? { host: ctx.values.host } : {}),
           sshUser: ctx.values['ssh-user'] as string | undefined,
           sshKeyFile: ctx.values['ssh-key'] as string | undefined,
         });
@@ -317,6 +324,7 @@ export function buildCommands(deps: CliDeps): Command[] {
       },
     },
     ...egressCommands(call, print),
+    ...hostCommands(call, print),
     {
       path: ['snapshot', 'take'],
       args: 'NAME SNAP',

@@ -126,6 +126,7 @@ export class QemuProvider implements Provider {
     readyClone: true,
     cloudInitSeed: true,
     egressFilter: true,
+    hostPool: false,
   };
   readonly store: MachineStore;
   private readonly qemu: string;

@@ -73,6 +73,7 @@ export class VagrantProvider extends RecordedProvider<VagrantMachineRecord> impl
     readyClone: false,
     cloudInitSeed: false,
     egressFilter: false,
+    hostPool: false,
   };
   private readonly runner: CommandRunner;
   private readonly vagrant: string;

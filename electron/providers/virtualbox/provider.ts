@@ -92,6 +92,7 @@ export class VirtualBoxProvider extends RecordedProvider<VirtualBoxMachineRecord
     readyClone: false,
     cloudInitSeed: false,
     egressFilter: false,
+    hostPool: false,
   };
   private readonly runner: CommandRunner;
   private readonly bin: string;
