@@ -6,8 +6,6 @@
  * arguments go through <qemu:commandline> (libvirt logs the domain as "tainted: custom-argv").
  * The seed travels as fw_cfg `opt/hlab/seed` (<sysinfo type='fwcfg'>), as with the embedded provider.
  */
-import { HlabError } from '../../../shared/errors.js';
-
 export interface DomainSpec {
   domain: string;
   machine: string;
@@ -74,26 +72,4 @@ export function forwardedSshPort(xml: string): number | undefined {
   const m = /hostfwd=tcp:127\.0\.0\.1:(\d{1,5})-:22/.exec(xml);
   const port = m ? Number(m[1]) : NaN;
   return port > 0 && port < 65536 ? port : undefined;
-}
-
-/** A domain's disk files, in order (`<source file='…'/>` of its disks). */
-export function diskPaths(xml: string): string[] {
-  const out: string[] = [];
-  for (const m of xml.matchAll(/<disk\b[^>]*device=['"]disk['"][\s\S]*?<\/disk>/g)) {
-    const src = /<source\s+file=['"]([^'"]+)['"]/.exec(m[0]);
-    if (src?.[1]) out.push(src[1]);
-  }
-  return out;
-}
-
-/** `user,...,hostfwd=tcp:127.0.0.1:P-:22` for an adopted domain: where its SSH is reached on the server. */
-export function requirePort(xml: string, domain: string, host: string): number {
-  const port = forwardedSshPort(xml);
-  if (port === undefined)
-    throw new HlabError(
-      'bad-request',
-      `Domain "${domain}" on lab server "${host}" forwards no SSH port on the server's 127.0.0.1 (a user network with hostfwd=tcp:127.0.0.1:PORT-:22); the app reaches guests only that way.`,
-      { host, domain },
-    );
-  return port;
 }

@@ -443,13 +443,17 @@ export class LibvirtProvider implements Provider {
     const rec = this.store.read(name);
     if (rec.adopted) return this.store.remove(name);
     const v = this.v(rec);
-    const listed = await v.raw(['dominfo', rec.domain], { timeoutMs: PROBE_TIMEOUT_MS });
-    if (listed.code !== 0 && v.error(['dominfo'], listed).code === 'host-unreachable')
+    let listed;
+    try {
+      listed = await v.raw(['dominfo', rec.domain], { timeoutMs: PROBE_TIMEOUT_MS });
+    } catch (err) {
+      if ((err as HlabError).code !== 'host-unreachable') throw err;
       throw new HlabError(
         'host-unreachable',
         `Machine "${name}" cannot be deleted: lab server "${rec.host}" is unreachable. When it is gone for good, forget it with: hlab hosts rm ${rec.host} --forget.`,
         { machine: name, host: rec.host },
       );
+    }
     if (listed.code === 0) {
       await v.raw(['destroy', rec.domain]);
       await v.run(['undefine', rec.domain, '--snapshots-metadata', '--managed-save']);

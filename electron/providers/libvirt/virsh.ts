@@ -76,6 +76,14 @@ export function virshMessage(stderr: string): string {
     .slice(0, 600);
 }
 
+/**
+ * Servers that just failed to answer, by connection: for a short while later calls fail at once
+ * with the same error instead of each waiting for its own timeout (a list of 20 machines on a
+ * dead server costs one wait, not 20). Per process; any success clears it.
+ */
+const DOWN_MEMO_MS = 15_000;
+const down = new Map<string, { at: number; error: HlabError }>();
+
 export class Virsh {
   constructor(
     private readonly t: VirshTarget,
@@ -96,8 +104,23 @@ export class Virsh {
     return r.stdout;
   }
 
-  /** The result whatever the exit code (the caller decides what a failure means). */
+  /** The result whatever the exit code (the caller decides what a failure means); an unreachable server throws. */
   async raw(args: string[], o: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<RunResult> {
+    const memo = down.get(this.t.connect);
+    if (memo && Date.now() - memo.at < DOWN_MEMO_MS) throw memo.error;
+    const r = await this.once(args, o);
+    const e = r.code !== 0 ? this.error(args, r) : undefined;
+    if (e?.code === 'host-unreachable') throw this.markDown(e);
+    down.delete(this.t.connect);
+    return r;
+  }
+
+  private markDown(error: HlabError): HlabError {
+    down.set(this.t.connect, { at: Date.now(), error });
+    return error;
+  }
+
+  private async once(args: string[], o: { signal?: AbortSignal; timeoutMs?: number }): Promise<RunResult> {
     try {
       return await run('virsh', ['-c', this.t.connect, '-q', ...args], {
         env: this.env,
@@ -108,10 +131,12 @@ export class Virsh {
     } catch (err) {
       const e = err as HlabError;
       if (e.code === 'timeout')
-        throw new HlabError(
-          'host-unreachable',
-          `Lab server "${this.t.name}" did not answer "virsh ${args[0]}" within ${(o.timeoutMs ?? VIRSH_TIMEOUT_MS) / 1000} s.`,
-          { host: this.t.name },
+        throw this.markDown(
+          new HlabError(
+            'host-unreachable',
+            `Lab server "${this.t.name}" did not answer "virsh ${args[0]}" within ${(o.timeoutMs ?? VIRSH_TIMEOUT_MS) / 1000} s.`,
+            { host: this.t.name },
+          ),
         );
       throw err;
     }

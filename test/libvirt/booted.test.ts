@@ -1,0 +1,161 @@
+/**
+ * One guest booted (TCG) on a remote lab server, reached only over qemu+ssh:// and SSH through the
+ * server: the engine's loop on it (a failing step rolled back, passing ones validated, evidence
+ * naming provider and host), both restore paths, the guest's isolation, and adopting a domain
+ * defined with plain virsh. `npm run test:slow` runs it inside the lab network namespace.
+ */
+import { writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiClient } from '../../shared/rpc.js';
+import type { Service } from '../../electron/core/service.js';
+import { readEvents } from '../../electron/engine/journal.js';
+import { ensureKeyPair } from '../../electron/ssh/keys.js';
+import { forwardedSshPort } from '../../electron/providers/libvirt/domain-xml.js';
+import { must, newHome, newService, sh } from '../integration/vm-env.js';
+import { authorize, onHost, STATE, uriOf } from './lab-env.js';
+
+const M = 'lb1';
+let service: Service;
+let client: ApiClient;
+
+beforeAll(async () => {
+  ({ service, client } = newService(newHome('libvirt-booted')));
+  await authorize(client);
+  await must(client, 'hosts.add', { name: 'h1', uri: uriOf(1) });
+  await must(client, 'hosts.add', { name: 'h2', uri: uriOf(2) });
+  await must(client, 'machines.create', { name: M, provider: 'libvirt', host: 'h2', memoryMiB: 1024 });
+  await must(client, 'machines.up', { name: M });
+});
+
+afterAll(async () => {
+  if (client) for (const m of [M, 'plain']) await client.call('machines.destroy', { name: m });
+  onHost('h2', ['destroy', 'plain-dom']);
+  onHost('h2', ['undefine', 'plain-dom']);
+  onHost('h2', ['vol-delete', '--pool', 'hlab', 'plain-dom.qcow2']);
+});
+
+const connects = (host: string, port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = net.connect({ host, port, timeout: 3000 });
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+    s.once('timeout', () => (s.destroy(), resolve(false)));
+  });
+
+describe('a booted machine on a remote lab server', { timeout: 900_000 }, () => {
+  it('answers SSH only through the server: its forward is on the server loopback, not the lab network', async () => {
+    const m = (await must(client, 'machines.list', {})).find((x) => x.name === M);
+    expect(m).toMatchObject({ state: 'running', host: 'h2', ssh: { host: '127.0.0.1', user: 'lab' } });
+    expect(await sh(client, M, 'hostname')).toBe(M);
+    const port = forwardedSshPort(onHost('h2', ['dumpxml', `hlab-${M}`]).out);
+    expect(port).toBeGreaterThan(0);
+    expect(await connects('10.99.0.12', port!)).toBe(false);
+    expect(await connects('10.99.0.12', 22)).toBe(true); // the server's own sshd is what the app uses
+  });
+
+  it('its guest reaches neither its server, the lab network nor the other server', async () => {
+    const probe = (addr: string) =>
+      sh(client, M, `timeout 5 bash -c '</dev/tcp/${addr}/22' 2>/dev/null && echo open || echo closed`);
+    expect(await probe('10.0.2.2')).toBe('closed'); // the server's loopback through user networking
+    expect(await probe('10.99.0.12')).toBe('closed'); // its server on the lab network
+    expect(await probe('10.99.0.11')).toBe('closed'); // another server
+  });
+
+  it('runs a recipe: the lockout rolled back, the others validated; evidence names provider and host', async () => {
+    const file = path.join(service.context.home, 'lv-lockout.yaml');
+    writeFileSync(
+      file,
+      [
+        'id: lv-lockout',
+        'title: good, broken lockout, good',
+        'base: debian-12',
+        'onFailure: continue',
+        'steps:',
+        '  - step: disable-rare-protocols',
+        '  - step: demo-sshd-lockout',
+        '  - step: kernel-sysctl',
+        '',
+      ].join('\n'),
+    );
+    const s = await must(client, 'runs.start', { recipe: file, machine: M });
+    expect(s.steps.map((x) => x.outcome)).toEqual(['validated', 'rolled-back', 'validated']);
+    const events = readEvents(service.context.paths.runs, s.id);
+    expect(events.find((e) => e.type === 'rollback-finished')).toMatchObject({ healthy: true });
+    expect(await sh(client, M, '/usr/sbin/sysctl -n kernel.kptr_restrict')).toBe('2');
+    const evidence = await must(client, 'recipes.export', { runId: s.id, format: 'evidence' });
+    expect(JSON.parse(evidence.content)).toMatchObject({
+      body: { base: { provider: 'libvirt', image: 'debian-12', host: `h2 (${uriOf(2)})` } },
+    });
+  });
+
+  it('restores a live snapshot both ways: through the monitor and with virsh snapshot-revert', async () => {
+    await must(client, 'snapshots.take', { machine: M, snapshot: 'clean' });
+    const revert = newService(service.context.home, undefined, { HLAB_LIBVIRT_RESTORE: 'revert' }).client;
+    for (const [c, how] of [
+      [client, 'monitor'],
+      [revert, 'revert'],
+    ] as const) {
+      await sh(client, M, 'sudo touch /etc/hlab-marker');
+      await must(c, 'snapshots.restore', { machine: M, snapshot: 'clean' });
+      expect(await sh(client, M, 'test -e /etc/hlab-marker && echo left || echo gone'), how).toBe('gone');
+      // The clock was set after the restore (fresh login + sudo in one connection).
+      const skew = Math.abs(Number(await sh(client, M, 'date +%s')) - Date.now() / 1000);
+      expect(skew, how).toBeLessThan(30);
+    }
+    await must(client, 'snapshots.remove', { machine: M, snapshot: 'clean' });
+  });
+
+  it('adopts a domain defined with plain virsh and drives it', async () => {
+    await must(client, 'machines.down', { name: M, force: true });
+    const key = ensureKeyPair(path.join(STATE, 'user-keys'), 'plain');
+    const base = /base-[0-9a-f]{16}\.qcow2/.exec(onHost('h2', ['vol-list', 'hlab']).out)?.[0];
+    expect(base).toBeDefined();
+    const capacity = /Capacity:\s+(\d+) bytes/.exec(
+      onHost('h2', ['vol-info', '--bytes', '--pool', 'hlab', base!]).out,
+    )?.[1];
+    expect(
+      onHost('h2', [
+        'vol-create-as',
+        'hlab',
+        'plain-dom.qcow2',
+        capacity!,
+        '--format',
+        'qcow2',
+        '--backing-vol',
+        base!,
+        '--backing-vol-format',
+        'qcow2',
+      ]).code,
+    ).toBe(0);
+    const xml = path.join(STATE, 'plain-dom.xml');
+    writeFileSync(
+      xml,
+      `<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
+  <name>plain-dom</name><memory unit='MiB'>1024</memory><vcpu>2</vcpu>
+  <sysinfo type='fwcfg'><entry name='opt/hlab/seed'>user=lab
+hostname=plain
+key=${key.publicKey}
+</entry></sysinfo>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os><features><acpi/></features><cpu mode='maximum'/>
+  <devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/var/lib/libvirt/images/hlab/plain-dom.qcow2'/><target dev='vda' bus='virtio'/></disk></devices>
+  <qemu:commandline><qemu:arg value='-netdev'/><qemu:arg value='user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:2298-:22'/><qemu:arg value='-device'/><qemu:arg value='virtio-net-pci,netdev=n0,addr=0x1e'/></qemu:commandline>
+</domain>`,
+    );
+    expect(onHost('h2', ['define', xml]).code).toBe(0);
+    const added = await must(client, 'machines.add', {
+      name: 'plain',
+      provider: 'libvirt',
+      host: 'h2',
+      vm: 'plain-dom',
+      sshUser: 'lab',
+      sshKeyFile: key.privatePath,
+    });
+    expect(added).toMatchObject({ adopted: true, state: 'stopped', host: 'h2' });
+    await must(client, 'machines.up', { name: 'plain' });
+    expect(await sh(client, 'plain', 'hostname')).toBe('plain');
+    await must(client, 'machines.destroy', { name: 'plain' });
+    expect(onHost('h2', ['domstate', 'plain-dom']).out.trim()).toBe('running'); // forgotten, not touched
+  });
+});
