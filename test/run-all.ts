@@ -55,6 +55,10 @@ const TOOLS: Record<string, string> = {
   '/usr/bin/perl': 'perl-base',
   // The egress tests resolve names from their own /etc/hosts in a private mount namespace.
   unshare: 'util-linux',
+  // Lab servers: libvirtd + sshd per namespace, virt-ssh-helper on the server side of qemu+ssh.
+  nsenter: 'util-linux',
+  'virt-ssh-helper': 'libvirt-daemon',
+  'ssh-keygen': 'openssh-client',
 };
 
 function has(tool: string): boolean {
@@ -242,6 +246,26 @@ if (!slow && !args.has('--no-vagrant')) {
       skipped: 0,
       seconds: lastSeconds,
     });
+}
+
+/**
+ * Lab servers (libvirt over qemu+ssh): three libvirtd "hosts" in namespaces of their own on a
+ * private bridge (test/libvirt/lab-hosts.sh); vitest runs in that lab network namespace. `npm
+ * test` runs the pool suite (no guest booted), the slow tier the booted one.
+ */
+if (!args.has('--no-libvirt')) {
+  const hosts = ['bash', 'test/libvirt/lab-hosts.sh'];
+  if (
+    step('lab servers: namespaces + libvirtd x3', hosts[0] as string, [...hosts.slice(1), 'up', '3']) === 0
+  ) {
+    vitest(
+      slow ? 'vitest (lab servers, booted)' : 'vitest (lab servers, libvirt)',
+      'vitest.libvirt.config.ts',
+      [...hosts, 'exec'],
+      { HLAB_LV_SUITE: slow ? 'slow' : 'pool' },
+    );
+    step('lab servers: tear down', hosts[0] as string, [...hosts.slice(1), 'down']);
+  } else tallies.push({ name: 'lab servers', passed: 0, failed: 1, skipped: 0, seconds: lastSeconds });
 }
 
 if (!slow) {

@@ -1,19 +1,22 @@
 /**
- * `npm run bench -- rollback [--runs N] [--providers qemu,vagrant]`: the engine's rollback (a
+ * `npm run bench -- rollback [--runs N] [--providers qemu,libvirt,vagrant]`: the engine's rollback (a
  * failed verify -> snapshot restored, SSH answering, clock set, health proven) per provider, with
- * its breakdown, and, in the same run on the same base image, Vagrant's own path
+ * its breakdown — libvirt on a lab server over qemu+ssh, by both restore paths (QEMU's loadvm through
+ * the monitor, and libvirt's own snapshot-revert) — and, in the same run on the same base image, Vagrant's own path
  * (`vagrant snapshot restore --no-provision` + `vagrant ssh -c true`) as the peer. Medians.
  *
  * vagrant-libvirt needs its private-range management network inside a network namespace: when
  * Vagrant is measured and we are not in one yet, the bench sets it up and re-runs itself inside.
  */
 import { spawnSync } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { runRecipe } from '../../electron/engine/run.js';
 import type { RecipeDef } from '../../shared/steps.js';
 import type { ProviderKind } from '../../shared/types.js';
 import { inlineStep } from '../integration/inline-step.js';
 import { must, newHome, newService } from '../integration/vm-env.js';
+import type { Service } from '../../electron/core/service.js';
 
 const FAILS = inlineStep('bench-fails-verify', {
   apply: 'touch /etc/hlab-bench-marker\n',
@@ -21,6 +24,10 @@ const FAILS = inlineStep('bench-fails-verify', {
 });
 
 const NETNS = path.resolve(import.meta.dirname, '..', 'vagrant', 'netns.sh');
+/** Lab servers for the libvirt rows: one namespaced libvirtd + sshd, put in the same network namespace. */
+const LAB_HOSTS = path.resolve(import.meta.dirname, '..', 'libvirt', 'lab-hosts.sh');
+const LAB_STATE = process.env.HLAB_LV_STATE ?? '/tmp/hlab-lab-hosts';
+const LAB_ENV = { HLAB_LV_NETNS: process.env.HLAB_NETNS ?? 'hlabvg' };
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -38,12 +45,15 @@ function hasVagrant(): boolean {
 export async function benchRollback(argv: string[]): Promise<void> {
   const arg = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
   const runs = Math.max(3, Number(arg('--runs')) || 3);
-  const wanted = (arg('--providers') ?? (hasVagrant() ? 'qemu,vagrant' : 'qemu')).split(
+  const wanted = (arg('--providers') ?? (hasVagrant() ? 'qemu,libvirt,vagrant' : 'qemu,libvirt')).split(
     ',',
   ) as ProviderKind[];
 
-  if (wanted.includes('vagrant') && !process.env.HLAB_IN_NETNS && process.getuid?.() === 0) {
+  const needsNetns = wanted.includes('vagrant') || wanted.includes('libvirt');
+  if (needsNetns && !process.env.HLAB_IN_NETNS && process.getuid?.() === 0) {
     spawnSync('bash', [NETNS, 'up'], { stdio: 'inherit' });
+    if (wanted.includes('libvirt'))
+      spawnSync('bash', [LAB_HOSTS, 'up', '1'], { stdio: 'inherit', env: { ...process.env, ...LAB_ENV } });
     const r = spawnSync(
       'bash',
       [
@@ -60,6 +70,8 @@ export async function benchRollback(argv: string[]): Promise<void> {
         env: { ...process.env, HLAB_LIBVIRT_DRIVER: process.env.HLAB_LIBVIRT_DRIVER ?? 'qemu' },
       },
     );
+    if (wanted.includes('libvirt'))
+      spawnSync('bash', [LAB_HOSTS, 'down'], { stdio: 'inherit', env: { ...process.env, ...LAB_ENV } });
     spawnSync('bash', [NETNS, 'down'], { stdio: 'inherit' });
     process.exit(r.status ?? 1);
   }
@@ -78,18 +90,37 @@ export async function benchRollback(argv: string[]): Promise<void> {
     file: 'bench',
   };
 
-  for (const provider of wanted) {
+  if (wanted.includes('libvirt')) {
+    const { publicKey } = await must(client, 'hosts.key', {});
+    appendFileSync(path.join(LAB_STATE, 'authorized_keys'), `${publicKey}\n`);
+    await must(client, 'hosts.add', { name: 'h1', uri: 'qemu+ssh://root@10.99.0.11/system' });
+  }
+  // libvirt is measured on both restore paths: the same machine, a second service per path.
+  const revert = newService(service.context.home, undefined, { HLAB_LIBVIRT_RESTORE: 'revert' }).service;
+  const passes = wanted.flatMap(
+    (p): Array<{ provider: ProviderKind; label: string; svc: Service; create: boolean }> =>
+      p === 'libvirt'
+        ? [
+            { provider: p, label: 'libvirt, monitor loadvm', svc: service, create: true },
+            { provider: p, label: 'libvirt, virsh snapshot-revert', svc: revert, create: false },
+          ]
+        : [{ provider: p, label: p, svc: service, create: true }],
+  );
+
+  for (const { provider, label, svc, create } of passes) {
     const M = `brb-${provider}`;
-    console.error(`${provider}: creating and booting ${M}…`);
-    await must(client, 'machines.create', { name: M, provider, memoryMiB: 1024, cpus: 2 });
-    await must(client, 'machines.up', { name: M });
-    const row: Row = { what: `hlab engine rollback (${provider})`, times: [], phases: [] };
+    if (create) {
+      console.error(`${provider}: creating and booting ${M}…`);
+      await must(client, 'machines.create', { name: M, provider, memoryMiB: 1024, cpus: 2 });
+      await must(client, 'machines.up', { name: M });
+    }
+    const row: Row = { what: `hlab engine rollback (${label})`, times: [], phases: [] };
     for (let i = 0; i < runs; i += 1) {
       let failedAt = 0;
       let readyAt = 0;
       let phases: Record<string, number> = {};
       await runRecipe({
-        ctx: service.context,
+        ctx: svc.context,
         recipe,
         library: [FAILS],
         machine: M,
@@ -127,7 +158,7 @@ export async function benchRollback(argv: string[]): Promise<void> {
       }
       rows.push(peer);
     }
-    await must(client, 'machines.destroy', { name: M });
+    if (provider !== 'libvirt' || svc === revert) await must(client, 'machines.destroy', { name: M });
   }
 
   console.log('| measure | median | runs |\n|---|---|---|');

@@ -63,6 +63,8 @@ case "${1:-}" in
   host) shift; host_main "$@" ;;
   up)
     n=${2:-3}
+    # Nothing runs from an earlier run: start from empty servers.
+    if ! compgen -G "$STATE/h*/pid" >/dev/null; then rm -rf "$STATE"; fi
     mkdir -p "$STATE"; chmod 0755 "$STATE"
     ip netns list | grep -qw "$NS" || ip netns add "$NS"
     in_ns ip link set lo up
@@ -107,6 +109,9 @@ case "${1:-}" in
       rm -f "$p"
     done
     ip netns del "$NS" 2>/dev/null || true
+    # Each run starts from empty servers: no domain or volume left by a run that was killed.
+    sleep 0.5
+    rm -rf "$STATE"
     ;;
   exec) shift; exec ip netns exec "$NS" "$@" ;;
   *) echo "usage: $0 up N | kill hN | down | exec CMD..." >&2; exit 2 ;;
