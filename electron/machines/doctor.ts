@@ -6,13 +6,15 @@
 import { accessSync, constants, existsSync, readFileSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 import type { DoctorCheck, DoctorReport } from '../../shared/doctor.js';
-import type { ImageInfo, ProviderStatus } from '../../shared/types.js';
+import type { ImageInfo, LabHostInfo, ProviderStatus } from '../../shared/types.js';
 import { cachedAccelVerdict } from '../providers/qemu/accel.js';
 import { IMAGE_BUILD_TOOLS, which } from '../platform/which.js';
 
 export interface DoctorInput {
   providers: ProviderStatus[];
   images: ImageInfo[];
+  /** Registered lab servers, as just probed (each one answers or says why not, bounded). */
+  hosts?: LabHostInfo[];
   imageDir: string;
   env: NodeJS.ProcessEnv;
   platform?: NodeJS.Platform;
@@ -132,6 +134,7 @@ export function doctor(i: DoctorInput): DoctorReport {
       ...(p?.available ? {} : { fix: fix(tool) }),
     });
   }
+  for (const h of i.hosts ?? []) checks.push(labServerCheck(h));
   const free = freeBytes(i.imageDir);
   checks.push({
     id: 'disk',
@@ -159,6 +162,27 @@ export function doctor(i: DoctorInput): DoctorReport {
     imagePathWhy,
     ready: checks.filter((c) => c.need === 'required').every((c) => c.ok),
   };
+}
+
+/** One registered lab server: does it answer over its URI, and with KVM? */
+export function labServerCheck(h: LabHostInfo): DoctorCheck {
+  const base = { id: `host:${h.name}`, title: `Lab server ${h.name} (${h.uri})`, need: 'optional' as const };
+  if (!h.reachable)
+    return {
+      ...base,
+      ok: false,
+      detail: h.error ?? 'does not answer',
+      fix: `check from this computer: ssh USER@HOST virsh -c qemu:///system version (the key: hlab hosts key); see docs/lab-servers.md`,
+    };
+  const detail = `libvirt ${h.libvirtVersion ?? '?'}, QEMU ${h.qemuVersion ?? '?'}, ${h.accel.toUpperCase()}, ${h.cpus ?? '?'} CPU, ${h.freeMiB ?? '?'} MiB free, ${h.machines.length} machine(s)`;
+  return h.accel === 'kvm'
+    ? { ...base, ok: true, detail }
+    : {
+        ...base,
+        ok: false,
+        detail: `${detail}: guests run under TCG, several times slower`,
+        fix: 'a lab server for a class needs KVM (VT-x/AMD-V enabled, /dev/kvm usable by libvirt)',
+      };
 }
 
 function canOpen(file: string): boolean {

@@ -61,6 +61,16 @@ test('create → terminal → recipe with a broken step → run with live rollba
   await expect(row.getByText('filtered')).toBeVisible();
   await page.screenshot({ path: `${SHOTS}/machines.png` });
 
+  // Lab servers: the app's key to install there, and a URI the app refuses with its reason.
+  const servers = page.getByTestId('lab-servers');
+  await servers.getByText('Lab servers').click();
+  await expect(servers.locator('code.key')).toContainText('ssh-ed25519 ');
+  const addServer = page.getByRole('form', { name: 'Add lab server' });
+  await addServer.getByLabel('Name').fill('s1');
+  await addServer.getByLabel('URI').fill('qemu+tcp://server/system');
+  await addServer.getByRole('button', { name: 'Add lab server' }).click();
+  await expect(page.getByText('uses "qemu+tcp"')).toBeVisible();
+
   // Terminal: a real shell on the new machine.
   await section(page, 'Terminal');
   await page.getByRole('button', { name: 'Open terminal' }).click();

@@ -166,6 +166,12 @@ describe('lab servers over qemu+ssh (no guest booted)', { timeout: 180_000 }, ()
     const hosts = await must(client, 'hosts.list', {});
     expect(hosts.find((h) => h.name === 'h3')).toMatchObject({ reachable: false });
     expect(hosts.filter((h) => h.name !== 'h3').every((h) => h.reachable)).toBe(true);
+    const doc = await must(client, 'app.doctor', {});
+    expect(doc.checks.find((c) => c.id === 'host:h3')).toMatchObject({ ok: false });
+    expect(doc.checks.find((c) => c.id === 'host:h3')?.detail).toContain('Lab server "h3"');
+    expect(doc.checks.find((c) => c.id === 'host:h1')?.detail).toMatch(
+      /^libvirt 9\.0\.0, QEMU [\d.]+, TCG, /,
+    );
     const up = await failure(client, 'machines.up', { name: onH3!.name });
     expect(up.code).toBe('host-unreachable');
     const rm = await failure(client, 'machines.destroy', { name: onH3!.name });

@@ -51,6 +51,7 @@ export function appHandlers(
         images: ctx.images.list(),
         imageDir: ctx.images.dir,
         env: ctx.env,
+        hosts: await ctx.machines.hosts().list(),
       }),
     'providers.list': async () => ctx.machines.statuses(),
     'images.list': async () => ctx.images.list(),

@@ -34,6 +34,8 @@ export const hostKeyFingerprint = (line: string) =>
   fingerprint(Buffer.from(line.split(' ')[1] ?? '', 'base64'));
 
 const CONNECT_TIMEOUT_MS = 10_000;
+/** A server connection with no guest connection on it closes after this (a rollback reconnects within it). */
+const IDLE_CLOSE_MS = 30_000;
 
 /** Connects and authenticates; `seen` gets the host key the server presented. */
 export function connectLab(t: LabSshTarget, seen?: (line: string) => void): Promise<Client> {
@@ -109,7 +111,7 @@ export function labExec(
 
 /**
  * Local ports that lead to ports on one lab server's loopback, over one shared connection that
- * closes after a short idle time (so a CLI process ends) and is opened again on demand.
+ * closes after an idle time (a CLI process ends anyway: it exits when its command is done) and is opened again on demand.
  */
 export class LabTunnel {
   private client?: Promise<Client>;
@@ -168,7 +170,7 @@ export class LabTunnel {
       closed = true;
       this.open -= 1;
       if (this.open === 0) {
-        this.idle = setTimeout(() => this.closeIdle(), 3_000);
+        this.idle = setTimeout(() => this.closeIdle(), IDLE_CLOSE_MS);
         this.idle.unref();
       }
     };

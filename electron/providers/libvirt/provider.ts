@@ -511,8 +511,11 @@ export class LibvirtProvider implements Provider {
 
   private async listSnapshots(machine: string): Promise<SnapshotInfo[]> {
     const rec = this.store.read(machine);
-    const rows = parseSnapshotList(await this.v(rec).run(['snapshot-list', rec.domain]));
-    return rows.map((r) => ({
+    return this.snapshotRows(await this.v(rec).run(['snapshot-list', rec.domain]));
+  }
+
+  private snapshotRows(text: string): SnapshotInfo[] {
+    return parseSnapshotList(text).map((r) => ({
       name: r.name,
       live: r.state === 'running' || r.state === 'paused',
       createdAt: r.createdAt,
@@ -561,8 +564,18 @@ export class LibvirtProvider implements Provider {
     validateSnapshotName(snapshot);
     const rec = this.store.read(machine);
     const v = this.v(rec);
-    const snap = await this.findSnapshot(machine, snapshot);
-    const running = domainState(await v.run(['domstate', rec.domain])) === 'running';
+    // One virsh call (one channel on the server's connection) for the state and the snapshot.
+    const [first, ...rows] = (await v.run([`domstate ${rec.domain}; snapshot-list ${rec.domain}`])).split(
+      '\n',
+    );
+    const running = domainState(first ?? '') === 'running';
+    const snap = this.snapshotRows(rows.join('\n')).find((x) => x.name === snapshot);
+    if (!snap)
+      throw new HlabError(
+        'snapshot-not-found',
+        `Machine "${machine}" has no snapshot "${snapshot}"; nothing was changed.`,
+        { machine, snapshot },
+      );
     const o = { timeoutMs: SAVE_TIMEOUT_MS, ...(opts.signal ? { signal: opts.signal } : {}) };
     opts.progress?.({
       current: 0,
@@ -579,16 +592,24 @@ export class LibvirtProvider implements Provider {
         },
       );
     if (running && this.restorePath === 'monitor') {
-      // The name passed NAME_PATTERN: a plain word inside QEMU's own command line.
-      const out = await v.run(['qemu-monitor-command', rec.domain, '--hmp', `loadvm ${snapshot}`], o);
-      if (out.trim())
+      // The name passed NAME_PATTERN: a plain word inside QEMU's own command line. loadvm prints
+      // nothing when it worked; the state follows in the same call.
+      const lines = (
+        await v.run(
+          [`qemu-monitor-command ${rec.domain} --hmp 'loadvm ${snapshot}'; domstate ${rec.domain}`],
+          o,
+        )
+      )
+        .split('\n')
+        .filter((l) => l.trim());
+      const state = domainState(lines.pop() ?? '');
+      if (lines.length)
         throw new HlabError(
           'internal',
-          `loadvm ${snapshot} on machine "${machine}" failed: ${out.trim().slice(0, 300)}`,
+          `loadvm ${snapshot} on machine "${machine}" failed: ${lines.join(' ').slice(0, 300)}`,
           { machine },
         );
-      if (domainState(await v.run(['domstate', rec.domain])) === 'paused')
-        await v.run(['resume', rec.domain]);
+      if (state === 'paused') await v.run(['resume', rec.domain]);
     } else {
       await v.run(['snapshot-revert', rec.domain, snapshot], o);
     }

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import type { ProviderKind } from '../../../../shared/types';
 import { api } from '../../api/client';
 import { MachineNameField, OpStatus, ProviderOptions } from './formParts';
@@ -13,7 +13,17 @@ export function CreateMachineForm() {
   const [startIt, setStartIt] = useState(true);
   const [memory, setMemory] = useState(1024);
   const [cpus, setCpus] = useState(2);
+  const [host, setHost] = useState('');
+  const [hosts, setHosts] = useState<string[]>([]);
   const op = ops['__create'];
+  const pooled = providers.find((p) => p.kind === provider)?.capabilities.hostPool === true;
+
+  useEffect(() => {
+    if (!pooled) return;
+    void api()
+      .call('hosts.list', {})
+      .then((r) => r.ok && setHosts(r.value.map((h) => h.name)));
+  }, [pooled]);
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -23,6 +33,7 @@ export function CreateMachineForm() {
       image,
       memoryMiB: memory,
       cpus,
+      ...(pooled && host ? { host } : {}),
     }).then((m) => {
       if (m) setName('');
       if (m && startIt) void runOp(api(), m.name, 'Starting', 'machines.up', { name: m.name });
@@ -44,6 +55,19 @@ export function CreateMachineForm() {
           />
         </select>
       </label>
+      {pooled && (
+        <label>
+          Lab server{' '}
+          <select aria-label="Lab server" value={host} onChange={(e) => setHost(e.target.value)}>
+            <option value="">most headroom</option>
+            {hosts.map((h) => (
+              <option key={h} value={h}>
+                {h}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
       <label>
         Image{' '}
         <select aria-label="Image" value={image} onChange={(e) => setImage(e.target.value)}>

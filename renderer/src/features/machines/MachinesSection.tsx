@@ -7,6 +7,7 @@ import { SnapshotPanel } from './SnapshotPanel';
 import { CreateMachineForm } from './CreateMachineForm';
 import { AddMachineForm } from './AddMachineForm';
 import { HostCheck } from './HostCheck';
+import { HostsPanel } from './HostsPanel';
 import { imageSeeding } from '../../../../shared/types';
 import { TableHead } from '../../components/TableHead';
 
@@ -42,6 +43,7 @@ export function MachinesSection() {
           </span>
         ))}
       </div>
+      {providers.some((p) => p.capabilities.hostPool) && <HostsPanel />}
       <CreateMachineForm />
       <AddMachineForm />
       {loaded && machines.length === 0 && (
@@ -65,7 +67,10 @@ export function MachinesSection() {
                       {m.name}
                     </button>
                   </td>
-                  <td title={m.location ?? ''}>{m.provider}</td>
+                  <td title={m.location ?? ''}>
+                    {m.provider}
+                    {m.host ? ` on ${m.host}` : ''}
+                  </td>
                   <td>
                     <span className={`state state-${m.state}`}>{m.state}</span>
                     {m.note && <div className="note">{m.note.split('\n')[0]}</div>}
@@ -75,9 +80,11 @@ export function MachinesSection() {
                   <td>{m.ssh ? `${m.ssh.host}:${m.ssh.port}` : '—'}</td>
                   <td
                     title={
-                      m.network === 'filtered'
-                        ? "The guest reaches only its egress allow list (Debian's mirrors and what you add with hlab machine egress), through the app's package proxy; never this host."
-                        : "Not filtered: the guest reaches the network through the hypervisor's own NAT (with VirtualBox before 7.0 also this host's loopback services). Only QEMU machines have the egress filter; see hlab providers list."
+                      m.network === 'isolated'
+                        ? 'The guest reaches nothing: not its lab server, not the lab network, not other guests. The app reaches its SSH through the server.'
+                        : m.network === 'filtered'
+                          ? "The guest reaches only its egress allow list (Debian's mirrors and what you add with hlab machine egress), through the app's package proxy; never this host."
+                          : "Not filtered: the guest reaches the network through the hypervisor's own NAT (with VirtualBox before 7.0 also this host's loopback services). Only QEMU machines have the egress filter; see hlab providers list."
                     }
                   >
                     {m.network ?? 'open'}
