@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { appPath } from '../../electron/platform/app-root.js';
-import { waitForProxy, writeEgressPolicy } from '../../electron/providers/qemu/egress.js';
+import { waitForProxy, writeEgressPolicy } from '../../electron/providers/egress/egress.js';
 import { ensureRepo, serveRepo, useRepoScript } from '../integration/apt-repo.js';
 import { must, newHome, newService, sh } from '../integration/vm-env.js';
 
@@ -22,7 +22,7 @@ async function proxyOnce(sock: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       '/usr/bin/perl',
-      [appPath('electron', 'providers', 'qemu', 'egress-connect.pl'), sock],
+      [appPath('electron', 'providers', 'egress', 'egress-connect.pl'), sock],
       {
         stdio: ['pipe', 'pipe', 'ignore'],
       },
@@ -47,7 +47,7 @@ async function startProxy(home: string, policy: string): Promise<{ sock: string;
     process.execPath,
     [
       '--no-warnings',
-      appPath('electron', 'providers', 'qemu', 'egress-proxy.mjs'),
+      appPath('electron', 'providers', 'egress', 'egress-proxy.mjs'),
       sock,
       policy,
       path.join(home, 'egress.log'),

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GUEST_APT_PROXY_FILE } from '../../shared/egress.js';
-import { APT_PROXY_CONF } from '../../electron/providers/qemu/egress.js';
+import { APT_PROXY_CONF } from '../../electron/providers/egress/egress.js';
 import { NO_DNS_RESOLV_CONF } from '../../electron/providers/nocloud.js';
 import { parse } from 'yaml';
 import { buildImage } from '../../electron/images/builder.js';

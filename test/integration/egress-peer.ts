@@ -9,10 +9,10 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { appPath } from '../../electron/platform/app-root.js';
-import { waitForProxy, writeEgressPolicy } from '../../electron/providers/qemu/egress.js';
+import { waitForProxy, writeEgressPolicy } from '../../electron/providers/egress/egress.js';
 
-const PROXY = appPath('electron', 'providers', 'qemu', 'egress-proxy.mjs');
-const CONNECTOR = appPath('electron', 'providers', 'qemu', 'egress-connect.pl');
+const PROXY = appPath('electron', 'providers', 'egress', 'egress-proxy.mjs');
+const CONNECTOR = appPath('electron', 'providers', 'egress', 'egress-connect.pl');
 
 export interface PeerProxy {
   aptUpdate(): Promise<{ code: number | null; seconds: number; tail: string }>;

@@ -21,10 +21,10 @@ import {
   DEFAULT_EGRESS_ALLOW,
   waitForProxy,
   writeEgressPolicy,
-} from '../../electron/providers/qemu/egress.js';
+} from '../../electron/providers/egress/egress.js';
 
-const SCRIPT = appPath('electron', 'providers', 'qemu', 'egress-proxy.mjs');
-const CONNECTOR = appPath('electron', 'providers', 'qemu', 'egress-connect.pl');
+const SCRIPT = appPath('electron', 'providers', 'egress', 'egress-proxy.mjs');
+const CONNECTOR = appPath('electron', 'providers', 'egress', 'egress-connect.pl');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'hlab-egress-'));
 const policy = path.join(dir, 'egress.json');
 const log = path.join(dir, 'egress.log');

@@ -31,7 +31,7 @@ import {
   APT_PROXY_CONF,
   PROXY_GUEST_ADDRESS,
   PROXY_GUEST_PORT,
-} from '../../electron/providers/qemu/egress.js';
+} from '../../electron/providers/egress/egress.js';
 import { NO_DNS_RESOLV_CONF } from '../../electron/providers/nocloud.js';
 import { GUEST_APT_PROXY_FILE } from '../../shared/egress.js';
 import { socketPath } from '../../electron/platform/socket-path.js';

@@ -11,7 +11,7 @@ import {
   EGRESS_SEED_LINE,
   filteredNetdev,
   recentEgress,
-} from '../../electron/providers/qemu/egress.js';
+} from '../../electron/providers/egress/egress.js';
 import { nocloudFiles, NO_DNS_RESOLV_CONF } from '../../electron/providers/nocloud.js';
 import { settingEgressAllow, writeSetting } from '../../electron/core/settings.js';
 import { egressText } from '../../electron/host/cli/egress-commands.js';
@@ -82,7 +82,7 @@ describe('the filtered -netdev', () => {
       .split('\n');
     expect(words).toEqual([
       '/usr/bin/perl',
-      appPath('electron', 'providers', 'qemu', 'egress-connect.pl'),
+      appPath('electron', 'providers', 'egress', 'egress-connect.pl'),
       "/home/o'b,x/m/egress.sock",
     ]);
   });

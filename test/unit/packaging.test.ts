@@ -35,7 +35,7 @@ describe('electron-builder config', () => {
     expect(existsSync(path.join(root, 'labs', 'recipes', 'container-host-baseline.yaml'))).toBe(true);
     expect(config.files).toEqual(expect.arrayContaining(['dist/**/*', 'labs/**/*']));
     // QEMU starts these outside the archive: the proxy per machine, the connector per connection.
-    const qemu = path.join(root, 'electron', 'providers', 'qemu');
+    const qemu = path.join(root, 'electron', 'providers', 'egress');
     const parts = readdirSync(qemu).filter((f) => f.startsWith('egress-') && /\.(mjs|pl)$/.test(f));
     expect(parts.sort()).toEqual([
       'egress-addresses.mjs',
@@ -47,8 +47,8 @@ describe('electron-builder config', () => {
     for (const list of [config.files, config.asarUnpack])
       expect(list).toEqual(
         expect.arrayContaining([
-          'electron/providers/qemu/egress-*.mjs',
-          'electron/providers/qemu/egress-connect.pl',
+          'electron/providers/egress/egress-*.mjs',
+          'electron/providers/egress/egress-connect.pl',
         ]),
       );
   });

@@ -116,11 +116,14 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
         list.map(async (m) => ({
           ...m,
           // An unreachable lab server was already waited for once: do not wait again per machine.
-          snapshots: m.state === 'unreachable' ? [] : await ctx.machines
-            .owner(m.name)
-            .snapshots.list(m.name)
-            .then((l) => l.map((x) => x.name))
-            .catch(() => []),
+          snapshots:
+            m.state === 'unreachable'
+              ? []
+              : await ctx.machines
+                  .owner(m.name)
+                  .snapshots.list(m.name)
+                  .then((l) => l.map((x) => x.name))
+                  .catch(() => []),
         })),
       );
     },

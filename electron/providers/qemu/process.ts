@@ -1,29 +1,8 @@
 /** Liveness of a daemonized QEMU through its pidfile, and the serial tail for crash messages. */
-import { existsSync, readFileSync, statSync, openSync, readSync, closeSync } from 'node:fs';
+import { existsSync, statSync, openSync, readSync, closeSync } from 'node:fs';
+import { processRuns } from '../../platform/pids.js';
 
-export function readPid(pidFile: string): number | undefined {
-  if (!existsSync(pidFile)) return undefined;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-}
-
-/**
- * Whether `pid` is still a running process whose command line names `marker`: a recycled pid must
- * not pass for ours, and a zombie (empty command line) is gone.
- */
-export function processRuns(pid: number | undefined, marker: string): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker);
-  } catch {
-    return process.platform !== 'linux';
-  }
-}
+export { processRuns, readPid } from '../../platform/pids.js';
 
 export const isQemuAlive = (pid: number | undefined): boolean => processRuns(pid, 'qemu-system');
 

@@ -31,7 +31,7 @@ import {
   startEgressProxy,
   stopEgressProxy,
   writeEgressPolicy,
-} from './egress.js';
+} from '../egress/egress.js';
 import { run } from '../../platform/run.js';
 import {
   READY_SNAPSHOT,

@@ -17,7 +17,7 @@ import { nodeCommand } from '../../platform/node-command.js';
 import { qemuOptValue } from '../../platform/socket-path.js';
 // g_shell_parse_argv, which QEMU uses to split a guestfwd cmd, reads sh quoting.
 import { shQuote } from '../../ssh/executor.js';
-import { processRuns, readPid } from './process.js';
+import { processRuns, readPid } from '../../platform/pids.js';
 
 export const PROXY_GUEST_ADDRESS = '10.0.2.100';
 export const PROXY_GUEST_PORT = 3142;
@@ -31,10 +31,10 @@ export const DEFAULT_EGRESS_ALLOW = [
   'security.debian.org:443',
 ];
 
-const PROXY_SCRIPT = appPath('electron', 'providers', 'qemu', 'egress-proxy.mjs');
+const PROXY_SCRIPT = appPath('electron', 'providers', 'egress', 'egress-proxy.mjs');
 /** What the proxy's command line holds: a recycled pid is not taken for it. */
 const PROXY_MARKER = 'egress-proxy';
-const CONNECT_SCRIPT = appPath('electron', 'providers', 'qemu', 'egress-connect.pl');
+const CONNECT_SCRIPT = appPath('electron', 'providers', 'egress', 'egress-connect.pl');
 /** Perl starts the per-connection connector; Debian's perl-base is Essential, so it is always there. */
 const PERL = ['/usr/bin/perl', '/bin/perl'].find((p) => existsSync(p)) ?? 'perl';
 
