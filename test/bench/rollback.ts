@@ -152,7 +152,9 @@ export async function benchRollback(argv: string[]): Promise<void> {
         });
         const b = spawnSync('vagrant', ['ssh', '-c', 'true'], { cwd: dir, env });
         if (a.status !== 0 || b.status !== 0)
-          throw new Error(`vagrant peer run failed: ${String(a.stderr)} ${String(b.stderr)}`);
+          throw new Error(
+            `vagrant peer run failed (restore exit ${a.status}, ssh exit ${b.status}): ${String(a.stdout).slice(-500)} ${String(a.stderr)} ${String(b.stdout).slice(-300)} ${String(b.stderr)}`,
+          );
         peer.times.push(performance.now() - t);
         console.error(`  vagrant CLI restore ${i + 1}: ${s(peer.times.at(-1) ?? 0)}`);
       }

@@ -4,7 +4,8 @@
  * naming provider and host), both restore paths, the guest's isolation, and adopting a domain
  * defined with plain virsh. `npm run test:slow` runs it inside the lab network namespace.
  */
-import { writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +20,7 @@ import { authorize, onHost, STATE, uriOf } from './lab-env.js';
 const M = 'lb1';
 let service: Service;
 let client: ApiClient;
+let web: ChildProcess | undefined;
 
 beforeAll(async () => {
   ({ service, client } = newService(newHome('libvirt-booted')));
@@ -30,6 +32,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  web?.kill();
   if (client) for (const m of [M, 'plain']) await client.call('machines.destroy', { name: m });
   onHost('h2', ['destroy', 'plain-dom']);
   onHost('h2', ['undefine', 'plain-dom']);
@@ -55,12 +58,39 @@ describe('a booted machine on a remote lab server', { timeout: 900_000 }, () => 
     expect(await connects('10.99.0.12', 22)).toBe(true); // the server's own sshd is what the app uses
   });
 
-  it('its guest reaches neither its server, the lab network nor the other server', async () => {
+  it('its guest reaches neither its server, the lab network nor the other server directly', async () => {
     const probe = (addr: string) =>
       sh(client, M, `timeout 5 bash -c '</dev/tcp/${addr}/22' 2>/dev/null && echo open || echo closed`);
     expect(await probe('10.0.2.2')).toBe('closed'); // the server's loopback through user networking
     expect(await probe('10.99.0.12')).toBe('closed'); // its server on the lab network
     expect(await probe('10.99.0.11')).toBe('closed'); // another server
+  });
+
+  it('reaches packages only through its allow list: the proxy here, over the server connection', async () => {
+    // A web server on the lab network (inside h1's namespaces): reachable only once allowed.
+    web = spawn('nsenter', [
+      '-t',
+      readFileSync(path.join(STATE, 'h1', 'pid'), 'utf8').trim(),
+      '-n',
+      process.execPath,
+      '-e',
+      "require('http').createServer((q, r) => r.end('served on the lab network\\n')).listen(8080, '10.99.0.11')",
+    ]);
+    await new Promise((r) => setTimeout(r, 1000));
+    const fetch = (url: string) =>
+      sh(
+        client,
+        M,
+        `/usr/lib/apt/apt-helper download-file ${url} /tmp/got >/dev/null 2>&1 && cat /tmp/got || echo refused`,
+      );
+    expect(await fetch('http://10.99.0.11:8080/x')).toBe('refused');
+    const policy = await must(client, 'machines.egress', { name: M, allow: ['10.99.0.11:8080'] });
+    expect(policy).toMatchObject({ network: 'filtered', allow: ['10.99.0.11:8080'] });
+    expect(await fetch('http://10.99.0.11:8080/x')).toBe('served on the lab network');
+    expect(await fetch('http://10.99.0.12:22/')).toBe('refused');
+    const recent = (await must(client, 'machines.egress', { name: M })).recent;
+    expect(recent.some((e) => e.verdict === 'allowed' && e.target === '10.99.0.11:8080')).toBe(true);
+    expect(recent.some((e) => e.verdict !== 'allowed' && e.target === '10.99.0.12:22')).toBe(true);
   });
 
   it('runs a recipe: the lockout rolled back, the others validated; evidence names provider and host', async () => {

@@ -33,6 +33,12 @@ export function onHost(h: string, args: string[]): { code: number; out: string }
   return { code: r.status ?? 1, out: `${r.stdout}${r.stderr}` };
 }
 
+/** A command in a host's mount namespace (its private /var/lib/libvirt), output trimmed. */
+export function onHostShell(h: string, command: string): string {
+  const pid = readFileSync(path.join(STATE, h, 'pid'), 'utf8').trim();
+  return spawnSync('nsenter', ['-t', pid, '-m', 'sh', '-c', command], { encoding: 'utf8' }).stdout.trim();
+}
+
 export function killHost(h: string): void {
   spawnSync('bash', [SCRIPT, 'kill', h], { stdio: 'inherit' });
 }

@@ -15,7 +15,7 @@ import { ensureKeyPair } from '../../electron/ssh/keys.js';
 import type { LibvirtProvider } from '../../electron/providers/libvirt/provider.js';
 import { parseLabUri, virshUri } from '../../electron/providers/libvirt/uri.js';
 import { failure, must, newHome, newService } from '../integration/vm-env.js';
-import { authorize, hostKeyFingerprint, killHost, onHost, STATE, uriOf } from './lab-env.js';
+import { authorize, hostKeyFingerprint, killHost, onHost, onHostShell, STATE, uriOf } from './lab-env.js';
 
 let service: Service;
 let client: ApiClient;
@@ -69,7 +69,7 @@ describe('lab servers over qemu+ssh (no guest booted)', { timeout: 180_000 }, ()
     const placed: string[] = [];
     for (const m of ['p1', 'p2', 'p3']) {
       const info = await must(client, 'machines.create', { name: m, provider: 'libvirt', memoryMiB: 2048 });
-      expect(info).toMatchObject({ provider: 'libvirt', state: 'stopped', network: 'isolated' });
+      expect(info).toMatchObject({ provider: 'libvirt', state: 'stopped', network: 'filtered' });
       placed.push(info.host ?? '');
     }
     expect([...placed].sort()).toEqual(['h1', 'h2', 'h3']);
@@ -93,11 +93,19 @@ describe('lab servers over qemu+ssh (no guest booted)', { timeout: 180_000 }, ()
     );
   });
 
-  it('the domain it defines isolates the guest: restricted user network, SSH only on the server loopback', () => {
+  it('the domain it defines isolates the guest: restricted user network, SSH only on the server loopback, packages through the proxy', () => {
     const xml = onHost('h2', ['dumpxml', 'hlab-p4']).out;
     expect(xml).toContain('user,id=hlab0,restrict=on,hostfwd=tcp:127.0.0.1:');
     expect(xml).not.toMatch(/<interface\b/);
     expect(xml).toContain("<entry name='opt/hlab/seed'>user=lab\nhostname=p4\nkey=ssh-ed25519 ");
+    // Packages: QEMU joins each guest connection to the proxy address to the server's copy of the
+    // connector (readable by QEMU's user), which joins a port on the server's loopback.
+    expect(xml).toMatch(
+      /guestfwd=tcp:10\.0\.2\.100:3142-cmd:\S*\/usr\/bin\/perl\S* \S*\/var\/lib\/libvirt\/images\/hlab\/hlab-egress-connect\.pl\S* \S*tcp:\d+/,
+    );
+    expect(xml).toContain('egress=http://10.0.2.100:3142');
+    const mode = onHostShell('h2', 'stat -c %a /var/lib/libvirt/images/hlab/hlab-egress-connect.pl');
+    expect(mode).toBe('644');
   });
 
   it('takes, lists and removes a disk-only snapshot of a stopped machine; libvirt then refuses to migrate it', async () => {

@@ -5,16 +5,25 @@
 # and checks every connection. Perl because it is on every Linux host (Debian's perl-base is
 # Essential) and starts in ~7 MB where Node takes ~44 MB: a guest can make QEMU start many of these.
 # Nothing may be written to stderr: it is the guest's connection too.
+# Usage: egress-connect.pl SOCKET_PATH, or egress-connect.pl tcp:PORT on a lab server, where the
+# proxy is reached through a port on the server's own loopback that the app forwards to it.
 use strict;
 use warnings;
-use Socket qw(PF_UNIX SOCK_STREAM SHUT_WR pack_sockaddr_un);
+use Socket qw(PF_UNIX PF_INET SOCK_STREAM SHUT_WR pack_sockaddr_un pack_sockaddr_in inet_aton);
 
 open(STDERR, '>', '/dev/null');
 $SIG{PIPE} = 'IGNORE';
 my $path = shift @ARGV;
 exit 2 unless defined $path;
-socket(my $proxy, PF_UNIX, SOCK_STREAM, 0) or exit 1;
-connect($proxy, pack_sockaddr_un($path)) or exit 1;
+my $proxy;
+if ($path =~ /^tcp:(\d{1,5})$/) {
+  socket($proxy, PF_INET, SOCK_STREAM, 0) or exit 1;
+  connect($proxy, pack_sockaddr_in($1, inet_aton('127.0.0.1'))) or exit 1;
+}
+else {
+  socket($proxy, PF_UNIX, SOCK_STREAM, 0) or exit 1;
+  connect($proxy, pack_sockaddr_un($path)) or exit 1;
+}
 
 sub write_all {
   my ($fh, $data) = @_;

@@ -34,7 +34,7 @@ export const DEFAULT_EGRESS_ALLOW = [
 const PROXY_SCRIPT = appPath('electron', 'providers', 'egress', 'egress-proxy.mjs');
 /** What the proxy's command line holds: a recycled pid is not taken for it. */
 const PROXY_MARKER = 'egress-proxy';
-const CONNECT_SCRIPT = appPath('electron', 'providers', 'egress', 'egress-connect.pl');
+export const CONNECT_SCRIPT = appPath('electron', 'providers', 'egress', 'egress-connect.pl');
 /** Perl starts the per-connection connector; Debian's perl-base is Essential, so it is always there. */
 const PERL = ['/usr/bin/perl', '/bin/perl'].find((p) => existsSync(p)) ?? 'perl';
 
@@ -59,13 +59,33 @@ export function filteredNetdev(sshPort: number, proxySocket: string): string {
   ].join(',');
 }
 
+/**
+ * The same network for a guest on a lab server: the connector is the server's copy of
+ * egress-connect.pl, joined to a port on the server's loopback that the app forwards to its proxy.
+ */
+export function filteredNetdevOnServer(
+  id: string,
+  sshPort: number,
+  connector: string,
+  egressPort: number,
+): string {
+  const cmd = ['/usr/bin/perl', connector, `tcp:${egressPort}`].map(shQuote).join(' ');
+  return [
+    'user',
+    `id=${id}`,
+    'restrict=on',
+    `hostfwd=tcp:127.0.0.1:${sshPort}-:22`,
+    `guestfwd=tcp:${PROXY_GUEST_ADDRESS}:${PROXY_GUEST_PORT}-cmd:${qemuOptValue(cmd)}`,
+  ].join(',');
+}
+
 export interface EgressProxyFiles {
   /** The Unix socket the connector joins guest connections to. */
   egressSocket: string;
   egressPolicy: string;
   egressLog: string;
   egressPid: string;
-  /** The machine's QEMU pidfile: the proxy ends when that process has gone. */
+  /** The machine's QEMU pidfile (a lab machine: the app process relaying to it): the proxy ends when that process has gone. */
   pid: string;
 }
 

@@ -4,8 +4,12 @@
  * nor other guests nor the lab network, and its SSH is forwarded to the server's 127.0.0.1 only.
  * libvirt has no element for a restricted user network with a loopback forward, so those two
  * arguments go through <qemu:commandline> (libvirt logs the domain as "tainted: custom-argv").
+ * With egress, QEMU starts the connector for each guest connection to 10.0.2.100:3142, which joins
+ * it to a port on the server's loopback that the app forwards to the machine's allow-list proxy.
  * The seed travels as fw_cfg `opt/hlab/seed` (<sysinfo type='fwcfg'>), as with the embedded provider.
  */
+import { filteredNetdevOnServer } from '../egress/egress.js';
+
 export interface DomainSpec {
   domain: string;
   machine: string;
@@ -15,6 +19,8 @@ export interface DomainSpec {
   diskPath: string;
   sshPort: number;
   seed: string;
+  /** The package proxy: the server's copy of the connector and the loopback port it joins. */
+  egress?: { connector: string; port: number };
 }
 
 const QEMU_NS = 'http://libvirt.org/schemas/domain/qemu/1.0';
@@ -56,7 +62,7 @@ export function domainXml(d: DomainSpec): string {
   </devices>
   <qemu:commandline>
     <qemu:arg value='-netdev'/>
-    <qemu:arg value='${restrictedNetdev(d.sshPort)}'/>
+    <qemu:arg value='${xmlText(d.egress ? filteredNetdevOnServer('hlab0', d.sshPort, d.egress.connector, d.egress.port) : restrictedNetdev(d.sshPort))}'/>
     <qemu:arg value='-device'/>
     <qemu:arg value='virtio-net-pci,netdev=hlab0,bus=pci.0,addr=0x1f'/>
   </qemu:commandline>

@@ -116,6 +116,9 @@ export function labExec(
 export class LabTunnel {
   private client?: Promise<Client>;
   private readonly servers = new Map<string, Promise<number>>();
+  /** Server loopback ports forwarded back to a Unix socket here (the package proxy), per connection. */
+  private readonly reverse = new Map<number, string>();
+  private reverseOn?: Client;
   private open = 0;
   private idle?: NodeJS.Timeout;
 
@@ -141,6 +144,35 @@ export class LabTunnel {
     });
   }
 
+  /**
+   * Holds `remotePort` on the server's loopback for as long as this process keeps the connection:
+   * each connection there is joined to the Unix socket `socket` here. False when the server refused
+   * it (another app process holds it; that one relays meanwhile).
+   */
+  async holdReverse(remotePort: number, socket: string): Promise<boolean> {
+    const c = await this.connection();
+    if (this.reverseOn !== c) {
+      this.reverseOn = c;
+      this.reverse.clear();
+      c.on('tcp connection', (info, accept, reject) => {
+        const target = this.reverse.get(info.destPort);
+        if (!target) return reject();
+        const ch = accept();
+        const local = net.connect(target);
+        ch.on('error', () => local.destroy());
+        local.on('error', () => ch.close());
+        ch.pipe(local).pipe(ch);
+        local.on('close', () => ch.close());
+      });
+    }
+    if (this.reverse.has(remotePort)) return true;
+    const ok = await new Promise<boolean>((resolve) =>
+      c.forwardIn('127.0.0.1', remotePort, (err) => resolve(!err)),
+    );
+    if (ok) this.reverse.set(remotePort, socket);
+    return ok;
+  }
+
   private connection(): Promise<Client> {
     if (!this.client) {
       const p = connectLab(this.target());
@@ -149,6 +181,7 @@ export class LabTunnel {
         (c) => {
           c.on('close', () => {
             if (this.client === p) this.client = undefined;
+            if (this.reverseOn === c) this.reverse.clear();
           });
           c.on('error', () => undefined);
         },
@@ -196,7 +229,8 @@ export class LabTunnel {
   }
 
   private closeIdle(): void {
-    if (this.open > 0 || !this.client) return;
+    // A held reverse forward is what lets the guests reach their package proxy: keep it.
+    if (this.open > 0 || !this.client || this.reverse.size > 0) return;
     const p = this.client;
     this.client = undefined;
     void p.then((c) => c.end()).catch(() => undefined);

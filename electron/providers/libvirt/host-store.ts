@@ -18,6 +18,8 @@ export interface LabHostRecord {
   addedAt: string;
   /** sha256 of base images uploaded to this server and read back intact. */
   verifiedBases?: string[];
+  /** sha256 of the egress connector last uploaded there. */
+  connectorSha256?: string;
 }
 
 interface HostsFile {

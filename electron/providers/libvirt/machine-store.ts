@@ -20,6 +20,11 @@ export interface LibvirtMachineRecord {
   adopted?: boolean;
   /** Adopted: the user's key for the guest. */
   identityFile?: string;
+  /** 'filtered': the guest reaches its allow list through the app's proxy; absent: nothing at all. */
+  network?: 'filtered';
+  /** The server loopback port its connector joins (forwarded to the proxy here). */
+  egressPort?: number;
+  egressAllow?: string[];
 }
 
 export class LibvirtMachineStore {

@@ -4,11 +4,13 @@
  * every server; the app is only the scheduler, placing by memory headroom.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { HlabError } from '../../../shared/errors.js';
 import type { LabHostInfo, LabHostSpec, Progress } from '../../../shared/types.js';
 import { ensureKeyPair, type KeyPair } from '../../ssh/keys.js';
+import { CONNECT_SCRIPT } from '../egress/egress.js';
 import { LabHostStore, type LabHostRecord } from './host-store.js';
 import { connectLab, hostKeyFingerprint, LabTunnel, type LabSshTarget } from './host-ssh.js';
 import { parseNodeFacts } from './parse.js';
@@ -18,6 +20,7 @@ import { sshWrapper, Virsh, virshMessage } from './virsh.js';
 /** The storage pool the app keeps its base images and machine disks in, on every server. */
 export const POOL = 'hlab';
 const POOL_DIR = '/var/lib/libvirt/images/hlab';
+const CONNECTOR_VOLUME = 'hlab-egress-connect.pl';
 /** A server that does not answer this fast is reported unreachable (its machines too). */
 export const PROBE_TIMEOUT_MS = 12_000;
 const ADD_TIMEOUT_MS = 60_000;
@@ -210,6 +213,70 @@ export class LabPool {
       host: best.i.name,
       why: `${best.headroom} MiB headroom of ${best.i.memoryMiB ?? '?'} MiB, ${best.i.accel.toUpperCase()}${down.length ? `; unreachable: ${down.join(', ')}` : ''}`,
     };
+  }
+
+  private readonly localReverse = new Map<number, net.Server>();
+
+  /**
+   * Keeps `port` on the server's loopback joined to the Unix socket `socket` here (the machine's
+   * package proxy) while this process runs: an SSH remote forward, or for the local daemon a
+   * listener on this computer's 127.0.0.1. False when another app process already holds it.
+   */
+  async holdEgress(host: string, port: number, socket: string): Promise<boolean> {
+    const rec = this.store.get(host);
+    if (parseLabUri(rec.uri).transport === 'ssh') {
+      let t = this.tunnels.get(host);
+      if (!t) {
+        t = new LabTunnel(() => this.sshTarget(this.store.get(host)));
+        this.tunnels.set(host, t);
+      }
+      return t.holdReverse(port, socket);
+    }
+    if (this.localReverse.has(port)) return true;
+    const server = net.createServer((c) => {
+      const up = net.connect(socket);
+      c.on('error', () => up.destroy());
+      up.on('error', () => c.destroy());
+      c.pipe(up).pipe(c);
+    });
+    server.unref();
+    const ok = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (ok) this.localReverse.set(port, server);
+    return ok;
+  }
+
+  /**
+   * The server's copy of the egress connector, a volume of the pool readable by QEMU (0644),
+   * uploaded again whenever this app's copy changes. Returns its path on the server.
+   */
+  async ensureConnector(host: string, signal?: AbortSignal): Promise<string> {
+    const v = this.virsh(host);
+    const o = signal ? { signal } : {};
+    const text = readFileSync(CONNECT_SCRIPT);
+    const sha = createHash('sha256').update(text).digest('hex');
+    const rec = this.store.get(host);
+    const exists = (await v.raw(['vol-key', '--pool', POOL, CONNECTOR_VOLUME], o)).code === 0;
+    if (!exists || rec.connectorSha256 !== sha) {
+      if (exists) await v.run(['vol-delete', '--pool', POOL, CONNECTOR_VOLUME], o);
+      mkdirSync(this.o.runDir, { recursive: true, mode: 0o700 });
+      const xml = path.join(this.o.runDir, `connector-${process.pid}.xml`);
+      writeFileSync(
+        xml,
+        `<volume><name>${CONNECTOR_VOLUME}</name><capacity unit='bytes'>${text.length}</capacity><target><format type='raw'/><permissions><mode>0644</mode></permissions></target></volume>\n`,
+        { mode: 0o600 },
+      );
+      try {
+        await v.run(['vol-create', POOL, xml], o);
+      } finally {
+        rmSync(xml, { force: true });
+      }
+      await v.run(['vol-upload', '--pool', POOL, CONNECTOR_VOLUME, CONNECT_SCRIPT], o);
+      this.store.update(host, { connectorSha256: sha });
+    }
+    return (await v.run(['vol-path', '--pool', POOL, CONNECTOR_VOLUME], o)).trim();
   }
 
   /** The pool on a server, made (and started at its boot) the first time. */

@@ -6,11 +6,25 @@
  * refuses to migrate a domain with internal snapshots).
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { changedAllowList } from '../../../shared/egress.js';
+import { socketPath } from '../../platform/socket-path.js';
+import {
+  DEFAULT_EGRESS_ALLOW,
+  EGRESS_SEED_LINE,
+  PROXY_URL,
+  recentEgress,
+  startEgressProxy,
+  stopEgressProxy,
+  waitForProxy,
+  writeEgressPolicy,
+  type EgressProxyFiles,
+} from '../egress/egress.js';
 import path from 'node:path';
 import { randomInt } from 'node:crypto';
 import { HlabError } from '../../../shared/errors.js';
 import type {
   AdoptSpec,
+  EgressPolicy,
   LabHostInfo,
   LabHostSpec,
   MachineFacts,
@@ -25,6 +39,7 @@ import {
   validateSnapshotName,
   type CreateSpec,
   type Detection,
+  type EgressChange,
   type HostPool,
   type OpOptions,
   type Provider,
@@ -67,7 +82,7 @@ export class LibvirtProvider implements Provider {
     adoptExisting: true,
     readyClone: false,
     cloudInitSeed: false,
-    egressFilter: false,
+    egressFilter: true,
     hostPool: true,
   };
   readonly pool: LabPool;
@@ -91,7 +106,7 @@ export class LibvirtProvider implements Provider {
         available: true,
         version: r.stdout.trim(),
         network:
-          'isolated: a guest reaches nothing (not its lab server, not other guests); the app reaches its SSH through the server over SSH',
+          "filtered: a guest reaches only its egress allow list, through the app's package proxy (forwarded over SSH); never its lab server or other guests",
         ...(n === 0 ? { reason: 'no lab server registered yet (hlab hosts add NAME --uri URI)' } : {}),
       };
     } catch (err) {
@@ -162,7 +177,7 @@ export class LibvirtProvider implements Provider {
       createdAt: rec.createdAt,
       location: `${rec.domain} on ${rec.host}`,
       host: rec.host,
-      network: rec.adopted ? 'open' : 'isolated',
+      network: rec.adopted ? 'open' : (rec.network ?? 'isolated'),
       ...(rec.adopted ? { adopted: true } : {}),
       ...(state === 'paused' ? { note: 'The domain is paused (virsh resume).' } : {}),
       ...extra,
@@ -183,7 +198,8 @@ export class LibvirtProvider implements Provider {
     }
     const state = domainState(out.split('\n')[0] ?? '');
     if (state !== 'running') return this.info(rec, state);
-    return this.info(rec, state, { ssh: await this.endpoint(rec, out) });
+    const note = await this.relayEgress(rec);
+    return this.info(rec, state, { ssh: await this.endpoint(rec, out), ...(note ? { note } : {}) });
   }
 
   /** One virsh call per server; an unreachable server marks its machines so, with its error. */
@@ -248,6 +264,8 @@ export class LibvirtProvider implements Provider {
     const sig = opts.signal ? { signal: opts.signal } : {};
     await this.pool.ensurePool(host, opts.signal);
     const base = await this.pool.ensureBase(host, spec.image, opts);
+    const connector = await this.pool.ensureConnector(host, opts.signal);
+    const egressPort = this.freshPort();
     const volume = `${spec.name}.qcow2`;
     const domain = `hlab-${spec.name}`;
     if ((await v.raw(['dominfo', domain], sig)).code === 0)
@@ -283,7 +301,8 @@ export class LibvirtProvider implements Provider {
           cpus: spec.cpus,
           diskPath: disk,
           sshPort: this.freshPort(),
-          seed: `user=lab\nhostname=${spec.name}\nkey=${spec.publicKey}\n`,
+          seed: `user=lab\nhostname=${spec.name}\nkey=${spec.publicKey}\n${EGRESS_SEED_LINE}`,
+          egress: { connector, port: egressPort },
         }),
         sig,
       );
@@ -302,6 +321,9 @@ export class LibvirtProvider implements Provider {
       user: 'lab',
       createdAt: new Date().toISOString(),
       volume,
+      network: 'filtered',
+      egressPort,
+      ...(spec.egressAllow?.length ? { egressAllow: spec.egressAllow } : {}),
     };
     this.store.write(rec);
     opts.progress?.({ current: 1, max: 1, description: `created ${spec.name} on lab server ${host}` });
@@ -459,7 +481,69 @@ export class LibvirtProvider implements Provider {
       await v.run(['undefine', rec.domain, '--snapshots-metadata', '--managed-save']);
     }
     if (rec.volume) await v.raw(['vol-delete', '--pool', POOL, rec.volume]);
+    stopEgressProxy(this.egressFiles(name));
+    rmSync(path.join(this.o.dir, 'egress', name), { recursive: true, force: true });
     this.store.remove(name);
+  }
+
+  egressFiles(name: string): EgressProxyFiles {
+    const dir = path.join(this.o.dir, 'egress', name);
+    return {
+      egressSocket: socketPath(path.join(dir, 'egress.sock')),
+      egressPolicy: path.join(dir, 'egress.json'),
+      egressLog: path.join(dir, 'egress.log'),
+      egressPid: path.join(dir, 'egress.pid'),
+      pid: path.join(dir, 'relay.pid'),
+    };
+  }
+
+  /**
+   * A running filtered machine's package path, from this process: its proxy (started here unless
+   * another app process runs one) and the server port its connector joins, held over this
+   * process's SSH connection. Returns a note when the guest has no package access right now.
+   */
+  private async relayEgress(rec: LibvirtMachineRecord): Promise<string | undefined> {
+    if (rec.network !== 'filtered' || !rec.egressPort) return undefined;
+    const f = this.egressFiles(rec.name);
+    try {
+      if (!(await waitForProxy(f.egressSocket, 100))) {
+        mkdirSync(path.dirname(f.egressPolicy), { recursive: true, mode: 0o700 });
+        writeEgressPolicy(f.egressPolicy, rec.name, rec.egressAllow ?? []);
+        // The proxy lives as long as this process, which holds the forward that feeds it.
+        writeFileSync(f.pid, `${process.pid}\n`, { mode: 0o600 });
+        await startEgressProxy(rec.name, f).ready;
+      }
+      await this.pool.holdEgress(rec.host, rec.egressPort, f.egressSocket);
+      return undefined;
+    } catch (err) {
+      return `No package access for now: ${(err as Error).message}`;
+    }
+  }
+
+  egress(name: string, change: EgressChange = {}): EgressPolicy {
+    const rec = this.store.read(name);
+    const f = this.egressFiles(name);
+    if (rec.network !== 'filtered') {
+      if (change.allow?.length || change.remove?.length)
+        throw new HlabError(
+          'unavailable',
+          `Machine "${name}" ${rec.adopted ? 'is a domain of your own' : 'was made before lab machines had package access'}: the app does not filter its network.`,
+          { machine: name },
+        );
+    } else if (change.allow?.length || change.remove?.length) {
+      const egressAllow = changedAllowList(rec.egressAllow ?? [], change);
+      this.store.write({ ...rec, egressAllow });
+      mkdirSync(path.dirname(f.egressPolicy), { recursive: true, mode: 0o700 });
+      writeEgressPolicy(f.egressPolicy, name, egressAllow);
+    }
+    return {
+      machine: name,
+      network: rec.network === 'filtered' ? 'filtered' : 'open',
+      proxy: PROXY_URL,
+      defaults: DEFAULT_EGRESS_ALLOW,
+      allow: this.store.read(name).egressAllow ?? [],
+      recent: rec.network === 'filtered' ? recentEgress(f.egressLog) : [],
+    };
   }
 
   async assertAlive(name: string, what: string): Promise<void> {
