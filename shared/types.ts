@@ -67,6 +67,11 @@ export interface LabHostSpec {
   keyFile?: string;
   /** How its guests run: `auto` asks libvirt whether KVM is there. */
   accel?: 'auto' | 'kvm' | 'tcg';
+  /**
+   * The server lets QEMU start the package-proxy connector for its guests (`seccomp_sandbox = 0`
+   * in its qemu.conf): machines placed there reach their egress allow list; elsewhere nothing.
+   */
+  packageProxy?: boolean;
 }
 
 /** A registered lab server and what it has now (when it answered). */
@@ -74,6 +79,8 @@ export interface LabHostInfo {
   name: string;
   uri: string;
   accel: 'kvm' | 'tcg';
+  /** Its guests reach their egress allow list through the app's package proxy (LabHostSpec.packageProxy). */
+  packageProxy: boolean;
   /** SHA256 fingerprint of the SSH host key pinned when it was added (qemu+ssh). */
   hostKey?: string;
   reachable: boolean;
@@ -151,7 +158,8 @@ export interface EgressLogEntry {
 /** What a filtered machine's guest may reach, and what it tried lately. */
 export interface EgressPolicy {
   machine: string;
-  network: 'filtered' | 'open';
+  /** 'isolated': the guest reaches nothing at all (a lab machine on a server without the package proxy). */
+  network: 'filtered' | 'open' | 'isolated';
   /** Where the guest finds the proxy (apt is configured with it). */
   proxy: string;
   /** HOST:PORT entries every filtered machine may reach (Debian's mirrors). */

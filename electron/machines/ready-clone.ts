@@ -12,13 +12,10 @@ import { HlabError } from '../../shared/errors.js';
 import { imageSeeding, type MachineInfo } from '../../shared/types.js';
 import { READY_SNAPSHOT, type CreateSpec, type OpOptions, type Provider } from '../providers/provider.js';
 import { shQuote } from '../ssh/executor.js';
-import { ensureKeyPair } from '../ssh/keys.js';
+import { ensureKeyPair, newEd25519 } from '../ssh/keys.js';
 import { fingerprint, KnownHosts } from '../ssh/known-hosts.js';
 import { appPath } from '../platform/app-root.js';
 import { connect, exec, waitForSsh, type HostKeyCheck, type SshTarget } from '../ssh/session.js';
-import ssh2 from 'ssh2';
-
-const { utils } = ssh2;
 
 const TEMPLATE_BOOT_TIMEOUT_MS = 600_000;
 
@@ -188,8 +185,7 @@ export const hostKeyBlob = (publicLine: string) =>
   Buffer.from(publicLine.trim().split(/\s+/)[1] ?? '', 'base64');
 
 /** A machine's own SSH host key, made here so it is known before the machine first answers. */
-export const newHostKey = (machine: string) =>
-  utils.generateKeyPairSync('ed25519', { comment: `root@${machine}` });
+export const newHostKey = (machine: string) => newEd25519(`root@${machine}`);
 
 /**
  * Creates a machine; where its seed can carry a host key (cloud-init images), the key is made here

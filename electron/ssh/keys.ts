@@ -16,11 +16,23 @@ export function keyPaths(keysDir: string, machine: string) {
   return { dir, privatePath: path.join(dir, 'id_ed25519'), publicPath: path.join(dir, 'id_ed25519.pub') };
 }
 
+/**
+ * ssh2's generateKeyPairSync('ed25519') writes a malformed key about once in 170 (a public key
+ * whose first byte is zero comes out 31 bytes long; measured 3 in 500), which ssh2 itself then
+ * refuses to load: a key is kept only once it parses back.
+ */
+export function newEd25519(comment: string): { private: string; public: string } {
+  for (let i = 0; ; i += 1) {
+    const pair = utils.generateKeyPairSync('ed25519', { comment });
+    if (!(utils.parseKey(pair.private) instanceof Error) || i >= 20) return pair;
+  }
+}
+
 export function ensureKeyPair(keysDir: string, machine: string): KeyPair {
   const p = keyPaths(keysDir, machine);
   if (!existsSync(p.privatePath)) {
     mkdirSync(p.dir, { recursive: true, mode: 0o700 });
-    const pair = utils.generateKeyPairSync('ed25519', { comment: `hlab-${machine}` });
+    const pair = newEd25519(`hlab-${machine}`);
     writeFileSync(p.privatePath, pair.private, { mode: 0o600 });
     writeFileSync(p.publicPath, pair.public + '\n', { mode: 0o644 });
     chmodSync(p.privatePath, 0o600);

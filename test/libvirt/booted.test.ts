@@ -26,7 +26,8 @@ beforeAll(async () => {
   ({ service, client } = newService(newHome('libvirt-booted')));
   await authorize(client);
   await must(client, 'hosts.add', { name: 'h1', uri: uriOf(1) });
-  await must(client, 'hosts.add', { name: 'h2', uri: uriOf(2) });
+  // h2 lets QEMU start the package-proxy connector (lab-hosts.sh).
+  await must(client, 'hosts.add', { name: 'h2', uri: uriOf(2), packageProxy: true });
   await must(client, 'machines.create', { name: M, provider: 'libvirt', host: 'h2', memoryMiB: 1024 });
   await must(client, 'machines.up', { name: M });
 });

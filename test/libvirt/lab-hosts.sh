@@ -35,6 +35,10 @@ auth_unix_rw = "none"
 CONF
   # QEMU's private /dev would try to carry the /dev/kvm bind mount below over and fail.
   grep -q '^namespaces = \[\]' /etc/libvirt/qemu.conf || echo 'namespaces = []' >>/etc/libvirt/qemu.conf
+  # h2 is set up for the package proxy: QEMU may start the egress connector (no seccomp sandbox).
+  if [ "$h" = h2 ]; then
+    grep -q '^seccomp_sandbox = 0' /etc/libvirt/qemu.conf || echo 'seccomp_sandbox = 0' >>/etc/libvirt/qemu.conf
+  fi
   hostname "$h"
   echo $$ >"$dir/pid"
   for _ in $(seq 1 100); do ip link show "veth-$h" >/dev/null 2>&1 && break; sleep 0.1; done

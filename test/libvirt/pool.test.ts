@@ -34,8 +34,15 @@ afterAll(async () => {
 describe('lab servers over qemu+ssh (no guest booted)', { timeout: 180_000 }, () => {
   it('adds three servers, pinning each SSH host key, and lists what each has', async () => {
     for (const i of [1, 2, 3]) {
-      const h = await must(client, 'hosts.add', { name: `h${i}`, uri: uriOf(i) });
-      expect(h).toMatchObject({ name: `h${i}`, reachable: true, accel: 'tcg', libvirtVersion: '9.0.0' });
+      // h2's QEMU may start the package-proxy connector (lab-hosts.sh); the others keep the sandbox.
+      const h = await must(client, 'hosts.add', { name: `h${i}`, uri: uriOf(i), packageProxy: i === 2 });
+      expect(h).toMatchObject({
+        name: `h${i}`,
+        reachable: true,
+        accel: 'tcg',
+        libvirtVersion: '9.0.0',
+        packageProxy: i === 2,
+      });
       expect(h.hostKey).toBe(hostKeyFingerprint(`h${i}`));
     }
     const list = await must(client, 'hosts.list', {});
@@ -69,7 +76,8 @@ describe('lab servers over qemu+ssh (no guest booted)', { timeout: 180_000 }, ()
     const placed: string[] = [];
     for (const m of ['p1', 'p2', 'p3']) {
       const info = await must(client, 'machines.create', { name: m, provider: 'libvirt', memoryMiB: 2048 });
-      expect(info).toMatchObject({ provider: 'libvirt', state: 'stopped', network: 'filtered' });
+      expect(info).toMatchObject({ provider: 'libvirt', state: 'stopped' });
+      expect(info.network).toBe(info.host === 'h2' ? 'filtered' : 'isolated');
       placed.push(info.host ?? '');
     }
     expect([...placed].sort()).toEqual(['h1', 'h2', 'h3']);
@@ -106,6 +114,14 @@ describe('lab servers over qemu+ssh (no guest booted)', { timeout: 180_000 }, ()
     expect(xml).toContain('egress=http://10.0.2.100:3142');
     const mode = onHostShell('h2', 'stat -c %a /var/lib/libvirt/images/hlab/hlab-egress-connect.pl');
     expect(mode).toBe('644');
+    // A server without --package-proxy: no connector, no proxy address, the guest reaches nothing.
+    const elsewhere = onHost('h1', ['list', '--all', '--name'])
+      .out.split('\n')
+      .find((d) => d.startsWith('hlab-p'));
+    const plain = onHost('h1', ['dumpxml', elsewhere ?? '']).out;
+    expect(plain).toContain('user,id=hlab0,restrict=on,hostfwd=tcp:127.0.0.1:');
+    expect(plain).not.toContain('guestfwd');
+    expect(plain).not.toContain('egress=');
   });
 
   it('takes, lists and removes a disk-only snapshot of a stopped machine; libvirt then refuses to migrate it', async () => {

@@ -27,6 +27,7 @@ export function hostHandlers(ctx: ServiceContext): HostHandlers {
           // A key file is a path on this computer: only the CLI names one, as for every host path.
           ...(req.keyFile !== undefined ? { keyFile: hostPath(op, req.keyFile, 'keyFile') } : {}),
           ...(a ? { accel: a } : {}),
+          ...(req.packageProxy === true ? { packageProxy: true } : {}),
         },
         { signal: op.signal, progress: op.progress },
       );

@@ -3,6 +3,8 @@ import type { EgressPolicy } from '../../../shared/types.js';
 import { UsageError, type Call, type Command, type Print } from './router.js';
 
 export function egressText(p: EgressPolicy): string {
+  if (p.network === 'isolated')
+    return `${p.machine}: isolated. The guest reaches nothing at all, not even a package mirror (its lab server was added without --package-proxy).`;
   if (p.network === 'open')
     return `${p.machine}: open NAT networking (made before the egress filter; recreate it to filter). Its guest reaches the host's loopback as 10.0.2.2.`;
   const recent = p.recent.filter((e) => e.verdict !== 'allowed');

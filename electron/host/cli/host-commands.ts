@@ -8,6 +8,7 @@ export function hostLine(h: LabHostInfo): string {
         `libvirt ${h.libvirtVersion ?? '?'}`,
         `QEMU ${h.qemuVersion ?? '?'}`,
         h.accel.toUpperCase(),
+        h.packageProxy ? 'package proxy' : 'guests isolated',
         `${h.cpus ?? '?'} CPU`,
         `${h.freeMiB ?? '?'}/${h.memoryMiB ?? '?'} MiB free`,
       ].join(', ')
@@ -37,7 +38,12 @@ export function hostCommands(call: Call, print: Print): Command[] {
       arity: [1, 1],
       summary:
         'Register a lab server: --uri qemu+ssh://USER@HOST/system [--key FILE] [--accel auto|kvm|tcg] (pins its SSH host key)',
-      options: { uri: { type: 'string' }, key: { type: 'string' }, accel: { type: 'string' } },
+      options: {
+        uri: { type: 'string' },
+        key: { type: 'string' },
+        accel: { type: 'string' },
+        'package-proxy': { type: 'boolean' },
+      },
       run: async (ctx) => {
         if (typeof ctx.values.uri !== 'string')
           throw new UsageError('--uri is required (qemu+ssh://USER@HOST/system)');
@@ -49,6 +55,7 @@ export function hostCommands(call: Call, print: Print): Command[] {
           uri: ctx.values.uri,
           ...(typeof ctx.values.key === 'string' ? { keyFile: ctx.values.key } : {}),
           ...(accel ? { accel } : {}),
+          ...(ctx.values['package-proxy'] === true ? { packageProxy: true } : {}),
         });
         return print(ctx, h, () =>
           [

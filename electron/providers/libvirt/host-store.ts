@@ -13,6 +13,8 @@ export interface LabHostRecord {
   uri: string;
   keyFile?: string;
   accel: 'kvm' | 'tcg';
+  /** QEMU may start the egress connector there (seccomp_sandbox = 0): its machines get package access. */
+  packageProxy?: boolean;
   /** The pinned host key, `TYPE BASE64` (qemu+ssh only). */
   hostKey?: string;
   addedAt: string;

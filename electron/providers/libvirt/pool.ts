@@ -121,6 +121,7 @@ export class LabPool {
       name: spec.name,
       uri: u.uri,
       ...(spec.keyFile ? { keyFile: spec.keyFile } : {}),
+      ...(spec.packageProxy ? { packageProxy: true } : {}),
       accel: 'tcg',
       addedAt: new Date().toISOString(),
     };
@@ -168,6 +169,7 @@ export class LabPool {
       name: rec.name,
       uri: rec.uri,
       accel: rec.accel,
+      packageProxy: rec.packageProxy === true,
       ...(rec.hostKey ? { hostKey: hostKeyFingerprint(rec.hostKey) } : {}),
       reachable: false,
       machines,

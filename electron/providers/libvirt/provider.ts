@@ -264,8 +264,11 @@ export class LibvirtProvider implements Provider {
     const sig = opts.signal ? { signal: opts.signal } : {};
     await this.pool.ensurePool(host, opts.signal);
     const base = await this.pool.ensureBase(host, spec.image, opts);
-    const connector = await this.pool.ensureConnector(host, opts.signal);
-    const egressPort = this.freshPort();
+    // QEMU's seccomp sandbox (libvirt's default) kills a QEMU that starts a process: only a server
+    // that allows it gets the connector, and its guests package access.
+    const egress = hostRec.packageProxy
+      ? { connector: await this.pool.ensureConnector(host, opts.signal), port: this.freshPort() }
+      : undefined;
     const volume = `${spec.name}.qcow2`;
     const domain = `hlab-${spec.name}`;
     if ((await v.raw(['dominfo', domain], sig)).code === 0)
@@ -301,8 +304,8 @@ export class LibvirtProvider implements Provider {
           cpus: spec.cpus,
           diskPath: disk,
           sshPort: this.freshPort(),
-          seed: `user=lab\nhostname=${spec.name}\nkey=${spec.publicKey}\n${EGRESS_SEED_LINE}`,
-          egress: { connector, port: egressPort },
+          seed: `user=lab\nhostname=${spec.name}\nkey=${spec.publicKey}\n${egress ? EGRESS_SEED_LINE : ''}`,
+          ...(egress ? { egress } : {}),
         }),
         sig,
       );
@@ -321,9 +324,13 @@ export class LibvirtProvider implements Provider {
       user: 'lab',
       createdAt: new Date().toISOString(),
       volume,
-      network: 'filtered',
-      egressPort,
-      ...(spec.egressAllow?.length ? { egressAllow: spec.egressAllow } : {}),
+      ...(egress
+        ? {
+            network: 'filtered' as const,
+            egressPort: egress.port,
+            ...(spec.egressAllow?.length ? { egressAllow: spec.egressAllow } : {}),
+          }
+        : {}),
     };
     this.store.write(rec);
     opts.progress?.({ current: 1, max: 1, description: `created ${spec.name} on lab server ${host}` });
@@ -527,7 +534,9 @@ export class LibvirtProvider implements Provider {
       if (change.allow?.length || change.remove?.length)
         throw new HlabError(
           'unavailable',
-          `Machine "${name}" ${rec.adopted ? 'is a domain of your own' : 'was made before lab machines had package access'}: the app does not filter its network.`,
+          rec.adopted
+            ? `Machine "${name}" is a domain of your own: the app does not filter its network.`
+            : `Machine "${name}" reaches nothing at all: its lab server "${rec.host}" was added without --package-proxy (QEMU's seccomp sandbox there forbids the connector; see docs/lab-servers.md).`,
           { machine: name },
         );
     } else if (change.allow?.length || change.remove?.length) {
@@ -538,7 +547,7 @@ export class LibvirtProvider implements Provider {
     }
     return {
       machine: name,
-      network: rec.network === 'filtered' ? 'filtered' : 'open',
+      network: rec.network === 'filtered' ? 'filtered' : rec.adopted ? 'open' : 'isolated',
       proxy: PROXY_URL,
       defaults: DEFAULT_EGRESS_ALLOW,
       allow: this.store.read(name).egressAllow ?? [],
