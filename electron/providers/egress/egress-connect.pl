@@ -17,8 +17,10 @@ my $path = shift @ARGV;
 exit 2 unless defined $path;
 my $proxy;
 if ($path =~ /^tcp:(\d{1,5})$/) {
+  # Copied first: $1 is passed by alias, and inet_aton's own matching would change it.
+  my $port = $1;
   socket($proxy, PF_INET, SOCK_STREAM, 0) or exit 1;
-  connect($proxy, pack_sockaddr_in($1, inet_aton('127.0.0.1'))) or exit 1;
+  connect($proxy, pack_sockaddr_in($port, inet_aton('127.0.0.1'))) or exit 1;
 }
 else {
   socket($proxy, PF_UNIX, SOCK_STREAM, 0) or exit 1;
