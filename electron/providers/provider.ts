@@ -131,6 +131,26 @@ export function validateSnapshotName(snapshot: string): void {
   }
 }
 
+/** A snapshot that is not there: nothing was touched. */
+export const snapshotNotFound = (machine: string, snapshot: string) =>
+  new HlabError(
+    'snapshot-not-found',
+    `Machine "${machine}" has no snapshot "${snapshot}"; nothing was changed.`,
+    {
+      machine,
+      snapshot,
+    },
+  );
+
+/** Refuses a snapshot name the machine already has (taking it would fail half-way or overwrite). */
+export function refuseTakenSnapshot(existing: SnapshotInfo[], machine: string, snapshot: string): void {
+  if (existing.some((s) => s.name === snapshot))
+    throw new HlabError('conflict', `Machine "${machine}" already has a snapshot "${snapshot}".`, {
+      machine,
+      snapshot,
+    });
+}
+
 /** Runs a host command; providers take one so tests can replay recorded transcripts. */
 export type CommandRunner = (
   cmd: string,

@@ -15,6 +15,7 @@ import { readEvents } from '../../electron/engine/journal.js';
 import { ensureKeyPair } from '../../electron/ssh/keys.js';
 import { forwardedSshPort } from '../../electron/providers/libvirt/domain-xml.js';
 import { must, newHome, newService, sh } from '../integration/vm-env.js';
+import { LOCKOUT_OUTCOMES, writeLockoutRecipe } from '../integration/lockout-recipe.js';
 import { authorize, onHost, STATE, uriOf } from './lab-env.js';
 
 const M = 'lb1';
@@ -95,23 +96,9 @@ describe('a booted machine on a remote lab server', { timeout: 900_000 }, () => 
   });
 
   it('runs a recipe: the lockout rolled back, the others validated; evidence names provider and host', async () => {
-    const file = path.join(service.context.home, 'lv-lockout.yaml');
-    writeFileSync(
-      file,
-      [
-        'id: lv-lockout',
-        'title: good, broken lockout, good',
-        'base: debian-12',
-        'onFailure: continue',
-        'steps:',
-        '  - step: disable-rare-protocols',
-        '  - step: demo-sshd-lockout',
-        '  - step: kernel-sysctl',
-        '',
-      ].join('\n'),
-    );
+    const file = writeLockoutRecipe(service.context.home, 'lv-lockout');
     const s = await must(client, 'runs.start', { recipe: file, machine: M });
-    expect(s.steps.map((x) => x.outcome)).toEqual(['validated', 'rolled-back', 'validated']);
+    expect(s.steps.map((x) => x.outcome)).toEqual(LOCKOUT_OUTCOMES);
     const events = readEvents(service.context.paths.runs, s.id);
     expect(events.find((e) => e.type === 'rollback-finished')).toMatchObject({ healthy: true });
     expect(await sh(client, M, '/usr/sbin/sysctl -n kernel.kptr_restrict')).toBe('2');

@@ -13,6 +13,7 @@ import type { Service } from '../../electron/core/service.js';
 import { readEvents } from '../../electron/engine/journal.js';
 import { runRecipe } from '../../electron/engine/run.js';
 import { inlineStep } from '../integration/inline-step.js';
+import { LOCKOUT_OUTCOMES, writeLockoutRecipe } from '../integration/lockout-recipe.js';
 import { providerContract } from '../integration/provider-contract.js';
 import { failure, must, newHome, newService, sh } from '../integration/vm-env.js';
 
@@ -74,23 +75,9 @@ describe('Vagrant provider specifics', { timeout: 900_000 }, () => {
   });
 
   it('runs a recipe with a broken lockout step between two good ones: rolled back, the others validated', async () => {
-    const file = path.join(service.context.home, 'vagrant-lockout.yaml');
-    writeFileSync(
-      file,
-      [
-        'id: vagrant-lockout',
-        'title: good, broken lockout, good',
-        'base: debian-12',
-        'onFailure: continue',
-        'steps:',
-        '  - step: disable-rare-protocols',
-        '  - step: demo-sshd-lockout',
-        '  - step: kernel-sysctl',
-        '',
-      ].join('\n'),
-    );
+    const file = writeLockoutRecipe(service.context.home, 'vagrant-lockout');
     const s = await must(client, 'runs.start', { recipe: file, machine: M });
-    expect(s.steps.map((x) => x.outcome)).toEqual(['validated', 'rolled-back', 'validated']);
+    expect(s.steps.map((x) => x.outcome)).toEqual(LOCKOUT_OUTCOMES);
     const events = readEvents(service.context.paths.runs, s.id);
     expect(events.find((e) => e.type === 'rollback-finished')).toMatchObject({ healthy: true });
     expect(events.find((e) => e.type === 'facts')).toMatchObject({

@@ -36,6 +36,8 @@ import type {
 import { run } from '../../platform/run.js';
 import {
   NAME_PATTERN,
+  refuseTakenSnapshot,
+  snapshotNotFound,
   validateSnapshotName,
   type CreateSpec,
   type Detection,
@@ -46,7 +48,8 @@ import {
   type SnapshotManager,
 } from '../provider.js';
 import { domainXml, forwardedSshPort } from './domain-xml.js';
-import { LibvirtMachineStore, type LibvirtMachineRecord } from './machine-store.js';
+import { RecordStore } from '../record-store.js';
+import { machinesOn, type LibvirtMachineRecord } from './machine-store.js';
 import { domainState, firstIpv4, parseDomainList, parseSnapshotList, type DomainState } from './parse.js';
 import { LabPool, POOL, PROBE_TIMEOUT_MS } from './pool.js';
 
@@ -86,12 +89,12 @@ export class LibvirtProvider implements Provider {
     hostPool: true,
   };
   readonly pool: LabPool;
-  readonly store: LibvirtMachineStore;
+  readonly store: RecordStore<LibvirtMachineRecord>;
   readonly restorePath: RestorePath;
 
   constructor(private readonly o: LibvirtProviderOptions) {
     this.pool = new LabPool({ dir: o.dir, keysDir: o.keysDir, runDir: o.runDir, env: o.env });
-    this.store = new LibvirtMachineStore(path.join(o.dir, 'machines'));
+    this.store = new RecordStore<LibvirtMachineRecord>(o.dir);
     const r = o.env.HLAB_LIBVIRT_RESTORE ?? 'monitor';
     if (r !== 'monitor' && r !== 'revert')
       throw new HlabError('bad-request', `HLAB_LIBVIRT_RESTORE must be monitor or revert (got "${r}").`);
@@ -315,6 +318,7 @@ export class LibvirtProvider implements Provider {
     }
     const rec: LibvirtMachineRecord = {
       name: spec.name,
+      adopted: false,
       host,
       domain,
       image: spec.image.name,
@@ -575,13 +579,13 @@ export class LibvirtProvider implements Provider {
         this.pool.store.list().map((h) =>
           this.pool.info(
             h,
-            this.store.onHost(h.name).map((r) => r.name),
+            machinesOn(this.store, h.name).map((r) => r.name),
           ),
         ),
       ),
     remove: async (name, o = {}) => {
       this.pool.store.get(name);
-      const placed = this.store.onHost(name).map((r) => r.name);
+      const placed = machinesOn(this.store, name).map((r) => r.name);
       if (placed.length && !o.forget)
         throw new HlabError(
           'conflict',
@@ -617,26 +621,14 @@ export class LibvirtProvider implements Provider {
 
   private async findSnapshot(machine: string, snapshot: string): Promise<SnapshotInfo> {
     const s = (await this.listSnapshots(machine)).find((x) => x.name === snapshot);
-    if (!s)
-      throw new HlabError(
-        'snapshot-not-found',
-        `Machine "${machine}" has no snapshot "${snapshot}"; nothing was changed.`,
-        {
-          machine,
-          snapshot,
-        },
-      );
+    if (!s) throw snapshotNotFound(machine, snapshot);
     return s;
   }
 
   private async takeSnapshot(machine: string, snapshot: string, opts: OpOptions = {}): Promise<SnapshotInfo> {
     validateSnapshotName(snapshot);
     const rec = this.store.read(machine);
-    if ((await this.listSnapshots(machine)).some((s) => s.name === snapshot))
-      throw new HlabError('conflict', `Machine "${machine}" already has a snapshot "${snapshot}".`, {
-        machine,
-        snapshot,
-      });
+    refuseTakenSnapshot(await this.listSnapshots(machine), machine, snapshot);
     opts.progress?.({
       current: 0,
       max: -1,
@@ -663,12 +655,7 @@ export class LibvirtProvider implements Provider {
     );
     const running = domainState(first ?? '') === 'running';
     const snap = this.snapshotRows(rows.join('\n')).find((x) => x.name === snapshot);
-    if (!snap)
-      throw new HlabError(
-        'snapshot-not-found',
-        `Machine "${machine}" has no snapshot "${snapshot}"; nothing was changed.`,
-        { machine, snapshot },
-      );
+    if (!snap) throw snapshotNotFound(machine, snapshot);
     const o = { timeoutMs: SAVE_TIMEOUT_MS, ...(opts.signal ? { signal: opts.signal } : {}) };
     opts.progress?.({
       current: 0,

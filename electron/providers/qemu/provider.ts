@@ -35,6 +35,8 @@ import {
 import { run } from '../../platform/run.js';
 import {
   READY_SNAPSHOT,
+  refuseTakenSnapshot,
+  snapshotNotFound,
   validateSnapshotName,
   type CreateSpec,
   type Detection,
@@ -637,11 +639,7 @@ export class QemuProvider implements Provider {
   private async findSnapshot(machine: string, snapshot: string): Promise<SnapshotInfo> {
     const found = (await this.listSnapshots(machine)).find((s) => s.name === snapshot);
     if (!found) {
-      throw new HlabError(
-        'snapshot-not-found',
-        `Machine "${machine}" has no snapshot "${snapshot}"; nothing was changed.`,
-        { machine, snapshot },
-      );
+      throw snapshotNotFound(machine, snapshot);
     }
     return found;
   }
@@ -683,12 +681,7 @@ export class QemuProvider implements Provider {
   private async takeSnapshot(machine: string, snapshot: string, opts: OpOptions = {}): Promise<SnapshotInfo> {
     validateSnapshotName(snapshot);
     const rec = this.store.read(machine);
-    if ((await this.listSnapshots(machine)).some((s) => s.name === snapshot)) {
-      throw new HlabError('conflict', `Machine "${machine}" already has a snapshot "${snapshot}".`, {
-        machine,
-        snapshot,
-      });
-    }
+    refuseTakenSnapshot(await this.listSnapshots(machine), machine, snapshot);
     const running = this.liveState(rec).running;
     opts.progress?.({
       current: 0,
