@@ -6,19 +6,7 @@
  * refuses to migrate a domain with internal snapshots).
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { changedAllowList } from '../../../shared/egress.js';
-import { socketPath } from '../../platform/socket-path.js';
-import {
-  DEFAULT_EGRESS_ALLOW,
-  EGRESS_SEED_LINE,
-  PROXY_URL,
-  recentEgress,
-  startEgressProxy,
-  stopEgressProxy,
-  waitForProxy,
-  writeEgressPolicy,
-  type EgressProxyFiles,
-} from '../egress/egress.js';
+import { EGRESS_SEED_LINE, stopEgressProxy, type EgressProxyFiles } from '../egress/egress.js';
 import path from 'node:path';
 import { randomInt } from 'node:crypto';
 import { HlabError } from '../../../shared/errors.js';
@@ -30,15 +18,11 @@ import type {
   MachineFacts,
   MachineInfo,
   ProviderCapabilities,
-  SnapshotInfo,
   SshEndpoint,
 } from '../../../shared/types.js';
 import { run } from '../../platform/run.js';
 import {
   NAME_PATTERN,
-  refuseTakenSnapshot,
-  snapshotNotFound,
-  validateSnapshotName,
   type CreateSpec,
   type Detection,
   type EgressChange,
@@ -50,15 +34,12 @@ import {
 import { domainXml, forwardedSshPort } from './domain-xml.js';
 import { RecordStore } from '../record-store.js';
 import { machinesOn, type LibvirtMachineRecord } from './machine-store.js';
-import { domainState, firstIpv4, parseDomainList, parseSnapshotList, type DomainState } from './parse.js';
-import { LabPool, POOL, PROBE_TIMEOUT_MS } from './pool.js';
+import { labEgressFiles, machineEgress, relayEgress } from './machine-egress.js';
+import { LabSnapshots, type RestorePath } from './snapshots.js';
 
-/**
- * How a running machine goes back to a live snapshot: 'monitor' sends QEMU's own `loadvm` through
- * libvirt (the VM keeps running; libvirt marks the domain tainted), 'revert' is `virsh
- * snapshot-revert` (libvirt restarts QEMU with -loadvm). See the README's rollback table.
- */
-export type RestorePath = 'monitor' | 'revert';
+export type { RestorePath } from './snapshots.js';
+import { domainState, firstIpv4, parseDomainList, type DomainState } from './parse.js';
+import { LabPool, POOL, PROBE_TIMEOUT_MS } from './pool.js';
 
 export interface LibvirtProviderOptions {
   /** home/libvirt */
@@ -68,7 +49,6 @@ export interface LibvirtProviderOptions {
   env: NodeJS.ProcessEnv;
 }
 
-const SAVE_TIMEOUT_MS = 900_000;
 const PORTS = { min: 20_000, max: 60_000 };
 
 export class LibvirtProvider implements Provider {
@@ -498,65 +478,16 @@ export class LibvirtProvider implements Provider {
   }
 
   egressFiles(name: string): EgressProxyFiles {
-    const dir = path.join(this.o.dir, 'egress', name);
-    return {
-      egressSocket: socketPath(path.join(dir, 'egress.sock')),
-      egressPolicy: path.join(dir, 'egress.json'),
-      egressLog: path.join(dir, 'egress.log'),
-      egressPid: path.join(dir, 'egress.pid'),
-      pid: path.join(dir, 'relay.pid'),
-    };
+    return labEgressFiles(this.o.dir, name);
   }
 
-  /**
-   * A running filtered machine's package path, from this process: its proxy (started here unless
-   * another app process runs one) and the server port its connector joins, held over this
-   * process's SSH connection. Returns a note when the guest has no package access right now.
-   */
-  private async relayEgress(rec: LibvirtMachineRecord): Promise<string | undefined> {
-    if (rec.network !== 'filtered' || !rec.egressPort) return undefined;
-    const f = this.egressFiles(rec.name);
-    try {
-      if (!(await waitForProxy(f.egressSocket, 100))) {
-        mkdirSync(path.dirname(f.egressPolicy), { recursive: true, mode: 0o700 });
-        writeEgressPolicy(f.egressPolicy, rec.name, rec.egressAllow ?? []);
-        // The proxy lives as long as this process, which holds the forward that feeds it.
-        writeFileSync(f.pid, `${process.pid}\n`, { mode: 0o600 });
-        await startEgressProxy(rec.name, f).ready;
-      }
-      await this.pool.holdEgress(rec.host, rec.egressPort, f.egressSocket);
-      return undefined;
-    } catch (err) {
-      return `No package access for now: ${(err as Error).message}`;
-    }
+  /** A running filtered machine's package path, from this process (see relayEgress). */
+  private relayEgress(rec: LibvirtMachineRecord): Promise<string | undefined> {
+    return relayEgress(rec, this.egressFiles(rec.name), this.pool);
   }
 
   egress(name: string, change: EgressChange = {}): EgressPolicy {
-    const rec = this.store.read(name);
-    const f = this.egressFiles(name);
-    if (rec.network !== 'filtered') {
-      if (change.allow?.length || change.remove?.length)
-        throw new HlabError(
-          'unavailable',
-          rec.adopted
-            ? `Machine "${name}" is a domain of your own: the app does not filter its network.`
-            : `Machine "${name}" reaches nothing at all: its lab server "${rec.host}" was added without --package-proxy (QEMU's seccomp sandbox there forbids the connector; see docs/lab-servers.md).`,
-          { machine: name },
-        );
-    } else if (change.allow?.length || change.remove?.length) {
-      const egressAllow = changedAllowList(rec.egressAllow ?? [], change);
-      this.store.write({ ...rec, egressAllow });
-      mkdirSync(path.dirname(f.egressPolicy), { recursive: true, mode: 0o700 });
-      writeEgressPolicy(f.egressPolicy, name, egressAllow);
-    }
-    return {
-      machine: name,
-      network: rec.network === 'filtered' ? 'filtered' : rec.adopted ? 'open' : 'isolated',
-      proxy: PROXY_URL,
-      defaults: DEFAULT_EGRESS_ALLOW,
-      allow: this.store.read(name).egressAllow ?? [],
-      recent: rec.network === 'filtered' ? recentEgress(f.egressLog) : [],
-    };
+    return machineEgress(this.store, name, change, this.egressFiles(name));
   }
 
   async assertAlive(name: string, what: string): Promise<void> {
@@ -599,107 +530,11 @@ export class LibvirtProvider implements Provider {
     publicKey: () => this.pool.appKey().publicKey,
   };
 
-  readonly snapshots: SnapshotManager = {
-    list: (m) => this.listSnapshots(m),
-    take: (m, s, o) => this.takeSnapshot(m, s, o),
-    restore: (m, s, o) => this.restoreSnapshot(m, s, o),
-    remove: (m, s) => this.removeSnapshot(m, s),
-  };
-
-  private async listSnapshots(machine: string): Promise<SnapshotInfo[]> {
-    const rec = this.store.read(machine);
-    return this.snapshotRows(await this.v(rec).run(['snapshot-list', rec.domain]));
-  }
-
-  private snapshotRows(text: string): SnapshotInfo[] {
-    return parseSnapshotList(text).map((r) => ({
-      name: r.name,
-      live: r.state === 'running' || r.state === 'paused',
-      createdAt: r.createdAt,
-    }));
-  }
-
-  private async findSnapshot(machine: string, snapshot: string): Promise<SnapshotInfo> {
-    const s = (await this.listSnapshots(machine)).find((x) => x.name === snapshot);
-    if (!s) throw snapshotNotFound(machine, snapshot);
-    return s;
-  }
-
-  private async takeSnapshot(machine: string, snapshot: string, opts: OpOptions = {}): Promise<SnapshotInfo> {
-    validateSnapshotName(snapshot);
-    const rec = this.store.read(machine);
-    refuseTakenSnapshot(await this.listSnapshots(machine), machine, snapshot);
-    opts.progress?.({
-      current: 0,
-      max: -1,
-      description: `snapshot ${snapshot} of ${machine} on ${rec.host}`,
-    });
-    await this.v(rec).run(['snapshot-create-as', rec.domain, snapshot], {
-      timeoutMs: SAVE_TIMEOUT_MS,
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
-    return this.findSnapshot(machine, snapshot);
-  }
-
-  private async restoreSnapshot(
-    machine: string,
-    snapshot: string,
-    opts: OpOptions = {},
-  ): Promise<SnapshotInfo> {
-    validateSnapshotName(snapshot);
-    const rec = this.store.read(machine);
-    const v = this.v(rec);
-    // One virsh call (one channel on the server's connection) for the state and the snapshot.
-    const [first, ...rows] = (await v.run([`domstate ${rec.domain}; snapshot-list ${rec.domain}`])).split(
-      '\n',
-    );
-    const running = domainState(first ?? '') === 'running';
-    const snap = this.snapshotRows(rows.join('\n')).find((x) => x.name === snapshot);
-    if (!snap) throw snapshotNotFound(machine, snapshot);
-    const o = { timeoutMs: SAVE_TIMEOUT_MS, ...(opts.signal ? { signal: opts.signal } : {}) };
-    opts.progress?.({
-      current: 0,
-      max: -1,
-      description: `restoring ${snapshot} on ${machine} (${rec.host})`,
-    });
-    if (running && !snap.live)
-      throw new HlabError(
-        'vm-state',
-        `Snapshot "${snapshot}" of "${machine}" holds no VM state; stop the machine to restore it.`,
-        {
-          machine,
-          snapshot,
-        },
-      );
-    if (running && this.restorePath === 'monitor') {
-      // The name passed NAME_PATTERN: a plain word inside QEMU's own command line. loadvm prints
-      // nothing when it worked; the state follows in the same call.
-      const lines = (
-        await v.run(
-          [`qemu-monitor-command ${rec.domain} --hmp 'loadvm ${snapshot}'; domstate ${rec.domain}`],
-          o,
-        )
-      )
-        .split('\n')
-        .filter((l) => l.trim());
-      const state = domainState(lines.pop() ?? '');
-      if (lines.length)
-        throw new HlabError(
-          'internal',
-          `loadvm ${snapshot} on machine "${machine}" failed: ${lines.join(' ').slice(0, 300)}`,
-          { machine },
-        );
-      if (state === 'paused') await v.run(['resume', rec.domain]);
-    } else {
-      await v.run(['snapshot-revert', rec.domain, snapshot], o);
-    }
-    return snap;
-  }
-
-  private async removeSnapshot(machine: string, snapshot: string): Promise<void> {
-    validateSnapshotName(snapshot);
-    const rec = this.store.read(machine);
-    await this.findSnapshot(machine, snapshot);
-    await this.v(rec).run(['snapshot-delete', rec.domain, snapshot], { timeoutMs: SAVE_TIMEOUT_MS });
-  }
+  readonly snapshots: SnapshotManager = new LabSnapshots(
+    (m) => {
+      const rec = this.store.read(m);
+      return { rec, v: this.v(rec) };
+    },
+    () => this.restorePath,
+  );
 }
