@@ -167,7 +167,13 @@ export class LibvirtProvider implements Provider {
     };
   }
 
-  async get(name: string): Promise<MachineInfo> {
+  /** The machine now; a running filtered one gets its package path from this process too. */
+  get(name: string): Promise<MachineInfo> {
+    return this.inspect(name, true);
+  }
+
+  /** `relay`: also start the package path (not for listings: a `machine list` starts no proxies). */
+  private async inspect(name: string, relay: boolean): Promise<MachineInfo> {
     const rec = this.store.read(name);
     let out: string;
     try {
@@ -181,7 +187,7 @@ export class LibvirtProvider implements Provider {
     }
     const state = domainState(out.split('\n')[0] ?? '');
     if (state !== 'running') return this.info(rec, state);
-    const note = await this.relayEgress(rec);
+    const note = relay ? await this.relayEgress(rec) : undefined;
     return this.info(rec, state, { ssh: await this.endpoint(rec, out), ...(note ? { note } : {}) });
   }
 
@@ -205,7 +211,7 @@ export class LibvirtProvider implements Provider {
         return Promise.all(
           recs.map((r) => {
             const s = states.get(r.domain);
-            if (s === 'running') return this.get(r.name);
+            if (s === 'running') return this.inspect(r.name, false);
             return this.info(
               r,
               s ?? 'other',
