@@ -108,6 +108,14 @@ describe('a booted machine on a remote lab server', { timeout: 900_000 }, () => 
     });
   });
 
+  it('benches it and reads its login events like any machine', async () => {
+    const bench = await must(client, 'bench.run', { machine: M, tool: 'checks' });
+    expect(bench.tests.find((t) => t.id.startsWith('kernel-sysctl/'))?.result).toBe('pass');
+    const events = await must(client, 'events.collect', { machine: M });
+    // The app's own logins through the server: accepted publickey logins of the lab user.
+    expect(events.events.some((e) => e.action === 'ssh_login' && e.user === 'lab')).toBe(true);
+  });
+
   it('restores a live snapshot both ways: through the monitor and with virsh snapshot-revert', async () => {
     await must(client, 'snapshots.take', { machine: M, snapshot: 'clean' });
     const revert = newService(service.context.home, undefined, { HLAB_LIBVIRT_RESTORE: 'revert' }).client;
