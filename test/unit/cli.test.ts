@@ -80,7 +80,7 @@ describe('hlab CLI', () => {
     const p = io();
     expect(await main(['providers', 'list', '--json'], p.io)).toBe(0);
     const providers = JSON.parse(p.out.join('\n')) as Array<{ kind: string }>;
-    expect(providers.map((x) => x.kind)).toEqual(['qemu', 'vagrant', 'virtualbox']);
+    expect(providers.map((x) => x.kind)).toEqual(['qemu', 'vagrant', 'virtualbox', 'libvirt']);
   });
 
   it('reports runtime errors with their code and exits 2', async () => {
