@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DoctorReport } from '../../shared/doctor.js';
 import type { ProviderStatus } from '../../shared/types.js';
-import { doctor, doctorText } from '../../electron/machines/doctor.js';
+import { doctor, doctorText, labServerCheck } from '../../electron/machines/doctor.js';
 
 const caps = {} as ProviderStatus['capabilities'];
 const qemu: ProviderStatus = { kind: 'qemu', available: true, version: '7.2.22', capabilities: caps };
@@ -107,5 +107,34 @@ describe('hlab doctor on this host', () => {
     expect(report.imagePath).toBe('pull');
     expect(report.ready).toBe(true);
     expect(code).toBe(0);
+  });
+});
+
+describe('doctor: lab servers', () => {
+  const server = {
+    name: 's1',
+    uri: 'qemu+ssh://lab@s1/system',
+    accel: 'kvm' as const,
+    packageProxy: false,
+    reachable: true,
+    libvirtVersion: '9.0.0',
+    qemuVersion: '7.2.22',
+    cpus: 8,
+    freeMiB: 30000,
+    memoryMiB: 32000,
+    machines: ['t01'],
+  };
+
+  it('one line per server: ready with KVM, a fix for TCG and for an unreachable one', () => {
+    expect(labServerCheck(server)).toMatchObject({ id: 'host:s1', ok: true, need: 'optional' });
+    expect(labServerCheck(server).detail).toBe(
+      'libvirt 9.0.0, QEMU 7.2.22, KVM, 8 CPU, 30000 MiB free, 1 machine(s)',
+    );
+    const tcg = labServerCheck({ ...server, accel: 'tcg' });
+    expect(tcg).toMatchObject({ ok: false });
+    expect(tcg.fix).toContain('KVM');
+    const down = labServerCheck({ ...server, reachable: false, error: 'Lab server "s1" is unreachable: x' });
+    expect(down).toMatchObject({ ok: false, detail: 'Lab server "s1" is unreachable: x' });
+    expect(down.fix).toContain('hlab hosts key');
   });
 });
