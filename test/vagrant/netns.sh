@@ -20,7 +20,7 @@ case "${1:-}" in
     # restarts), and the next `vagrant up` of the same project name would collide with them.
     for dom in $(ip netns exec "$NS" virsh -c qemu:///system list --all --name 2>/dev/null | grep -E '^(vg1|brb-vagrant)_default$' || true); do
       ip netns exec "$NS" virsh -c qemu:///system destroy "$dom" >/dev/null 2>&1 || true
-      ip netns exec "$NS" virsh -c qemu:///system undefine "$dom" --remove-all-storage >/dev/null 2>&1 || true
+      ip netns exec "$NS" virsh -c qemu:///system undefine "$dom" --remove-all-storage --snapshots-metadata >/dev/null 2>&1 || true
       echo "removed the leftover domain $dom"
     done
     ;;
