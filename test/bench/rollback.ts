@@ -150,7 +150,11 @@ export async function benchRollback(argv: string[]): Promise<void> {
           cwd: dir,
           env,
         });
-        const b = spawnSync('vagrant', ['ssh', '-c', 'true'], { cwd: dir, env });
+        // Right after a restore the guest may not answer yet (vagrant ssh exits 255): a user
+        // retries, so the peer's time runs until its first successful login (at most 60 s).
+        let b = spawnSync('vagrant', ['ssh', '-c', 'true'], { cwd: dir, env });
+        while (b.status === 255 && performance.now() - t < 60_000)
+          b = spawnSync('vagrant', ['ssh', '-c', 'true'], { cwd: dir, env });
         if (a.status !== 0 || b.status !== 0)
           throw new Error(
             `vagrant peer run failed (restore exit ${a.status}, ssh exit ${b.status}): ${String(a.stdout).slice(-500)} ${String(a.stderr)} ${String(b.stdout).slice(-300)} ${String(b.stderr)}`,
