@@ -87,16 +87,21 @@ export class LabPool {
     };
   }
 
-  /** Where this computer reaches `address:port` as the server sees it (its loopback, its guests' network). */
-  async endpoint(host: string, address: string, port: number): Promise<{ host: string; port: number }> {
-    const rec = this.store.get(host);
-    if (parseLabUri(rec.uri).transport === 'local') return { host: address, port };
+  /** This process's one SSH connection to a server, shared by guest SSH and package forwards. */
+  private tunnel(host: string): LabTunnel {
     let t = this.tunnels.get(host);
     if (!t) {
       t = new LabTunnel(() => this.sshTarget(this.store.get(host)));
       this.tunnels.set(host, t);
     }
-    return { host: '127.0.0.1', port: await t.localPort(address, port) };
+    return t;
+  }
+
+  /** Where this computer reaches `address:port` as the server sees it (its loopback, its guests' network). */
+  async endpoint(host: string, address: string, port: number): Promise<{ host: string; port: number }> {
+    const rec = this.store.get(host);
+    if (parseLabUri(rec.uri).transport === 'local') return { host: address, port };
+    return { host: '127.0.0.1', port: await this.tunnel(host).localPort(address, port) };
   }
 
   /**
@@ -227,12 +232,7 @@ export class LabPool {
   async holdEgress(host: string, port: number, socket: string): Promise<boolean> {
     const rec = this.store.get(host);
     if (parseLabUri(rec.uri).transport === 'ssh') {
-      let t = this.tunnels.get(host);
-      if (!t) {
-        t = new LabTunnel(() => this.sshTarget(this.store.get(host)));
-        this.tunnels.set(host, t);
-      }
-      return t.holdReverse(port, socket);
+      return this.tunnel(host).holdReverse(port, socket);
     }
     if (this.localReverse.has(port)) return true;
     const server = net.createServer((c) => {
