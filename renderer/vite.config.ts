@@ -11,5 +11,12 @@ export default defineConfig({
     emptyOutDir: true,
     sourcemap: false,
     chunkSizeWarningLimit: 1500,
+    // Two pages: the app, and the class server's page for trainees and the trainer's dashboard.
+    rollupOptions: {
+      input: {
+        main: path.resolve(import.meta.dirname, 'index.html'),
+        class: path.resolve(import.meta.dirname, 'class.html'),
+      },
+    },
   },
 });

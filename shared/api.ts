@@ -12,6 +12,7 @@ import type { DoctorReport } from './doctor.js';
 import type { SettingKey, SettingsView } from './settings.js';
 import type { EvidenceBundle, EvidenceVerdict, TrustedKey } from './evidence.js';
 import type { LabIssue, RecipeDef, StepDef } from './steps.js';
+import type { ClassInfo, ClassLinks, ClassStartSpec, SeatTile, SeatView } from './class.js';
 import type {
   CheckResult,
   ClassRow,
@@ -169,6 +170,36 @@ export interface ApiMethods {
   >;
   'workshops.pack': Method<{ workshop: string }, { content: string; filename: string }>;
   'workshops.import': Method<{ archive: string; name?: string; replace?: boolean }, WorkshopSummary>;
+
+  // A class: the trainer's side (the app, the CLI, or the trainer's link on the class server).
+  /** Makes the seats, starts the TLS class server, and hands back the links (once) and seat cards. */
+  'class.start': Method<ClassStartSpec, { info: ClassInfo; links: ClassLinks; cardsHtml: string }, true>;
+  'class.status': Method<Record<string, never>, ClassInfo>;
+  /** Ends the class: links die, seats' machines are destroyed; the final table stays in the class folder. */
+  'class.end': Method<Record<string, never>, { ended: string; seats: number }>;
+  'class.resetSeat': Method<{ seat: string }, SeatTile, true>;
+  /** A new link for a seat (the old one and its sessions stop working), with its card. */
+  'class.newLink': Method<{ seat: string }, { seat: string; url: string; cardsHtml: string }>;
+  'class.revoke': Method<{ seat: string }, SeatTile>;
+  /** Attaches to a seat's terminal read-only; output arrives as terminal.data with the id. */
+  'class.watch': Method<{ seat: string; cols: number; rows: number }, { id: string }>;
+  'class.unwatch': Method<{ seat: string }, Record<string, never>>;
+  /** on: the trainer types into the seat's terminal and the trainee sees a notice; off: hands back. */
+  'class.takeover': Method<{ seat: string; on: boolean }, SeatTile>;
+  'class.input': Method<{ seat: string; data: string }, Record<string, never>>;
+  'class.export': Method<Record<string, never>, { rows: ClassRow[]; html: string }>;
+
+  // A trainee's page on the class server: every method acts on the session's own seat.
+  'seat.whoami': Method<Record<string, never>, SeatView>;
+  'seat.status': Method<Record<string, never>, WorkshopStatus>;
+  'seat.check': Method<Record<string, never>, CheckResult, true>;
+  'seat.hint': Method<Record<string, never>, WorkshopStatus>;
+  'seat.reset': Method<Record<string, never>, WorkshopStatus, true>;
+  'seat.solve': Method<Record<string, never>, CheckResult, true>;
+  'seat.terminal': Method<{ cols: number; rows: number }, { id: string }>;
+  'seat.input': Method<{ data: string }, Record<string, never>>;
+  'seat.resize': Method<{ cols: number; rows: number }, Record<string, never>>;
+  'seat.ack': Method<{ chars: number }, Record<string, never>>;
 }
 
 export type MethodName = keyof ApiMethods;
@@ -189,6 +220,10 @@ export interface ApiEvents {
   'terminal.exit': { id: string; reason: string };
   'runs.event': { runId: string; event: StampedEvent };
   'workshops.changed': { machine: string };
+  /** The class's dashboard changed (a seat's state, progress, viewers). */
+  'class.changed': { info: ClassInfo };
+  /** To a trainee: the trainer took over, handed back, or reset the seat. */
+  'seat.notice': { text: string; takenOver: boolean; kind: 'take-over' | 'hand-back' | 'reset' };
 }
 
 export type EventName = keyof ApiEvents;
@@ -207,6 +242,34 @@ const WORKSHOP_METHODS = [
   'workshops.class',
   'workshops.pack',
   'workshops.import',
+] as const satisfies readonly MethodName[];
+
+/** What a trainer's link may call on the class server (starting a class is for the app and CLI). */
+export const TRAINER_METHODS = [
+  'class.status',
+  'class.end',
+  'class.resetSeat',
+  'class.newLink',
+  'class.revoke',
+  'class.watch',
+  'class.unwatch',
+  'class.takeover',
+  'class.input',
+  'class.export',
+] as const satisfies readonly MethodName[];
+
+/** What a seat link may call: nothing that names a machine, a path or another seat. */
+export const SEAT_METHODS = [
+  'seat.whoami',
+  'seat.status',
+  'seat.check',
+  'seat.hint',
+  'seat.reset',
+  'seat.solve',
+  'seat.terminal',
+  'seat.input',
+  'seat.resize',
+  'seat.ack',
 ] as const satisfies readonly MethodName[];
 
 /** Runtime list of the methods, for transports that validate names before dispatching. */
@@ -261,6 +324,9 @@ export const METHOD_NAMES = [
   'events.forward.add',
   'events.forward.remove',
   ...WORKSHOP_METHODS,
+  'class.start',
+  ...TRAINER_METHODS,
+  ...SEAT_METHODS,
 ] as const satisfies readonly MethodName[];
 
 // Compile-time check that METHOD_NAMES lists every method.
@@ -312,4 +378,6 @@ export const UI_METHODS: ReadonlySet<MethodName> = new Set<MethodName>([
   'events.list',
   'events.destinations',
   ...WORKSHOP_METHODS,
+  'class.start',
+  ...TRAINER_METHODS,
 ]);

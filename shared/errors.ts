@@ -3,6 +3,7 @@ export const ERROR_CODES = [
   'bad-request',
   'not-found',
   'conflict',
+  'busy',
   'unavailable',
   'tool-missing',
   'permission',

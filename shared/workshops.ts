@@ -72,6 +72,8 @@ export interface CheckResult {
   output: string;
   durationMs: number;
   progress: WorkshopProgress;
+  /** The fresh SSH login before the check failed: the trainee probably locked themselves out. */
+  loginFailed?: boolean;
 }
 
 export type WorkshopSummary = Pick<

@@ -10,6 +10,7 @@ import { hlabHome } from '../core/paths.js';
 import { bindIpc } from './ipc.js';
 import { loadWindowState, saveWindowState } from './window-state.js';
 import { buildMenu } from './menu.js';
+import { startClassServer } from '../host/class-server.js';
 
 const rendererIndex = path.join(__dirname, '..', 'renderer', 'index.html');
 const rendererUrl = new URL(`file://${rendererIndex}`).href;
@@ -73,7 +74,12 @@ if (!app.requestSingleInstanceLock()) {
       });
     });
     session.defaultSession.setPermissionRequestHandler((_wc, _perm, callback) => callback(false));
-    const service = createService({ home: hlabHome() });
+    // A class started from the window is served by this process, from the same built renderer.
+    const service: ReturnType<typeof createService> = createService({
+      home: hlabHome(),
+      serveClass: (room, o) =>
+        startClassServer({ dispatcher: service.dispatcher, room, staticDir: path.dirname(rendererIndex), ...o }),
+    });
     bindIpc(ipcMain, service.dispatcher, isTrustedUrl);
     Menu.setApplicationMenu(buildMenu(app.name, (url) => void shell.openExternal(url), !app.isPackaged));
     await createWindow();

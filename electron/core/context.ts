@@ -18,6 +18,18 @@ import { LABS_DIR } from '../steps/load.js';
 import type { DockerBenchCopy } from '../bench/docker-bench-copy.js';
 import { dockerBenchCopy } from './settings.js';
 import { obtainSsgContent, type SsgContent } from '../bench/ssg-content.js';
+import type { Classroom } from '../workshops/class/classroom.js';
+import type { TlsMaterial } from '../platform/tls.js';
+
+export interface ClassServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export type ServeClass = (
+  room: Classroom,
+  o: { address: string; port: number; tls: TlsMaterial },
+) => Promise<ClassServer>;
 
 export interface ServiceContext {
   home: string;
@@ -39,6 +51,8 @@ export interface ServiceContext {
    * by the CLI, whose processes are short; a long-lived host keeps nothing).
    */
   keepConnection?: (machine: string) => void;
+  /** Starts the TLS class server for a class (set by the host that can serve one). */
+  serveClass?: ServeClass;
   env: NodeJS.ProcessEnv;
   broadcast<E extends EventName>(name: E, payload: ApiEvents[E]): void;
 }

@@ -15,6 +15,7 @@ import {
 import { HlabError, toApiError } from '../../shared/errors.js';
 import type { ClientMessage, EventMessage, ResultMessage } from '../../shared/rpc.js';
 import type { Progress } from '../../shared/types.js';
+import type { ClassPrincipal } from '../../shared/class.js';
 
 /** The client a call came from: for resources that outlive the call (terminals). */
 export interface ClientHandle {
@@ -25,12 +26,20 @@ export interface ClientHandle {
   onClose(fn: () => void): void;
   /** May name files and folders of the host (evidence, labs folders, recipe paths): the local CLI only. */
   hostPaths: boolean;
+  /** A class server's connection: whose link it came from (a seat's methods act on that seat only). */
+  principal?: ClassPrincipal;
+  /** Remote address, for the class's audit log. */
+  from?: string;
 }
 
 /** What a connection may do: the window and the web page get the methods the UI uses, no host paths. */
 export interface ConnectionScope {
   hostPaths?: boolean;
   methods?: ReadonlySet<string>;
+  /** The broadcasts this connection hears (all when absent); events sent to it alone always arrive. */
+  events?: ReadonlySet<EventName>;
+  principal?: ClassPrincipal;
+  from?: string;
 }
 
 export interface OpContext {
@@ -61,16 +70,16 @@ export interface Dispatcher {
 const KNOWN = new Set<string>(METHOD_NAMES);
 
 export function createDispatcher(handlers: Partial<Handlers>): Dispatcher {
-  const clients = new Set<Send>();
+  const clients = new Map<Send, ReadonlySet<EventName> | undefined>();
   const table = handlers as Partial<Record<string, AnyHandler>>;
   let nextClientId = 0;
 
   return {
     broadcast(name, payload) {
-      for (const send of clients) send({ t: 'event', name, payload });
+      for (const [send, heard] of clients) if (!heard || heard.has(name)) send({ t: 'event', name, payload });
     },
     connect(send, scope = {}) {
-      clients.add(send);
+      clients.set(send, scope.events);
       const running = new Map<string, AbortController>();
       const closers: Array<() => void> = [];
       nextClientId += 1;
@@ -79,6 +88,8 @@ export function createDispatcher(handlers: Partial<Handlers>): Dispatcher {
         emit: (name, payload) => send({ t: 'event', name, payload }),
         onClose: (fn) => closers.push(fn),
         hostPaths: scope.hostPaths === true,
+        ...(scope.principal ? { principal: scope.principal } : {}),
+        ...(scope.from ? { from: scope.from } : {}),
       };
       return {
         async handle(msg) {
@@ -90,13 +101,16 @@ export function createDispatcher(handlers: Partial<Handlers>): Dispatcher {
           const controller = new AbortController();
           running.set(opId, controller);
           try {
-            const handler = KNOWN.has(msg.method) ? table[msg.method] : undefined;
-            if (!handler) throw new HlabError('bad-request', `Unknown method "${msg.method}".`);
+            if (!KNOWN.has(msg.method)) throw new HlabError('bad-request', `Unknown method "${msg.method}".`);
             if (scope.methods && !scope.methods.has(msg.method))
               throw new HlabError(
                 'permission',
-                `"${msg.method}" is not available over this connection; use the hlab CLI.`,
+                scope.principal
+                  ? `"${msg.method}" is not available to this ${scope.principal.role === 'trainer' ? 'trainer' : 'seat'} link.`
+                  : `"${msg.method}" is not available over this connection; use the hlab CLI.`,
               );
+            const handler = table[msg.method];
+            if (!handler) throw new HlabError('bad-request', `Unknown method "${msg.method}".`);
             if (typeof msg.params !== 'object' || msg.params === null || Array.isArray(msg.params)) {
               throw new HlabError('bad-request', `Parameters of "${msg.method}" must be an object.`);
             }

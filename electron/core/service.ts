@@ -10,6 +10,7 @@ import { keyHandlers } from './handlers/keys.js';
 import { benchHandlers } from './handlers/bench.js';
 import { workshopHandlers } from './handlers/workshops.js';
 import { eventHandlers } from './handlers/events.js';
+import { classHandlers } from './handlers/class.js';
 
 export interface Service {
   dispatcher: Dispatcher;
@@ -21,6 +22,7 @@ export function createService(opts: {
   home: string;
   env?: NodeJS.ProcessEnv;
   keepConnection?: ServiceContext['keepConnection'];
+  serveClass?: ServiceContext['serveClass'];
 }): Service {
   // Handlers broadcast through the dispatcher they are registered in: tie the knot via a ref.
   const ref: { dispatcher?: Dispatcher } = {};
@@ -28,6 +30,7 @@ export function createService(opts: {
     ref.dispatcher?.broadcast(name, payload),
   );
   if (opts.keepConnection) context.keepConnection = opts.keepConnection;
+  if (opts.serveClass) context.serveClass = opts.serveClass;
   const handlers: Handlers = {
     ...appHandlers(context),
     ...machineHandlers(context),
@@ -38,6 +41,7 @@ export function createService(opts: {
     ...keyHandlers(context),
     ...workshopHandlers(context),
     ...eventHandlers(context),
+    ...classHandlers(context),
   };
   const dispatcher = createDispatcher(handlers);
   ref.dispatcher = dispatcher;

@@ -19,6 +19,7 @@ import {
   type CommandContext,
 } from './cli/router.js';
 import { startWebHost } from './web-host.js';
+import { startClassServer } from './class-server.js';
 import { keepMachine } from '../core/keep.js';
 
 const KEEP_COMMAND = '__keep';
@@ -48,6 +49,8 @@ export async function main(
     const keep = entry && process.env.HLAB_KEEP_CONNECTIONS !== '0' ? entry : undefined;
     service = createService({
       home: hlabHome(),
+      serveClass: (room, o) =>
+        startClassServer({ dispatcher: (service as NonNullable<typeof service>).dispatcher, room, staticDir: RENDERER_DIST, ...o }),
       ...(keep
         ? {
             keepConnection: (machine: string) =>

@@ -29,7 +29,7 @@ function notFound(staticDir: string, rel: string): string {
   return 'Not found.\n';
 }
 
-const TYPES: Record<string, string> = {
+export const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
@@ -58,7 +58,7 @@ export function requestPath(
 }
 
 /** A regular file inside root, symlinks resolved; null for anything else. */
-function staticFile(root: string, rel: string): string | null {
+export function staticFile(root: string, rel: string): string | null {
   try {
     const base = realpathSync(root);
     const file = realpathSync(path.resolve(base, rel));

@@ -216,6 +216,7 @@ export class WorkshopSessions {
     let exitCode: number;
     let output: string;
     let failures: string[];
+    let loginFailed = false;
     try {
       await this.reachable(ex, op.signal);
       const r = await ex.runScript(ch.check, {
@@ -234,6 +235,7 @@ export class WorkshopSessions {
       if (e.code === 'cancelled') throw e;
       // The check logs in afresh as the lab user: when that fails, the trainee locked the door.
       exitCode = 255;
+      loginFailed = true;
       output = e.message;
       failures = [
         `cannot log in to "${machine}" over SSH any more (${e.message}). You may have locked yourself out: Reset restores the start of this challenge.`,
@@ -252,6 +254,7 @@ export class WorkshopSessions {
       output,
       durationMs: Date.now() - started,
       progress: p,
+      ...(loginFailed ? { loginFailed } : {}),
     };
   }
 

@@ -11,6 +11,7 @@ import { BenchSection } from './features/bench/BenchSection';
 import { Toasts } from './features/toasts/Toasts';
 import { WorkshopsSection } from './features/workshops/WorkshopsSection';
 import { EventsSection } from './features/events/EventsSection';
+import { ClassSection } from './features/class/ClassSection';
 
 function ConnectionStatus() {
   const { state, detail } = useConnection();
@@ -61,6 +62,7 @@ export function App() {
         {section === 'Bench' && <BenchSection />}
         {section === 'Events' && <EventsSection />}
         {section === 'Workshops' && <WorkshopsSection />}
+        {section === 'Class' && <ClassSection />}
       </main>
       <Toasts />
     </div>

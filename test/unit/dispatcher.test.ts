@@ -182,3 +182,37 @@ describe('dispatcher', () => {
     });
   });
 });
+
+describe('class connections', () => {
+  it('hear only the broadcasts their scope names, and carry their principal to handlers', async () => {
+    const d = createDispatcher({
+      'seat.whoami': async (_req, op) => ({
+        seat: op.client.principal?.role === 'trainee' ? op.client.principal.seat : '-',
+        trainee: '',
+        workshop: '',
+        fingerprint: '',
+        takenOver: false,
+      }),
+    });
+    const heard: Record<string, string[]> = { trainee: [], trainer: [], app: [] };
+    const trainee = d.connect((m) => heard.trainee!.push(m.name), {
+      methods: new Set(['seat.whoami']),
+      events: new Set(),
+      principal: { role: 'trainee', seat: 'seat-3' },
+    });
+    d.connect((m) => heard.trainer!.push(m.name), { events: new Set(['class.changed']) });
+    d.connect((m) => heard.app!.push(m.name));
+    d.broadcast('machines.changed', { name: 'cx-s2' });
+    d.broadcast('workshops.changed', { machine: 'cx-s2' });
+    d.broadcast('class.changed', { info: { workshop: 'w', title: 't', url: '', fingerprint: '', certificate: 'self-signed', startedAt: '', seats: [] } });
+    expect(heard).toEqual({
+      trainee: [],
+      trainer: ['class.changed'],
+      app: ['machines.changed', 'workshops.changed', 'class.changed'],
+    });
+    const r = await trainee.handle({ t: 'call', id: 1, method: 'seat.whoami', params: {} });
+    expect(r?.result).toMatchObject({ ok: true, value: { seat: 'seat-3' } });
+    const refused = await trainee.handle({ t: 'call', id: 2, method: 'machines.list', params: {} });
+    expect(refused?.result).toMatchObject({ ok: false, error: { code: 'permission' } });
+  });
+});

@@ -12,6 +12,7 @@ import { formatIssue } from '../../../shared/steps.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadWorkshop, WORKSHOP_FILE } from '../../steps/workshop-load.js';
 import { workshopCommands } from './workshop-commands.js';
+import { classCommands } from './class-commands.js';
 import { eventCommands } from './event-commands.js';
 import { egressCommands } from './egress-commands.js';
 import { hostCommands } from './host-commands.js';
@@ -679,6 +680,7 @@ export function buildCommands(deps: CliDeps): Command[] {
       },
     },
     ...workshopCommands(call, print),
+    ...classCommands(call, print),
     ...eventCommands(call, print),
     {
       path: ['doctor'],

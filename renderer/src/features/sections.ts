@@ -1,2 +1,2 @@
-export const SECTIONS = ['Machines', 'Terminal', 'Steps', 'Runs', 'Bench', 'Events', 'Workshops'] as const;
+export const SECTIONS = ['Machines', 'Terminal', 'Steps', 'Runs', 'Bench', 'Events', 'Workshops', 'Class'] as const;
 export type Section = (typeof SECTIONS)[number];

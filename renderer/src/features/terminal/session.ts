@@ -3,6 +3,7 @@
  * acknowledged once xterm has rendered it (flow control), and a lost shell reopens on a key press.
  */
 import type { Terminal } from '@xterm/xterm';
+import type { Result } from '../../../../shared/errors';
 import type { ApiClient } from '../../../../shared/rpc';
 
 const ACK_BATCH = 16 * 1024;
@@ -30,10 +31,29 @@ export interface SessionCallbacks {
   onState(state: 'connecting' | 'open' | 'closed', reason?: string): void;
 }
 
+/** How a view reaches its shell: a machine's own (the app), a class seat's, or a watched seat's. */
+export interface ShellOps {
+  open(cols: number, rows: number): Promise<Result<{ id: string }>>;
+  input(id: string, data: string): Promise<unknown>;
+  resize(id: string, cols: number, rows: number): void;
+  ack(id: string, chars: number): void;
+  close(id: string): void;
+}
+
+export function machineShell(api: ApiClient, machine: string): ShellOps {
+  return {
+    open: (cols, rows) => api.call('terminal.open', { machine, cols, rows }),
+    input: (id, data) => api.call('terminal.input', { id, data }),
+    resize: (id, cols, rows) => void api.call('terminal.resize', { id, cols, rows }),
+    ack: (id, chars) => void api.call('terminal.ack', { id, chars }),
+    close: (id) => void api.call('terminal.close', { id }),
+  };
+}
+
 export function bindTerminal(
   api: ApiClient,
   term: Terminal,
-  machine: string,
+  shell: ShellOps,
   cb: SessionCallbacks,
 ): () => void {
   let id: string | undefined;
@@ -48,14 +68,14 @@ export function bindTerminal(
 
   // Pieces of one paste go out strictly in order, each after the previous one was taken.
   let inputChain: Promise<unknown> = Promise.resolve();
-  const sendInput = (shell: string, data: string) => {
+  const sendInput = (id: string, data: string) => {
     for (const piece of chunkInput(data))
-      inputChain = inputChain.then(() => api.call('terminal.input', { id: shell, data: piece }));
+      inputChain = inputChain.then(() => shell.input(id, piece));
   };
 
   const flushAck = () => {
     ackTimer = undefined;
-    if (id && pendingAck > 0) void api.call('terminal.ack', { id, chars: pendingAck });
+    if (id && pendingAck > 0) shell.ack(id, pendingAck);
     pendingAck = 0;
   };
   const write = (data: string) =>
@@ -80,9 +100,9 @@ export function bindTerminal(
   const open = async () => {
     closed = false;
     cb.onState('connecting');
-    const r = await api.call('terminal.open', { machine, cols: term.cols, rows: term.rows });
+    const r = await shell.open(term.cols, term.rows);
     if (disposed) {
-      if (r.ok) void api.call('terminal.close', { id: r.value.id });
+      if (r.ok) shell.close(r.value.id);
       return;
     }
     if (!r.ok) {
@@ -105,7 +125,7 @@ export function bindTerminal(
     else queuedInput += data;
   });
   const resizeSub = term.onResize(({ cols, rows }) => {
-    if (id) void api.call('terminal.resize', { id, cols, rows });
+    if (id) shell.resize(id, cols, rows);
   });
   void open();
 
@@ -116,6 +136,6 @@ export function bindTerminal(
     offExit();
     inputSub.dispose();
     resizeSub.dispose();
-    if (id) void api.call('terminal.close', { id });
+    if (id) shell.close(id);
   };
 }

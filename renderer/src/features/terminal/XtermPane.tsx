@@ -1,0 +1,87 @@
+import { FitAddon } from '@xterm/addon-fit';
+import { Terminal } from '@xterm/xterm';
+import '@xterm/xterm/css/xterm.css';
+import { useEffect, useRef } from 'react';
+import type { ApiClient } from '../../../../shared/rpc';
+import { bindTerminal, type SessionCallbacks, type ShellOps } from './session';
+
+export const THEMES = {
+  dark: { background: '#0f1115', foreground: '#e6e9ef', cursor: '#5aa9ff', selectionBackground: '#2b4a6f' },
+  light: { background: '#ffffff', foreground: '#1c2027', cursor: '#0b63ce', selectionBackground: '#cfe3ff' },
+};
+
+/** One xterm bound to one shell (whose, `shell` says); fits its box and follows the theme. */
+export function XtermPane({
+  api,
+  shell,
+  testId,
+  visible = true,
+  readOnly = false,
+  theme = 'dark',
+  onState,
+}: {
+  api: ApiClient;
+  /** Must stay the same object for the pane's life: a new one reconnects. */
+  shell: ShellOps;
+  testId: string;
+  visible?: boolean;
+  readOnly?: boolean;
+  theme?: keyof typeof THEMES;
+  onState?: SessionCallbacks['onState'];
+}) {
+  const host = useRef<HTMLDivElement>(null);
+  const fitRef = useRef<FitAddon | undefined>(undefined);
+  const termRef = useRef<Terminal | undefined>(undefined);
+  const stateRef = useRef(onState);
+  useEffect(() => {
+    stateRef.current = onState;
+  });
+
+  useEffect(() => {
+    if (!host.current) return;
+    const term = new Terminal({
+      fontFamily: "'DejaVu Sans Mono', monospace",
+      fontSize: 14,
+      cursorBlink: true,
+      scrollback: 5000,
+      theme: THEMES[theme],
+    });
+    const fit = new FitAddon();
+    term.loadAddon(fit);
+    term.open(host.current);
+    fit.fit();
+    termRef.current = term;
+    fitRef.current = fit;
+    const unbind = bindTerminal(api, term, shell, {
+      onState: (s, reason) => stateRef.current?.(s, reason),
+    });
+    const observer = new ResizeObserver(() => {
+      if (host.current?.offsetParent) fit.fit();
+    });
+    observer.observe(host.current);
+    return () => {
+      observer.disconnect();
+      unbind();
+      term.dispose();
+    };
+    // The theme is applied below without reconnecting.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [api, shell]);
+
+  useEffect(() => {
+    if (termRef.current) termRef.current.options.theme = THEMES[theme];
+  }, [theme]);
+
+  useEffect(() => {
+    if (termRef.current) termRef.current.options.disableStdin = readOnly;
+  }, [readOnly]);
+
+  useEffect(() => {
+    if (visible) {
+      fitRef.current?.fit();
+      termRef.current?.focus();
+    }
+  }, [visible]);
+
+  return <div className="xterm-host" ref={host} data-testid={testId} hidden={!visible} />;
+}

@@ -1,0 +1,124 @@
+/** The class server's pure parts: links and sessions, rate limits, --listen, seat plans, cards, the audit cap. */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ClassTokens } from '../../electron/workshops/class/tokens.js';
+import { RateLimiter } from '../../electron/workshops/class/limits.js';
+import { parseListen } from '../../electron/workshops/class/listen.js';
+import { planSeats } from '../../electron/workshops/class/provision.js';
+import { seatCardsHtml } from '../../electron/workshops/class/cards.js';
+import { AuditLog, AUDIT_CAP } from '../../electron/workshops/class/audit.js';
+import { selfSignedTls, trainerTls } from '../../electron/platform/tls.js';
+
+describe('seat links and sessions', () => {
+  it('a link is 128 random bits, redeemed once for a session; only hashes are held', () => {
+    const t = new ClassTokens();
+    const token = t.issue({ role: 'trainee', seat: 'seat-1' });
+    expect(Buffer.from(token, 'base64url')).toHaveLength(16);
+    expect(JSON.stringify([...(t as unknown as { links: Map<string, unknown> }).links.keys()])).not.toContain(token);
+    const r = t.redeem(token);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(t.session(r.session)).toEqual({ role: 'trainee', seat: 'seat-1' });
+    expect(t.redeem(token)).toEqual({ ok: false, reason: 'used' });
+    expect(t.redeem('A'.repeat(22))).toEqual({ ok: false, reason: 'unknown' });
+    expect(t.redeem({ toString: () => token })).toEqual({ ok: false, reason: 'unknown' });
+    expect(t.session(`${r.session}x`)).toBeUndefined();
+  });
+
+  it('revoking or re-issuing a seat ends its sessions; other seats and the trainer keep theirs', () => {
+    const t = new ClassTokens();
+    const a = t.redeem(t.issue({ role: 'trainee', seat: 'seat-1' }));
+    const b = t.redeem(t.issue({ role: 'trainee', seat: 'seat-2' }));
+    const tr = t.redeem(t.issue({ role: 'trainer' }));
+    if (!a.ok || !b.ok || !tr.ok) throw new Error('redeem failed');
+    const next = t.issue({ role: 'trainee', seat: 'seat-1' });
+    expect(t.session(a.session)).toBeUndefined();
+    expect(t.session(b.session)).toEqual({ role: 'trainee', seat: 'seat-2' });
+    expect(t.revoke({ role: 'trainee', seat: 'seat-1' })).toBe(true);
+    expect(t.redeem(next)).toEqual({ ok: false, reason: 'unknown' });
+    t.end();
+    expect(t.session(tr.session)).toBeUndefined();
+    expect(t.redeem(t.issue({ role: 'trainer' }))).toEqual({ ok: false, reason: 'ended' });
+  });
+});
+
+describe('rate limits', () => {
+  it('allows a burst, then refuses with the wait, and refills over time', () => {
+    let now = 0;
+    const l = new RateLimiter({ burst: 3, perSecond: 3 / 60 }, 10, () => now);
+    expect([l.take('s'), l.take('s'), l.take('s')]).toEqual([0, 0, 0]);
+    expect(l.take('s')).toBe(20);
+    expect(l.take('other')).toBe(0);
+    now = 20_000;
+    expect(l.take('s')).toBe(0);
+    expect(l.blocked('s')).toBe(true);
+  });
+
+  it('a flood of new keys cannot grow the table past its bound', () => {
+    const l = new RateLimiter({ burst: 1, perSecond: 1 }, 100);
+    for (let i = 0; i < 10_000; i += 1) l.take(`10.0.${i >> 8}.${i & 255}`);
+    expect((l as unknown as { buckets: Map<string, unknown> }).buckets.size).toBe(100);
+  });
+});
+
+describe('--listen', () => {
+  it('defaults to 127.0.0.1 and takes IP literals only, never a wildcard', () => {
+    expect(parseListen(undefined)).toEqual({ address: '127.0.0.1', port: 0 });
+    expect(parseListen('192.168.1.20:8443')).toEqual({ address: '192.168.1.20', port: 8443 });
+    expect(parseListen('[fd00::5]:8443')).toEqual({ address: 'fd00::5', port: 8443 });
+    for (const bad of ['0.0.0.0:80', '[::]:80', 'lab.example:443', '1.2.3.4', '999.1.1.1:80', '1.2.3.4:70000', 'x'])
+      expect(() => parseListen(bad), bad).toThrow(/--listen/);
+  });
+});
+
+describe('seat plans and cards', () => {
+  it('spreads seats round-robin over lab servers; machine names change per try', () => {
+    const p = planSeats(5, ['h1', 'h2'], 'cabc');
+    expect(p.map((s) => `${s.seat}@${s.host}`)).toEqual(['seat-1@h1', 'seat-2@h2', 'seat-3@h1', 'seat-4@h2', 'seat-5@h1']);
+    expect([p[0]!.machine(0), p[0]!.machine(2)]).toEqual(['cabc-s1', 'cabc-s1-r2']);
+    expect(planSeats(1, [], 'c').map((s) => s.host)).toEqual(['']);
+  });
+
+  it('cards escape what they show and carry a QR code and the fingerprint', () => {
+    const html = seatCardsHtml('<b>SSH</b>', 'AA:BB', [{ seat: 'seat-1', url: 'https://127.0.0.1:1/#tok"en' }]);
+    expect(html).toContain('&lt;b&gt;SSH&lt;/b&gt;');
+    expect(html).toContain('tok&quot;en');
+    expect(html).toContain('<svg');
+    expect(html).toContain('AA:BB');
+  });
+});
+
+describe('audit log', () => {
+  it('writes JSON lines with clipped fields and stops at its cap', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hlab-audit-'));
+    const file = path.join(dir, 'audit.jsonl');
+    const log = new AuditLog(file);
+    log.write({ who: 'seat-1', event: 'check', detail: 'x'.repeat(10_000) });
+    const first = JSON.parse(readFileSync(file, 'utf8').trim()) as { detail: string };
+    expect(first.detail.length).toBeLessThan(400);
+    writeFileSync(file, 'y'.repeat(AUDIT_CAP));
+    log.write({ who: 'seat-1', event: 'check' });
+    log.write({ who: 'seat-1', event: 'check' });
+    const tail = readFileSync(file, 'utf8').slice(AUDIT_CAP);
+    expect(tail.trim().split('\n')).toHaveLength(1);
+    expect(tail).toContain('audit-log-full');
+  });
+});
+
+describe('TLS material (real openssl)', () => {
+  it('makes a self-signed pair for the address and reads it back as a trainer pair', async () => {
+    const tls = await selfSignedTls('127.0.0.1');
+    expect(tls.fingerprint).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hlab-tls-test-'));
+    writeFileSync(path.join(dir, 'c.pem'), tls.cert);
+    writeFileSync(path.join(dir, 'k.pem'), tls.key);
+    expect(trainerTls(path.join(dir, 'c.pem'), path.join(dir, 'k.pem')).fingerprint).toBe(tls.fingerprint);
+    const other = await selfSignedTls('127.0.0.1');
+    writeFileSync(path.join(dir, 'k2.pem'), other.key);
+    expect(() => trainerTls(path.join(dir, 'c.pem'), path.join(dir, 'k2.pem'))).toThrow(/is not the key of/);
+    expect(() => trainerTls(path.join(dir, 'k.pem'), path.join(dir, 'k.pem'))).toThrow(/not a PEM certificate/);
+    expect(() => trainerTls(path.join(dir, 'none.pem'), path.join(dir, 'k.pem'))).toThrow(/Cannot read the TLS certificate/);
+  });
+});
