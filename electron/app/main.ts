@@ -78,7 +78,12 @@ if (!app.requestSingleInstanceLock()) {
     const service: ReturnType<typeof createService> = createService({
       home: hlabHome(),
       serveClass: (room, o) =>
-        startClassServer({ dispatcher: service.dispatcher, room, staticDir: path.dirname(rendererIndex), ...o }),
+        startClassServer({
+          dispatcher: service.dispatcher,
+          room,
+          staticDir: path.dirname(rendererIndex),
+          ...o,
+        }),
     });
     bindIpc(ipcMain, service.dispatcher, isTrustedUrl);
     Menu.setApplicationMenu(buildMenu(app.name, (url) => void shell.openExternal(url), !app.isPackaged));

@@ -103,8 +103,15 @@ export async function startClassServer(opts: {
     return failLimit.take(from) > 0;
   };
 
-  const json = (res: http.ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}) =>
-    res.writeHead(status, { ...HEADERS, 'content-type': 'application/json', ...extra }).end(JSON.stringify(body));
+  const json = (
+    res: http.ServerResponse,
+    status: number,
+    body: unknown,
+    extra: Record<string, string> = {},
+  ) =>
+    res
+      .writeHead(status, { ...HEADERS, 'content-type': 'application/json', ...extra })
+      .end(JSON.stringify(body));
 
   const redeem = async (req: http.IncomingMessage, res: http.ServerResponse, from: string) => {
     if (req.method !== 'POST') return json(res, 405, { error: 'POST only.' });
@@ -125,7 +132,9 @@ export async function startClassServer(opts: {
     }
     const name = traineeName(parsed.name);
     if (name === undefined)
-      return json(res, 400, { error: 'Your name may hold 1-64 letters, digits, spaces, ".", "_", "@" or "-".' });
+      return json(res, 400, {
+        error: 'Your name may hold 1-64 letters, digits, spaces, ".", "_", "@" or "-".',
+      });
     const r = room.tokens.redeem(parsed.token);
     if (!r.ok) {
       refused(from, 'redeem-refused', r.reason);
@@ -149,9 +158,12 @@ export async function startClassServer(opts: {
   const serve = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const from = req.socket.remoteAddress ?? '?';
     if (req.headers.host !== allowedHost())
-      return void res.writeHead(421, { 'content-type': 'text/plain' }).end('Misdirected request: wrong Host header.\n');
+      return void res
+        .writeHead(421, { 'content-type': 'text/plain' })
+        .end('Misdirected request: wrong Host header.\n');
     const target = requestPath(req.url);
-    if (!target) return void res.writeHead(400, { 'content-type': 'text/plain' }).end('Bad request target.\n');
+    if (!target)
+      return void res.writeHead(400, { 'content-type': 'text/plain' }).end('Bad request target.\n');
     if (target.pathname === '/class/redeem') return redeem(req, res, from);
     if (target.pathname === '/class/me') {
       const p = room.tokens.session(cookieValue(req.headers.cookie));
@@ -161,18 +173,24 @@ export async function startClassServer(opts: {
     // Only the class page and the bundle's assets: the app's own page is not served here.
     const file = rel === 'class.html' || rel.startsWith('assets/') ? staticFile(opts.staticDir, rel) : null;
     if (!file) return void res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found.\n');
-    res.writeHead(200, { ...HEADERS, 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
+    res.writeHead(200, {
+      ...HEADERS,
+      'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream',
+    });
     createReadStream(file)
       .on('error', () => res.destroy())
       .pipe(res);
   };
 
-  const server = https.createServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' }, (req, res) => {
-    serve(req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-      res.end('Internal error.\n');
-    });
-  });
+  const server = https.createServer(
+    { cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' },
+    (req, res) => {
+      serve(req, res).catch(() => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end('Internal error.\n');
+      });
+    },
+  );
   server.on('clientError', (_err, socket) => socket.destroy());
   server.on('tlsClientError', () => undefined);
 
@@ -193,7 +211,8 @@ export async function startClassServer(opts: {
     const principal = room.tokens.session(cookie);
     if (!principal) return refuse(401, 'Unauthorized', 'ws-refused');
     const same = [...sockets.values()].filter((s) => keyOf(s.principal) === keyOf(principal)).length;
-    if (same >= SOCKETS_PER_PRINCIPAL || sockets.size >= MAX_SOCKETS) return refuse(429, 'Too Many Connections');
+    if (same >= SOCKETS_PER_PRINCIPAL || sockets.size >= MAX_SOCKETS)
+      return refuse(429, 'Too Many Connections');
     try {
       wss.handleUpgrade(req, socket, head, (ws) => {
         sockets.set(ws, { principal, cookie });
@@ -245,7 +264,8 @@ export async function startClassServer(opts: {
 
   // A revoked link or an ended class also ends sockets that send nothing (a watching page).
   const sweep = setInterval(() => {
-    for (const [ws, s] of sockets) if (!room.tokens.session(s.cookie)) ws.close(4401, 'the link was revoked or the class ended');
+    for (const [ws, s] of sockets)
+      if (!room.tokens.session(s.cookie)) ws.close(4401, 'the link was revoked or the class ended');
   }, SWEEP_MS);
   sweep.unref();
 

@@ -50,7 +50,12 @@ export async function main(
     service = createService({
       home: hlabHome(),
       serveClass: (room, o) =>
-        startClassServer({ dispatcher: (service as NonNullable<typeof service>).dispatcher, room, staticDir: RENDERER_DIST, ...o }),
+        startClassServer({
+          dispatcher: (service as NonNullable<typeof service>).dispatcher,
+          room,
+          staticDir: RENDERER_DIST,
+          ...o,
+        }),
       ...(keep
         ? {
             keepConnection: (machine: string) =>

@@ -33,7 +33,10 @@ export function trainerTls(certFile: string, keyFile: string): TlsMaterial {
     try {
       return readFileSync(f, 'utf8');
     } catch (err) {
-      throw new HlabError('bad-request', `Cannot read the TLS ${what} ${f}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+      throw new HlabError(
+        'bad-request',
+        `Cannot read the TLS ${what} ${f}: ${(err as NodeJS.ErrnoException).code ?? err}`,
+      );
     }
   };
   const cert = read(certFile, 'certificate');
@@ -57,13 +60,31 @@ export async function selfSignedTls(address: string, signal?: AbortSignal): Prom
     const r = await run(
       'openssl',
       [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-        '-days', '2', '-subj', '/CN=Hardening Lab class', '-addext', `subjectAltName=${san}`,
-        '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=Hardening Lab class',
+        '-addext',
+        `subjectAltName=${san}`,
+        '-keyout',
+        path.join(dir, 'key.pem'),
+        '-out',
+        path.join(dir, 'cert.pem'),
       ],
       { timeoutMs: 30_000, packageHint: 'openssl', ...(signal ? { signal } : {}) },
     );
-    if (r.code !== 0) throw new HlabError('command-failed', `openssl could not make a certificate: ${r.stderr.trim().slice(0, 500)}`);
+    if (r.code !== 0)
+      throw new HlabError(
+        'command-failed',
+        `openssl could not make a certificate: ${r.stderr.trim().slice(0, 500)}`,
+      );
     const cert = readFileSync(path.join(dir, 'cert.pem'), 'utf8');
     const key = readFileSync(path.join(dir, 'key.pem'), 'utf8');
     return { cert, key, fingerprint: fingerprintOf(cert, 'the new certificate'), source: 'self-signed' };

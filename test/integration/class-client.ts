@@ -19,7 +19,9 @@ export function pinned(fingerprint: string) {
   return {
     rejectUnauthorized: false,
     checkServerIdentity: (_host: string, cert: PeerCertificate) =>
-      cert.fingerprint256 === fingerprint ? undefined : new Error(`certificate ${cert.fingerprint256} is not the pinned one`),
+      cert.fingerprint256 === fingerprint
+        ? undefined
+        : new Error(`certificate ${cert.fingerprint256} is not the pinned one`),
   };
 }
 
@@ -32,16 +34,30 @@ export function request(
   url: string,
   fingerprint: string,
   o: { method?: string; body?: string; headers?: Record<string, string> } = {},
-): Promise<{ status: number; body: string; cookie?: string; headers: Record<string, string | string[] | undefined> }> {
+): Promise<{
+  status: number;
+  body: string;
+  cookie?: string;
+  headers: Record<string, string | string[] | undefined>;
+}> {
   return new Promise((resolve, reject) => {
-    const req = https.request(url, { method: o.method ?? 'GET', headers: o.headers, ...pinned(fingerprint) }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => {
-        const set = res.headers['set-cookie']?.[0];
-        resolve({ status: res.statusCode ?? 0, body, headers: res.headers, ...(set ? { cookie: set.split(';')[0] } : {}) });
-      });
-    });
+    const req = https.request(
+      url,
+      { method: o.method ?? 'GET', headers: o.headers, ...pinned(fingerprint) },
+      (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => {
+          const set = res.headers['set-cookie']?.[0];
+          resolve({
+            status: res.statusCode ?? 0,
+            body,
+            headers: res.headers,
+            ...(set ? { cookie: set.split(';')[0] } : {}),
+          });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(o.body);
   });
@@ -64,13 +80,20 @@ export class ClassSocket {
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (d: Buffer) => {
-      const m = JSON.parse(d.toString()) as { t: string; id?: number; result?: Result<unknown>; name?: string; payload?: unknown };
+      const m = JSON.parse(d.toString()) as {
+        t: string;
+        id?: number;
+        result?: Result<unknown>;
+        name?: string;
+        payload?: unknown;
+      };
       if (m.t === 'result' && m.id !== undefined) this.pending.get(m.id)?.(m.result as Result<unknown>);
       else if (m.t === 'event') this.events.push({ name: m.name as string, payload: m.payload });
     });
     ws.on('close', (code, reason) => {
       this.closed = { code, reason: reason.toString() };
-      for (const fn of this.pending.values()) fn({ ok: false, error: { code: 'unavailable', message: 'closed' } });
+      for (const fn of this.pending.values())
+        fn({ ok: false, error: { code: 'unavailable', message: 'closed' } });
     });
   }
 
@@ -97,7 +120,11 @@ export class ClassSocket {
   }
 
   /** Waits until an event of that name satisfies `ok`, for at most `ms`. */
-  async waitFor<E extends EventName>(name: E, ok: (p: ApiEvents[E]) => boolean, ms = 10_000): Promise<ApiEvents[E]> {
+  async waitFor<E extends EventName>(
+    name: E,
+    ok: (p: ApiEvents[E]) => boolean,
+    ms = 10_000,
+  ): Promise<ApiEvents[E]> {
     const end = Date.now() + ms;
     for (;;) {
       const hit = this.events.find((e) => e.name === name && ok(e.payload as ApiEvents[E]));

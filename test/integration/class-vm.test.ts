@@ -40,14 +40,29 @@ async function join(link: string, name = '') {
 }
 
 const tile = (s: ClassSocket, seat: string) =>
-  s.call('class.status', {}).then((r) => (r.ok ? r.value.seats.find((t) => t.seat === seat) : undefined) as SeatTile);
+  s
+    .call('class.status', {})
+    .then((r) => (r.ok ? r.value.seats.find((t) => t.seat === seat) : undefined) as SeatTile);
 
 beforeAll(async () => {
   home = newHome('class');
   child = spawn(
     process.execPath,
-    ['electron/host/hlab.mjs', 'class', 'start', 'ssh-lockdown', '--seats', '2', '--json', '--cards', path.join(home, 'cards.html')],
-    { env: { ...process.env, HLAB_HOME: home, HLAB_IMAGE_DIR: IMAGE_DIR }, stdio: ['ignore', 'pipe', 'pipe'] },
+    [
+      'electron/host/hlab.mjs',
+      'class',
+      'start',
+      'ssh-lockdown',
+      '--seats',
+      '2',
+      '--json',
+      '--cards',
+      path.join(home, 'cards.html'),
+    ],
+    {
+      env: { ...process.env, HLAB_HOME: home, HLAB_IMAGE_DIR: IMAGE_DIR },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   out = await new Promise<ClassLinksOut>((resolve, reject) => {
@@ -88,7 +103,9 @@ describe('a class on real VMs', { timeout: 600_000 }, () => {
     expect(cards).toContain('<svg');
     expect(statSync(out.cards).mode & 0o077).toBe(0);
     // Only hashes are kept: no token is in any file of the class's home.
-    const grep = spawnSync('grep', ['-rl', splitLink(out.links.seats[0]!.url).token, home], { encoding: 'utf8' });
+    const grep = spawnSync('grep', ['-rl', splitLink(out.links.seats[0]!.url).token, home], {
+      encoding: 'utf8',
+    });
     expect(grep.stdout.split('\n').filter(Boolean)).toEqual([out.cards]);
   });
 
@@ -132,7 +149,9 @@ describe('a class on real VMs', { timeout: 600_000 }, () => {
     expect(sneaky.ok && sneaky.value.progress.machine).toBe(machineA);
 
     // Forged, foreign-origin and missing cookies cannot open a socket.
-    await expect(ClassSocket.open(origin(), fp(), 'hlab_class=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')).rejects.toThrow(/401/);
+    await expect(
+      ClassSocket.open(origin(), fp(), 'hlab_class=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'),
+    ).rejects.toThrow(/401/);
     await expect(ClassSocket.open(origin(), fp(), cookie, 'https://evil.example')).rejects.toThrow(/403/);
     await expect(ClassSocket.open(origin(), fp(), '')).rejects.toThrow(/401/);
     expect((await request(`${origin()}/class/me`, fp(), { headers: { cookie } })).body).toContain('seat-1');
@@ -150,7 +169,9 @@ describe('a class on real VMs', { timeout: 600_000 }, () => {
     const { socket: b } = await join(linkB, 'Ben');
     const bs = await b.call('seat.status', {});
     expect(bs.ok && bs.value.progress.machine).toBe(machineB);
-    expect(bs.ok && bs.value.progress.challenges.map((c) => c.attempts + c.resets + c.hintsShown)).toEqual([0, 0, 0]);
+    expect(bs.ok && bs.value.progress.challenges.map((c) => c.attempts + c.resets + c.hintsShown)).toEqual([
+      0, 0, 0,
+    ]);
   });
 
   it('the trainer sees the room live, watches and takes over a terminal with a notice, resets a seat', async () => {
@@ -162,7 +183,11 @@ describe('a class on real VMs', { timeout: 600_000 }, () => {
     const check = await a.call('seat.check', {});
     expect(check.ok).toBe(true);
     const answered = Date.now();
-    await tr.waitFor('class.changed', (e) => e.info.seats.some((s) => s.seat === 'seat-1' && s.attempts === 2), 2000);
+    await tr.waitFor(
+      'class.changed',
+      (e) => e.info.seats.some((s) => s.seat === 'seat-1' && s.attempts === 2),
+      2000,
+    );
     expect(Date.now() - answered).toBeLessThan(2000);
 
     const w = await tr.call('class.watch', { seat: 'seat-1', cols: 100, rows: 30 });
@@ -216,7 +241,9 @@ describe('a class on real VMs', { timeout: 600_000 }, () => {
   });
 
   it('hlab class end from another process ends the class: links dead, seats destroyed, audit kept', async () => {
-    const dir = JSON.parse(readFileSync(path.join(home, 'classes', 'current.json'), 'utf8')) as { dir: string };
+    const dir = JSON.parse(readFileSync(path.join(home, 'classes', 'current.json'), 'utf8')) as {
+      dir: string;
+    };
     const ended = hlab('class', 'end');
     expect(ended.status, ended.stderr).toBe(0);
     await expect.poll(() => child.exitCode, { timeout: 60_000 }).toBe(0);
@@ -228,7 +255,17 @@ describe('a class on real VMs', { timeout: 600_000 }, () => {
       .split('\n')
       .map((l) => JSON.parse(l) as { who: string; event: string });
     const seen = new Set(events.map((e) => `${e.who}:${e.event}`));
-    for (const e of ['seat-1:joined', 'seat-1:check', 'trainer:watch', 'trainer:take-over', 'trainer:reset', 'trainer:revoke', '-:ws-refused', '-:redeem-refused', 'trainer:class-ended'])
+    for (const e of [
+      'seat-1:joined',
+      'seat-1:check',
+      'trainer:watch',
+      'trainer:take-over',
+      'trainer:reset',
+      'trainer:revoke',
+      '-:ws-refused',
+      '-:redeem-refused',
+      'trainer:class-ended',
+    ])
       expect(seen, e).toContain(e);
     expect(readFileSync(path.join(dir.dir, 'class.html'), 'utf8')).toContain('Ana');
   });

@@ -16,7 +16,9 @@ describe('seat links and sessions', () => {
     const t = new ClassTokens();
     const token = t.issue({ role: 'trainee', seat: 'seat-1' });
     expect(Buffer.from(token, 'base64url')).toHaveLength(16);
-    expect(JSON.stringify([...(t as unknown as { links: Map<string, unknown> }).links.keys()])).not.toContain(token);
+    expect(JSON.stringify([...(t as unknown as { links: Map<string, unknown> }).links.keys()])).not.toContain(
+      token,
+    );
     const r = t.redeem(token);
     expect(r.ok).toBe(true);
     if (!r.ok) return;
@@ -68,7 +70,15 @@ describe('--listen', () => {
     expect(parseListen(undefined)).toEqual({ address: '127.0.0.1', port: 0 });
     expect(parseListen('192.168.1.20:8443')).toEqual({ address: '192.168.1.20', port: 8443 });
     expect(parseListen('[fd00::5]:8443')).toEqual({ address: 'fd00::5', port: 8443 });
-    for (const bad of ['0.0.0.0:80', '[::]:80', 'lab.example:443', '1.2.3.4', '999.1.1.1:80', '1.2.3.4:70000', 'x'])
+    for (const bad of [
+      '0.0.0.0:80',
+      '[::]:80',
+      'lab.example:443',
+      '1.2.3.4',
+      '999.1.1.1:80',
+      '1.2.3.4:70000',
+      'x',
+    ])
       expect(() => parseListen(bad), bad).toThrow(/--listen/);
   });
 });
@@ -76,13 +86,21 @@ describe('--listen', () => {
 describe('seat plans and cards', () => {
   it('spreads seats round-robin over lab servers; machine names change per try', () => {
     const p = planSeats(5, ['h1', 'h2'], 'cabc');
-    expect(p.map((s) => `${s.seat}@${s.host}`)).toEqual(['seat-1@h1', 'seat-2@h2', 'seat-3@h1', 'seat-4@h2', 'seat-5@h1']);
+    expect(p.map((s) => `${s.seat}@${s.host}`)).toEqual([
+      'seat-1@h1',
+      'seat-2@h2',
+      'seat-3@h1',
+      'seat-4@h2',
+      'seat-5@h1',
+    ]);
     expect([p[0]!.machine(0), p[0]!.machine(2)]).toEqual(['cabc-s1', 'cabc-s1-r2']);
     expect(planSeats(1, [], 'c').map((s) => s.host)).toEqual(['']);
   });
 
   it('cards escape what they show and carry a QR code and the fingerprint', () => {
-    const html = seatCardsHtml('<b>SSH</b>', 'AA:BB', [{ seat: 'seat-1', url: 'https://127.0.0.1:1/#tok"en' }]);
+    const html = seatCardsHtml('<b>SSH</b>', 'AA:BB', [
+      { seat: 'seat-1', url: 'https://127.0.0.1:1/#tok"en' },
+    ]);
     expect(html).toContain('&lt;b&gt;SSH&lt;/b&gt;');
     expect(html).toContain('tok&quot;en');
     expect(html).toContain('<svg');
@@ -118,7 +136,11 @@ describe('TLS material (real openssl)', () => {
     const other = await selfSignedTls('127.0.0.1');
     writeFileSync(path.join(dir, 'k2.pem'), other.key);
     expect(() => trainerTls(path.join(dir, 'c.pem'), path.join(dir, 'k2.pem'))).toThrow(/is not the key of/);
-    expect(() => trainerTls(path.join(dir, 'k.pem'), path.join(dir, 'k.pem'))).toThrow(/not a PEM certificate/);
-    expect(() => trainerTls(path.join(dir, 'none.pem'), path.join(dir, 'k.pem'))).toThrow(/Cannot read the TLS certificate/);
+    expect(() => trainerTls(path.join(dir, 'k.pem'), path.join(dir, 'k.pem'))).toThrow(
+      /not a PEM certificate/,
+    );
+    expect(() => trainerTls(path.join(dir, 'none.pem'), path.join(dir, 'k.pem'))).toThrow(
+      /Cannot read the TLS certificate/,
+    );
   });
 });

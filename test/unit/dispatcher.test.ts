@@ -204,7 +204,17 @@ describe('class connections', () => {
     d.connect((m) => heard.app!.push(m.name));
     d.broadcast('machines.changed', { name: 'cx-s2' });
     d.broadcast('workshops.changed', { machine: 'cx-s2' });
-    d.broadcast('class.changed', { info: { workshop: 'w', title: 't', url: '', fingerprint: '', certificate: 'self-signed', startedAt: '', seats: [] } });
+    d.broadcast('class.changed', {
+      info: {
+        workshop: 'w',
+        title: 't',
+        url: '',
+        fingerprint: '',
+        certificate: 'self-signed',
+        startedAt: '',
+        seats: [],
+      },
+    });
     expect(heard).toEqual({
       trainee: [],
       trainer: ['class.changed'],

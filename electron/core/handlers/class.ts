@@ -87,17 +87,27 @@ export function classHandlers(ctx: ServiceContext): ClassHandlers {
   const placement = new Map<string, string>();
 
   const room = (): Classroom => {
-    if (!running) throw new HlabError('unavailable', 'No class is running (start one: hlab class start WORKSHOP --seats N).');
+    if (!running)
+      throw new HlabError(
+        'unavailable',
+        'No class is running (start one: hlab class start WORKSHOP --seats N).',
+      );
     return running.room;
   };
   /** The seat of a trainee's connection; a trainer or the app has none. */
   const ownSeat = (op: OpContext): string => {
     const p = op.client.principal;
-    if (p?.role !== 'trainee') throw new HlabError('permission', 'Only a seat link can use the seat methods.');
+    if (p?.role !== 'trainee')
+      throw new HlabError('permission', 'Only a seat link can use the seat methods.');
     return p.seat;
   };
   const audit = (op: OpContext, event: string, detail?: string) =>
-    running?.room.audit({ who: op.client.principal?.role === 'trainer' ? 'trainer' : 'app', event, ...(op.client.from ? { from: op.client.from } : {}), ...(detail ? { detail } : {}) });
+    running?.room.audit({
+      who: op.client.principal?.role === 'trainer' ? 'trainer' : 'app',
+      event,
+      ...(op.client.from ? { from: op.client.from } : {}),
+      ...(detail ? { detail } : {}),
+    });
 
   const sessions = new WorkshopSessions({
     ...ctx,
@@ -106,9 +116,15 @@ export function classHandlers(ctx: ServiceContext): ClassHandlers {
     createMachine: async (name, image, op) => {
       const host = placement.get(name) ?? '';
       const pool = ctx.machines.providers().find((p) => p.capabilities.hostPool);
-      if (host && !pool) throw new HlabError('unavailable', 'No provider here places machines on lab servers.');
+      if (host && !pool)
+        throw new HlabError('unavailable', 'No provider here places machines on lab servers.');
       const kind = host && pool ? pool.kind : providerKind(ctx, undefined);
-      await createMachine(ctx, kind, { name, image, memoryMiB: 1024, cpus: 2, ready: true, ...(host ? { host } : {}) }, op);
+      await createMachine(
+        ctx,
+        kind,
+        { name, image, memoryMiB: 1024, cpus: 2, ready: true, ...(host ? { host } : {}) },
+        op,
+      );
       ctx.broadcast('machines.changed', { name });
       await ctx.machines.up(name, { signal: op.signal, progress: op.progress, timeoutMs: 300_000 });
     },
@@ -147,27 +163,45 @@ export function classHandlers(ctx: ServiceContext): ClassHandlers {
 
   return {
     'class.start': async (req, op) => {
-      if (running) throw new HlabError('conflict', `A class is already running at ${running.room.meta.url}; end it first (hlab class end).`);
+      if (running)
+        throw new HlabError(
+          'conflict',
+          `A class is already running at ${running.room.meta.url}; end it first (hlab class end).`,
+        );
       if (!ctx.serveClass) throw new HlabError('unavailable', 'This host cannot serve a class.');
       const workshop = library.get(requireName(req.workshop, 'workshop'));
       if (!Number.isInteger(req.seats) || req.seats < 1 || req.seats > MAX_SEATS)
-        throw new HlabError('bad-request', `seats must be a whole number from 1 to ${MAX_SEATS} (got ${JSON.stringify(req.seats)}).`);
+        throw new HlabError(
+          'bad-request',
+          `seats must be a whole number from 1 to ${MAX_SEATS} (got ${JSON.stringify(req.seats)}).`,
+        );
       const hosts = (req.hosts ?? []).map((h) => requireName(h, 'host'));
       if (hosts.length) {
         const known = new Set((await ctx.machines.hosts().list({ signal: op.signal })).map((h) => h.name));
         const unknown = hosts.filter((h) => !known.has(h));
-        if (unknown.length) throw new HlabError('not-found', `No lab server named ${unknown.join(', ')} (see hlab hosts list).`);
+        if (unknown.length)
+          throw new HlabError(
+            'not-found',
+            `No lab server named ${unknown.join(', ')} (see hlab hosts list).`,
+          );
       }
       const listen = parseListen(req.listen);
       if ((req.tlsCert === undefined) !== (req.tlsKey === undefined))
-        throw new HlabError('bad-request', 'Give both --tls-cert and --tls-key, or neither (a self-signed certificate is made).');
+        throw new HlabError(
+          'bad-request',
+          'Give both --tls-cert and --tls-key, or neither (a self-signed certificate is made).',
+        );
       const tls =
         req.tlsCert !== undefined && req.tlsKey !== undefined
           ? trainerTls(hostPath(op, req.tlsCert, 'tlsCert'), hostPath(op, req.tlsKey, 'tlsKey'))
           : await selfSignedTls(listen.address, op.signal);
 
       const id = classId();
-      const dir = path.join(ctx.home, 'classes', `${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}-${workshop.id}`);
+      const dir = path.join(
+        ctx.home,
+        'classes',
+        `${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}-${workshop.id}`,
+      );
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       const log = new AuditLog(path.join(dir, 'audit.jsonl'));
       const c = new Classroom(
@@ -180,13 +214,27 @@ export function classHandlers(ctx: ServiceContext): ClassHandlers {
           audit: log,
           changed: (info: ClassInfo) => ctx.broadcast('class.changed', { info }),
         },
-        { workshop: workshop.id, title: workshop.title, url: '', fingerprint: tls.fingerprint, certificate: tls.source },
+        {
+          workshop: workshop.id,
+          title: workshop.title,
+          url: '',
+          fingerprint: tls.fingerprint,
+          certificate: tls.source,
+        },
       );
       const server = await ctx.serveClass(c, { ...listen, tls });
       c.meta.url = server.url;
       running = { room: c, server, dir, sessions };
-      writeFileSync(currentClassFile(ctx.home), JSON.stringify({ pid: process.pid, url: server.url, workshop: workshop.id, dir }) + '\n', { mode: 0o600 });
-      log.write({ who: 'trainer', event: 'class-started', detail: `${workshop.id}, ${req.seats} seats at ${server.url}` });
+      writeFileSync(
+        currentClassFile(ctx.home),
+        JSON.stringify({ pid: process.pid, url: server.url, workshop: workshop.id, dir }) + '\n',
+        { mode: 0o600 },
+      );
+      log.write({
+        who: 'trainer',
+        event: 'class-started',
+        detail: `${workshop.id}, ${req.seats} seats at ${server.url}`,
+      });
       try {
         const plan = planSeats(req.seats, hosts, id);
         for (const p of plan) for (let a = 0; a < 3; a += 1) placement.set(p.machine(a), p.host);
@@ -199,11 +247,22 @@ export function classHandlers(ctx: ServiceContext): ClassHandlers {
           op,
         );
         if (op.signal.aborted) throw new HlabError('cancelled', 'The class start was cancelled.');
-        if (made.ready.length === 0) throw new HlabError('command-failed', `No seat could be made; the audit log ${path.join(dir, 'audit.jsonl')} says why per seat.`);
-        const seats = made.ready.map((seat) => ({ seat, url: `${server.url}#${c.tokens.issue({ role: 'trainee', seat })}` }));
+        if (made.ready.length === 0)
+          throw new HlabError(
+            'command-failed',
+            `No seat could be made; the audit log ${path.join(dir, 'audit.jsonl')} says why per seat.`,
+          );
+        const seats = made.ready.map((seat) => ({
+          seat,
+          url: `${server.url}#${c.tokens.issue({ role: 'trainee', seat })}`,
+        }));
         const trainer = `${server.url}#${c.tokens.issue({ role: 'trainer' })}`;
         ctx.broadcast('class.changed', { info: c.info() });
-        return { info: c.info(), links: { trainer, seats }, cardsHtml: seatCardsHtml(workshop.title, tls.fingerprint, seats) };
+        return {
+          info: c.info(),
+          links: { trainer, seats },
+          cardsHtml: seatCardsHtml(workshop.title, tls.fingerprint, seats),
+        };
       } catch (err) {
         await endClass().catch(() => undefined);
         throw err;

@@ -42,7 +42,10 @@ const alive = (pid: number) => {
 
 function tilesText(info: ClassInfo): string {
   return info.seats
-    .map((s) => `  ${s.seat.padEnd(8)} ${s.state.padEnd(12)} ${s.machine}${s.host ? ` on ${s.host}` : ''}${s.detail ? `  (${s.detail})` : ''}`)
+    .map(
+      (s) =>
+        `  ${s.seat.padEnd(8)} ${s.state.padEnd(12)} ${s.machine}${s.host ? ` on ${s.host}` : ''}${s.detail ? `  (${s.detail})` : ''}`,
+    )
     .join('\n');
 }
 
@@ -66,7 +69,8 @@ export function classCommands(call: Call, print: Print): Command[] {
         const seats = Number(ctx.values.seats);
         if (!Number.isInteger(seats) || seats < 1) throw new UsageError('--seats N is required (1-40)');
         const workshop = ctx.positionals[0] as string;
-        const str = (k: string) => (typeof ctx.values[k] === 'string' ? (ctx.values[k] as string) : undefined);
+        const str = (k: string) =>
+          typeof ctx.values[k] === 'string' ? (ctx.values[k] as string) : undefined;
         const hosts = Array.isArray(ctx.values.host) ? (ctx.values.host as string[]) : [];
         const r = await call(ctx, 'class.start', {
           workshop,
@@ -92,9 +96,13 @@ export function classCommands(call: Call, print: Print): Command[] {
           ].join('\n'),
         );
         const dir = readCurrent()?.dir ?? 'the class folder';
-        await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+        await new Promise<void>((resolve) =>
+          ctx.signal.addEventListener('abort', () => resolve(), { once: true }),
+        );
         const ended = await call({ ...ctx, signal: new AbortController().signal }, 'class.end', {});
-        ctx.stderr(`class ended: ${ended.seats} seats destroyed; the final table and the audit log are in ${dir}`);
+        ctx.stderr(
+          `class ended: ${ended.seats} seats destroyed; the final table and the audit log are in ${dir}`,
+        );
         return 0;
       },
     },
@@ -104,7 +112,11 @@ export function classCommands(call: Call, print: Print): Command[] {
       run: async (ctx) => {
         const c = readCurrent();
         if (!c || !alive(c.pid)) throw new HlabError('not-found', 'No class is running here.');
-        return print(ctx, c, () => `class "${c.workshop}" at ${c.url}\nserved by process ${c.pid}\nfolder: ${c.dir}`);
+        return print(
+          ctx,
+          c,
+          () => `class "${c.workshop}" at ${c.url}\nserved by process ${c.pid}\nfolder: ${c.dir}`,
+        );
       },
     },
     {
@@ -113,11 +125,16 @@ export function classCommands(call: Call, print: Print): Command[] {
       run: async (ctx) => {
         const c = readCurrent();
         if (!c) throw new HlabError('not-found', 'No class is running here.');
-        if (!alive(c.pid)) throw new HlabError('not-found', `The class's process ${c.pid} is gone; remove ${currentClassFile(hlabHome())}.`);
+        if (!alive(c.pid))
+          throw new HlabError(
+            'not-found',
+            `The class's process ${c.pid} is gone; remove ${currentClassFile(hlabHome())}.`,
+          );
         process.kill(c.pid, 'SIGTERM');
         const file = currentClassFile(hlabHome());
         for (let i = 0; i < 600 && existsSync(file) && alive(c.pid); i += 1) await sleep(200);
-        if (existsSync(file) && alive(c.pid)) throw new HlabError('timeout', `Process ${c.pid} did not end the class within 2 minutes.`);
+        if (existsSync(file) && alive(c.pid))
+          throw new HlabError('timeout', `Process ${c.pid} did not end the class within 2 minutes.`);
         ctx.stdout(`class "${c.workshop}" ended; its audit log and final table are in ${c.dir}`);
         return 0;
       },

@@ -44,7 +44,11 @@ export class AuditLog {
     }
     if (size + line.length > AUDIT_CAP) {
       this.full = true;
-      appendFileSync(this.file, JSON.stringify({ at: this.now().toISOString(), event: 'audit-log-full' }) + '\n', { mode: 0o600 });
+      appendFileSync(
+        this.file,
+        JSON.stringify({ at: this.now().toISOString(), event: 'audit-log-full' }) + '\n',
+        { mode: 0o600 },
+      );
       return;
     }
     appendFileSync(this.file, line + '\n', { mode: 0o600 });

@@ -63,7 +63,11 @@ export class Classroom {
   ) {}
 
   info(): ClassInfo {
-    return { ...this.meta, startedAt: this.startedAt, seats: [...this.seats.values()].map((s) => this.tile(s)) };
+    return {
+      ...this.meta,
+      startedAt: this.startedAt,
+      seats: [...this.seats.values()].map((s) => this.tile(s)),
+    };
   }
 
   seatNames(): string[] {
@@ -119,7 +123,10 @@ export class Classroom {
     for (let attempt = 0; attempt < SEAT_ATTEMPTS; attempt += 1) {
       if (op.signal.aborted) break;
       s.machine = machineName(attempt);
-      this.update(s, { state: 'provisioning', detail: attempt ? `try ${attempt + 1} of ${SEAT_ATTEMPTS}` : 'starting' });
+      this.update(s, {
+        state: 'provisioning',
+        detail: attempt ? `try ${attempt + 1} of ${SEAT_ATTEMPTS}` : 'starting',
+      });
       try {
         await start(s.machine, op);
         this.update(s, { state: 'ready', detail: undefined });
@@ -157,7 +164,11 @@ export class Classroom {
     return this.exclusive(s, 'checking', async () => {
       try {
         const r = await this.deps.sessions.check(s.machine, op);
-        this.deps.audit.write({ who: seat, event: 'check', detail: `${r.challenge}: ${r.pass ? 'pass' : 'fail'}` });
+        this.deps.audit.write({
+          who: seat,
+          event: 'check',
+          detail: `${r.challenge}: ${r.pass ? 'pass' : 'fail'}`,
+        });
         this.update(s, { lockedOut: r.loginFailed === true });
         return r;
       } catch (err) {
@@ -182,7 +193,8 @@ export class Classroom {
       s.terminal?.close('the seat was reset to the start of the challenge');
       const r = await this.deps.sessions.reset(s.machine, op);
       this.deps.audit.write({ who: by === 'trainer' ? 'trainer' : seat, event: 'reset', detail: seat });
-      if (by === 'trainer') this.notify(s, 'reset', 'Your trainer reset this seat to the start of the challenge.');
+      if (by === 'trainer')
+        this.notify(s, 'reset', 'Your trainer reset this seat to the start of the challenge.');
       this.update(s, { lockedOut: false });
       return r;
     });
@@ -221,8 +233,12 @@ export class Classroom {
     const s = this.ready(seat);
     if (!s.terminal?.input(role, data)) {
       if (role === 'trainee' && s.terminal?.takenOver)
-        throw new HlabError('permission', 'Your trainer has taken over this terminal; you can type again when they hand it back.');
-      if (role === 'trainer') throw new HlabError('permission', `Take over ${seat} before typing into its terminal.`);
+        throw new HlabError(
+          'permission',
+          'Your trainer has taken over this terminal; you can type again when they hand it back.',
+        );
+      if (role === 'trainer')
+        throw new HlabError('permission', `Take over ${seat} before typing into its terminal.`);
       throw new HlabError('not-found', 'The terminal is not open; reconnect it.');
     }
     if (role === 'trainee') s.lastActivity = new Date().toISOString();
@@ -318,7 +334,11 @@ export class Classroom {
 
   /** One check, reset or solve per seat at a time: a second click is refused, not queued. */
   private async exclusive<T>(s: Seat, doing: string, fn: () => Promise<T>): Promise<T> {
-    if (this.busy.has(s.seat)) throw new HlabError('busy', `${s.seat} is busy ${s.detail ?? ''}; wait for it to finish.`.replace(' ;', ';'));
+    if (this.busy.has(s.seat))
+      throw new HlabError(
+        'busy',
+        `${s.seat} is busy ${s.detail ?? ''}; wait for it to finish.`.replace(' ;', ';'),
+      );
     this.busy.add(s.seat);
     this.update(s, { state: 'busy', detail: doing });
     try {

@@ -27,8 +27,7 @@ const digest = (secret: string) => createHash('sha256').update(secret).digest('h
 const keyOf = (p: Principal) => (p.role === 'trainer' ? 'trainer' : p.seat);
 
 export type RedeemResult =
-  | { ok: true; principal: Principal; session: string }
-  | { ok: false; reason: 'unknown' | 'used' | 'ended' };
+  { ok: true; principal: Principal; session: string } | { ok: false; reason: 'unknown' | 'used' | 'ended' };
 
 export class ClassTokens {
   private readonly links = new Map<string, LinkEntry>();

@@ -6,7 +6,11 @@ import { Dashboard } from '../features/class/Dashboard';
 import { redeem, takeToken, whoAmI } from './join';
 import { SeatPage } from './SeatPage';
 
-type Phase = { kind: 'loading' } | { kind: 'join'; token: string } | { kind: 'no-link' } | { kind: 'in'; who: ClassPrincipal };
+type Phase =
+  | { kind: 'loading' }
+  | { kind: 'join'; token: string }
+  | { kind: 'no-link' }
+  | { kind: 'in'; who: ClassPrincipal };
 
 function Join({ token, onJoined }: { token: string; onJoined: (p: ClassPrincipal) => void }) {
   const [name, setName] = useState('');
@@ -68,18 +72,24 @@ const linkToken = takeToken(window.location, window.history);
 
 /** The class server's one page: join with the link, then the seat (trainee) or the dashboard (trainer). */
 export function ClassApp() {
-  const [phase, setPhase] = useState<Phase>(linkToken ? { kind: 'join', token: linkToken } : { kind: 'loading' });
+  const [phase, setPhase] = useState<Phase>(
+    linkToken ? { kind: 'join', token: linkToken } : { kind: 'loading' },
+  );
   useEffect(() => {
     if (linkToken) return;
     void whoAmI().then((who) => setPhase(who ? { kind: 'in', who } : { kind: 'no-link' }));
   }, []);
   if (phase.kind === 'loading') return <p>Loading…</p>;
-  if (phase.kind === 'join') return <Join token={phase.token} onJoined={(who) => setPhase({ kind: 'in', who })} />;
+  if (phase.kind === 'join')
+    return <Join token={phase.token} onJoined={(who) => setPhase({ kind: 'in', who })} />;
   if (phase.kind === 'no-link')
     return (
       <div className="join">
         <h1>Hardening Lab class</h1>
-        <p>Open the link from your seat card. A link works once; if yours was used, ask your trainer for a new one.</p>
+        <p>
+          Open the link from your seat card. A link works once; if yours was used, ask your trainer for a new
+          one.
+        </p>
       </div>
     );
   return <Connected who={phase.who} />;

@@ -35,7 +35,8 @@ export function SeatPage({ api }: { api: ApiClient }) {
       Promise.all([api.call('seat.whoami', {}), api.call('seat.status', {})]).then(([w, s]) => {
         if (w.ok) {
           setMe(w.value);
-          if (w.value.takenOver) setNotice({ text: 'Your trainer is typing in your terminal.', takenOver: true });
+          if (w.value.takenOver)
+            setNotice({ text: 'Your trainer is typing in your terminal.', takenOver: true });
         }
         if (s.ok) setStatus(s.value);
         else setError(s.error.message);
@@ -55,7 +56,11 @@ export function SeatPage({ api }: { api: ApiClient }) {
     });
   }, [api, load]);
 
-  const run = async <M extends MethodName>(label: string, method: M, params: ReqOf<M>): Promise<ResOf<M> | undefined> => {
+  const run = async <M extends MethodName>(
+    label: string,
+    method: M,
+    params: ReqOf<M>,
+  ): Promise<ResOf<M> | undefined> => {
     setBusy({ label });
     setError(undefined);
     const opts: CallOptions = { onProgress: (progress) => setBusy({ label, progress }) };
@@ -79,7 +84,11 @@ export function SeatPage({ api }: { api: ApiClient }) {
         </span>
       </div>
       {notice && (
-        <div role="status" className={notice.takenOver ? 'notice notice-strong' : 'notice'} data-testid="seat-notice">
+        <div
+          role="status"
+          className={notice.takenOver ? 'notice notice-strong' : 'notice'}
+          data-testid="seat-notice"
+        >
           {notice.text}
           <button onClick={() => setNotice(undefined)} aria-label="Dismiss">
             ×
@@ -88,7 +97,11 @@ export function SeatPage({ api }: { api: ApiClient }) {
       )}
       <ol className="challenges" aria-label="Challenges">
         {p?.challenges.map((c, i) => (
-          <li key={c.id} className={`challenge-${c.status}`} aria-current={c.status === 'current' ? 'step' : undefined}>
+          <li
+            key={c.id}
+            className={`challenge-${c.status}`}
+            aria-current={c.status === 'current' ? 'step' : undefined}
+          >
             {c.status === 'passed' ? '✓ ' : ''}
             {status?.workshop.challenges[i]?.title ?? c.id}
           </li>
@@ -189,7 +202,13 @@ export function SeatPage({ api }: { api: ApiClient }) {
           <div className="toolbar">
             <button onClick={() => setEpoch((e) => e + 1)}>Reconnect terminal</button>
           </div>
-          <XtermPane key={epoch} api={api} shell={shell} testId="seat-terminal" readOnly={notice?.takenOver === true} />
+          <XtermPane
+            key={epoch}
+            api={api}
+            shell={shell}
+            testId="seat-terminal"
+            readOnly={notice?.takenOver === true}
+          />
         </div>
       </div>
     </section>

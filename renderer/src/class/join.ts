@@ -7,7 +7,10 @@ import type { ClassPrincipal } from '../../../shared/class';
 
 const TOKEN = /^[A-Za-z0-9_-]{16,64}$/;
 
-export function takeToken(loc: Pick<Location, 'hash' | 'pathname'>, history: Pick<History, 'replaceState'>): string | undefined {
+export function takeToken(
+  loc: Pick<Location, 'hash' | 'pathname'>,
+  history: Pick<History, 'replaceState'>,
+): string | undefined {
   const token = loc.hash.replace(/^#/, '');
   if (!token) return undefined;
   history.replaceState(null, '', loc.pathname);

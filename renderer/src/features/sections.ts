@@ -1,2 +1,11 @@
-export const SECTIONS = ['Machines', 'Terminal', 'Steps', 'Runs', 'Bench', 'Events', 'Workshops', 'Class'] as const;
+export const SECTIONS = [
+  'Machines',
+  'Terminal',
+  'Steps',
+  'Runs',
+  'Bench',
+  'Events',
+  'Workshops',
+  'Class',
+] as const;
 export type Section = (typeof SECTIONS)[number];

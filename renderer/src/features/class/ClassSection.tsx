@@ -31,7 +31,11 @@ export function ClassSection() {
     setError(undefined);
     const r = await api().call(
       'class.start',
-      { workshop: workshop || (workshops[0]?.id ?? ''), seats, ...(listen.trim() ? { listen: listen.trim() } : {}) },
+      {
+        workshop: workshop || (workshops[0]?.id ?? ''),
+        seats,
+        ...(listen.trim() ? { listen: listen.trim() } : {}),
+      },
       { signal: controller.signal, onProgress: (progress) => setBusy((b) => b && { ...b, progress }) },
     );
     setBusy(undefined);
@@ -53,7 +57,8 @@ export function ClassSection() {
           }}
         >
           <p className="muted">
-            Serves a workshop to trainees&apos; browsers over TLS: one seat (machine) each, made before the class starts.
+            Serves a workshop to trainees&apos; browsers over TLS: one seat (machine) each, made before the
+            class starts.
           </p>
           <label>
             Workshop{' '}
@@ -66,11 +71,22 @@ export function ClassSection() {
             </select>
           </label>
           <label>
-            Seats <input type="number" min={1} max={40} value={seats} onChange={(e) => setSeats(Number(e.target.value))} />
+            Seats{' '}
+            <input
+              type="number"
+              min={1}
+              max={40}
+              value={seats}
+              onChange={(e) => setSeats(Number(e.target.value))}
+            />
           </label>
           <label>
             Listen on (ADDR:PORT; empty = this computer only){' '}
-            <input value={listen} placeholder="192.168.1.20:8443" onChange={(e) => setListen(e.target.value)} />
+            <input
+              value={listen}
+              placeholder="192.168.1.20:8443"
+              onChange={(e) => setListen(e.target.value)}
+            />
           </label>
           <button type="submit" disabled={Boolean(busy) || workshops.length === 0}>
             Start class
@@ -104,7 +120,9 @@ export function ClassSection() {
           </ul>
           <button onClick={() => download('seat-cards.html', links.cardsHtml)}>Save seat cards</button>
           <button onClick={() => setLinks(undefined)}>Hide links</button>
-          <p className="muted small">Each link works once. The server keeps only their hashes: save the cards now.</p>
+          <p className="muted small">
+            Each link works once. The server keeps only their hashes: save the cards now.
+          </p>
         </div>
       )}
       {running && <Dashboard api={api()} />}

@@ -29,7 +29,15 @@ const ago = (iso?: string) => {
   return s < 60 ? `${s} s ago` : `${Math.round(s / 60)} min ago`;
 };
 
-function Tile({ t, onAction, watching }: { t: SeatTile; onAction: (a: string, seat: string) => void; watching: boolean }) {
+function Tile({
+  t,
+  onAction,
+  watching,
+}: {
+  t: SeatTile;
+  onAction: (a: string, seat: string) => void;
+  watching: boolean;
+}) {
   return (
     <li className={`tile tile-${t.state}${t.lockedOut ? ' tile-locked' : ''}`} data-testid={`tile-${t.seat}`}>
       <div className="tile-head">
@@ -46,14 +54,16 @@ function Tile({ t, onAction, watching }: { t: SeatTile; onAction: (a: string, se
         {t.passed}/{t.total} passed · on {t.challenge || '—'}
       </div>
       <div className="muted">
-        {t.attempts} checks · {t.hints} hints · {t.resets} resets{t.solveUsed ? ` · solved ${t.solveUsed}` : ''} · last{' '}
-        {ago(t.lastActivity)}
+        {t.attempts} checks · {t.hints} hints · {t.resets} resets
+        {t.solveUsed ? ` · solved ${t.solveUsed}` : ''} · last {ago(t.lastActivity)}
       </div>
       {t.lockedOut && <div className="fail">locked out? (the last login failed)</div>}
       {t.takenOver && <div className="notice">you are typing in this terminal</div>}
       <div className="toolbar">
         <button onClick={() => onAction('reset', t.seat)}>Reset</button>
-        <button onClick={() => onAction(watching ? 'unwatch' : 'watch', t.seat)}>{watching ? 'Stop watching' : 'Watch'}</button>
+        <button onClick={() => onAction(watching ? 'unwatch' : 'watch', t.seat)}>
+          {watching ? 'Stop watching' : 'Watch'}
+        </button>
         <button onClick={() => onAction('link', t.seat)}>New link</button>
         <button onClick={() => onAction('revoke', t.seat)}>Revoke</button>
       </div>
@@ -84,7 +94,8 @@ export function Dashboard({ api, remote = false }: { api: ApiClient; remote?: bo
     else if (action === 'unwatch') setWatching(undefined);
     else if (action === 'reset') fail(await api.call('class.resetSeat', { seat }));
     else if (action === 'revoke') {
-      if (confirm(`Revoke ${seat}'s link? Its page stops working at once.`)) fail(await api.call('class.revoke', { seat }));
+      if (confirm(`Revoke ${seat}'s link? Its page stops working at once.`))
+        fail(await api.call('class.revoke', { seat }));
     } else if (action === 'link') {
       const r = await api.call('class.newLink', { seat });
       if (r.ok) setLink(r.value);
@@ -102,7 +113,11 @@ export function Dashboard({ api, remote = false }: { api: ApiClient; remote?: bo
         </span>
         <button
           onClick={() =>
-            void api.call('class.export', {}).then((r) => (r.ok ? download(`class-${info.workshop}.html`, r.value.html) : setError(r.error.message)))
+            void api
+              .call('class.export', {})
+              .then((r) =>
+                r.ok ? download(`class-${info.workshop}.html`, r.value.html) : setError(r.error.message),
+              )
           }
         >
           Class table
@@ -111,7 +126,9 @@ export function Dashboard({ api, remote = false }: { api: ApiClient; remote?: bo
           <button
             onClick={() => {
               if (confirm('End the class? Links stop working and every seat is destroyed.'))
-                void api.call('class.end', {}).then((r) => (r.ok ? setInfo(undefined) : setError(r.error.message)));
+                void api
+                  .call('class.end', {})
+                  .then((r) => (r.ok ? setInfo(undefined) : setError(r.error.message)));
             }}
           >
             End class
@@ -143,12 +160,22 @@ export function Dashboard({ api, remote = false }: { api: ApiClient; remote?: bo
           <div className="toolbar">
             <strong>{watching}</strong> {takenOver ? '(you are typing)' : '(read-only)'}
             <button
-              onClick={() => void api.call('class.takeover', { seat: watching, on: !takenOver }).then((r) => !r.ok && setError(r.error.message))}
+              onClick={() =>
+                void api
+                  .call('class.takeover', { seat: watching, on: !takenOver })
+                  .then((r) => !r.ok && setError(r.error.message))
+              }
             >
               {takenOver ? 'Hand back' : 'Take over'}
             </button>
           </div>
-          <XtermPane key={watching} api={api} shell={shell} testId={`watch-${watching}`} readOnly={!takenOver} />
+          <XtermPane
+            key={watching}
+            api={api}
+            shell={shell}
+            testId={`watch-${watching}`}
+            readOnly={!takenOver}
+          />
         </div>
       )}
     </section>

@@ -6,7 +6,15 @@ import { useTerminals } from './store';
 import { XtermPane } from './XtermPane';
 
 /** A shell on one of the app's machines (the Terminal section's tabs, the workshop view). */
-export function TerminalView({ tabKey, machine, visible }: { tabKey: number; machine: string; visible: boolean }) {
+export function TerminalView({
+  tabKey,
+  machine,
+  visible,
+}: {
+  tabKey: number;
+  machine: string;
+  visible: boolean;
+}) {
   const setState = useTerminals((s) => s.setState);
   const theme = useNav((s) => s.theme);
   const shell = useMemo(() => machineShell(api(), machine), [machine]);

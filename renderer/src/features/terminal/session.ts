@@ -69,8 +69,7 @@ export function bindTerminal(
   // Pieces of one paste go out strictly in order, each after the previous one was taken.
   let inputChain: Promise<unknown> = Promise.resolve();
   const sendInput = (id: string, data: string) => {
-    for (const piece of chunkInput(data))
-      inputChain = inputChain.then(() => shell.input(id, piece));
+    for (const piece of chunkInput(data)) inputChain = inputChain.then(() => shell.input(id, piece));
   };
 
   const flushAck = () => {
