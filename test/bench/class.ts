@@ -5,6 +5,7 @@
  * `--load S`: then every trainee (one per seat) holds a terminal, types, and calls status every
  * second and Check every 15 s for S seconds, over TLS on 127.0.0.1; it reports the status call's
  * p50/p95, errors, refusals by the rate limits, and host memory. It stops by itself.
+ * `--no-cold`: skip the cold boots (for a large --seats load run).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,16 +14,12 @@ import { createService } from '../../electron/core/service.js';
 import { startClassServer } from '../../electron/host/class-server.js';
 import { RENDERER_DIST } from '../../electron/host/cli.js';
 import { statusKiB } from '../integration/egress-peer.js';
-import { ClassSocket, redeem, splitLink } from '../integration/class-client.js';
+import { loadTable, runLoad } from '../integration/class-load.js';
 import { IMAGE_DIR, must, newHome } from '../integration/vm-env.js';
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] ?? 0;
-};
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
 };
 const arg = (argv: string[], name: string, dflt: number) => {
   const i = argv.indexOf(name);
@@ -63,11 +60,19 @@ export async function benchClass(argv: string[]): Promise<void> {
   );
 
   let load: string[] = [];
-  if (loadSeconds > 0)
-    load = await runLoad(started, loadSeconds, () =>
+  if (loadSeconds > 0) {
+    const r = await runLoad(started, loadSeconds);
+    load = loadTable(
+      r,
       started.info.seats.reduce((n, s) => n + qemuRssMiB(home, s.machine), 0),
     );
+    for (const e of r.errors.slice(0, 10)) console.error(`load error: ${e}`);
+  }
   await must(client, 'class.end', {});
+  if (argv.includes('--no-cold')) {
+    for (const l of load) console.log(l);
+    return;
+  }
 
   const cold: number[] = [];
   const coldRss: number[] = [];
@@ -92,69 +97,4 @@ export async function benchClass(argv: string[]): Promise<void> {
     `| cold boots of the same image to SSH (no workshop setup) | ${coldSeconds.toFixed(1)} s | ${median(cold).toFixed(1)} s | ${median(coldRss).toFixed(0)} MiB |`,
   );
   for (const l of load) console.log(l);
-}
-
-/** One simulated trainee per seat, for `seconds`; every call's outcome is counted. */
-async function runLoad(
-  started: { info: { fingerprint: string; url: string }; links: { seats: Array<{ url: string }> } },
-  seconds: number,
-  seatsRssMiB: () => number,
-): Promise<string[]> {
-  const fp = started.info.fingerprint;
-  const origin = splitLink(started.info.url).origin;
-  const status: number[] = [];
-  let errors = 0;
-  let limited = 0;
-  let checks = 0;
-  let typed = 0;
-  const trainees = await Promise.all(
-    started.links.seats.map(async (s, i) => {
-      const r = await redeem(s.url, fp, `load ${i + 1}`);
-      if (r.status !== 200) throw new Error(`redeem ${i + 1}: ${r.status} ${r.body}`);
-      const socket = await ClassSocket.open(origin, fp, r.cookie as string);
-      const t = await socket.call('seat.terminal', { cols: 100, rows: 30 });
-      if (!t.ok) throw new Error(`terminal ${i + 1}: ${t.error.message}`);
-      return socket;
-    }),
-  );
-  const end = Date.now() + seconds * 1000;
-  let peakHostMiB = 0;
-  const sampler = setInterval(() => {
-    peakHostMiB = Math.max(peakHostMiB, process.memoryUsage().rss / 2 ** 20);
-  }, 500);
-  await Promise.all(
-    trainees.map(async (socket, i) => {
-      let nextCheck = Date.now() + 1000 * (i % 15);
-      while (Date.now() < end) {
-        const t = performance.now();
-        const r = await socket.call('seat.status', {});
-        status.push(performance.now() - t);
-        if (!r.ok) errors += 1;
-        const w = await socket.call('seat.input', { data: `echo load-${i}\r` });
-        if (w.ok) typed += 1;
-        else errors += 1;
-        if (Date.now() >= nextCheck) {
-          nextCheck += 15_000;
-          const c = await socket.call('seat.check', {});
-          checks += 1;
-          if (!c.ok && c.error.code === 'busy') limited += 1;
-          else if (!c.ok) errors += 1;
-        }
-        await new Promise((res) => setTimeout(res, 1000));
-      }
-    }),
-  );
-  clearInterval(sampler);
-  for (const s of trainees) s.close();
-  return [
-    '',
-    `| load: ${trainees.length} trainees for ${seconds} s over TLS (127.0.0.1) | value |`,
-    '|---|---|',
-    `| status calls | ${status.length}, p50 ${pct(status, 50).toFixed(0)} ms, p95 ${pct(status, 95).toFixed(0)} ms |`,
-    `| keystroke lines sent | ${typed} |`,
-    `| Checks | ${checks} (${limited} refused by the per-seat limit) |`,
-    `| errors | ${errors} |`,
-    `| app process RSS (peak) | ${peakHostMiB.toFixed(0)} MiB |`,
-    `| QEMU RSS, all seats | ${seatsRssMiB().toFixed(0)} MiB |`,
-  ];
 }

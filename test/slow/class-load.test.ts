@@ -1,0 +1,65 @@
+/**
+ * The class server under a room's load, bounded and on 127.0.0.1 only: 30 seats of ssh-lockdown
+ * on real VMs, then 30 simulated trainees (one per seat, each its own link, cookie and TLS
+ * WebSocket) hold terminals, type, call status every second and Check every 15 s for 60 s. No
+ * call may fail except Checks refused by the per-seat limit; it stops by itself and ends the class.
+ * HLAB_CLASS_LOAD_SEATS / HLAB_CLASS_LOAD_SECONDS change the size.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLocalClient } from '../../electron/core/local-client.js';
+import { createService } from '../../electron/core/service.js';
+import { startClassServer } from '../../electron/host/class-server.js';
+import { RENDERER_DIST } from '../../electron/host/cli.js';
+import { statusKiB } from '../integration/egress-peer.js';
+import { loadTable, percentile, runLoad } from '../integration/class-load.js';
+import { IMAGE_DIR, must, newHome } from '../integration/vm-env.js';
+
+const SEATS = Number(process.env.HLAB_CLASS_LOAD_SEATS ?? 30);
+const SECONDS = Number(process.env.HLAB_CLASS_LOAD_SECONDS ?? 60);
+const home = newHome('class-load');
+const svc: ReturnType<typeof createService> = createService({
+  home,
+  env: { ...process.env, HLAB_IMAGE_DIR: IMAGE_DIR },
+  serveClass: (room, o) =>
+    startClassServer({ dispatcher: svc.dispatcher, room, staticDir: RENDERER_DIST, ...o }),
+});
+const client = createLocalClient(svc.dispatcher);
+
+afterAll(async () => {
+  await client.call('class.end', {});
+});
+
+describe(`a class of ${SEATS} under load for ${SECONDS} s`, () => {
+  it(
+    'every trainee holds a terminal and calls status and Check without an error',
+    { timeout: 3_600_000 },
+    async () => {
+      const started = await must(client, 'class.start', { workshop: 'ssh-lockdown', seats: SEATS });
+      expect(started.links.seats).toHaveLength(SEATS);
+      const r = await runLoad(started, SECONDS);
+      const qemuMiB = started.info.seats.reduce((n, s) => {
+        try {
+          return (
+            n +
+            statusKiB(
+              readFileSync(path.join(home, 'machines', s.machine, 'qemu.pid'), 'utf8').trim(),
+              'VmRSS',
+            ) /
+              1024
+          );
+        } catch {
+          return n;
+        }
+      }, 0);
+      console.log(loadTable(r, qemuMiB).join('\n'));
+      expect(r.errors).toEqual([]);
+      expect(r.trainees).toBe(SEATS);
+      // Every trainee was served about once a second the whole time.
+      expect(r.statusMs.length).toBeGreaterThan(SEATS * SECONDS * 0.5);
+      expect(r.typed).toBe(r.statusMs.length);
+      expect(percentile(r.statusMs, 95)).toBeGreaterThan(0);
+    },
+  );
+});
