@@ -13,7 +13,7 @@ import { createService } from '../../electron/core/service.js';
 import { startClassServer } from '../../electron/host/class-server.js';
 import { RENDERER_DIST } from '../../electron/host/cli.js';
 import { statusKiB } from '../integration/egress-peer.js';
-import { loadTable, percentile, runLoad } from '../integration/class-load.js';
+import { loadTable, runLoad } from '../integration/class-load.js';
 import { IMAGE_DIR, must, newHome } from '../integration/vm-env.js';
 
 const SEATS = Number(process.env.HLAB_CLASS_LOAD_SEATS ?? 30);
@@ -59,7 +59,6 @@ describe(`a class of ${SEATS} under load for ${SECONDS} s`, () => {
       // Every trainee was served about once a second the whole time.
       expect(r.statusMs.length).toBeGreaterThan(SEATS * SECONDS * 0.5);
       expect(r.typed).toBe(r.statusMs.length);
-      expect(percentile(r.statusMs, 95)).toBeGreaterThan(0);
     },
   );
 });
