@@ -9,6 +9,7 @@ import { parseListen } from '../../electron/workshops/class/listen.js';
 import { planSeats } from '../../electron/workshops/class/provision.js';
 import { seatCardsHtml } from '../../electron/workshops/class/cards.js';
 import { AuditLog, AUDIT_CAP } from '../../electron/workshops/class/audit.js';
+import { Classroom } from '../../electron/workshops/class/classroom.js';
 import { selfSignedTls, trainerTls } from '../../electron/platform/tls.js';
 
 describe('seat links and sessions', () => {
@@ -141,6 +142,136 @@ describe('TLS material (real openssl)', () => {
     );
     expect(() => trainerTls(path.join(dir, 'none.pem'), path.join(dir, 'k.pem'))).toThrow(
       /Cannot read the TLS certificate/,
+    );
+  });
+});
+
+describe('a classroom (small fakes for the machines)', () => {
+  const fakeRoom = () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hlab-room-'));
+    const destroyed: string[] = [];
+    const changes: number[] = [];
+    let gate: (() => void) | undefined;
+    const sessions = {
+      status: (m: string) => ({ machine: m }),
+      check: async (m: string) => {
+        await new Promise<void>((r) => (gate = r));
+        return {
+          challenge: 'c1',
+          pass: false,
+          failures: [],
+          exitCode: 255,
+          output: '',
+          durationMs: 1,
+          progress: {},
+          loginFailed: true,
+          machine: m,
+        };
+      },
+      hint: (m: string) => ({ machine: m }),
+      reset: async (m: string) => ({ machine: m }),
+      solve: async (m: string) => ({ machine: m }),
+    };
+    const room = new Classroom(
+      {
+        sessions: sessions as never,
+        progress: { get: () => undefined, save: (p: unknown) => p } as never,
+        knownHosts: {} as never,
+        targetOf: async () => {
+          throw new Error('no ssh in this test');
+        },
+        destroy: async (m) => void destroyed.push(m),
+        audit: new AuditLog(path.join(dir, 'audit.jsonl')),
+        changed: (info) => void changes.push(info.seats.length),
+      },
+      {
+        workshop: 'w',
+        title: 'W',
+        url: 'https://127.0.0.1:1/',
+        fingerprint: 'AA',
+        certificate: 'self-signed',
+      },
+    );
+    return { room, destroyed, changes, open: () => gate?.(), audit: path.join(dir, 'audit.jsonl') };
+  };
+  const op = () => ({
+    signal: new AbortController().signal,
+    progress: () => undefined,
+    log: () => undefined,
+  });
+
+  it('a seat that fails is destroyed and made again on a new machine; three failures mark it failed', async () => {
+    const { room, destroyed } = fakeRoom();
+    let tries = 0;
+    const flaky = async () => {
+      tries += 1;
+      if (tries < 2) throw new Error('boot timed out');
+    };
+    expect(await room.provision('seat-1', '', (a) => `c-s1${a ? `-r${a}` : ''}`, flaky, op())).toBe(true);
+    expect(destroyed).toEqual(['c-s1']);
+    expect(room.tileOf('seat-1')).toMatchObject({ machine: 'c-s1-r1', state: 'ready' });
+    const never = async () => {
+      throw new Error('no space left');
+    };
+    expect(await room.provision('seat-2', '', (a) => `c-s2-${a}`, never, op())).toBe(false);
+    expect(room.tileOf('seat-2')).toMatchObject({ state: 'failed', detail: 'no space left' });
+    expect(() => room.status('seat-2')).toThrow(/not ready/);
+  });
+
+  it('one check per seat at a time; a failed login flags "locked out?"', async () => {
+    const { room, open } = fakeRoom();
+    await room.provision(
+      'seat-1',
+      '',
+      () => 'm1',
+      async () => undefined,
+      op(),
+    );
+    const first = room.check('seat-1', op());
+    await expect(room.check('seat-1', op())).rejects.toThrow(/busy/);
+    await new Promise((r) => setTimeout(r, 10));
+    open();
+    await first;
+    expect(room.tileOf('seat-1')).toMatchObject({ lockedOut: true, state: 'ready' });
+  });
+
+  it('resets are limited per seat and audited; revoke ends the link; end destroys every seat', async () => {
+    const { room, destroyed, audit } = fakeRoom();
+    await room.provision(
+      'seat-1',
+      '',
+      () => 'm1',
+      async () => undefined,
+      op(),
+    );
+    room.tokens.issue({ role: 'trainee', seat: 'seat-1' });
+    for (let i = 0; i < 3; i += 1) await room.reset('seat-1', op(), i === 0 ? 'trainer' : 'trainee');
+    await expect(room.reset('seat-1', op())).rejects.toThrow(/try again in \d+ s/);
+    expect(room.tileOf('seat-1').revoked).toBe(false);
+    room.revoke('seat-1');
+    expect(room.tileOf('seat-1').revoked).toBe(true);
+    expect(() => room.input('seat-1', 'trainee', 'x')).toThrow(/not open/);
+    expect(() => room.takeover('seat-1', true)).toThrow(/watch it first/);
+    await room.end();
+    expect(destroyed).toEqual(['m1']);
+    const events = readFileSync(audit, 'utf8')
+      .trim()
+      .split('\n')
+      .map(
+        (l) =>
+          (JSON.parse(l) as { who: string; event: string }).who +
+          ':' +
+          (JSON.parse(l) as { event: string }).event,
+      );
+    expect(events).toEqual(
+      expect.arrayContaining([
+        'seat-1:seat-ready',
+        'trainer:reset',
+        'seat-1:reset',
+        'seat-1:rate-limited',
+        'trainer:revoke',
+        'trainer:class-ended',
+      ]),
     );
   });
 });
