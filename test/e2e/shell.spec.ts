@@ -8,7 +8,7 @@ test('the shell loads in Chromium, connects and calls the real API over the WebS
 }) => {
   await page.goto(host.url);
   await expect(page.getByTestId('connection')).toHaveText(/connected/);
-  for (const s of ['Machines', 'Terminal', 'Steps', 'Runs', 'Bench', 'Workshops']) {
+  for (const s of ['Machines', 'Terminal', 'Steps', 'Runs', 'Bench', 'Workshops', 'Class']) {
     await expect(page.getByRole('navigation').getByRole('button', { name: s, exact: true })).toBeVisible();
   }
   // providers.list really ran on the node side: it reports this machine's QEMU version.
@@ -25,6 +25,12 @@ test('the shell loads in Chromium, connects and calls the real API over the WebS
   await page.getByRole('button', { name: 'Bench', exact: true }).click();
   await page.getByLabel('Bench tool').selectOption('docker-bench');
   await expect(page.getByTestId('docker-bench-source')).toContainText('GitHub at commit ff26d67f25be');
+  // Class: no class running, so the start form, with the built-in workshops to pick from.
+  await page.getByRole('button', { name: 'Class', exact: true }).click();
+  await expect(page.getByLabel('Workshop')).toContainText('Lock SSH down without locking yourself out');
+  await page.getByLabel('Listen on', { exact: false }).fill('0.0.0.0:8443');
+  await page.getByRole('button', { name: 'Start class' }).click();
+  await expect(page.getByRole('alert')).toContainText('not a wildcard');
   await page.getByRole('button', { name: 'Machines', exact: true }).click();
   await expect(page.getByTestId('host-check')).toBeVisible();
   await page.screenshot({ path: 'test-results/screenshots/machines.png' });
