@@ -33,7 +33,7 @@ export function splitLink(link: string): { origin: string; token: string } {
 export function request(
   url: string,
   fingerprint: string,
-  o: { method?: string; body?: string; headers?: Record<string, string> } = {},
+  o: { method?: string; body?: string; headers?: Record<string, string>; local?: string } = {},
 ): Promise<{
   status: number;
   body: string;
@@ -43,7 +43,12 @@ export function request(
   return new Promise((resolve, reject) => {
     const req = https.request(
       url,
-      { method: o.method ?? 'GET', headers: o.headers, ...pinned(fingerprint) },
+      {
+        method: o.method ?? 'GET',
+        headers: o.headers,
+        ...(o.local ? { localAddress: o.local } : {}),
+        ...pinned(fingerprint),
+      },
       (res) => {
         let body = '';
         res.on('data', (d: Buffer) => (body += d.toString()));
@@ -63,12 +68,18 @@ export function request(
   });
 }
 
-export function redeem(link: string, fingerprint: string, name = '', origin?: string) {
+/** `local`: the browser's own address (127.x.y.z here), so the server's per-address limits see one browser each. */
+export function redeem(
+  link: string,
+  fingerprint: string,
+  o: { name?: string; origin?: string; local?: string } = {},
+) {
   const { origin: own, token } = splitLink(link);
   return request(`${own}/class/redeem`, fingerprint, {
     method: 'POST',
-    body: JSON.stringify({ token, name }),
-    headers: { 'content-type': 'application/json', origin: origin ?? own },
+    body: JSON.stringify({ token, name: o.name ?? '' }),
+    headers: { 'content-type': 'application/json', origin: o.origin ?? own },
+    ...(o.local ? { local: o.local } : {}),
   });
 }
 
@@ -98,10 +109,16 @@ export class ClassSocket {
   }
 
   /** Opens the socket; rejects with the HTTP status when the upgrade is refused. */
-  static open(origin: string, fingerprint: string, cookie: string, wsOrigin = origin): Promise<ClassSocket> {
+  static open(
+    origin: string,
+    fingerprint: string,
+    cookie: string,
+    o: { origin?: string; local?: string } = {},
+  ): Promise<ClassSocket> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(`${origin.replace('https:', 'wss:')}/class/ws`, {
-        headers: { cookie, origin: wsOrigin },
+        headers: { cookie, origin: o.origin ?? origin },
+        ...(o.local ? { localAddress: o.local } : {}),
         ...pinned(fingerprint),
       });
       ws.once('open', () => resolve(new ClassSocket(ws)));

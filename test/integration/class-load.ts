@@ -39,9 +39,11 @@ export async function runLoad(
   };
   const trainees = await Promise.all(
     started.links.seats.map(async (s, i) => {
-      const joined = await redeem(s.url, fp, `load ${i + 1}`);
+      // Each simulated trainee is its own browser at its own address, as in a room.
+      const local = `127.0.${1 + (i >> 8)}.${1 + (i % 250)}`;
+      const joined = await redeem(s.url, fp, { name: `load ${i + 1}`, local });
       if (joined.status !== 200) throw new Error(`redeem ${i + 1}: ${joined.status} ${joined.body}`);
-      const socket = await ClassSocket.open(origin, fp, joined.cookie as string);
+      const socket = await ClassSocket.open(origin, fp, joined.cookie as string, { local });
       const t = await socket.call('seat.terminal', { cols: 100, rows: 30 });
       if (!t.ok) throw new Error(`terminal ${i + 1}: ${t.error.message}`);
       return socket;

@@ -30,11 +30,14 @@ const hlab = (...args: string[]) =>
     timeout: 300_000,
   });
 
-async function join(link: string, name = '') {
-  const r = await redeem(link, fp(), name);
+/** Each browser at its own loopback address, as in a room (the limits are per address). */
+const AT = { a: '127.0.0.11', b: '127.0.0.12', trainer: '127.0.0.13' };
+
+async function join(link: string, name: string, local: string) {
+  const r = await redeem(link, fp(), { name, local });
   expect(r.status, r.body).toBe(200);
   expect(r.headers['set-cookie']?.[0]).toMatch(/HttpOnly; Secure; SameSite=Strict/);
-  const s = await ClassSocket.open(origin(), fp(), r.cookie as string);
+  const s = await ClassSocket.open(origin(), fp(), r.cookie as string, { local });
   sockets.push(s);
   return { socket: s, cookie: r.cookie as string };
 }
@@ -112,10 +115,12 @@ describe('a class on real VMs', { timeout: 600_000 }, () => {
   it('trainee A sees only seat-1; every way to reach B is refused and B is unchanged', async () => {
     const [linkA, linkB] = out.links.seats.map((s) => s.url) as [string, string];
     // A link from a foreign page (Origin) is refused before it is spent.
-    expect((await redeem(linkA, fp(), 'Ana', 'https://evil.example')).status).toBe(403);
-    const { socket: a, cookie } = await join(linkA, 'Ana');
+    expect(
+      (await redeem(linkA, fp(), { name: 'Ana', origin: 'https://evil.example', local: AT.a })).status,
+    ).toBe(403);
+    const { socket: a, cookie } = await join(linkA, 'Ana', AT.a);
     // A link works once.
-    const replay = await redeem(linkA, fp(), 'Ana');
+    const replay = await redeem(linkA, fp(), { name: 'Ana', local: AT.a });
     expect(replay.status).toBe(410);
     expect(replay.body).toMatch(/already used/);
 
@@ -150,10 +155,14 @@ describe('a class on real VMs', { timeout: 600_000 }, () => {
 
     // Forged, foreign-origin and missing cookies cannot open a socket.
     await expect(
-      ClassSocket.open(origin(), fp(), 'hlab_class=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'),
+      ClassSocket.open(origin(), fp(), 'hlab_class=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', {
+        local: AT.a,
+      }),
     ).rejects.toThrow(/401/);
-    await expect(ClassSocket.open(origin(), fp(), cookie, 'https://evil.example')).rejects.toThrow(/403/);
-    await expect(ClassSocket.open(origin(), fp(), '')).rejects.toThrow(/401/);
+    await expect(
+      ClassSocket.open(origin(), fp(), cookie, { origin: 'https://evil.example', local: AT.a }),
+    ).rejects.toThrow(/403/);
+    await expect(ClassSocket.open(origin(), fp(), '', { local: AT.a })).rejects.toThrow(/401/);
     expect((await request(`${origin()}/class/me`, fp(), { headers: { cookie } })).body).toContain('seat-1');
 
     // A's terminal is A's machine.
@@ -166,7 +175,7 @@ describe('a class on real VMs', { timeout: 600_000 }, () => {
     // A wrong check is counted on A only; B's link still works and B's seat never moved.
     const check = await a.call('seat.check', {});
     expect(check.ok && check.value.pass).toBe(false);
-    const { socket: b } = await join(linkB, 'Ben');
+    const { socket: b } = await join(linkB, 'Ben', AT.b);
     const bs = await b.call('seat.status', {});
     expect(bs.ok && bs.value.progress.machine).toBe(machineB);
     expect(bs.ok && bs.value.progress.challenges.map((c) => c.attempts + c.resets + c.hintsShown)).toEqual([
@@ -175,7 +184,7 @@ describe('a class on real VMs', { timeout: 600_000 }, () => {
   });
 
   it('the trainer sees the room live, watches and takes over a terminal with a notice, resets a seat', async () => {
-    const { socket: tr } = await join(out.links.trainer);
+    const { socket: tr } = await join(out.links.trainer, '', AT.trainer);
     const a = sockets[0]!;
     const before = await tile(tr, 'seat-1');
     expect(before).toMatchObject({ trainee: 'Ana', joined: true, attempts: 1, lockedOut: false });
@@ -235,7 +244,7 @@ describe('a class on real VMs', { timeout: 600_000 }, () => {
     expect(fresh.ok).toBe(true);
     if (fresh.ok) {
       expect(fresh.value.cardsHtml).toContain(fp());
-      const again = await redeem(fresh.value.url, fp(), 'Ben');
+      const again = await redeem(fresh.value.url, fp(), { name: 'Ben', local: AT.b });
       expect(again.status).toBe(200);
     }
   });

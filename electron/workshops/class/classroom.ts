@@ -224,9 +224,13 @@ export class Classroom {
 
   detach(seat: string, client: number): void {
     const s = this.seats.get(seat);
-    s?.terminal?.detach(client);
-    s?.listeners.delete(client);
-    if (s) this.update(s, {});
+    if (!s) return;
+    if (s.terminal?.detach(client)) {
+      this.deps.audit.write({ who: 'trainer', event: 'hand-back', detail: `${seat} (the trainer left)` });
+      this.notify(s, 'hand-back', 'Your trainer handed the terminal back to you.');
+    }
+    s.listeners.delete(client);
+    this.update(s, {});
   }
 
   input(seat: string, role: 'trainee' | 'trainer', data: string): void {

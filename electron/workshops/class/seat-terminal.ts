@@ -54,10 +54,15 @@ export class SeatTerminal {
     return this.id;
   }
 
-  detach(client: number): void {
+  /** Removes a viewer; a trainer who leaves while typing hands the terminal back. Returns whether that happened. */
+  detach(client: number): boolean {
+    const v = this.viewers.get(client);
     this.viewers.delete(client);
-    if (![...this.viewers.values()].some((v) => v.role === 'trainee') && !this.takenOver)
-      this.close('nobody is attached');
+    const handBack = v?.role === 'trainer' && this.takenOver && this.watchers === 0;
+    if (handBack) this.takenOver = false;
+    // The shell lives while anyone looks at it; a page reload reattaches to a new one.
+    if (this.viewers.size === 0) this.close('nobody is attached');
+    return handBack;
   }
 
   /** Input from a viewer: the trainee unless the trainer took over; then the trainer only. */

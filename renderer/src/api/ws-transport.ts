@@ -7,6 +7,9 @@ import {
   type ServerMessage,
 } from '../../../shared/rpc';
 
+/** Close codes after which reconnecting cannot help: a revoked link or ended class, a broken limit. */
+const FINAL_CLOSE_CODES = new Set([4401, 1008]);
+
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'refused';
 
 export function createWsTransport(
@@ -35,16 +38,18 @@ export function createWsTransport(
         if (msg.t === 'result') pending.settle(msg);
         else for (const l of listeners) l(msg);
       };
-      ws.onclose = () => {
+      ws.onclose = (e) => {
         ready = undefined;
         socket = undefined;
         pending.failAll('Lost the connection to Hardening Lab.');
-        // A socket that never opened was refused (bad token/origin): retrying would not help.
+        // A socket that never opened was refused (bad token/origin), and the server ends one whose
+        // link was revoked (4401) or that broke its limits (1008): retrying would not help.
+        const final = !everOpened || FINAL_CLOSE_CODES.has(e.code);
         onState(
-          everOpened ? 'disconnected' : 'refused',
-          everOpened ? undefined : 'The server refused this page (token or origin).',
+          final ? 'refused' : 'disconnected',
+          !everOpened ? 'The server refused this page (token or origin).' : final ? e.reason : undefined,
         );
-        if (everOpened) setTimeout(() => void open().catch(() => undefined), 1000);
+        if (!final) setTimeout(() => void open().catch(() => undefined), 1000);
         reject(new Error('closed'));
       };
     });
