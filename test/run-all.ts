@@ -165,11 +165,7 @@ const testEnv = { HLAB_IMAGE_DIR: IMAGE_DIR };
 
 const slow = args.has('--slow');
 const started = Date.now();
-if (!slow) {
-  check('lint', npx, ['eslint', '.']);
-  check('format', npx, ['prettier', '--check', '.']);
-  check('typecheck (node)', npx, ['tsc', '-p', 'tsconfig.node.json', '--noEmit']);
-  check('typecheck (renderer)', npx, ['tsc', '-p', 'renderer/tsconfig.json', '--noEmit']);
+const buildRenderer = () =>
   check('build renderer', npx, [
     'vite',
     'build',
@@ -178,6 +174,14 @@ if (!slow) {
     '--logLevel',
     'warn',
   ]);
+// The class server serves the built page: the slow tier's class tests need it too.
+if (slow) buildRenderer();
+if (!slow) {
+  check('lint', npx, ['eslint', '.']);
+  check('format', npx, ['prettier', '--check', '.']);
+  check('typecheck (node)', npx, ['tsc', '-p', 'tsconfig.node.json', '--noEmit']);
+  check('typecheck (renderer)', npx, ['tsc', '-p', 'renderer/tsconfig.json', '--noEmit']);
+  buildRenderer();
   check('bundle electron main + preload', npx, ['tsx', 'build/bundle-electron.ts']);
   check('bundle the hlab CLI', npx, ['tsx', 'build/bundle-cli.ts']);
   check('npx hlab --help from the repo root', npx, ['hlab', '--help']);

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { SEAT_METHODS, TRAINER_METHODS, type EventName } from '../../shared/api.js';
 import { isClientMessage } from '../../shared/rpc.js';
+import { HlabError } from '../../shared/errors.js';
 import type { Dispatcher } from '../core/dispatcher.js';
 import type { ClassServer } from '../core/context.js';
 import { CONTENT_SECURITY_POLICY } from '../core/csp.js';
@@ -89,6 +90,11 @@ export async function startClassServer(opts: {
   tls: TlsMaterial;
 }): Promise<ClassServer> {
   const { room } = opts;
+  if (!staticFile(opts.staticDir, 'class.html'))
+    throw new HlabError(
+      'unavailable',
+      `The class page is not built in ${opts.staticDir}: run \`npm run build:renderer\` (npm start does it) before starting a class.`,
+    );
   const redeemLimit = new RateLimiter(CLASS_LIMITS.redeem);
   const failLimit = new RateLimiter(CLASS_LIMITS.failedAuth);
   const sockets = new Map<WebSocket, { principal: Principal; cookie: string }>();
