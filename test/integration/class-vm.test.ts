@@ -172,6 +172,21 @@ describe('a class on real VMs', { timeout: 600_000 }, () => {
     await a.call('seat.input', { data: 'echo "host=$(hostname) n=$((6*7))"\r' });
     await expect.poll(() => a.output(id), { timeout: 30_000 }).toContain(`host=${machineA} n=42`);
 
+    // From A's guest, neither B's SSH forward nor the class server itself (host services) answers.
+    const machines = JSON.parse(hlab('machine', 'list', '--json').stdout) as Array<{
+      name: string;
+      ssh?: { port: number };
+    }>;
+    const portB = machines.find((m) => m.name === machineB)?.ssh?.port;
+    expect(portB).toBeGreaterThan(0);
+    const classPort = new URL(out.info.url).port;
+    const probe = (port: string | number, tag: string) =>
+      `timeout 5 bash -c '</dev/tcp/10.0.2.2/${port}' 2>/dev/null && echo ${tag}-open || echo ${tag}-closed\r`;
+    await a.call('seat.input', { data: probe(portB!, 'seatB') + probe(classPort, 'server') });
+    await expect.poll(() => a.output(id), { timeout: 30_000 }).toMatch(/server-(open|closed)\r?\n/);
+    expect(a.output(id)).toMatch(/seatB-closed/);
+    expect(a.output(id)).toMatch(/server-closed/);
+
     // A wrong check is counted on A only; B's link still works and B's seat never moved.
     const check = await a.call('seat.check', {});
     expect(check.ok && check.value.pass).toBe(false);
