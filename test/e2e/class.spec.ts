@@ -147,8 +147,8 @@ test('a trainer and two trainees run a class in the browser', async () => {
     // The trainer resets B's seat: B is told and gets a fresh terminal on the restored machine.
     await expect(terminal(b, 'seat-terminal')).toContainText('$', { timeout: 60_000 });
     await b.getByTestId('seat-terminal').click();
-    await b.keyboard.type('touch /tmp/ben-was-here && echo marked\n');
-    await expect(terminal(b, 'seat-terminal')).toContainText('marked', { timeout: 30_000 });
+    await b.keyboard.type('touch /tmp/ben-was-here && echo mark=$((2+3))\n');
+    await expect(terminal(b, 'seat-terminal')).toContainText('mark=5', { timeout: 30_000 });
     await trainer.getByTestId('tile-seat-2').getByRole('button', { name: 'Reset' }).click();
     await expect(b.getByTestId('seat-notice')).toContainText('reset this seat', { timeout: 120_000 });
     await expect(terminal(b, 'seat-terminal')).toContainText('$', { timeout: 60_000 });

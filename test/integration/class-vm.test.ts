@@ -234,8 +234,8 @@ describe('a class on real VMs', { timeout: 600_000 }, () => {
     expect((await a.call('seat.input', { data: 'echo back\r' })).ok).toBe(true);
 
     // The trainer's reset: the seat's start snapshot comes back and the trainee is told.
-    await a.call('seat.input', { data: 'touch /tmp/mark && echo marked\r' });
-    await expect.poll(() => a.output(aId.id), { timeout: 30_000 }).toContain('marked');
+    await a.call('seat.input', { data: 'touch /tmp/mark && echo mark=$((2+3))\r' });
+    await expect.poll(() => a.output(aId.id), { timeout: 30_000 }).toContain('mark=5');
     const reset = await tr.call('class.resetSeat', { seat: 'seat-1' });
     expect(reset.ok && reset.value.resets).toBe(1);
     await a.waitFor('seat.notice', (n) => n.kind === 'reset');
