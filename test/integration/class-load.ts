@@ -57,24 +57,31 @@ export async function runLoad(
   try {
     await Promise.all(
       trainees.map(async (socket, i) => {
-        let nextCheck = Date.now() + 1000 * (i % 15);
-        while (Date.now() < end) {
-          const t = performance.now();
-          const st = await socket.call('seat.status', {});
-          r.statusMs.push(performance.now() - t);
-          if (!st.ok) r.errors.push(`status: ${st.error.message}`);
-          const w = await socket.call('seat.input', { data: `echo load-${i}\r` });
-          if (w.ok) r.typed += 1;
-          else r.errors.push(`input: ${w.error.message}`);
-          if (Date.now() >= nextCheck) {
-            nextCheck += 15_000;
+        const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+        // A page polls and types once a second; its Checks (seconds each under TCG) run beside that.
+        const poll = async () => {
+          while (Date.now() < end) {
+            const t = performance.now();
+            const st = await socket.call('seat.status', {});
+            r.statusMs.push(performance.now() - t);
+            if (!st.ok) r.errors.push(`status: ${st.error.message}`);
+            const w = await socket.call('seat.input', { data: `echo load-${i}\r` });
+            if (w.ok) r.typed += 1;
+            else r.errors.push(`input: ${w.error.message}`);
+            await sleep(1000);
+          }
+        };
+        const checks = async () => {
+          await sleep(1000 * (i % 15));
+          while (Date.now() < end) {
             const c = await socket.call('seat.check', {});
             r.checks += 1;
             if (!c.ok && c.error.code === 'busy') r.limited += 1;
             else if (!c.ok) r.errors.push(`check: ${c.error.message}`);
+            await sleep(15_000);
           }
-          await new Promise((res) => setTimeout(res, 1000));
-        }
+        };
+        await Promise.all([poll(), checks()]);
         if (socket.closed) r.errors.push(`socket closed: ${socket.closed.code} ${socket.closed.reason}`);
       }),
     );
