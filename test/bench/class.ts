@@ -9,13 +9,9 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createLocalClient } from '../../electron/core/local-client.js';
-import { createService } from '../../electron/core/service.js';
-import { startClassServer } from '../../electron/host/class-server.js';
-import { RENDERER_DIST } from '../../electron/host/cli.js';
 import { statusKiB } from '../integration/egress-peer.js';
-import { loadTable, runLoad } from '../integration/class-load.js';
-import { IMAGE_DIR, must, newHome } from '../integration/vm-env.js';
+import { classService, loadTable, runLoad } from '../integration/class-load.js';
+import { must, newHome } from '../integration/vm-env.js';
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -39,13 +35,7 @@ export async function benchClass(argv: string[]): Promise<void> {
   const seats = arg(argv, '--seats', 3);
   const loadSeconds = arg(argv, '--load', 0);
   const home = newHome('bench-class');
-  const svc: ReturnType<typeof createService> = createService({
-    home,
-    env: { ...process.env, HLAB_IMAGE_DIR: IMAGE_DIR },
-    serveClass: (room, o) =>
-      startClassServer({ dispatcher: svc.dispatcher, room, staticDir: RENDERER_DIST, ...o }),
-  });
-  const client = createLocalClient(svc.dispatcher);
+  const client = classService(home);
 
   // Warm the ready template first so the class measures what a trainer sees on the day.
   await must(client, 'machines.create', { name: 'warm', memoryMiB: 1024, cpus: 2, ready: true });

@@ -6,12 +6,10 @@
  * the seat back; the trainer takes over a terminal (the trainee sees the notice) and resets a seat.
  */
 import { chromium, type Browser, type Page } from '@playwright/test';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
-import path from 'node:path';
 import tls from 'node:tls';
 import { IMAGE_DIR, newHome } from '../integration/vm-env.js';
-import type { ClassLinksOut } from '../integration/class-client.js';
+import { startClassCli } from '../integration/class-client.js';
 import { expect, test } from './fixtures.js';
 
 async function spkiPin(url: string): Promise<string> {
@@ -28,42 +26,6 @@ async function spkiPin(url: string): Promise<string> {
   return createHash('sha256').update(spki).digest('base64');
 }
 
-async function startClass(home: string): Promise<{ child: ChildProcess; out: ClassLinksOut }> {
-  const child = spawn(
-    process.execPath,
-    [
-      'electron/host/hlab.mjs',
-      'class',
-      'start',
-      'ssh-lockdown',
-      '--seats',
-      '2',
-      '--json',
-      '--cards',
-      path.join(home, 'cards.html'),
-    ],
-    {
-      env: { ...process.env, HLAB_HOME: home, HLAB_IMAGE_DIR: IMAGE_DIR },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const out = await new Promise<ClassLinksOut>((resolve, reject) => {
-    let text = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      text += d.toString();
-      try {
-        resolve(JSON.parse(text) as ClassLinksOut);
-      } catch {
-        // not whole yet
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`hlab class start exited ${code}: ${stderr}`)));
-  });
-  return { child, out };
-}
-
 const terminal = (p: Page, id: string) => p.getByTestId(id).locator('.xterm-rows');
 
 async function joinAs(browser: Browser, link: string, name?: string): Promise<Page> {
@@ -77,7 +39,7 @@ async function joinAs(browser: Browser, link: string, name?: string): Promise<Pa
 test('a trainer and two trainees run a class in the browser', async () => {
   test.setTimeout(420_000);
   const home = newHome('class-e2e');
-  const { child, out } = await startClass(home);
+  const { child, out } = await startClassCli(home, IMAGE_DIR);
   const pin = await spkiPin(out.info.url);
   const browser = await chromium.launch({
     executablePath: process.env.HLAB_CHROMIUM ?? '/usr/bin/chromium',

@@ -2,7 +2,9 @@
  * A trainee's or trainer's browser, as the class server sees it: HTTPS with the printed
  * certificate pinned by its fingerprint, the redeem POST, and the WebSocket with the cookie.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import https from 'node:https';
+import path from 'node:path';
 import type { PeerCertificate } from 'node:tls';
 import WebSocket from 'ws';
 import type { ApiEvents, EventName, MethodName, ReqOf, ResOf } from '../../shared/api.js';
@@ -162,4 +164,46 @@ export class ClassSocket {
   close(): void {
     this.ws.close();
   }
+}
+
+/**
+ * `hlab class start WORKSHOP --seats N --json` as a trainer runs it, in its own process: resolves
+ * with the printed links once every seat is ready; the process then serves the class.
+ */
+export async function startClassCli(
+  home: string,
+  imageDir: string,
+  seats = 2,
+  workshop = 'ssh-lockdown',
+): Promise<{ child: ChildProcess; out: ClassLinksOut }> {
+  const child = spawn(
+    process.execPath,
+    [
+      'electron/host/hlab.mjs',
+      'class',
+      'start',
+      workshop,
+      '--seats',
+      String(seats),
+      '--json',
+      '--cards',
+      path.join(home, 'cards.html'),
+    ],
+    { env: { ...process.env, HLAB_HOME: home, HLAB_IMAGE_DIR: imageDir }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const out = await new Promise<ClassLinksOut>((resolve, reject) => {
+    let text = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      text += d.toString();
+      try {
+        resolve(JSON.parse(text) as ClassLinksOut);
+      } catch {
+        // not the whole JSON yet
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`hlab class start exited ${code}: ${stderr}`)));
+  });
+  return { child, out };
 }

@@ -3,7 +3,24 @@
  * line, calls status every second and Check every 15 s, for a fixed time, over TLS on 127.0.0.1.
  * Every outcome is counted; Checks refused by the per-seat limit are counted apart from errors.
  */
+import { createLocalClient } from '../../electron/core/local-client.js';
+import { createService } from '../../electron/core/service.js';
+import { startClassServer } from '../../electron/host/class-server.js';
+import { RENDERER_DIST } from '../../electron/host/cli.js';
+import type { ApiClient } from '../../shared/rpc.js';
 import { ClassSocket, redeem, splitLink } from './class-client.js';
+import { IMAGE_DIR } from './vm-env.js';
+
+/** An in-process service that can serve a class (as the CLI and the app wire it). */
+export function classService(home: string): ApiClient {
+  const svc: ReturnType<typeof createService> = createService({
+    home,
+    env: { ...process.env, HLAB_IMAGE_DIR: IMAGE_DIR },
+    serveClass: (room, o) =>
+      startClassServer({ dispatcher: svc.dispatcher, room, staticDir: RENDERER_DIST, ...o }),
+  });
+  return createLocalClient(svc.dispatcher);
+}
 
 export interface LoadResult {
   trainees: number;

@@ -6,19 +6,25 @@
  * cross-origin socket, a revoked link — and B's seat is unchanged. `hlab class end` from another
  * process ends it: links die, the seats' machines are gone, the audit log holds what happened.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MethodName } from '../../shared/api.js';
 import type { SeatTile } from '../../shared/class.js';
-import { ClassSocket, redeem, request, splitLink, type ClassLinksOut } from './class-client.js';
+import {
+  ClassSocket,
+  redeem,
+  request,
+  splitLink,
+  startClassCli,
+  type ClassLinksOut,
+} from './class-client.js';
 import { IMAGE_DIR, newHome } from './vm-env.js';
 
 let home: string;
 let child: ChildProcess;
 let out: ClassLinksOut;
-let stderr = '';
 const fp = () => out.info.fingerprint;
 const origin = () => splitLink(out.info.url).origin;
 const sockets: ClassSocket[] = [];
@@ -49,40 +55,7 @@ const tile = (s: ClassSocket, seat: string) =>
 
 beforeAll(async () => {
   home = newHome('class');
-  child = spawn(
-    process.execPath,
-    [
-      'electron/host/hlab.mjs',
-      'class',
-      'start',
-      'ssh-lockdown',
-      '--seats',
-      '2',
-      '--json',
-      '--cards',
-      path.join(home, 'cards.html'),
-    ],
-    {
-      env: { ...process.env, HLAB_HOME: home, HLAB_IMAGE_DIR: IMAGE_DIR },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  out = await new Promise<ClassLinksOut>((resolve, reject) => {
-    let text = '';
-    const timer = setTimeout(() => reject(new Error(`no links within 10 min: ${stderr}`)), 600_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      text += d.toString();
-      try {
-        const v = JSON.parse(text) as ClassLinksOut;
-        clearTimeout(timer);
-        resolve(v);
-      } catch {
-        // not the whole JSON yet
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`hlab class start exited ${code}: ${stderr}`)));
-  });
+  ({ child, out } = await startClassCli(home, IMAGE_DIR));
 }, 660_000);
 
 afterAll(() => {

@@ -6,12 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../../shared/rpc.js';
-import { createLocalClient } from '../../electron/core/local-client.js';
-import { createService } from '../../electron/core/service.js';
-import { startClassServer } from '../../electron/host/class-server.js';
-import { RENDERER_DIST } from '../../electron/host/cli.js';
 import { ClassSocket, redeem, splitLink } from '../integration/class-client.js';
-import { IMAGE_DIR, must, newHome } from '../integration/vm-env.js';
+import { classService } from '../integration/class-load.js';
+import { must, newHome } from '../integration/vm-env.js';
 import { authorize, onHost, uriOf } from './lab-env.js';
 
 let client: ApiClient;
@@ -19,13 +16,7 @@ let started: Awaited<ReturnType<typeof start>>;
 const start = () => must(client, 'class.start', { workshop: 'ssh-lockdown', seats: 2, hosts: ['h1', 'h3'] });
 
 beforeAll(async () => {
-  const svc: ReturnType<typeof createService> = createService({
-    home: newHome('class-pool'),
-    env: { ...process.env, HLAB_IMAGE_DIR: IMAGE_DIR },
-    serveClass: (room, o) =>
-      startClassServer({ dispatcher: svc.dispatcher, room, staticDir: RENDERER_DIST, ...o }),
-  });
-  client = createLocalClient(svc.dispatcher);
+  client = classService(newHome('class-pool'));
   await authorize(client);
   await must(client, 'hosts.add', { name: 'h1', uri: uriOf(1) });
   await must(client, 'hosts.add', { name: 'h3', uri: uriOf(3) });

@@ -8,24 +8,14 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createLocalClient } from '../../electron/core/local-client.js';
-import { createService } from '../../electron/core/service.js';
-import { startClassServer } from '../../electron/host/class-server.js';
-import { RENDERER_DIST } from '../../electron/host/cli.js';
 import { statusKiB } from '../integration/egress-peer.js';
-import { loadTable, runLoad } from '../integration/class-load.js';
-import { IMAGE_DIR, must, newHome } from '../integration/vm-env.js';
+import { classService, loadTable, runLoad } from '../integration/class-load.js';
+import { must, newHome } from '../integration/vm-env.js';
 
 const SEATS = Number(process.env.HLAB_CLASS_LOAD_SEATS ?? 30);
 const SECONDS = Number(process.env.HLAB_CLASS_LOAD_SECONDS ?? 60);
 const home = newHome('class-load');
-const svc: ReturnType<typeof createService> = createService({
-  home,
-  env: { ...process.env, HLAB_IMAGE_DIR: IMAGE_DIR },
-  serveClass: (room, o) =>
-    startClassServer({ dispatcher: svc.dispatcher, room, staticDir: RENDERER_DIST, ...o }),
-});
-const client = createLocalClient(svc.dispatcher);
+const client = classService(home);
 
 afterAll(async () => {
   await client.call('class.end', {});

@@ -10,6 +10,7 @@ import { MAX_SEATS, SEAT_NAME, type ClassInfo } from '../../../shared/class.js';
 import { AuditLog } from '../../workshops/class/audit.js';
 import { seatCardsHtml } from '../../workshops/class/cards.js';
 import { Classroom } from '../../workshops/class/classroom.js';
+import type { Viewer } from '../../workshops/class/seat-terminal.js';
 import { planSeats, provisionSeats } from '../../workshops/class/provision.js';
 import { parseListen } from '../../workshops/class/listen.js';
 import { WorkshopLibrary } from '../../workshops/library.js';
@@ -63,6 +64,16 @@ function size(v: unknown, field: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 1000)
     throw new HlabError('bad-request', `${field} must be a whole number between 1 and 1000.`);
   return v;
+}
+
+/** A connection as a viewer of a seat's terminal: its output goes to that client only. */
+function viewer(op: OpContext, role: Viewer['role']): Viewer {
+  return {
+    client: op.client.id,
+    role,
+    data: (id, data) => op.client.emit('terminal.data', { id, data }),
+    exit: (id, reason) => op.client.emit('terminal.exit', { id, reason }),
+  };
 }
 
 function seatName(v: unknown): string {
@@ -288,16 +299,10 @@ export function classHandlers(ctx: ServiceContext): ClassHandlers {
     'class.watch': async (req, op) => {
       const c = room();
       const seat = seatName(req.seat);
-      const id = await c.attach(
-        seat,
-        {
-          client: op.client.id,
-          role: 'trainer',
-          data: (tid, data) => op.client.emit('terminal.data', { id: tid, data }),
-          exit: (tid, reason) => op.client.emit('terminal.exit', { id: tid, reason }),
-        },
-        { cols: size(req.cols, 'cols'), rows: size(req.rows, 'rows') },
-      );
+      const id = await c.attach(seat, viewer(op, 'trainer'), {
+        cols: size(req.cols, 'cols'),
+        rows: size(req.rows, 'rows'),
+      });
       op.client.onClose(() => running?.room.detach(seat, op.client.id));
       c.watched(seat);
       return { id };
@@ -330,16 +335,10 @@ export function classHandlers(ctx: ServiceContext): ClassHandlers {
     'seat.solve': async (_req, op) => room().solve(ownSeat(op), op),
     'seat.terminal': async (req, op) => {
       const seat = ownSeat(op);
-      const id = await room().attach(
-        seat,
-        {
-          client: op.client.id,
-          role: 'trainee',
-          data: (tid, data) => op.client.emit('terminal.data', { id: tid, data }),
-          exit: (tid, reason) => op.client.emit('terminal.exit', { id: tid, reason }),
-        },
-        { cols: size(req.cols, 'cols'), rows: size(req.rows, 'rows') },
-      );
+      const id = await room().attach(seat, viewer(op, 'trainee'), {
+        cols: size(req.cols, 'cols'),
+        rows: size(req.rows, 'rows'),
+      });
       op.client.onClose(() => running?.room.detach(seat, op.client.id));
       return { id };
     },

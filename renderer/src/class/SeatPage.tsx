@@ -7,7 +7,7 @@ import type { MethodName, ReqOf, ResOf } from '../../../shared/api';
 import { ProgressBar } from '../components/ProgressBar';
 import type { ShellOps } from '../features/terminal/session';
 import { XtermPane } from '../features/terminal/XtermPane';
-import { Markdown } from '../features/workshops/Markdown';
+import { ChallengeList, ChallengePage, CheckResultView } from '../features/workshops/ChallengeParts';
 
 function seatShell(api: ApiClient): ShellOps {
   return {
@@ -73,8 +73,6 @@ export function SeatPage({ api }: { api: ApiClient }) {
     return r.value;
   };
 
-  const p = status?.progress;
-  const cur = status?.current;
   return (
     <section className="workshop seat" aria-labelledby="seat-h">
       <div className="toolbar">
@@ -95,18 +93,7 @@ export function SeatPage({ api }: { api: ApiClient }) {
           </button>
         </div>
       )}
-      <ol className="challenges" aria-label="Challenges">
-        {p?.challenges.map((c, i) => (
-          <li
-            key={c.id}
-            className={`challenge-${c.status}`}
-            aria-current={c.status === 'current' ? 'step' : undefined}
-          >
-            {c.status === 'passed' ? '✓ ' : ''}
-            {status?.workshop.challenges[i]?.title ?? c.id}
-          </li>
-        ))}
-      </ol>
+      <ChallengeList status={status} />
       {busy && <ProgressBar progress={busy.progress} label={busy.label} />}
       {error && (
         <p role="alert" className="fail">
@@ -115,83 +102,36 @@ export function SeatPage({ api }: { api: ApiClient }) {
       )}
       <div className="workshop-split">
         <div className="workshop-page">
-          {cur ? (
-            <>
-              <Markdown text={cur.page} />
-              {cur.hints.map((h, i) => (
-                <p key={i} className="hint">
-                  <strong>Hint {i + 1}:</strong> {h}
-                </p>
-              ))}
-              <div className="toolbar">
-                <button
-                  disabled={Boolean(busy)}
-                  onClick={() =>
-                    void run('Checking', 'seat.check', {}).then((r) => {
-                      if (!r) return;
-                      setLastCheck(r);
-                      void load();
-                    })
-                  }
-                >
-                  Check
-                </button>
-                <button
-                  disabled={Boolean(busy) || cur.hintsLeft === 0}
-                  onClick={() => void run('Hint', 'seat.hint', {}).then((r) => r && setStatus(r))}
-                >
-                  Hint ({cur.hintsLeft} left)
-                </button>
-                <button
-                  disabled={Boolean(busy)}
-                  onClick={() =>
-                    void run('Resetting to the start of the challenge', 'seat.reset', {}).then((r) => {
-                      if (!r) return;
-                      setStatus(r);
-                      setLastCheck(undefined);
-                      setEpoch((e) => e + 1);
-                    })
-                  }
-                >
-                  Reset
-                </button>
-                {cur.hasSolve && (
-                  <button
-                    disabled={Boolean(busy)}
-                    onClick={() => {
-                      if (!confirm('Run the solution? Your trainer will see that you used it.')) return;
-                      void run('Running the solution', 'seat.solve', {}).then((r) => {
-                        if (!r) return;
-                        setLastCheck(r);
-                        setEpoch((e) => e + 1);
-                        void load();
-                      });
-                    }}
-                  >
-                    Show me (solve)
-                  </button>
-                )}
-              </div>
-            </>
-          ) : (
-            p && <p className="pass">Every challenge passed. Well done.</p>
-          )}
-          {lastCheck && (
-            <div role="status" className={lastCheck.pass ? 'pass' : 'fail'} data-testid="check-result">
-              {lastCheck.pass ? (
-                <p>Passed: {lastCheck.challenge}</p>
-              ) : (
-                <>
-                  <p>Not yet:</p>
-                  <ul>
-                    {lastCheck.failures.map((f, i) => (
-                      <li key={i}>{f}</li>
-                    ))}
-                  </ul>
-                </>
-              )}
-            </div>
-          )}
+          <ChallengePage
+            status={status}
+            busy={Boolean(busy)}
+            on={{
+              check: () =>
+                void run('Checking', 'seat.check', {}).then((r) => {
+                  if (!r) return;
+                  setLastCheck(r);
+                  void load();
+                }),
+              hint: () => void run('Hint', 'seat.hint', {}).then((r) => r && setStatus(r)),
+              reset: () =>
+                void run('Resetting to the start of the challenge', 'seat.reset', {}).then((r) => {
+                  if (!r) return;
+                  setStatus(r);
+                  setLastCheck(undefined);
+                  setEpoch((e) => e + 1);
+                }),
+              solve: () => {
+                if (!confirm('Run the solution? Your trainer will see that you used it.')) return;
+                void run('Running the solution', 'seat.solve', {}).then((r) => {
+                  if (!r) return;
+                  setLastCheck(r);
+                  setEpoch((e) => e + 1);
+                  void load();
+                });
+              },
+            }}
+          />
+          <CheckResultView result={lastCheck} />
           {me && (
             <p className="muted small">
               Server certificate SHA-256: <code>{me.fingerprint}</code>

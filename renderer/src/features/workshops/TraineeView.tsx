@@ -1,7 +1,7 @@
 import { api } from '../../api/client';
 import { ProgressBar } from '../../components/ProgressBar';
 import { TerminalView } from '../terminal/TerminalView';
-import { Markdown } from './Markdown';
+import { ChallengeList, ChallengePage, CheckResultView } from './ChallengeParts';
 import { useWorkshops } from './store';
 
 /** Terminal keys of the workshop view: apart from the Terminal section's tabs. */
@@ -14,7 +14,6 @@ export function TraineeView() {
   if (!open) return null;
   const machine = open;
   const p = status?.progress;
-  const cur = status?.current;
 
   const check = async () => {
     const r = await call(api(), 'Checking', 'workshops.check', { machine });
@@ -45,18 +44,7 @@ export function TraineeView() {
           {p?.trainee} on <code>{machine}</code>
         </span>
       </div>
-      <ol className="challenges" aria-label="Challenges">
-        {p?.challenges.map((c, i) => (
-          <li
-            key={c.id}
-            className={`challenge-${c.status}`}
-            aria-current={c.status === 'current' ? 'step' : undefined}
-          >
-            {c.status === 'passed' ? '✓ ' : ''}
-            {status?.workshop.challenges[i]?.title ?? c.id}
-          </li>
-        ))}
-      </ol>
+      <ChallengeList status={status} />
       {busy && (
         <div className="toolbar">
           <ProgressBar progress={busy.progress} label={busy.label} />
@@ -65,50 +53,17 @@ export function TraineeView() {
       )}
       <div className="workshop-split">
         <div className="workshop-page">
-          {cur ? (
-            <>
-              <Markdown text={cur.page} />
-              {cur.hints.map((h, i) => (
-                <p key={i} className="hint">
-                  <strong>Hint {i + 1}:</strong> {h}
-                </p>
-              ))}
-              <div className="toolbar">
-                <button disabled={Boolean(busy)} onClick={() => void check()}>
-                  Check
-                </button>
-                <button disabled={Boolean(busy) || cur.hintsLeft === 0} onClick={() => void hint()}>
-                  Hint ({cur.hintsLeft} left)
-                </button>
-                <button disabled={Boolean(busy)} onClick={() => void reset()}>
-                  Reset
-                </button>
-                {cur.hasSolve && (
-                  <button disabled={Boolean(busy)} onClick={() => void solve()}>
-                    Show me (solve)
-                  </button>
-                )}
-              </div>
-            </>
-          ) : (
-            p && <p className="pass">Every challenge passed. Well done.</p>
-          )}
-          {lastCheck && (
-            <div role="status" className={lastCheck.pass ? 'pass' : 'fail'} data-testid="check-result">
-              {lastCheck.pass ? (
-                <p>Passed: {lastCheck.challenge}</p>
-              ) : (
-                <>
-                  <p>Not yet:</p>
-                  <ul>
-                    {lastCheck.failures.map((f, i) => (
-                      <li key={i}>{f}</li>
-                    ))}
-                  </ul>
-                </>
-              )}
-            </div>
-          )}
+          <ChallengePage
+            status={status}
+            busy={Boolean(busy)}
+            on={{
+              check: () => void check(),
+              hint: () => void hint(),
+              reset: () => void reset(),
+              solve: () => void solve(),
+            }}
+          />
+          <CheckResultView result={lastCheck} />
         </div>
         <div className="workshop-terminal">
           <div className="toolbar">
