@@ -1,7 +1,16 @@
 /** One score model for every benchmark tool, and the before/after comparison built on it. */
 import type { RecipeException } from './steps.js';
+import type { SurfaceReport } from './surface.js';
 
-export const BENCH_TOOLS = ['lynis', 'docker-bench', 'docker-config', 'checks', 'openscap', 'vulns'] as const;
+export const BENCH_TOOLS = [
+  'lynis',
+  'docker-bench',
+  'docker-config',
+  'checks',
+  'openscap',
+  'vulns',
+  'surface',
+] as const;
 export type BenchTool = (typeof BENCH_TOOLS)[number];
 
 /** pass/fail are scored; warn is a suggestion (Lynis) or manual note; info/skip are not scored. */
@@ -39,6 +48,8 @@ export interface BenchResult {
   unit?: string;
   /** The vulns tool's rows: what is behind, by how much, and which CVE ids the updates name. */
   vulns?: VulnReport;
+  /** The surface tool's categories and what each counted. */
+  surface?: SurfaceReport;
 }
 
 /** Where a CVE list came from: the candidate .deb whose changelog named it. */

@@ -19,6 +19,7 @@ import { runDockerBench } from './docker-bench.js';
 import { runDockerConfig } from './docker-config.js';
 import { runLynis } from './lynis.js';
 import { runOpenscap } from './openscap.js';
+import { runSurface } from './surface.js';
 import { runVulns } from './vulns.js';
 import type { SsgContent } from './ssg-content.js';
 
@@ -77,6 +78,8 @@ export async function runBench(
           'The vulns tool keeps changelogs in the image cache, which this host does not offer.',
         );
       return runVulns(ex, machine, { cacheDir: o.changelogCache, signal: o.signal, onOutput: o.onOutput });
+    case 'surface':
+      return runSurface(ex, machine, { signal: o.signal });
     default:
       throw new HlabError(
         'bad-request',

@@ -43,6 +43,10 @@ while IFS= read -r line; do
 done < /etc/hosts
 printf '%s' "$hosts" > /etc/hosts
 printf '%s\n' "${v[machineid]}" > /etc/machine-id
+# journald keeps writing under the template's id until it restarts, and journalctl reads only the
+# folder of the id it finds now: without this, a copy's journal looks empty. Its socket keeps what
+# is logged meanwhile.
+systemctl restart --no-block systemd-journald.service
 home=''
 while IFS=: read -r name _ _ _ _ dir _; do [ "$name" = "${v[user]}" ] && home=$dir; done < /etc/passwd
 printf '%s\n' "${v[key]}" > "$home/.ssh/authorized_keys"

@@ -21,9 +21,10 @@ const TEMPLATE_BOOT_TIMEOUT_MS = 600_000;
 
 /**
  * Bumped when what a template holds changes (v3: the identity agent waits in it; v4: one host key;
- * v5: filtered egress, apt through the package proxy).
+ * v5: filtered egress, apt through the package proxy; v6: the agent restarts journald under the
+ * copy's machine-id).
  */
-const TEMPLATE_VERSION = 'v5';
+const TEMPLATE_VERSION = 'v6';
 
 export const templateName = (spec: CreateSpec) =>
   `${spec.image.name}-${spec.image.sha256.slice(0, 12)}-${spec.memoryMiB}m-${spec.cpus}c-${TEMPLATE_VERSION}`;

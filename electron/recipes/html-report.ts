@@ -1,6 +1,7 @@
 /** A self-contained HTML report (no scripts, no external assets): charts are inline SVG. */
 import { VULNS_BASIS, type BenchComparison, type BenchResult } from '../../shared/bench.js';
 import { kernelLine } from '../../shared/vulns-text.js';
+import { diffSurface, type SurfaceReport } from '../../shared/surface.js';
 import { claimText, stepClaims, type StepClaim } from '../../shared/claims.js';
 import type { EvidenceBody, EvidenceBundle } from '../../shared/evidence.js';
 import { escapeHtml } from '../../shared/html.js';
@@ -99,6 +100,42 @@ function vulnRows(bench: EvidenceBundle['body']['bench']): string {
 <table><thead><tr><th>phase</th><th>package</th><th>versions</th><th>CVE ids</th></tr></thead><tbody>
 ${phase('before', before)}
 ${phase('after', after)}
+</tbody></table>`;
+}
+
+/** A surface report read from a bundle that may come from elsewhere: only a well-formed one is used. */
+function surfaceOf(rs: BenchResult[]): SurfaceReport | undefined {
+  const r = rs.find((x) => x.tool === 'surface');
+  const s = r?.surface;
+  if (!s || typeof s !== 'object' || !Array.isArray(s.categories)) return undefined;
+  const categories = s.categories
+    .filter((c) => c && typeof c === 'object' && typeof c.id === 'string')
+    .map((c) => ({
+      ...c,
+      count: num(c.count),
+      items: Array.isArray(c.items) ? c.items.filter((x): x is string => typeof x === 'string') : [],
+    }));
+  return { categories, total: num(s.total) };
+}
+
+/** The attack surface before and after, per category, with what went and what came. */
+function surfaceRows(bench: EvidenceBundle['body']['bench']): string {
+  const before = surfaceOf(bench.before);
+  const after = surfaceOf(bench.after);
+  if (!before && !after) return '';
+  const list = (l: string[], what: string) =>
+    l.length
+      ? `<details><summary>${l.length} ${what}</summary><code>${esc(l.slice(0, 300).join('\n'))}</code></details>`
+      : '';
+  const rows = diffSurface(before, after)
+    .map(
+      (d) =>
+        `<tr><td>${esc(d.title)}</td><td>${d.before ?? '–'}</td><td>${d.after ?? '–'}</td><td>${list(d.removed, 'removed')}${list(d.added, 'added')}</td></tr>`,
+    )
+    .join('\n');
+  return `<h2>Attack surface (fewer is better)</h2>
+<table><thead><tr><th>category</th><th>before</th><th>after</th><th>what changed</th></tr></thead><tbody>
+${rows}
 </tbody></table>`;
 }
 
@@ -227,6 +264,7 @@ svg .before{fill:#9aa4b8} svg .after{fill:#2e7d32} svg text{font:12px system-ui,
 ${chart(cs)}
 <h2>Host vulnerabilities (fixable CVEs)</h2>
 ${vulnRows(body.bench)}
+${surfaceRows(body.bench)}
 <h2>Steps</h2>
 <table><thead><tr><th>#</th><th>step</th><th>outcome</th><th>checks</th><th>time</th><th>script</th></tr></thead><tbody>
 ${steps}

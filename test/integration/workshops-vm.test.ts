@@ -94,6 +94,15 @@ describe('workshops on the real VM', { timeout: 900_000 }, () => {
     expect([ha, hb]).toEqual(['ws-ssh', 'ws-mod']);
     expect(ma).not.toBe(mb);
     expect(ka).not.toBe(kb);
+    // Each journal is written under the copy's own machine-id, so journalctl (and the Events view)
+    // sees this machine's logins, the app's own included.
+    expect(
+      await sh(
+        client,
+        'ws-ssh',
+        'sudo -n journalctl -q --no-pager -t sshd | grep -c "Accepted publickey for" || true',
+      ),
+    ).not.toBe('0');
     // The app pinned each machine's own host key before its first login (no trust on first use).
     const pins = JSON.parse(readFileSync(path.join(home, 'known_hosts.json'), 'utf8')) as Record<
       string,

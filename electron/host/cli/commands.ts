@@ -23,6 +23,7 @@ import { EXPORT_FORMATS, type ExportFormat } from '../../recipes/exports.js';
 import { shQuote } from '../../ssh/executor.js';
 import { doctorText } from '../../machines/doctor.js';
 import { vulnsLines } from '../../../shared/vulns-text.js';
+import { surfaceLines } from '../../../shared/surface.js';
 
 function benchText(r: BenchResult): string {
   if (r.vulns)
@@ -30,6 +31,12 @@ function benchText(r: BenchResult): string {
       `${r.tool} on ${r.machine}:`,
       ...vulnsLines(r.vulns),
       ...r.warnings.map((w) => `  warning ${w.id}: ${w.text}`),
+    ].join('\n');
+  if (r.surface)
+    return [
+      `${r.tool} on ${r.machine}: ${r.score} ${r.unit ?? 'items'} (fewer is better)`,
+      ...surfaceLines(r.surface),
+      ...r.warnings.map((w) => `  not measured ${w.id}: ${w.text}`),
     ].join('\n');
   const count = (k: string) => r.tests.filter((t) => t.result === k).length;
   return [

@@ -10,6 +10,7 @@ import { BenchChart } from './BenchChart';
 import { ClaimsTable } from './ClaimsTable';
 import { DockerBenchSource } from './DockerBenchSource';
 import { LatestBench } from './LatestBench';
+import { SurfaceTable } from './SurfaceTable';
 import { VulnsTable } from './VulnsTable';
 import { useBench } from './store';
 import { TableHead } from '../../components/TableHead';
@@ -17,7 +18,7 @@ import { TableHead } from '../../components/TableHead';
 export function BenchSection() {
   const { history, refresh } = useRuns();
   const { machines } = useMachines();
-  const { runId, comparisons, claims, vulns, latest, busy, loadRun, benchNow } = useBench();
+  const { runId, comparisons, claims, vulns, surface, latest, busy, loadRun, benchNow } = useBench();
   const [tool, setTool] = useState<BenchTool>('checks');
   const [machine, setMachine] = useState('');
   const [profile, setProfile] = useState('');
@@ -63,6 +64,7 @@ export function BenchSection() {
         <>
           <BenchChart comparisons={comparisons} />
           {vulns.length > 0 && <VulnsTable phases={vulns} />}
+          {surface && <SurfaceTable before={surface.before} after={surface.after} />}
           <h3>
             Flipped tests: {flips.filter((f) => !f.regression && !f.accepted).length} fixed,{' '}
             <span className={flips.some((f) => f.regression) ? 'bad-text' : ''}>
@@ -143,6 +145,13 @@ export function BenchSection() {
           kept on this host by package and version, so a second run downloads nothing.
         </p>
       )}
+      {tool === 'surface' && (
+        <p className="muted">
+          surface counts what the machine exposes: installed packages, SUID/SGID files, listening sockets,
+          enabled and running services, loaded modules, accounts that can log in, world-writable system paths
+          and writable disk mounts. Fewer is better.
+        </p>
+      )}
       {tool === 'docker-config' && (
         <p className="muted">
           docker-config measures the daemon as it runs (docker info, the default bridge, probe containers) for
@@ -159,6 +168,7 @@ export function BenchSection() {
           warnings
         </p>
       )}
+      {latest?.surface && <SurfaceTable after={latest.surface} />}
       {latest?.vulns && <VulnsTable phases={[{ name: 'now', report: latest.vulns }]} />}
       {latest && <LatestBench result={latest} />}
     </section>

@@ -1,6 +1,7 @@
 /** Bench results: a run's before/after comparison, or a bench run on a machine now. */
 import { create } from 'zustand';
 import type { BenchComparison, BenchResult, BenchTool, VulnReport } from '../../../../shared/bench';
+import type { SurfaceReport } from '../../../../shared/surface';
 import type { StepClaim } from '../../../../shared/claims';
 import type { Progress } from '../../../../shared/types';
 import type { ApiClient } from '../../../../shared/rpc';
@@ -13,9 +14,17 @@ interface BenchStore {
   latest?: BenchResult;
   /** The run's vulnerability bench before and after, when it ran one. */
   vulns: Array<{ name: string; report: VulnReport }>;
+  /** The run's attack-surface bench before and after, when it ran one. */
+  surface?: { before?: SurfaceReport; after: SurfaceReport };
   busy?: { label: string; progress?: Progress; cancel: () => void };
   loadRun(api: ApiClient, runId: string): Promise<void>;
   benchNow(api: ApiClient, machine: string, tool: BenchTool, opts?: { profile?: string }): Promise<void>;
+}
+
+function surfacePair(before: BenchResult[], after: BenchResult[]): BenchStore['surface'] {
+  const b = before.find((x) => x.surface)?.surface;
+  const a = after.find((x) => x.surface)?.surface;
+  return a ? { ...(b ? { before: b } : {}), after: a } : undefined;
 }
 
 export const useBench = create<BenchStore>((set, get) => ({
@@ -32,6 +41,7 @@ export const useBench = create<BenchStore>((set, get) => ({
       comparisons: r.value.comparisons,
       claims: r.value.claims,
       vulns: [...phase('before', r.value.before), ...phase('after', r.value.after)],
+      surface: surfacePair(r.value.before, r.value.after),
     });
   },
   async benchNow(api, machine, tool, opts = {}) {
