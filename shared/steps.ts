@@ -10,6 +10,7 @@ export const STEP_AREAS = [
   'audit',
   'mac',
   'docker',
+  'immutable',
   'bench',
 ] as const;
 export const RISKS = ['none', 'service', 'reboot', 'lockout', 'boot'] as const;
