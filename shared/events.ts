@@ -41,9 +41,36 @@ export interface AuthEvent {
   operator?: boolean;
   /** sudo: the command line it ran (or refused). */
   command?: string;
+  /** Why a person should look at this at once (alertOf): a login outside the one way in, and the like. */
+  alert?: string;
   process: string;
   pid?: number;
   raw: string;
+}
+
+/**
+ * Attempts that a host with one way in (the single-entry-point step) never sees from its
+ * orchestrator: someone else tried. The operator's own events are never alerts.
+ */
+export function alertOf(e: Pick<AuthEvent, 'action' | 'user' | 'operator' | 'outcome'>): string | undefined {
+  if (e.operator) return undefined;
+  switch (e.action) {
+    case 'ssh_user_not_allowed':
+      return `${e.user ?? 'an account'} is not allowed to log in (AllowUsers)`;
+    case 'ssh_invalid_user':
+      return `a login as ${e.user ? `"${e.user}", ` : ''}an account that does not exist`;
+    case 'ssh_max_auth_tries':
+      return 'too many authentication attempts on one connection';
+    case 'sudo_failed':
+      return `sudo refused ${e.user ?? 'a user'}`;
+    case 'ssh_login':
+    case 'ssh_login_failed':
+      return e.user === 'root'
+        ? `a ${e.outcome === 'success' ? '' : 'failed '}root login over SSH`
+        : undefined;
+    default:
+      return undefined;
+  }
 }
 
 /** ECS 8 field names (elastic.co ECS reference): what Splunk and Elastic searches expect. */
@@ -76,9 +103,10 @@ export function toEcs(e: AuthEvent): Record<string, unknown> {
       ...(e.pid ? { pid: e.pid } : {}),
       ...(e.command ? { command_line: e.command } : {}),
     },
-    ...(e.method || e.keyFingerprint || e.operator !== undefined
+    ...(e.method || e.keyFingerprint || e.operator !== undefined || e.alert
       ? {
           hlab: {
+            ...(e.alert ? { alert: e.alert } : {}),
             ...(e.method ? { method: e.method } : {}),
             ...(e.keyFingerprint ? { key_fingerprint: e.keyFingerprint } : {}),
             ...(e.operator !== undefined ? { operator: e.operator } : {}),

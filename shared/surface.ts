@@ -12,6 +12,7 @@ export const SURFACE_CATEGORIES = [
   'login-accounts',
   'world-writable',
   'writable-mounts',
+  'writable-folders',
 ] as const;
 export type SurfaceCategoryId = (typeof SURFACE_CATEGORIES)[number];
 
@@ -25,6 +26,7 @@ export const SURFACE_TITLES: Record<SurfaceCategoryId, string> = {
   'login-accounts': 'accounts that can log in',
   'world-writable': 'world-writable paths in system folders',
   'writable-mounts': 'writable disk mounts',
+  'writable-folders': 'system folders on a writable mount',
 };
 
 export interface SurfaceCategory {

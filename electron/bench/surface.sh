@@ -55,4 +55,12 @@ find /usr /etc /boot /opt /srv /root /var/lib /var/log -xdev \
 
 section writable-mounts
 if have findmnt; then findmnt -rn -o TARGET,SOURCE,FSTYPE,OPTIONS 2>/dev/null | cap; else missing "no findmnt"; fi
+# Which system folders a process can write to at all (by the mount each one is on, rw or ro):
+# "folder|target source fstype options".
+section writable-folders
+if have findmnt; then
+  for d in / /usr /etc /boot /opt /srv /root /var /home; do
+    [ -d "$d" ] && echo "$d|$(findmnt -rn -o TARGET,SOURCE,FSTYPE,OPTIONS -T "$d" | tail -n 1)"
+  done
+else missing "no findmnt"; fi
 echo "@@hlab-surface end"

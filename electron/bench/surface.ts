@@ -86,6 +86,18 @@ export function writableMountItem(line: string): string | undefined {
   return `${target} (${fstype} on ${source})`;
 }
 
+/** `/usr|/ /dev/vda1 ext4 rw,relatime` → `/usr (ext4 on /dev/vda1)` when that mount is writable. */
+export function writableFolderItem(line: string): string | undefined {
+  const bar = line.indexOf('|');
+  if (bar <= 0) return undefined;
+  const [, source, fstype, options] = line
+    .slice(bar + 1)
+    .trim()
+    .split(/\s+/);
+  if (!source || !fstype || !options || !options.split(',').includes('rw')) return undefined;
+  return `${line.slice(0, bar)} (${fstype} on ${source})`;
+}
+
 function itemsOf(id: SurfaceCategoryId, lines: string[]): string[] {
   switch (id) {
     case 'listening':
@@ -100,6 +112,8 @@ function itemsOf(id: SurfaceCategoryId, lines: string[]): string[] {
       return lines.filter((l) => /^[A-Za-z0-9_-]{1,64}$/.test(l.trim())).map((l) => l.trim());
     case 'writable-mounts':
       return lines.flatMap((l) => writableMountItem(l) ?? []);
+    case 'writable-folders':
+      return lines.flatMap((l) => writableFolderItem(l) ?? []);
     case 'login-accounts':
       return lines.flatMap((l) => {
         const [name, shell, pw, key] = l.trim().split('|');

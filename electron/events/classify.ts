@@ -5,7 +5,7 @@
  * address, so the app's own logins are told apart by the key fingerprint sshd logs.
  */
 import { createHash } from 'node:crypto';
-import type { AuthEvent, EventAction, EventOutcome } from '../../shared/events.js';
+import { alertOf, type AuthEvent, type EventAction, type EventOutcome } from '../../shared/events.js';
 import { stripControls } from '../../shared/guest-text.js';
 
 export type JournalRecord = Record<string, unknown>;
@@ -173,13 +173,16 @@ export function classify(
   const clean = Object.fromEntries(
     Object.entries(found).filter(([, v]) => v !== undefined),
   ) as Partial<AuthEvent>;
+  const operator = found.keyFingerprint ? operatorFingerprints.has(found.keyFingerprint) : undefined;
+  const alert = alertOf({ action: found.action, outcome: found.outcome, user: clean.user, operator });
   return {
     id: createHash('sha256').update(`${machine}\0${cursor}`).digest('hex').slice(0, 32),
     time,
     machine,
     hostname: stripControls(field(r, '_HOSTNAME') ?? machine).slice(0, 255),
     ...(clean as Pick<AuthEvent, 'action' | 'outcome'>),
-    ...(found.keyFingerprint ? { operator: operatorFingerprints.has(found.keyFingerprint) } : {}),
+    ...(operator !== undefined ? { operator } : {}),
+    ...(alert ? { alert } : {}),
     process: ident,
     ...(Number.isInteger(pid) && pid > 0 ? { pid } : {}),
     raw: msg,

@@ -104,6 +104,37 @@ describe('classifying journald records', () => {
     expect(ev('sshd', 'Server listening on 0.0.0.0 port 22.')).toBeUndefined();
   });
 
+  it('marks as alerts the attempts a host with one way in never sees from its orchestrator', () => {
+    const alert = (ident: string, m: string) => ev(ident, m)?.alert;
+    expect(
+      alert('sshd', 'User hlab-intruder from 127.0.0.1 not allowed because not listed in AllowUsers'),
+    ).toBe('hlab-intruder is not allowed to log in (AllowUsers)');
+    expect(alert('sshd', 'Invalid user bob from 10.0.2.2 port 51515')).toMatch(
+      /"bob", an account that does not exist/,
+    );
+    expect(alert('sshd', 'Failed password for root from 10.0.2.2 port 51516 ssh2')).toBe(
+      'a failed root login over SSH',
+    );
+    expect(
+      alert('sshd', 'maximum authentication attempts exceeded for lab from 10.0.2.2 port 5 ssh2'),
+    ).toBeTruthy();
+    expect(
+      alert(
+        'sudo',
+        '     bob : 3 incorrect password attempts ; TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/sh',
+      ),
+    ).toBe('sudo refused bob');
+    // The app's own logins, and a person's ordinary ones, are not alerts.
+    expect(
+      alert('sshd', `Accepted publickey for lab from 10.0.2.2 port 51514 ssh2: ED25519 ${OPERATOR}`),
+    ).toBeUndefined();
+    expect(
+      alert('sshd', 'Accepted publickey for ann from 10.0.2.2 port 1 ssh2: RSA SHA256:someoneElse'),
+    ).toBeUndefined();
+    const e = ev('sshd', 'User deploy from 10.0.2.2 not allowed because not listed in AllowUsers')!;
+    expect((toEcs(e).hlab as Record<string, unknown>).alert).toBe(e.alert);
+  });
+
   it('sudo (its user name is padded to 8 columns), failures, and logind sessions', () => {
     expect(
       ev('sudo', '    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/id'),

@@ -6,6 +6,7 @@ import {
   parseSurface,
   SURFACE_ITEMS_KEPT,
   surfaceResult,
+  writableFolderItem,
   writableMountItem,
 } from '../../electron/bench/surface.js';
 import { compareBench } from '../../shared/bench.js';
@@ -29,8 +30,9 @@ describe('surface bench on a recorded debian-12 guest', () => {
       'login-accounts': 1,
       'world-writable': 0,
       'writable-mounts': 1,
+      'writable-folders': 9,
     });
-    expect(r.total).toBe(251);
+    expect(r.total).toBe(260);
     expect(r.categories.every((c) => !c.missing)).toBe(true);
   });
 
@@ -51,7 +53,7 @@ describe('surface bench on a recorded debian-12 guest', () => {
 
   it('is a lower-is-better bench whose score is the total', () => {
     const b = surfaceResult(r, 'm1', '6.1.0-47-cloud-amd64');
-    expect(b).toMatchObject({ tool: 'surface', score: 251, lowerIsBetter: true, unit: 'surface items' });
+    expect(b).toMatchObject({ tool: 'surface', score: 260, lowerIsBetter: true, unit: 'surface items' });
     expect(b.tests.find((t) => t.id === 'surface/listening')).toMatchObject({ result: 'info', details: '3' });
     expect(surfaceLines(r)).toContain('  listening sockets: 3');
   });
@@ -73,6 +75,31 @@ describe('surface bench on a recorded debian-12 guest', () => {
   });
 });
 
+describe('surface bench after the thin-host steps (recorded)', () => {
+  const before = parseSurface(readFileSync('test/fixtures/surface/debian-12-docker.txt', 'utf8'));
+  const after = parseSurface(readFileSync('test/fixtures/surface/after-thin-steps.txt', 'utf8'));
+  const d = (id: SurfaceCategoryId) => diffSurface(before, after).find((x) => x.id === id)!;
+
+  it('a read-only root leaves only the state binds writable', () => {
+    expect(d('writable-folders')).toMatchObject({ before: 9, after: 2 });
+    expect(after.categories.find((c) => c.id === 'writable-folders')?.items).toEqual([
+      '/var (ext4 on /dev/vda1[/var])',
+      '/home (ext4 on /dev/vda1[/home])',
+    ]);
+    // Two binds of one filesystem replace the one writable root: counted as they are.
+    expect(d('writable-mounts')).toMatchObject({ before: 1, after: 2 });
+  });
+
+  it("masked gettys no longer run; the one account with a way in is the app's", () => {
+    expect(d('services-running').removed).toEqual(
+      expect.arrayContaining(['getty@tty1.service', 'serial-getty@ttyS0.service']),
+    );
+    expect(after.categories.find((c) => c.id === 'login-accounts')?.items).toEqual([
+      'lab (/bin/bash, SSH key)',
+    ]);
+  });
+});
+
 describe('surface bench on what a hostile guest prints', () => {
   it('a missing command is "not measured", never zero', () => {
     const text = recorded.replace(
@@ -81,7 +108,7 @@ describe('surface bench on what a hostile guest prints', () => {
     );
     const c = count(text, 'listening')!;
     expect(c).toMatchObject({ count: 0, missing: 'no ss (iproute2)' });
-    expect(parseSurface(text).total).toBe(248);
+    expect(parseSurface(text).total).toBe(257);
     expect(
       surfaceResult(parseSurface(text), 'm').tests.find((t) => t.id === 'surface/listening')?.result,
     ).toBe('skip');
@@ -137,5 +164,8 @@ describe('surface bench on what a hostile guest prints', () => {
     expect(writableMountItem('/ /dev/vda1 ext4 ro,relatime')).toBeUndefined();
     expect(writableMountItem('/tmp tmpfs tmpfs rw,nosuid')).toBeUndefined();
     expect(writableMountItem('/x /dev/vdc ext4 rwx,relatime')).toBeUndefined();
+    expect(writableFolderItem('/usr|/ /dev/vda1 ext4 ro,relatime')).toBeUndefined();
+    expect(writableFolderItem('/var|/var /dev/vda1[/var] ext4 rw')).toBe('/var (ext4 on /dev/vda1[/var])');
+    expect(writableFolderItem('no bar here')).toBeUndefined();
   });
 });

@@ -123,7 +123,11 @@ export function EventsView({
         <TableHead columns={['Time', 'Outcome', 'Action', 'User', 'From', 'How']} />
         <tbody>
           {shown.map((e) => (
-            <tr key={e.id} className={e.outcome === 'failure' ? 'regression' : ''} title={e.raw}>
+            <tr
+              key={e.id}
+              className={e.alert ? 'regression alert' : e.outcome === 'failure' ? 'regression' : ''}
+              title={e.raw}
+            >
               <td>{e.time.slice(0, 19).replace('T', ' ')}</td>
               <td>{e.outcome}</td>
               <td>
@@ -134,6 +138,11 @@ export function EventsView({
               <td>
                 {e.method ?? e.command ?? ''}
                 {e.operator && <span className="chip">this app</span>}
+                {e.alert && (
+                  <strong className="chip bad-text" data-testid="event-alert">
+                    alert: {e.alert}
+                  </strong>
+                )}
               </td>
             </tr>
           ))}
