@@ -1,6 +1,6 @@
 /**
  * A local Debian repository for VM tests: the packages steps install (newer kernel, auditd,
- * AppArmor, docker.io) and everything they need that the base image lacks, downloaded once by
+ * AppArmor, docker.io, cryptsetup-bin) and everything they need that the base image lacks, downloaded once by
  * the host from its own mirror into a cache outside the clone, and served on 127.0.0.1. A guest
  * reaches it as 10.0.2.2:PORT through the machine's package proxy once that entry is in its egress
  * allow list (`repo.egress`), so `apt-get update` takes ~2 s instead of ~40 s of parsing the full
@@ -32,6 +32,7 @@ export const REPO_PACKAGES = [
   'jq',
   'runsc',
   'openscap-scanner',
+  'cryptsetup-bin',
 ];
 
 /**

@@ -14,7 +14,7 @@ import { ensureRepo, serveRepo, useRepoScript, type RepoServer } from '../integr
 import { must, newHome, newService, sh } from '../integration/vm-env.js';
 import { walkWorkshop } from '../integration/workshop-walk.js';
 
-const LONG = ['privileged-containers', 'sysctl-containers', 'lynis-audit', 'kernel-upgrade'];
+const LONG = ['privileged-containers', 'sysctl-containers', 'lynis-audit', 'kernel-upgrade', 'host-diet'];
 let client: ApiClient;
 let repo: RepoServer;
 
