@@ -69,12 +69,21 @@ function sections(text: string): Map<SurfaceCategoryId, { lines: string[]; missi
   return out;
 }
 
+/**
+ * A loopback listener on a port the kernel picked (containerd's stream server binds 127.0.0.1:0)
+ * gets a new number every boot: named by its range, so before/after compares the listener.
+ */
+function ephemeral(local: string): string {
+  const m = /^(127\.0\.0\.1|\[::1\]):(\d{1,5})$/.exec(local);
+  return m && Number(m[2]) >= 32768 ? `${m[1]}:ephemeral` : local;
+}
+
 /** `tcp LISTEN 0 128 0.0.0.0:22 0.0.0.0:* users:(("sshd",pid=1,fd=3))` → `tcp 0.0.0.0:22 sshd`. */
 export function listeningItem(line: string): string | undefined {
   const f = line.trim().split(/\s+/);
   if (f.length < 5 || !/^(tcp|udp|raw|sctp)/.test(f[0] as string)) return undefined;
   const proc = /\(\("([^"]{1,64})"/.exec(line)?.[1];
-  return `${f[0]} ${f[4]}${proc ? ` ${proc}` : ''}`;
+  return `${f[0]} ${ephemeral(f[4] as string)}${proc ? ` ${proc}` : ''}`;
 }
 
 /** `/ /dev/vda1 ext4 rw,relatime` → `/ (ext4 on /dev/vda1)` when writable and on a disk. */

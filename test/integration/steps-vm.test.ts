@@ -10,6 +10,7 @@ import type { Service } from '../../electron/core/service.js';
 import { SshExecutor } from '../../electron/ssh/executor.js';
 import { defaultParams, loadLibrary } from '../../electron/steps/load.js';
 import { renderScript } from '../../electron/steps/render.js';
+import type { BenchResult } from '../../shared/bench.js';
 import type { StepDef } from '../../shared/steps.js';
 import { must, newHome, newService } from './vm-env.js';
 
@@ -43,6 +44,30 @@ async function runChecks(s: StepDef): Promise<Array<{ name: string; pass: boolea
 
 describe('step library on the real VM', () => {
   it('loads without issues', () => expect(issues).toEqual([]));
+
+  it('the surface bench counts what the machine exposes, and sees a new listener and SUID file', async () => {
+    const count = (r: BenchResult, id: string) => r.surface?.categories.find((c) => c.id === id);
+    const before = await must(client, 'bench.run', { machine: M, tool: 'surface' });
+    expect(before).toMatchObject({ tool: 'surface', lowerIsBetter: true });
+    expect(before.warnings).toEqual([]);
+    expect(count(before, 'packages')!.count).toBeGreaterThan(100);
+    expect(count(before, 'listening')!.items).toContain('tcp 0.0.0.0:22 sshd');
+    expect(count(before, 'login-accounts')!.items).toEqual(['lab (/bin/bash, SSH key)']);
+    await ex.runScript(
+      // A second sshd is a real listener that every Debian image has the binary for.
+      'install -m 4755 /usr/bin/true /usr/local/bin/suid-true && systemd-run --unit=hlab-listen /usr/sbin/sshd -D -p 7071 -o PidFile=none',
+    );
+    try {
+      let after = await must(client, 'bench.run', { machine: M, tool: 'surface' });
+      for (let i = 0; i < 10 && !count(after, 'listening')!.items.some((x) => x.includes(':7071')); i += 1)
+        after = await must(client, 'bench.run', { machine: M, tool: 'surface' });
+      expect(count(after, 'suid-sgid')!.items).toContain('/usr/local/bin/suid-true (-rwsr-xr-x root)');
+      expect(count(after, 'listening')!.items.some((x) => x.includes(':7071'))).toBe(true);
+      expect(after.score).toBeGreaterThan(before.score);
+    } finally {
+      await ex.runScript('systemctl stop hlab-listen; rm -f /usr/local/bin/suid-true');
+    }
+  }, 300_000);
 
   // Reboot steps and steps that install packages (aptUpdate) run in baseline-vm.test.ts through
   // the engine; demo steps are broken on purpose and tested as rollbacks.

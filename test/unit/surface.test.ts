@@ -1,5 +1,11 @@
 /** The attack-surface bench on a recorded real guest, and on what a hostile guest could print. */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Journal } from '../../electron/engine/journal.js';
+import { buildEvidence, sealEvidence } from '../../electron/recipes/evidence.js';
+import { toHtml } from '../../electron/recipes/html-report.js';
+import type { RunEvent } from '../../shared/runs.js';
 import { describe, expect, it } from 'vitest';
 import {
   listeningItem,
@@ -100,6 +106,40 @@ describe('surface bench after the thin-host steps (recorded)', () => {
   });
 });
 
+describe('surface in the run report', () => {
+  it('shows each category before and after, with what went and came, escaped', () => {
+    const home = mkdtempSync(path.join(os.tmpdir(), 'hlab-surface-ev-'));
+    const id = '20261205T000000-demo-surface';
+    const dir = path.join(home, 'runs', id);
+    mkdirSync(dir, { recursive: true });
+    const before = parseSurface(readFileSync('test/fixtures/surface/debian-12-docker.txt', 'utf8'));
+    const hostile = readFileSync('test/fixtures/surface/after-thin-steps.txt', 'utf8').replace(
+      '@@hlab-surface modules\n',
+      '@@hlab-surface modules\nevil<script>\n',
+    );
+    writeFileSync(path.join(dir, 'sb.json'), JSON.stringify(surfaceResult(before, 'm1')));
+    writeFileSync(path.join(dir, 'sa.json'), JSON.stringify(surfaceResult(parseSurface(hostile), 'm1')));
+    const events: RunEvent[] = [
+      { type: 'run-started', runId: id, recipe: 'demo', machine: 'm1', steps: ['readonly-root'], pid: 1 },
+      { type: 'step-started', index: 0, step: 'readonly-root', params: {} },
+      { type: 'step-finished', index: 0, outcome: 'validated', durationMs: 1 },
+      { type: 'bench-finished', phase: 'before', tool: 'surface', score: 297, max: 297, file: 'sb.json' },
+      { type: 'bench-finished', phase: 'after', tool: 'surface', score: 292, max: 292, file: 'sa.json' },
+      { type: 'run-finished', status: 'validated' },
+    ];
+    const journal = Journal.create(path.join(home, 'runs'), id);
+    for (const e of events) journal.append(e);
+    journal.close();
+    const html = toHtml(sealEvidence(buildEvidence(path.join(home, 'runs'), id, '0.0.0'), home));
+    const table = html.slice(html.indexOf('Attack surface'), html.indexOf('<h2>Steps'));
+    expect(table).toContain('<tr><td>system folders on a writable mount</td><td>9</td><td>2</td>');
+    expect(table).toContain('<summary>4 removed</summary><code>docker.service');
+    expect(table).toContain('getty@tty1.service');
+    // A module name is only ever taken when it is one; nothing reaches the markup unescaped.
+    expect(html).not.toContain('evil<script>');
+  });
+});
+
 describe('surface bench on what a hostile guest prints', () => {
   it('a missing command is "not measured", never zero', () => {
     const text = recorded.replace(
@@ -158,6 +198,10 @@ describe('surface bench on what a hostile guest prints', () => {
   it('reads only what it understands from ss and findmnt lines', () => {
     expect(listeningItem('Netid State')).toBeUndefined();
     expect(listeningItem('tcp LISTEN 0 128 127.0.0.1:631 0.0.0.0:*')).toBe('tcp 127.0.0.1:631');
+    expect(
+      listeningItem('tcp LISTEN 0 4096 127.0.0.1:41749 0.0.0.0:* users:(("containerd",pid=1,fd=9))'),
+    ).toBe('tcp 127.0.0.1:ephemeral containerd');
+    expect(listeningItem('tcp LISTEN 0 4096 0.0.0.0:41749 0.0.0.0:*')).toBe('tcp 0.0.0.0:41749');
     expect(writableMountItem('/var/lib/docker /dev/vdb ext4 rw,relatime')).toBe(
       '/var/lib/docker (ext4 on /dev/vdb)',
     );
