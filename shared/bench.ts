@@ -10,6 +10,7 @@ export const BENCH_TOOLS = [
   'openscap',
   'vulns',
   'surface',
+  'kube-node',
 ] as const;
 export type BenchTool = (typeof BENCH_TOOLS)[number];
 

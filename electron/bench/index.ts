@@ -20,6 +20,11 @@ import { runDockerConfig } from './docker-config.js';
 import { runLynis } from './lynis.js';
 import { runOpenscap } from './openscap.js';
 import { runSurface } from './surface.js';
+import { runKube } from './kube.js';
+import { loadKubeDir } from './kube-format.js';
+import type { KubeControls } from '../../shared/kube.js';
+import { formatIssue } from '../../shared/steps.js';
+import { LABS_DIR } from '../steps/load.js';
 import { runVulns } from './vulns.js';
 import type { SsgContent } from './ssg-content.js';
 
@@ -34,6 +39,8 @@ export interface BenchOptions {
   profile?: string;
   /** OpenSCAP: where the SSG content comes from (the host's cache). */
   ssgContent?: (o: { signal?: AbortSignal; log?: (text: string) => void }) => Promise<SsgContent>;
+  /** kube-node: the controls files; the built-in labs/kube/ when absent. */
+  kubeControls?: KubeControls[];
   /** vulns: where candidate changelogs are kept (the host's image cache). */
   changelogCache?: string;
   signal?: AbortSignal;
@@ -80,6 +87,17 @@ export async function runBench(
       return runVulns(ex, machine, { cacheDir: o.changelogCache, signal: o.signal, onOutput: o.onOutput });
     case 'surface':
       return runSurface(ex, machine, { signal: o.signal });
+    case 'kube-node': {
+      let controls = o.kubeControls;
+      if (!controls) {
+        const loaded = loadKubeDir(LABS_DIR);
+        if (loaded.issues.length)
+          throw new HlabError('bad-request', loaded.issues.map(formatIssue).join('\n'));
+        controls = loaded.controls;
+      }
+      if (!controls.length) throw new HlabError('not-found', 'No kube check files in labs/kube/.');
+      return runKube(ex, machine, controls, { signal: o.signal });
+    }
     default:
       throw new HlabError(
         'bad-request',

@@ -9,6 +9,8 @@ export type Schema =
   | { kind: 'boolean' }
   | { kind: 'integer'; min?: number; max?: number }
   | { kind: 'scalar' }
+  /** Anything, even nothing (kube-bench's bare `controls:` key). */
+  | { kind: 'any' }
   /** A parameter value: a scalar, or a list of strings. */
   | { kind: 'value' }
   | { kind: 'array'; items: Schema; minItems?: number }
@@ -80,6 +82,8 @@ export class Checker {
           return this.fail(node, line, where, `must be at most ${schema.max}`);
         return v;
       }
+      case 'any':
+        return node && isScalar(node) ? (node.value ?? null) : null;
       case 'scalar':
         if (!isScalar(node) || node.value === null)
           return this.fail(node, line, where, 'expected a string, number or boolean');

@@ -22,6 +22,7 @@ import { PATH_SETTINGS, SETTING_KEYS, type SettingKey, type SettingsView } from 
 import { EXPORT_FORMATS, type ExportFormat } from '../../recipes/exports.js';
 import { shQuote } from '../../ssh/executor.js';
 import { doctorText } from '../../machines/doctor.js';
+import { loadKubeControls } from '../../bench/kube-format.js';
 import { vulnsLines } from '../../../shared/vulns-text.js';
 import { surfaceLines } from '../../../shared/surface.js';
 
@@ -437,11 +438,12 @@ export function buildCommands(deps: CliDeps): Command[] {
       path: ['steps', 'check'],
       args: 'FILE...',
       arity: [1, 100],
-      summary: 'Validate step, recipe or workshop files (errors as file:line: field: problem)',
+      summary: 'Validate step, recipe, workshop or kube check files (errors as file:line: field: problem)',
       run: async (ctx) => {
         const { steps } = loadLibrary(teamLabs());
         const issues = ctx.positionals.flatMap((f) => {
           if (/(^|\/)recipes\//.test(f)) return loadRecipe(f, steps).issues;
+          if (/(^|\/)kube\//.test(f)) return loadKubeControls(f, f).issues;
           if (path.basename(f) === WORKSHOP_FILE) return loadWorkshop(f).issues;
           if (existsSync(path.join(f, WORKSHOP_FILE)))
             return loadWorkshop(path.join(f, WORKSHOP_FILE)).issues;
