@@ -69,6 +69,77 @@ describe('step library on the real VM', () => {
     }
   }, 300_000);
 
+  it('kube-node: without a kubelet its checks are not applicable; with one (a stand-in) they are judged', async () => {
+    const bare = await must(client, 'bench.run', { machine: M, tool: 'kube-node' });
+    const t = (r: BenchResult, id: string) => r.tests.find((x) => x.id === id)!;
+    expect(t(bare, '4.1.1')).toMatchObject({ result: 'skip', details: 'not applicable (no kubelet)' });
+    expect(t(bare, '4.2.1').result).toBe('skip');
+    expect(
+      bare.tests
+        .filter((x) => x.id.startsWith('4.1') || (x.id.startsWith('4.2.') && !x.id.startsWith('4.2.6')))
+        .every((x) => x.result === 'skip'),
+    ).toBe(true);
+    // Debian's defaults: overcommit 0, panic 0 — kubelet's protectKernelDefaults would refuse them.
+    expect(t(bare, '4.2.6:vm.overcommit_memory').result).toBe('fail');
+    expect(t(bare, '3.15').details).toBe('not applicable (no docker)');
+    // A kubeadm-like node: real files, real stat/ps/cat, and a process named kubelet with flags.
+    await ex.runScript(
+      [
+        'set -e',
+        'mkdir -p /etc/systemd/system/kubelet.service.d /var/lib/kubelet /etc/kubernetes/pki',
+        'printf "[Service]\\n" > /etc/systemd/system/kubelet.service.d/10-kubeadm.conf; chmod 600 /etc/systemd/system/kubelet.service.d/10-kubeadm.conf',
+        'printf "apiVersion: v1\\nkind: Config\\n" > /etc/kubernetes/kubelet.conf; chmod 600 /etc/kubernetes/kubelet.conf',
+        'printf "ca\\n" > /etc/kubernetes/pki/ca.crt; chmod 644 /etc/kubernetes/pki/ca.crt',
+        "printf 'apiVersion: kubelet.config.k8s.io/v1beta1\\nkind: KubeletConfiguration\\nauthentication:\\n  anonymous:\\n    enabled: false\\n  x509:\\n    clientCAFile: /etc/kubernetes/pki/ca.crt\\nauthorization:\\n  mode: Webhook\\nrotateCertificates: true\\n' > /var/lib/kubelet/config.yaml; chmod 644 /var/lib/kubelet/config.yaml",
+        "printf '#!/bin/sh\\nsleep 600\\n' > /usr/local/bin/kubelet; chmod 755 /usr/local/bin/kubelet",
+        'systemd-run --unit=hlab-kubelet /usr/local/bin/kubelet --config=/var/lib/kubelet/config.yaml --read-only-port=10255',
+        'for i in $(seq 1 50); do pgrep -x kubelet >/dev/null && break; sleep 0.2; done',
+      ].join('\n'),
+    );
+    try {
+      const node = await must(client, 'bench.run', { machine: M, tool: 'kube-node' });
+      const results = Object.fromEntries(
+        [
+          '4.1.1',
+          '4.1.3',
+          '4.1.5',
+          '4.1.7',
+          '4.1.9',
+          '4.1.10',
+          '4.2.1',
+          '4.2.2',
+          '4.2.3',
+          '4.2.4',
+          '4.2.10',
+        ].map((id) => [id, t(node, id).result]),
+      );
+      expect(
+        results,
+        JSON.stringify(
+          node.tests.filter((x) => x.id.startsWith('4.')),
+          null,
+          1,
+        ),
+      ).toEqual({
+        '4.1.1': 'pass',
+        '4.1.3': 'skip', // no kube-proxy kubeconfig
+        '4.1.5': 'pass',
+        '4.1.7': 'warn', // the CA is 644: unscored, so a warning
+        '4.1.9': 'fail', // config.yaml is 644
+        '4.1.10': 'pass',
+        '4.2.1': 'pass', // from the config file
+        '4.2.2': 'pass',
+        '4.2.3': 'pass',
+        '4.2.4': 'warn', // the command line's --read-only-port=10255 wins over the file
+        '4.2.10': 'pass',
+      });
+    } finally {
+      await ex.runScript(
+        'systemctl stop hlab-kubelet; rm -rf /etc/kubernetes /var/lib/kubelet /etc/systemd/system/kubelet.service.d /usr/local/bin/kubelet',
+      );
+    }
+  }, 300_000);
+
   // Reboot steps and steps that install packages (aptUpdate) run in baseline-vm.test.ts through
   // the engine; demo steps are broken on purpose and tested as rollbacks.
   for (const step of steps.filter((s) => !s.reboot && !('aptUpdate' in s.params) && !s.demo)) {
