@@ -152,6 +152,13 @@ export function BenchSection() {
           and writable disk mounts. Fewer is better.
         </p>
       )}
+      {tool === 'kube-node' && (
+        <p className="muted">
+          kube-node runs the Kubernetes node checks of labs/kube/ (kube-bench&apos;s format): the kernel
+          settings kubelet expects, the container runtime&apos;s files, and the CIS kubelet items — not
+          applicable when no kubelet is there.
+        </p>
+      )}
       {tool === 'docker-config' && (
         <p className="muted">
           docker-config measures the daemon as it runs (docker info, the default bridge, probe containers) for
