@@ -10,9 +10,10 @@ import type { StampedEvent } from '../../shared/runs.js';
 import type { Service } from '../../electron/core/service.js';
 import { runRecipe } from '../../electron/engine/run.js';
 import { shQuote } from '../../electron/ssh/executor.js';
-import { defaultParams, LABS_DIR, loadLibrary, loadRecipe } from '../../electron/steps/load.js';
+import { defaultParams, loadLibrary } from '../../electron/steps/load.js';
 import { ensureRepo, serveRepo, useRepoScript, type RepoServer } from '../integration/apt-repo.js';
 import { IMAGE_DIR, must, newHome, newService, sh } from '../integration/vm-env.js';
+import { runValidated } from '../integration/recipe-run.js';
 import { serveSsgMirror, type SsgMirror } from '../integration/ssg-mirror.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -85,22 +86,7 @@ describe('reboot steps and the baseline recipe', { timeout: 3_000_000 }, () => {
 
   it('validates every step of container-host-baseline and every check holds after a final reboot', async () => {
     const kernelBefore = await sh(client, M, 'uname -r');
-    const { recipe, issues } = loadRecipe(
-      path.join(LABS_DIR, 'recipes', 'container-host-baseline.yaml'),
-      library,
-    );
-    expect(issues).toEqual([]);
-    const seen: StampedEvent[] = [];
-    const s = await runRecipe({
-      ctx: service.context,
-      recipe: recipe!,
-      library,
-      machine: M,
-      onEvent: (e) => seen.push(e),
-    });
-    const failures = s.steps.filter((x) => x.outcome !== 'validated');
-    expect(failures, JSON.stringify(failures, null, 1)).toEqual([]);
-    expect(s.status).toBe('validated');
+    const { s, seen, recipe } = await runValidated(service, 'container-host-baseline', M, library);
     expect(s.steps.length).toBeGreaterThanOrEqual(10);
     expect(s.persistent).toBe(true);
     const persist = seen.filter((e) => e.type === 'persist-check');

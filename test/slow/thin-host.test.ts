@@ -6,7 +6,6 @@
  * writes to system folders fail and Docker runs a container after the final reboot. Packages come
  * from the local repository the host serves (apt-repo.ts).
  */
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../../shared/rpc.js';
 import type { StampedEvent } from '../../shared/runs.js';
@@ -14,7 +13,8 @@ import { diffSurface } from '../../shared/surface.js';
 import type { Service } from '../../electron/core/service.js';
 import { runRecipe } from '../../electron/engine/run.js';
 import { shQuote } from '../../electron/ssh/executor.js';
-import { LABS_DIR, loadLibrary, loadRecipe } from '../../electron/steps/load.js';
+import { loadLibrary } from '../../electron/steps/load.js';
+import { runValidated } from '../integration/recipe-run.js';
 import { ensureRepo, serveRepo, useRepoScript, type RepoServer } from '../integration/apt-repo.js';
 import { must, newHome, newService, sh } from '../integration/vm-env.js';
 
@@ -101,22 +101,7 @@ describe('the thin container host', { timeout: 3_000_000 }, () => {
 
   it('validates every step of thin-container-host: less surface, read-only system folders, Docker runs', async () => {
     await must(client, 'snapshots.restore', { machine: M, snapshot: 'start' });
-    const { recipe, issues } = loadRecipe(
-      path.join(LABS_DIR, 'recipes', 'thin-container-host.yaml'),
-      library,
-    );
-    expect(issues).toEqual([]);
-    const seen: StampedEvent[] = [];
-    const s = await runRecipe({
-      ctx: service.context,
-      recipe: recipe!,
-      library,
-      machine: M,
-      onEvent: (e) => seen.push(e),
-    });
-    const failures = s.steps.filter((x) => x.outcome !== 'validated');
-    expect(failures, JSON.stringify(failures, null, 1)).toEqual([]);
-    expect(s.status).toBe('validated');
+    const { s } = await runValidated(service, 'thin-container-host', M, library);
     expect(s.persistent).toBe(true);
     const b = await must(client, 'runs.bench', { id: s.id });
     const before = b.before.find((r) => r.tool === 'surface')?.surface;
