@@ -242,6 +242,24 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
   return summarize(runId, readEvents(ctx.paths.runs, runId));
 }
 
+/** Shell exit codes above 128 are a signal: 141 with no output is a pipe reader that quit early. */
+const SIGNALS: Record<number, string> = {
+  1: 'SIGHUP',
+  2: 'SIGINT',
+  9: 'SIGKILL',
+  13: 'SIGPIPE: a reader of a pipe stopped early',
+  15: 'SIGTERM',
+};
+
+export function applyFailure(exitCode: number, stderr: string): string {
+  const said = stderr.trim().split('\n').slice(-3).join(' | ');
+  const signal =
+    exitCode > 128 && exitCode < 160
+      ? ` (killed by ${SIGNALS[exitCode - 128] ?? `signal ${exitCode - 128}`})`
+      : '';
+  return `apply exited ${exitCode}${signal}: ${said || 'it printed no error'}`;
+}
+
 /** Reboots and journals it, with the kernel that came up; `index` absent = the run's final reboot. */
 async function rebootRecorded(
   ctx: EngineContext,
@@ -334,8 +352,7 @@ async function runStep(s: StepRun): Promise<'validated' | 'rolled-back' | 'cance
       scriptSha256: createHash('sha256').update(script).digest('hex'),
       durationMs: Date.now() - t,
     });
-    if (r.exitCode !== 0)
-      failure = `apply exited ${r.exitCode}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`;
+    if (r.exitCode !== 0) failure = applyFailure(r.exitCode, r.stderr);
 
     if (!failure && step.reboot) {
       guard?.reset();
