@@ -39,7 +39,11 @@ describe('a class across two lab servers', { timeout: 900_000 }, () => {
 
     const fp = started.info.fingerprint;
     const origin = splitLink(started.info.url).origin;
-    const joined = await redeem(started.links.seats[1]!.url, fp, { name: 'Remote' });
+    // Links are listed by seat number whatever order the seats were ready in.
+    expect(started.links.seats.map((l) => l.seat)).toEqual(['seat-1', 'seat-2']);
+    const joined = await redeem(started.links.seats.find((l) => l.seat === 'seat-2')!.url, fp, {
+      name: 'Remote',
+    });
     expect(joined.status).toBe(200);
     const b = await ClassSocket.open(origin, fp, joined.cookie as string);
     const t = await b.call('seat.terminal', { cols: 100, rows: 30 });

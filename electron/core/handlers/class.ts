@@ -58,6 +58,9 @@ interface Running {
 /** Where `hlab class end` finds the process that serves the class. */
 export const currentClassFile = (home: string) => path.join(home, 'classes', 'current.json');
 
+const seatNumber = (seat: string) => Number(/(\d+)$/.exec(seat)?.[1] ?? 0);
+const bySeatNumber = (a: string, b: string) => seatNumber(a) - seatNumber(b);
+
 const classId = () => `c${Date.now().toString(36).slice(-5)}`;
 
 function size(v: unknown, field: string): number {
@@ -263,7 +266,8 @@ export function classHandlers(ctx: ServiceContext): ClassHandlers {
             'command-failed',
             `No seat could be made; the audit log ${path.join(dir, 'audit.jsonl')} says why per seat.`,
           );
-        const seats = made.ready.map((seat) => ({
+        // Seats finish in any order (one host may be faster): links and cards go by seat number.
+        const seats = [...made.ready].sort(bySeatNumber).map((seat) => ({
           seat,
           url: `${server.url}#${c.tokens.issue({ role: 'trainee', seat })}`,
         }));
