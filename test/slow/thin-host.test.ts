@@ -13,7 +13,8 @@ import { diffSurface } from '../../shared/surface.js';
 import type { Service } from '../../electron/core/service.js';
 import { runRecipe } from '../../electron/engine/run.js';
 import { shQuote } from '../../electron/ssh/executor.js';
-import { loadLibrary } from '../../electron/steps/load.js';
+import { defaultParams, loadLibrary } from '../../electron/steps/load.js';
+import type { ParamValue } from '../../shared/steps.js';
 import { runValidated } from '../integration/recipe-run.js';
 import { ensureRepo, serveRepo, useRepoScript, type RepoServer } from '../integration/apt-repo.js';
 import { must, newHome, newService, sh } from '../integration/vm-env.js';
@@ -24,6 +25,11 @@ let service: Service;
 let client: ApiClient;
 let repo: RepoServer;
 const library = loadLibrary().steps;
+/** An inline recipe gets no defaults from a loader: the step's own, then what the variant changes. */
+const withDefaults = (id: string, over: Record<string, ParamValue>) => ({
+  ...defaultParams(library.find((s) => s.id === id)!),
+  ...over,
+});
 
 const dockerRuns = `sudo -n sh -c ${shQuote(
   'for i in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 2; done; ' +
@@ -61,13 +67,15 @@ describe('the thin container host', { timeout: 3_000_000 }, () => {
         bench: [],
         steps: [
           // Anyone but the app's own account: the app locks itself out.
-          { step: 'single-entry-point', params: { account: 'nobody' } },
-          { step: 'verity-volume', params: { aptUpdate: false } },
+          { step: 'single-entry-point', params: withDefaults('single-entry-point', { account: 'nobody' }) },
+          { step: 'verity-volume', params: withDefaults('verity-volume', { aptUpdate: false }) },
           { step: 'demo-verity-tamper', params: {} },
           // Logs and homes writable, container storage forgotten: dockerd fails after the reboot.
           {
             step: 'readonly-root',
-            params: { writable: ['/var/log', '/var/lib/systemd', '/var/lib/sudo', '/home'] },
+            params: withDefaults('readonly-root', {
+              writable: ['/var/log', '/var/lib/systemd', '/var/lib/sudo', '/home'],
+            }),
           },
         ],
         exceptions: [],
