@@ -184,7 +184,7 @@ exceptions:
     );
     expect(messages(bad.issues)).toEqual([
       expect.stringMatching(
-        /x\.yaml:6: bench\[0\]: expected one of lynis, docker-bench, docker-config, checks, openscap, vulns, surface \(got "nessus"\)/,
+        /x\.yaml:6: bench\[0\]: expected one of lynis, docker-bench, docker-config, checks, openscap, vulns, surface, kube-node \(got "nessus"\)/,
       ),
     ]);
     const withTests = yaml.replace(
