@@ -7,6 +7,9 @@
 import { parse } from 'yaml';
 import type { KubeCheck, KubeTestItem } from '../../shared/kube.js';
 
+/** How much of a guest value a check file's `regex` is run against. */
+export const REGEX_INPUT_CHARS = 1024;
+
 export interface ItemResult {
   pass: boolean;
   /** What the test wanted, in kube-bench's words ("'permissions' is 600 or more restrictive"). */
@@ -76,7 +79,9 @@ export function compareOp(op: string, actual: string, want: string): boolean {
     case 'nothave':
       return !actual.includes(want);
     case 'regex':
-      return new RegExp(want).test(actual);
+      // The pattern is the check file's (validated when loaded); the text is the guest's, so it
+      // is cut short: a slow pattern must not get 64 KiB of hostile input to backtrack over.
+      return new RegExp(want).test(actual.slice(0, REGEX_INPUT_CHARS));
     case 'valid_elements': {
       const split = (s: string) =>
         s

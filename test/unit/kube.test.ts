@@ -1,6 +1,12 @@
 /** kube-bench's check format as a labs/ file format, its test semantics, and the bench's output. */
 import { describe, expect, it } from 'vitest';
-import { compareOp, evaluateCheck, flagValue, pathValue } from '../../electron/bench/kube-eval.js';
+import {
+  compareOp,
+  evaluateCheck,
+  flagValue,
+  pathValue,
+  REGEX_INPUT_CHARS,
+} from '../../electron/bench/kube-eval.js';
 import { loadKubeControls, loadKubeDir } from '../../electron/bench/kube-format.js';
 import { kubeScript, parseKubeOutput } from '../../electron/bench/kube.js';
 import { LABS_DIR } from '../../electron/steps/load.js';
@@ -103,6 +109,9 @@ describe("kube-bench's test semantics", () => {
     expect(compareOp('bitmask', '664', '644')).toBe(false);
     expect(compareOp('bitmask', 'rw-r--r--', '644')).toBe(false);
     expect(compareOp('nothave', 'Webhook', 'AlwaysAllow')).toBe(true);
+    // A guest value is matched only up to REGEX_INPUT_CHARS: the pattern never sees the rest.
+    expect(compareOp('regex', `${'a'.repeat(REGEX_INPUT_CHARS)}TAIL`, 'TAIL')).toBe(false);
+    expect(compareOp('regex', 'TLS_ECDHE_RSA', '^TLS_')).toBe(true);
     expect(compareOp('valid_elements', 'a,b,', 'a,b,c')).toBe(true);
     expect(compareOp('valid_elements', 'a,d', 'a,b,c')).toBe(false);
   });
