@@ -22,7 +22,6 @@ import { runOpenscap } from './openscap.js';
 import { runSurface } from './surface.js';
 import { runKube } from './kube.js';
 import { loadKubeDir } from './kube-format.js';
-import type { KubeControls } from '../../shared/kube.js';
 import { formatIssue } from '../../shared/steps.js';
 import { LABS_DIR } from '../steps/load.js';
 import { runVulns } from './vulns.js';
@@ -39,8 +38,8 @@ export interface BenchOptions {
   profile?: string;
   /** OpenSCAP: where the SSG content comes from (the host's cache). */
   ssgContent?: (o: { signal?: AbortSignal; log?: (text: string) => void }) => Promise<SsgContent>;
-  /** kube-node: the controls files; the built-in labs/kube/ when absent. */
-  kubeControls?: KubeControls[];
+  /** kube-node: the labs folder whose kube/ holds the check files; the built-in one when absent. */
+  labsDir?: string;
   /** vulns: where candidate changelogs are kept (the host's image cache). */
   changelogCache?: string;
   signal?: AbortSignal;
@@ -88,13 +87,8 @@ export async function runBench(
     case 'surface':
       return runSurface(ex, machine, { signal: o.signal });
     case 'kube-node': {
-      let controls = o.kubeControls;
-      if (!controls) {
-        const loaded = loadKubeDir(LABS_DIR);
-        if (loaded.issues.length)
-          throw new HlabError('bad-request', loaded.issues.map(formatIssue).join('\n'));
-        controls = loaded.controls;
-      }
+      const { controls, issues } = loadKubeDir(o.labsDir ?? LABS_DIR);
+      if (issues.length) throw new HlabError('bad-request', issues.map(formatIssue).join('\n'));
       if (!controls.length) throw new HlabError('not-found', 'No kube check files in labs/kube/.');
       return runKube(ex, machine, controls, { signal: o.signal });
     }

@@ -2,8 +2,6 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BENCH_TOOLS } from '../../../shared/bench.js';
-import { formatIssue } from '../../../shared/steps.js';
-import { loadKubeDir } from '../../bench/kube-format.js';
 import { HlabError } from '../../../shared/errors.js';
 import { egressEntries } from '../../../shared/egress.js';
 import { loadBenches, runBench, runBenches, runClaims, saveBench } from '../../bench/index.js';
@@ -76,11 +74,9 @@ export function benchHandlers(ctx: ServiceContext): BenchHandlers {
           !(Array.isArray(req.tests) && req.tests.every((t) => typeof t === 'string'))
         )
           throw new HlabError('bad-request', 'tests must be a list of test ids.');
-        const kube = req.tool === 'kube-node' ? loadKubeDir(ctx.labsDir) : undefined;
-        if (kube?.issues.length) throw new HlabError('bad-request', kube.issues.map(formatIssue).join('\n'));
         const r = await runBench(ex, info.name, req.tool, {
           tests: req.tests,
-          ...(kube ? { kubeControls: kube.controls } : {}),
+          labsDir: ctx.labsDir,
           ...(req.profile ? { profile: req.profile } : {}),
           ssgContent: ctx.ssgContent,
           changelogCache: ctx.changelogCache,
