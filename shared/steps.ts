@@ -91,6 +91,11 @@ export interface StepDef {
   snapshotOnlyRollback: boolean;
   /** Deliberately broken, for workshops: shows what the loop catches. */
   demo?: boolean;
+  /**
+   * Steps this one cannot share a recipe with (AppArmor and SELinux: the kernel boots one major
+   * LSM). Symmetric: either side declaring it is enough.
+   */
+  conflicts: string[];
   /** ssg: SCAP Security Guide rule ids (sshd_disable_root_login), judged by the openscap bench. */
   benchmarks: { lynis: string[]; 'cis-debian': string[]; 'docker-bench': string[]; ssg: string[] };
   params: Record<string, ParamDef>;

@@ -12,6 +12,11 @@ import type { EngineContext } from './context.js';
 export const SHUTDOWN_TIMEOUT_MS = 180_000;
 /** A cold boot answers SSH after ~48 s under TCG; the first boot of a new kernel takes longer. */
 export const BOOT_TIMEOUT_MS = 300_000;
+/**
+ * sshd answering and refusing the key this long after a reboot is a lock-out (SELinux labels,
+ * AllowUsers), not a slow boot: waiting out BOOT_TIMEOUT_MS would only delay the rollback.
+ */
+export const AUTH_REFUSED_GRACE_MS = 45_000;
 
 export interface RebootOptions {
   signal?: AbortSignal;
@@ -71,6 +76,7 @@ export async function rebootMachine(
     signal: o.signal,
     progress: o.progress,
     timeoutMs: o.bootTimeoutMs ?? BOOT_TIMEOUT_MS,
+    authRefusedGraceMs: AUTH_REFUSED_GRACE_MS,
     ...(bootBefore ? { bootIdOtherThan: bootBefore } : {}),
   });
 }

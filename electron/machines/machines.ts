@@ -36,6 +36,8 @@ export interface ReadyOptions {
   proveSudo?: boolean;
   /** Ready only once the guest runs a boot other than this one (an in-place reboot). */
   bootIdOtherThan?: string;
+  /** Give up once sshd has answered but refused the key for this long (a lock-out, not a slow boot). */
+  authRefusedGraceMs?: number;
 }
 
 export const BOOT_ID = 'cat /proc/sys/kernel/random/boot_id';
@@ -222,6 +224,7 @@ export class Machines {
       timeoutMs: o.timeoutMs,
       signal: o.signal,
       progress: o.progress,
+      ...(o.authRefusedGraceMs ? { authRefusedGraceMs: o.authRefusedGraceMs } : {}),
       ...(assertAlive ? { isAlive: () => assertAlive(name, 'boot') } : {}),
       // One connection does it all: proves SSH (and sudo) work and sets the clock a restore left behind.
       probe: () =>

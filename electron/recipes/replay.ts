@@ -27,6 +27,7 @@ export function stepsFromEvidence(body: EvidenceBody): StepDef[] {
     risk: s.checks.some((c) => c.probe === 'fresh-ssh-login') ? 'lockout' : 'none',
     reboot: s.reboot,
     snapshotOnlyRollback: false,
+    conflicts: [],
     // The ids the original steps claimed: the replay's benches then measure the same tests.
     benchmarks: {
       lynis: s.benchmarks?.lynis ?? [],

@@ -235,6 +235,13 @@ export function exec(client: Client, command: string, opts: ExecOptions = {}): P
   });
 }
 
+const lockedOut = (t: SshTarget, ms: number) =>
+  new HlabError(
+    'ssh-auth',
+    `sshd on ${where(t)} answers but refused the key login for ${Math.round(ms / 1000)} s: the machine locks the app out.`,
+    { machine: t.machine },
+  );
+
 /** Retries until the guest answers a command over SSH (boot, restore, reboot). */
 export async function waitForSsh(
   t: SshTarget,
@@ -248,10 +255,13 @@ export async function waitForSsh(
     probe?: () => string;
     /** Pause between attempts (default 500 ms). */
     retryMs?: number;
+    /** Stop once sshd has answered but refused the key for this long, every attempt. */
+    authRefusedGraceMs?: number;
   },
 ): Promise<void> {
   const started = Date.now();
   let last: HlabError | undefined;
+  let refusedSince: number | undefined;
   while (Date.now() - started < opts.timeoutMs) {
     if (opts.signal?.aborted) throw new HlabError('cancelled', 'The operation was cancelled.');
     await opts.isAlive?.();
@@ -276,12 +286,16 @@ export async function waitForSsh(
       const e = err as HlabError;
       if (e.code === 'host-key-changed' || e.code === 'cancelled') throw e;
       last = e;
+      refusedSince = e.code === 'ssh-auth' ? (refusedSince ?? Date.now()) : undefined;
+      if (refusedSince !== undefined && opts.authRefusedGraceMs !== undefined)
+        if (Date.now() - refusedSince >= opts.authRefusedGraceMs)
+          throw lockedOut(t, Date.now() - refusedSince);
     }
     await new Promise((r) => setTimeout(r, opts.retryMs ?? 500));
   }
   throw new HlabError(
     'ssh-timeout',
-    `SSH on ${where(t)} did not answer within ${Math.round(opts.timeoutMs / 1000)} s.`,
+    `SSH on ${where(t)} did not answer within ${Math.round(opts.timeoutMs / 1000)} s${last ? ` (last: ${last.message.replace(/\.$/, '')})` : ''}.`,
     {
       machine: t.machine,
       lastError: last?.message,

@@ -94,6 +94,7 @@ const STEP: Schema = {
     reboot: { schema: { kind: 'boolean' } },
     snapshotOnlyRollback: { schema: { kind: 'boolean' } },
     demo: { schema: { kind: 'boolean' } },
+    conflicts: { schema: { kind: 'array', items: ID } },
     benchmarks: {
       schema: {
         kind: 'object',
@@ -263,6 +264,7 @@ export function loadStep(file: string): { step?: StepDef; issues: LabIssue[] } {
       reboot: (v.reboot as boolean | undefined) ?? false,
       snapshotOnlyRollback: (v.snapshotOnlyRollback as boolean | undefined) ?? false,
       ...(v.demo === true ? { demo: true } : {}),
+      conflicts: (v.conflicts as string[] | undefined) ?? [],
       benchmarks: {
         lynis: bm.lynis ?? [],
         'cis-debian': bm['cis-debian'] ?? [],
@@ -295,7 +297,43 @@ export function loadLibrary(labsDir = LABS_DIR): { steps: StepDef[]; issues: Lab
     if (r.step) steps.push(r.step);
     issues.push(...r.issues);
   }
+  issues.push(...unknownConflicts(steps));
   return { steps, issues };
+}
+
+/** A `conflicts` entry naming no step is a typo that would silently allow the pair. */
+function unknownConflicts(steps: StepDef[]): LabIssue[] {
+  const ids = new Set(steps.map((s) => s.id));
+  return steps.flatMap((s) =>
+    s.conflicts
+      .map((c, i) => ({ c, i }))
+      .filter(({ c }) => !ids.has(c))
+      .map(({ c, i }) => ({
+        file: s.file,
+        line: 1,
+        path: `conflicts[${i}]`,
+        message: `no step "${c}" in the library`,
+      })),
+  );
+}
+
+const conflictsWith = (a: StepDef, b: StepDef) => a.conflicts.includes(b.id) || b.conflicts.includes(a.id);
+
+/** Each pair of steps that exclude each other, reported at the later one's line. */
+function conflictIssues(name: string, picked: Array<{ def?: StepDef; line: number }>): LabIssue[] {
+  const out: LabIssue[] = [];
+  picked.forEach((later, j) => {
+    picked.slice(0, j).forEach((earlier, i) => {
+      if (!later.def || !earlier.def || !conflictsWith(earlier.def, later.def)) return;
+      out.push({
+        file: name,
+        line: later.line,
+        path: `steps[${j}].step`,
+        message: `"${later.def.id}" conflicts with "${earlier.def.id}" (steps[${i}], line ${earlier.line}): a recipe holds one or the other`,
+      });
+    });
+  });
+  return out;
 }
 
 /**
@@ -365,9 +403,11 @@ export function loadRecipe(
     true,
   )?.items ?? []) as Node[];
   const byId = new Map(library.map((s) => [s.id, s]));
+  const picked: Array<{ def?: StepDef; line: number }> = [];
   const steps = (v.steps as Array<{ step: string; params?: Record<string, ParamValue> }>).map((rs, i) => {
     const line = lines.linePos(stepNodes[i]?.range?.[0] ?? 0).line;
     const def = byId.get(rs.step);
+    picked.push({ def, line });
     if (!def) {
       found.push({
         file: name,
@@ -395,6 +435,7 @@ export function loadRecipe(
     }
     return { step: rs.step, params };
   });
+  found.push(...conflictIssues(name, picked));
   const exceptions = (v.exceptions ?? []) as RecipeDef['exceptions'];
   exceptions.forEach((e, i) => {
     if (e.step && !byId.has(e.step))

@@ -8,6 +8,7 @@ export const inlineStep = (id: string, over: Partial<StepDef>): StepDef => ({
   risk: 'none',
   reboot: false,
   snapshotOnlyRollback: false,
+  conflicts: [],
   benchmarks: { lynis: [], 'cis-debian': [], 'docker-bench': [], ssg: [] },
   params: {},
   apply: 'true',

@@ -128,6 +128,23 @@ describe('executor', () => {
     expect((err as HlabError).message).toContain('local-sshd');
     await sshd.start();
   });
+
+  it('stops waiting once sshd keeps refusing the key (a lock-out), and a timeout names the last error', async () => {
+    const stranger = ensureKeyPair(path.join(home, 'stranger'), 'stranger');
+    const target = { ...sshd.target, privateKey: stranger.privateKey };
+    const locked = (await waitForSsh(target, known, { timeoutMs: 60_000, authRefusedGraceMs: 1000 }).catch(
+      (e: HlabError) => e,
+    )) as HlabError;
+    expect(locked.code).toBe('ssh-auth');
+    expect(locked.message).toMatch(
+      /answers but refused the key login for \d+ s: the machine locks the app out/,
+    );
+    const slow = (await waitForSsh(target, known, { timeoutMs: 1500 }).catch(
+      (e: HlabError) => e,
+    )) as HlabError;
+    expect(slow.code).toBe('ssh-timeout');
+    expect(slow.message).toContain('(last: SSH key login refused for');
+  });
 });
 
 describe('trust', () => {

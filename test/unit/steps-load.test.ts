@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -72,7 +72,7 @@ describe('step files', () => {
     );
     expect(messages(loadStep(f).issues)).toEqual([
       'many.yaml:4: risk: expected one of none, service, reboot, lockout, boot (got "extreme")',
-      'many.yaml:5: colour: unknown field (known: id, title, description, area, risk, reboot, snapshotOnlyRollback, demo, benchmarks, params, apply, verify, revert)',
+      'many.yaml:5: colour: unknown field (known: id, title, description, area, risk, reboot, snapshotOnlyRollback, demo, conflicts, benchmarks, params, apply, verify, revert)',
       'many.yaml:1: apply: required field is missing',
     ]);
   });
@@ -148,6 +148,39 @@ steps:
       'bad.yaml:8: steps[2].params.maxTries: step "sshd-hardening" has no parameter "maxTries" (known: maxAuthTries, logLevel, allowUsers)',
     ]);
   });
+  it('refuses a recipe holding two steps that exclude each other, naming both lines (AppArmor vs SELinux)', () => {
+    const f = file(
+      'recipes/two-macs.yaml',
+      `id: two-macs
+title: Two MACs
+base: debian-12
+steps:
+  - step: selinux-permissive
+  - step: kernel-sysctl
+  - step: apparmor-enforce
+  - step: selinux-enforcing
+`,
+    );
+    expect(messages(loadRecipe(f, steps).issues)).toEqual([
+      'two-macs.yaml:7: steps[2].step: "apparmor-enforce" conflicts with "selinux-permissive" (steps[0], line 5): a recipe holds one or the other',
+      'two-macs.yaml:8: steps[3].step: "selinux-enforcing" conflicts with "apparmor-enforce" (steps[2], line 7): a recipe holds one or the other',
+    ]);
+    const oneMac = loadRecipe(f, steps, readFileSync(f, 'utf8').replace('  - step: apparmor-enforce\n', ''));
+    expect(oneMac.issues).toEqual([]);
+  });
+
+  it('a conflicts entry naming no step is reported at its file', () => {
+    const labs = mkdtempSync(path.join(os.tmpdir(), 'hlab-conflicts-'));
+    mkdirSync(path.join(labs, 'steps'));
+    writeFileSync(
+      path.join(labs, 'steps', 'good-step.yaml'),
+      GOOD.replace('risk: none', 'risk: none\nconflicts: [apparmor-enforce, good-step]'),
+    );
+    expect(messages(loadLibrary(labs).issues)).toEqual([
+      'good-step.yaml:1: conflicts[0]: no step "apparmor-enforce" in the library',
+    ]);
+  });
+
   it('loads recipe text not on disk, in the style the recipe builder writes, with bench and exceptions', () => {
     // Exactly what renderer/src/features/steps/store.ts draftToYaml() produces.
     const yaml = `id: built-in-ui

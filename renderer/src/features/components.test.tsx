@@ -202,6 +202,7 @@ describe('step details', () => {
       risk: 'lockout',
       reboot: false,
       snapshotOnlyRollback: false,
+      conflicts: [],
       benchmarks: {
         lynis: ['SSH-7408'],
         'cis-debian': ['5.2.4'],
