@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { kernelPanic, serialTail } from '../../electron/providers/qemu/process.js';
+import { haltedOnPanic, kernelPanic, serialTail } from '../../electron/providers/qemu/process.js';
 import { guestRebooted } from '../../electron/providers/qemu/provider.js';
 
 // Shape recorded from our guest with `init=/bin/false panic=1` (trace shortened).
@@ -33,5 +33,22 @@ describe('serial console', () => {
     expect(guestRebooted('[ 5.0] systemd-shutdown[1]: Rebooting.\n[ 5.1] reboot: Restarting system')).toBe(
       true,
     );
+  });
+  it('tells a guest halted on a panic (panic=0) from one that printed on after it', () => {
+    // Recorded: Debian's 6.12 backports kernel under QEMU 7.2 TCG (trace shortened).
+    const halted = [
+      '[    1.838991] Oops: double fault: 0000 [#1] PREEMPT SMP NOPTI',
+      '[    1.838991] RIP: 0010:kmem_cache_alloc_noprof+0xc3/0x2f0',
+      '[    1.838991] Kernel panic - not syncing: Fatal exception in interrupt',
+      '[    1.838991] Kernel Offset: 0x3c00000 from 0xffffffff81000000 (relocation range: 0xffffffff80000000-0xffffffffbfffffff)',
+      '[    1.838991] ---[ end Kernel panic - not syncing: Fatal exception in interrupt ]---',
+      '',
+    ].join('\r\n');
+    const f = path.join(mkdtempSync(path.join(os.tmpdir(), 'hlab-serial-')), 'serial.log');
+    writeFileSync(f, halted);
+    expect(haltedOnPanic(serialTail(f, 3))).toBe('Kernel panic - not syncing: Fatal exception in interrupt');
+    // panic=1 reboots (QEMU exits); printing after the marker means the guest is not halted.
+    expect(haltedOnPanic(serialTail(f, 3) + '\n[   12.0] systemd[1]: Started')).toBeUndefined();
+    expect(haltedOnPanic(PANIC)).toBeUndefined();
   });
 });

@@ -19,6 +19,17 @@ export function kernelPanic(serial: string): string | undefined {
   return all.at(-1)?.[0].trim();
 }
 
+/**
+ * A guest halted on a panic: with panic=0 (Debian's default) the kernel stops after printing its
+ * end marker and QEMU runs on around a dead guest, so liveness alone would wait out the boot
+ * timeout. Only when the marker is the LAST line: a guest that printed on afterwards is not halted.
+ */
+export function haltedOnPanic(tail: string): string | undefined {
+  const last = tail.trimEnd().split('\n').at(-1) ?? '';
+  const m = /---\[ end (Kernel panic - not syncing: .*?) \]---$/.exec(last);
+  return m?.[1];
+}
+
 export function serialTail(file: string, lines = 15): string {
   if (!existsSync(file)) return '';
   const size = statSync(file).size;

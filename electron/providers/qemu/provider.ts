@@ -5,7 +5,7 @@
  * (savevm/loadvm over QMP); offline ones go through qemu-img.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import net from 'node:net';
 import { HlabError } from '../../../shared/errors.js';
@@ -48,7 +48,7 @@ import {
 import { NOCLOUD_LABEL, nocloudFiles } from '../nocloud.js';
 import { accelArgs, resolveAccel, type AccelSetting } from './accel.js';
 import { MachineStore, type QemuMachineRecord } from './machine-store.js';
-import { isQemuAlive, kernelPanic, readPid, serialTail } from './process.js';
+import { haltedOnPanic, isQemuAlive, kernelPanic, readPid, serialTail } from './process.js';
 import { QmpClient } from './qmp.js';
 
 export interface QemuProviderOptions {
@@ -133,6 +133,8 @@ export class QemuProvider implements Provider {
   readonly store: MachineStore;
   private readonly qemu: string;
   private readonly qemuImg: string;
+  /** The serial log's size at the last live restore, per machine: a halt is only news after it. */
+  private readonly serialAtRestore = new Map<string, number>();
 
   constructor(private readonly opts: QemuProviderOptions) {
     this.store = new MachineStore(opts.machinesDir);
@@ -427,7 +429,16 @@ export class QemuProvider implements Provider {
 
   /** Throws vm-crashed (with the serial tail) when the machine's QEMU is gone. */
   async assertAlive(name: string, what: string): Promise<void> {
-    if (!isQemuAlive(readPid(this.store.files(name).pid))) throw this.crashError(name, what);
+    const f = this.store.files(name);
+    if (!isQemuAlive(readPid(f.pid))) throw this.crashError(name, what);
+    // A live restore puts back a guest that never printed the panic still ending the log.
+    if (existsSync(f.serial) && statSync(f.serial).size <= (this.serialAtRestore.get(name) ?? -1)) return;
+    const panic = haltedOnPanic(serialTail(f.serial, 3));
+    if (panic)
+      throw new HlabError('vm-crashed', `The kernel of machine "${name}" halted during ${what}: ${panic}`, {
+        machine: name,
+        serialTail: serialTail(f.serial),
+      });
   }
 
   async up(name: string, opts: OpOptions = {}): Promise<SshEndpoint> {
@@ -460,6 +471,7 @@ export class QemuProvider implements Provider {
       );
     }
     rmSync(f.serial, { force: true });
+    this.serialAtRestore.delete(name);
     rmSync(f.qmp, { force: true });
     let proxy: { ready: Promise<void> } | undefined;
     if (rec.network === 'filtered') {
@@ -718,6 +730,8 @@ export class QemuProvider implements Provider {
         );
       }
       await this.hmpChecked(machine, `loadvm ${snapshot}`, `snapshot restore "${snapshot}"`);
+      const serial = this.store.files(machine).serial;
+      this.serialAtRestore.set(machine, existsSync(serial) ? statSync(serial).size : 0);
       await this.withQmp(machine, async (q) => {
         const status = await q.execute<{ status: string }>('query-status');
         if (status.status !== 'running') await q.execute('cont');
