@@ -19,6 +19,8 @@ export interface QemuMachineRecord {
   activePort?: number;
   /** A live snapshot restored while stopped: the next start resumes from it (-loadvm). */
   bootFrom?: string;
+  /** The serial log's size at the last live restore: a panic printed before it is not this guest's. */
+  serialAtRestore?: number;
   /** Set while we intend the VM to run; a dead process with this set was a crash. */
   expectRunning?: boolean;
   snapshotTimes?: Record<string, string>;

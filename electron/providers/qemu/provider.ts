@@ -133,8 +133,6 @@ export class QemuProvider implements Provider {
   readonly store: MachineStore;
   private readonly qemu: string;
   private readonly qemuImg: string;
-  /** The serial log's size at the last live restore, per machine: a halt is only news after it. */
-  private readonly serialAtRestore = new Map<string, number>();
 
   constructor(private readonly opts: QemuProviderOptions) {
     this.store = new MachineStore(opts.machinesDir);
@@ -432,7 +430,8 @@ export class QemuProvider implements Provider {
     const f = this.store.files(name);
     if (!isQemuAlive(readPid(f.pid))) throw this.crashError(name, what);
     // A live restore puts back a guest that never printed the panic still ending the log.
-    if (existsSync(f.serial) && statSync(f.serial).size <= (this.serialAtRestore.get(name) ?? -1)) return;
+    const seen = this.store.read(name).serialAtRestore;
+    if (seen !== undefined && existsSync(f.serial) && statSync(f.serial).size <= seen) return;
     const panic = haltedOnPanic(serialTail(f.serial, 3));
     if (panic)
       throw new HlabError('vm-crashed', `The kernel of machine "${name}" halted during ${what}: ${panic}`, {
@@ -471,7 +470,7 @@ export class QemuProvider implements Provider {
       );
     }
     rmSync(f.serial, { force: true });
-    this.serialAtRestore.delete(name);
+    this.store.update(name, { serialAtRestore: undefined });
     rmSync(f.qmp, { force: true });
     let proxy: { ready: Promise<void> } | undefined;
     if (rec.network === 'filtered') {
@@ -729,9 +728,10 @@ export class QemuProvider implements Provider {
           { machine, snapshot },
         );
       }
-      await this.hmpChecked(machine, `loadvm ${snapshot}`, `snapshot restore "${snapshot}"`);
+      // Before loadvm: whatever the serial log holds now (a panic, say) is not the restored guest's.
       const serial = this.store.files(machine).serial;
-      this.serialAtRestore.set(machine, existsSync(serial) ? statSync(serial).size : 0);
+      this.store.update(machine, { serialAtRestore: existsSync(serial) ? statSync(serial).size : 0 });
+      await this.hmpChecked(machine, `loadvm ${snapshot}`, `snapshot restore "${snapshot}"`);
       await this.withQmp(machine, async (q) => {
         const status = await q.execute<{ status: string }>('query-status');
         if (status.status !== 'running') await q.execute('cont');
