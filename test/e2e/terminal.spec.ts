@@ -35,6 +35,30 @@ test('types into the terminal in Chromium and reads the result from the xterm bu
   await page.screenshot({ path: 'test-results/screenshots/terminal.png' });
 });
 
+/**
+ * The glyphs, not the buffer: an underscore clipped by a too-short row (ux review I-1) leaves the
+ * buffer right and the screen wrong. Each "_" cell of the echoed line must differ, in pixels,
+ * from a blank cell of the same row.
+ */
+test('underscores are drawn: each "_" cell has ink that a blank cell does not', async ({ page, vmHost }) => {
+  const term = await openTerminal(page, vmHost.url);
+  const [, cols] = await sttySize(page, term, 'U');
+  await page.keyboard.type('echo a_b__c\n');
+  const row = term.locator('.xterm-rows > div', { hasText: /^a_b__c\s*$/ });
+  await expect(row).toHaveCount(1);
+  const box = (await row.boundingBox())!;
+  const width = box.width / cols;
+  const clip = (cell: number) =>
+    // The middle half of the cell: no antialiasing of a neighbour's glyph reaches it.
+    page.screenshot({
+      clip: { x: box.x + (cell + 0.25) * width, y: box.y, width: width / 2, height: box.height },
+    });
+  const blank = await clip(cols - 4);
+  expect((await clip(0)).equals(blank), 'cell 0 ("a") is drawn').toBe(false);
+  for (const cell of [1, 3, 4])
+    expect((await clip(cell)).equals(blank), `cell ${cell} ("_") is drawn`).toBe(false);
+});
+
 test('resizing the window changes the pty size (stty size)', async ({ page, vmHost }) => {
   await page.setViewportSize({ width: 1280, height: 800 });
   const term = await openTerminal(page, vmHost.url);

@@ -42,6 +42,9 @@ export function XtermPane({
     const term = new Terminal({
       fontFamily: "'DejaVu Sans Mono', monospace",
       fontSize: 14,
+      // At line height 1 the DOM renderer's rows are exactly the measured cell, and DejaVu Sans
+      // Mono's underscore lies below it: clipped, so sshd_config read "sshd config" (ux review I-1).
+      lineHeight: 1.2,
       cursorBlink: true,
       scrollback: 5000,
       theme: THEMES[theme],
