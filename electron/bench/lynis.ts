@@ -4,6 +4,7 @@
  * it, "warn" for a suggestion, passed otherwise; KRNL-6000-style details with a preferred value
  * become sub-tests (ID:field), so a single sysctl changing shows as its own flip.
  */
+import { whatItSaid } from '../../shared/said.js';
 import { HlabError } from '../../shared/errors.js';
 import type { BenchNote, BenchResult, BenchTest } from '../../shared/bench.js';
 import type { SshExecutor } from '../ssh/executor.js';
@@ -96,7 +97,7 @@ export async function runLynis(ex: SshExecutor, machine: string, o: LynisOptions
     if (prep.exitCode !== 0) {
       throw new HlabError(
         'command-failed',
-        `Lynis could not be installed on "${machine}" (exit ${prep.exitCode}): ${lastLines(prep.stderr)}`,
+        `Lynis could not be installed on "${machine}" (exit ${prep.exitCode}): ${whatItSaid(prep.stderr, prep.stdout)}`,
         { machine },
       );
     }
@@ -121,15 +122,13 @@ export async function runLynis(ex: SshExecutor, machine: string, o: LynisOptions
   if (r.exitCode !== 0 || !r.stdout.includes('hardening_index=')) {
     throw new HlabError(
       'command-failed',
-      `Lynis did not produce a report on "${machine}" (exit ${r.exitCode}): ${lastLines(r.stderr)}`,
+      `Lynis did not produce a report on "${machine}" (exit ${r.exitCode}): ${whatItSaid(r.stderr, r.stdout)}`,
       { machine },
     );
   }
   const [report = '', log = ''] = r.stdout.split(`${LOG_MARKER}\n`);
   return parseLynisReport(report, machine, meta, log);
 }
-
-const lastLines = (text: string) => text.trim().split('\n').slice(-3).join(' | ');
 
 /** Log lines Lynis writes for a setting that matches its profile, and the sub-test they prove. */
 const POSITIVE: Array<{ grep: string; re: RegExp; test: string }> = [

@@ -5,6 +5,7 @@
  *   boot id.
  * A boot that never reaches SSH, or a kernel that panics, surfaces as an error naming the machine.
  */
+import { whatItSaid } from '../../shared/said.js';
 import { HlabError } from '../../shared/errors.js';
 import type { Progress } from '../../shared/types.js';
 import type { EngineContext } from './context.js';
@@ -51,7 +52,7 @@ export async function rebootMachine(
           if (r.exitCode !== 0)
             throw new HlabError(
               'command-failed',
-              `Could not ask "${machine}" to reboot: ${r.stderr.trim()}`,
+              `Could not ask "${machine}" to reboot: ${whatItSaid(r.stderr, r.stdout)}`,
               {
                 machine,
               },

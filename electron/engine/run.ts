@@ -3,6 +3,7 @@
  * old session kept open for lockout-risk steps) -> on any failure restore the snapshot, wait for
  * SSH, re-check health, record "rolled back". Every event is journaled (fsync) before it is told.
  */
+import { whatItSaid } from '../../shared/said.js';
 import { StringDecoder } from 'node:string_decoder';
 import { createHash, randomBytes } from 'node:crypto';
 import { HlabError } from '../../shared/errors.js';
@@ -252,12 +253,11 @@ const SIGNALS: Record<number, string> = {
 };
 
 export function applyFailure(exitCode: number, stderr: string): string {
-  const said = stderr.trim().split('\n').slice(-3).join(' | ');
   const signal =
     exitCode > 128 && exitCode < 160
       ? ` (killed by ${SIGNALS[exitCode - 128] ?? `signal ${exitCode - 128}`})`
       : '';
-  return `apply exited ${exitCode}${signal}: ${said || 'it printed no error'}`;
+  return `apply exited ${exitCode}${signal}: ${whatItSaid(stderr)}`;
 }
 
 /** Reboots and journals it, with the kernel that came up; `index` absent = the run's final reboot. */

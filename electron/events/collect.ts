@@ -7,6 +7,7 @@
  * with "Accepted publickey". Whether sshd logs failed key attempts at all depends on its LogLevel
  * (VERBOSE), which is read with the events.
  */
+import { whatItSaid } from '../../shared/said.js';
 import ssh2 from 'ssh2';
 import type { AuthEvent } from '../../shared/events.js';
 import { HlabError } from '../../shared/errors.js';
@@ -91,7 +92,7 @@ export async function collectEvents(
   if (r.exitCode !== 0)
     throw new HlabError(
       'command-failed',
-      `journalctl failed on "${machine}" (exit ${r.exitCode}): ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`,
+      `journalctl failed on "${machine}" (exit ${r.exitCode}): ${whatItSaid(r.stderr, '', 2)}`,
       { machine },
     );
   const lvl = r.stdout.split('\n').find((l) => l.startsWith(LOGLEVEL_MARK));

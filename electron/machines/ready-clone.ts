@@ -5,6 +5,7 @@
  * before anyone uses it the clone gets its own: the user's key, hostname, SSH host key and
  * machine-id — over the template's own key, which is then removed from the guest.
  */
+import { whatItSaid } from '../../shared/said.js';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -167,7 +168,10 @@ async function ensureTemplate(t: TemplateAccess, spec: CreateSpec, o: OpOptions)
           { timeoutMs: 60_000 },
         );
         if (r.exitCode !== 0)
-          throw new HlabError('command-failed', `Preparing template "${name}" failed: ${r.stderr.trim()}`);
+          throw new HlabError(
+            'command-failed',
+            `Preparing template "${name}" failed: ${whatItSaid(r.stderr, r.stdout)}`,
+          );
       } finally {
         c.end();
       }

@@ -4,6 +4,7 @@
  * and a pidfile, so a restarted app re-attaches. Live snapshots are internal qcow2 snapshots
  * (savevm/loadvm over QMP); offline ones go through qemu-img.
  */
+import { whatItSaid } from '../../../shared/said.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -297,7 +298,7 @@ export class QemuProvider implements Provider {
       rmSync(this.store.dir(spec.name), { recursive: true, force: true });
       throw new HlabError(
         'internal',
-        `Copying template "${template}" for "${spec.name}" failed: ${r.stderr.trim()}`,
+        `Copying template "${template}" for "${spec.name}" failed: ${whatItSaid(r.stderr)}`,
       );
     }
     const rec: QemuMachineRecord = {
@@ -360,7 +361,7 @@ export class QemuProvider implements Provider {
       rmSync(this.store.dir(spec.name), { recursive: true, force: true });
       throw new HlabError(
         'internal',
-        `qemu-img create failed for machine "${spec.name}": ${r.stderr.trim()}`,
+        `qemu-img create failed for machine "${spec.name}": ${whatItSaid(r.stderr)}`,
       );
     }
     writeFileSync(
@@ -544,14 +545,10 @@ export class QemuProvider implements Provider {
           `Port 127.0.0.1:${port} for machine "${name}" is already in use.`,
           { machine: name, port },
         );
-      throw new HlabError(
-        'vm-crashed',
-        `QEMU failed to start machine "${name}": ${r.stderr.trim().split('\n').slice(-3).join(' ')}`,
-        {
-          machine: name,
-          serialTail: serialTail(f.serial),
-        },
-      );
+      throw new HlabError('vm-crashed', `QEMU failed to start machine "${name}": ${whatItSaid(r.stderr)}`, {
+        machine: name,
+        serialTail: serialTail(f.serial),
+      });
     }
     this.store.update(name, { activePort: port, expectRunning: true, bootFrom: undefined });
     await Promise.all([this.withQmp(name, (q) => q.execute('query-status')), proxy?.ready]);
@@ -641,7 +638,10 @@ export class QemuProvider implements Provider {
     } else {
       const r = await run(this.qemuImg, ['info', '-U', '--output=json', f.disk], { packageHint: PACKAGE });
       if (r.code !== 0)
-        throw new HlabError('internal', `qemu-img info failed for machine "${machine}": ${r.stderr.trim()}`);
+        throw new HlabError(
+          'internal',
+          `qemu-img info failed for machine "${machine}": ${whatItSaid(r.stderr)}`,
+        );
       raw = (JSON.parse(r.stdout) as { snapshots?: QemuSnapshotJson[] }).snapshots ?? [];
     }
     return raw.map((s) => this.toSnapshot(machine, s));
@@ -669,7 +669,7 @@ export class QemuProvider implements Provider {
     if (r.code !== 0) {
       throw new HlabError(
         'internal',
-        `qemu-img snapshot ${flag} failed on machine "${machine}": ${r.stderr.trim()}`,
+        `qemu-img snapshot ${flag} failed on machine "${machine}": ${whatItSaid(r.stderr)}`,
         { machine, snapshot },
       );
     }
