@@ -1,4 +1,5 @@
 /** Everything the handlers share: paths, stores, providers. Built once per process. */
+import { MachineJobs } from '../machines/machine-jobs.js';
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { ApiEvents, EventName } from '../../shared/api.js';
@@ -33,6 +34,8 @@ export type ServeClass = (
 
 export interface ServiceContext {
   home: string;
+  /** One changing job per machine, across every process of this $HLAB_HOME. */
+  jobs: MachineJobs;
   paths: ReturnType<typeof homePaths>;
   /** The step library and recipes: the app's labs/, or HLAB_LABS_DIR (a team's own library). */
   labsDir: string;
@@ -94,6 +97,7 @@ export function createContext(
   ];
   return {
     home,
+    jobs: new MachineJobs(path.join(home, 'jobs')),
     paths,
     labsDir: env.HLAB_LABS_DIR ? path.resolve(env.HLAB_LABS_DIR) : LABS_DIR,
     images: new ImageStore(imageDir),

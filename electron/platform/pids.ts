@@ -24,3 +24,14 @@ export function processRuns(pid: number | undefined, marker: string): boolean {
     return process.platform !== 'linux';
   }
 }
+
+/** A process's start time in clock ticks since boot (Linux), to tell a recycled pid from its first owner. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which may itself hold spaces and parentheses.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}

@@ -12,7 +12,7 @@ import { toHtml } from '../../recipes/html-report.js';
 import { replayEvidence } from '../../recipes/replay.js';
 import { loadLibrary, loadRecipe } from '../../steps/load.js';
 import type { ServiceContext } from '../context.js';
-import { hostPath, requireName } from './input.js';
+import { clientName, hostPath, requireName } from './input.js';
 import { PATH_SETTINGS, SETTING_KEYS } from '../../../shared/settings.js';
 import { readDockerBenchCopy } from '../../bench/docker-bench-copy.js';
 import { dockerBenchSource, readSettings, writeSetting } from '../settings.js';
@@ -57,6 +57,7 @@ export function benchHandlers(ctx: ServiceContext): BenchHandlers {
           machine: info.name,
         });
       op.progress({ current: 0, max: -1, description: `${req.tool} on ${info.name}` });
+      const release = ctx.jobs.acquire(info.name, `${req.tool} bench`, clientName(op));
       const ex = ctx.machines.executor(info.name);
       try {
         const flag =
@@ -89,6 +90,7 @@ export function benchHandlers(ctx: ServiceContext): BenchHandlers {
         return r;
       } finally {
         ex.reset();
+        release();
       }
     },
     'settings.get': async () => ({

@@ -25,3 +25,10 @@ export function requireName(v: unknown, field: string): string {
   }
   return v;
 }
+
+/** Who a call came from, as a busy machine names its holder. */
+export function clientName(op: Pick<OpContext, 'client'>): string {
+  const p = op.client.principal;
+  if (p) return p.role === 'trainer' ? 'the class trainer' : `seat ${p.seat}`;
+  return op.client.hostPaths ? 'the CLI' : 'the app';
+}

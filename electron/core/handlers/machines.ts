@@ -6,7 +6,7 @@ import { ensureKeyPair, removeKeyPair } from '../../ssh/keys.js';
 import { connect, exec } from '../../ssh/session.js';
 import { dropKept, execKept, keeperSocket } from '../../ssh/keeper.js';
 import type { Handlers, OpContext } from '../dispatcher.js';
-import { hostPath, requireName } from './input.js';
+import { clientName, hostPath, requireName } from './input.js';
 import { settingEgressAllow } from '../settings.js';
 import { MAX_EGRESS_ENTRIES } from '../../../shared/egress.js';
 import type { ServiceContext } from '../context.js';
@@ -186,23 +186,27 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
 
     'machines.down': async (req, op) => {
       const name = requireName(req.name, 'name');
-      ctx.terminals.closeMachine(name, `machine "${name}" was stopped`);
-      await dropKept(keeperSocket(ctx.home, name));
-      await ctx.machines
-        .owner(name)
-        .down(name, { force: req.force === true, signal: op.signal, progress: op.progress });
-      changed(name);
-      return ctx.machines.get(name);
+      return ctx.jobs.hold(name, 'shutdown', clientName(op), async () => {
+        ctx.terminals.closeMachine(name, `machine "${name}" was stopped`);
+        await dropKept(keeperSocket(ctx.home, name));
+        await ctx.machines
+          .owner(name)
+          .down(name, { force: req.force === true, signal: op.signal, progress: op.progress });
+        changed(name);
+        return ctx.machines.get(name);
+      });
     },
 
-    'machines.destroy': async (req) => {
+    'machines.destroy': async (req, op) => {
       const name = requireName(req.name, 'name');
-      await dropKept(keeperSocket(ctx.home, name));
-      await ctx.machines.owner(name).destroy(name);
-      ctx.knownHosts.forget(name);
-      removeKeyPair(ctx.paths.keys, name);
-      changed(name);
-      return { destroyed: name };
+      return ctx.jobs.hold(name, 'removal', clientName(op), async () => {
+        await dropKept(keeperSocket(ctx.home, name));
+        await ctx.machines.owner(name).destroy(name);
+        ctx.knownHosts.forget(name);
+        removeKeyPair(ctx.paths.keys, name);
+        changed(name);
+        return { destroyed: name };
+      });
     },
 
     'machines.egress': async (req) => {
@@ -231,44 +235,60 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
 
     'snapshots.take': async (req, op) => {
       const machine = requireName(req.machine, 'machine');
-      try {
-        return await ctx.machines.owner(machine).snapshots.take(machine, req.snapshot, {
-          signal: op.signal,
-          progress: op.progress,
-        });
-      } finally {
-        changed(machine);
-      }
+      return ctx.jobs.hold(machine, `snapshot ${String(req.snapshot)}`, clientName(op), async () => {
+        try {
+          return await ctx.machines.owner(machine).snapshots.take(machine, req.snapshot, {
+            signal: op.signal,
+            progress: op.progress,
+          });
+        } finally {
+          changed(machine);
+        }
+      });
     },
 
     'snapshots.restore': async (req, op) => {
       const machine = requireName(req.machine, 'machine');
-      try {
-        // Connections open across a restore stall: end shells first (their tabs offer to reconnect).
-        if (
-          (await ctx.machines.owner(machine).snapshots.list(machine)).some((s) => s.name === req.snapshot)
-        ) {
-          ctx.terminals.closeMachine(
-            machine,
-            `machine "${machine}" was restored to snapshot "${req.snapshot}"`,
-          );
-        }
-        const snap = await ctx.machines.restore(machine, req.snapshot, {
-          signal: op.signal,
-          progress: op.progress,
-          timeoutMs: RESTORE_TIMEOUT_MS,
-        });
-        return snap;
-      } finally {
-        changed(machine);
-      }
+      return ctx.jobs.hold(
+        machine,
+        `restore of snapshot ${String(req.snapshot)}`,
+        clientName(op),
+        async () => {
+          try {
+            // Connections open across a restore stall: end shells first (their tabs offer to reconnect).
+            if (
+              (await ctx.machines.owner(machine).snapshots.list(machine)).some((s) => s.name === req.snapshot)
+            ) {
+              ctx.terminals.closeMachine(
+                machine,
+                `machine "${machine}" was restored to snapshot "${req.snapshot}"`,
+              );
+            }
+            const snap = await ctx.machines.restore(machine, req.snapshot, {
+              signal: op.signal,
+              progress: op.progress,
+              timeoutMs: RESTORE_TIMEOUT_MS,
+            });
+            return snap;
+          } finally {
+            changed(machine);
+          }
+        },
+      );
     },
 
-    'snapshots.remove': async (req) => {
+    'snapshots.remove': async (req, op) => {
       const machine = requireName(req.machine, 'machine');
-      await ctx.machines.owner(machine).snapshots.remove(machine, req.snapshot);
-      changed(machine);
-      return { removed: req.snapshot };
+      return ctx.jobs.hold(
+        machine,
+        `removal of snapshot ${String(req.snapshot)}`,
+        clientName(op),
+        async () => {
+          await ctx.machines.owner(machine).snapshots.remove(machine, req.snapshot);
+          changed(machine);
+          return { removed: req.snapshot };
+        },
+      );
     },
 
     'machines.exec': async (req, op) => {

@@ -6,7 +6,7 @@ import { recoverRun } from '../../engine/recover.js';
 import { runRecipe } from '../../engine/run.js';
 import { assertNoIssues, loadLibrary, loadRecipe } from '../../steps/load.js';
 import type { ServiceContext } from '../context.js';
-import { hostPath, requireName } from './input.js';
+import { clientName, hostPath, requireName } from './input.js';
 import type { Handlers } from '../dispatcher.js';
 
 type RunHandlers = Pick<Handlers, 'runs.start' | 'runs.list' | 'runs.get' | 'runs.recover'>;
@@ -31,15 +31,18 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
       if (!existsSync(file)) throw new HlabError('not-found', `No recipe ${file}.`);
       const { recipe, issues } = loadRecipe(file, library.steps);
       assertNoIssues(issues);
-      return runRecipe({
-        ctx,
-        recipe: recipe!,
-        library: library.steps,
-        machine: requireName(req.machine, 'machine'),
-        signal: op.signal,
-        onEvent: (event) =>
-          ctx.broadcast('runs.event', { runId: event.type === 'run-started' ? event.runId : '', event }),
-      });
+      const machine = requireName(req.machine, 'machine');
+      return ctx.jobs.hold(machine, `run of ${recipe!.id}`, clientName(op), () =>
+        runRecipe({
+          ctx,
+          recipe: recipe!,
+          library: library.steps,
+          machine,
+          signal: op.signal,
+          onEvent: (event) =>
+            ctx.broadcast('runs.event', { runId: event.type === 'run-started' ? event.runId : '', event }),
+        }),
+      );
     },
     'runs.list': async () => listRuns(ctx.paths.runs),
     'runs.get': async (req) => {

@@ -9,9 +9,9 @@ import { ProgressStore } from '../../workshops/progress.js';
 import { TRAINEE, WorkshopSessions } from '../../workshops/session.js';
 import { classHtml, classTable, progressHtml } from '../../workshops/trainer.js';
 import type { ServiceContext } from '../context.js';
-import type { Handlers } from '../dispatcher.js';
+import type { Handlers, OpContext } from '../dispatcher.js';
 import { createMachine, providerKind } from './machines.js';
-import { requireName } from './input.js';
+import { clientName, requireName } from './input.js';
 
 type WorkshopHandlers = Pick<
   Handlers,
@@ -67,6 +67,8 @@ export function workshopHandlers(ctx: ServiceContext): WorkshopHandlers {
     changed: (machine) => ctx.broadcast('workshops.changed', { machine }),
   });
   const machineOf = (req: { machine?: unknown }) => requireName(req.machine, 'machine');
+  const held = <T>(machine: string, job: string, op: OpContext, fn: (m: string) => Promise<T>) =>
+    ctx.jobs.hold(machine, job, clientName(op), () => fn(machine));
 
   return {
     'workshops.list': async () => {
@@ -82,10 +84,13 @@ export function workshopHandlers(ctx: ServiceContext): WorkshopHandlers {
     },
 
     'workshops.status': async (req) => sessions.status(machineOf(req)),
-    'workshops.check': async (req, op) => sessions.check(machineOf(req), op),
+    'workshops.check': async (req, op) =>
+      held(machineOf(req), 'workshop Check', op, (m) => sessions.check(m, op)),
     'workshops.hint': async (req) => sessions.hint(machineOf(req)),
-    'workshops.reset': async (req, op) => sessions.reset(machineOf(req), op),
-    'workshops.solve': async (req, op) => sessions.solve(machineOf(req), op),
+    'workshops.reset': async (req, op) =>
+      held(machineOf(req), 'workshop Reset', op, (m) => sessions.reset(m, op)),
+    'workshops.solve': async (req, op) =>
+      held(machineOf(req), 'workshop Show me', op, (m) => sessions.solve(m, op)),
 
     'workshops.end': async (req) => {
       const machine = machineOf(req);
