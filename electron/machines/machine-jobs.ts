@@ -25,6 +25,9 @@ export interface MachineJob {
 
 const clock = (iso: string) => new Date(iso).toTimeString().slice(0, 5);
 
+/** This process's own start time: read once, it never changes. */
+const OWN_START = processStartTime(process.pid);
+
 export function busyError(holder: MachineJob): HlabError {
   return new HlabError(
     'busy',
@@ -75,7 +78,7 @@ export class MachineJobs {
       job,
       from,
       pid: process.pid,
-      ...(processStartTime(process.pid) ? { pidStart: processStartTime(process.pid) } : {}),
+      ...(OWN_START ? { pidStart: OWN_START } : {}),
       startedAt: new Date().toISOString(),
       token: randomUUID(),
     };
