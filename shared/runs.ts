@@ -13,6 +13,8 @@ export type RunEvent =
       recipe: string;
       machine: string;
       steps: string[];
+      /** Each step's title, in the same order: the timeline names a step before it starts. */
+      titles?: string[];
       pid: number;
       /** The recipe's declared exceptions: accepted bench flips are read against them. */
       exceptions?: RecipeException[];

@@ -67,6 +67,11 @@ export function newRunId(recipeId: string): string {
   return `${stamp}-${recipeId}-${randomBytes(3).toString('hex')}`;
 }
 
+/** Ctrl-C between two phases: stop before the next one begins (no snapshot, no step). */
+function stopIfCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new HlabError('cancelled', 'The run was cancelled.');
+}
+
 export async function runRecipe(o: RunOptions): Promise<RunSummary> {
   const { ctx, recipe, machine } = o;
   const info = await ctx.machines.get(machine);
@@ -99,6 +104,7 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
     recipe: recipe.id,
     machine,
     steps: recipe.steps.map((s) => s.step),
+    titles: recipe.steps.map((s) => byId.get(s.step)?.title ?? s.step),
     pid: process.pid,
     exceptions: recipe.exceptions,
   });
@@ -132,6 +138,8 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
             file: path.basename(file),
           });
         } catch (err) {
+          // A cancel is not a bench failure: the run stops here, before any step begins.
+          stopIfCancelled(o.signal);
           emit({ type: 'bench-failed', phase, tool, message: (err as Error).message });
         }
       }
@@ -151,12 +159,14 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
     };
     await facts('before');
     await bench('before');
+    stopIfCancelled(o.signal);
     await logins.start(ex, await target());
     const failedBefore = (await ex.exec(FAILED_UNITS)).stdout.split('\n').filter(Boolean);
     const probeEnv: ProbeEnv = { target, knownHosts: ctx.knownHosts, failedBefore };
     let stop = false;
     const validated: Array<{ index: number; step: StepDef; params: Record<string, ParamValue> }> = [];
     for (const [index, rs] of recipe.steps.entries()) {
+      stopIfCancelled(o.signal);
       const step = byId.get(rs.step);
       if (!step) throw new HlabError('bad-request', `Recipe ${recipe.file} uses unknown step "${rs.step}".`);
       if (stop) {

@@ -9,7 +9,9 @@ import { createService } from '../core/service.js';
 import { hlabHome } from '../core/paths.js';
 import { buildCommands } from './cli/commands.js';
 import { formatError } from './cli/output.js';
+import { colourWanted, painter } from './cli/colour.js';
 import {
+  didYouMean,
   findCommand,
   helpText,
   parseFor,
@@ -28,10 +30,12 @@ export const RENDERER_DIST = appPath('dist', 'renderer');
 
 export async function main(
   argv: string[],
-  io: Pick<CommandContext, 'stdout' | 'stderr' | 'write'> = {
+  io: Pick<CommandContext, 'stdout' | 'stderr' | 'write' | 'paint' | 'paintOut'> = {
     stdout: (s: string) => console.log(s),
     stderr: (s: string) => console.error(s),
     write: (stream, s) => process[stream].write(s),
+    paint: painter(colourWanted(process.stderr, process.env)),
+    paintOut: painter(colourWanted(process.stdout, process.env)),
   },
   /** The script this process runs as `hlab` (set by the real entry): it can start keepers. */
   entry?: string,
@@ -100,7 +104,10 @@ export async function main(
         io.stdout(helpText(commands, [argv[0] as string]));
         return argv[1] === undefined ? 2 : 0;
       }
-      throw new UsageError(`unknown command "${argv.slice(0, 2).join(' ')}" (see hlab --help)`);
+      const guess = didYouMean(commands, argv);
+      throw new UsageError(
+        `unknown command "${argv.slice(0, 2).join(' ')}"${guess ? `: did you mean "hlab ${guess}"?` : ''} (see hlab --help)`,
+      );
     }
     const parsed = parseFor(cmd, argv.slice(consumed));
     if (parsed.values.help) {
@@ -113,7 +120,7 @@ export async function main(
       io.stderr(`hlab: ${err.message}`);
       return 2;
     }
-    io.stderr(formatError(err instanceof HlabError ? err.toApiError() : toApiError(err)));
+    io.stderr(formatError(err instanceof HlabError ? err.toApiError() : toApiError(err), io.paint));
     return 2;
   } finally {
     await service?.close();

@@ -182,7 +182,10 @@ export class Machines {
 
   private refuseTaken(name: string): void {
     if (this.exists(name))
-      throw new HlabError('conflict', `A machine named "${name}" already exists.`, { machine: name });
+      throw new HlabError('conflict', `A machine named "${name}" already exists.`, {
+        machine: name,
+        hint: `pick another name, or remove that one first: hlab machine rm ${name}`,
+      });
   }
 
   /** Where to SSH to, with which key: the provider's own key file if it names one, else ours. */

@@ -3,6 +3,7 @@
  * what a provider cannot do is said in its capabilities, and the optional methods below exist
  * exactly when the capability that needs them is declared.
  */
+import { NAME_PATTERN } from '../../shared/names.js';
 import { HlabError } from '../../shared/errors.js';
 import type {
   AdoptSpec,
@@ -118,8 +119,8 @@ export interface EgressChange {
   remove?: string[];
 }
 
-/** Machine and snapshot names end up in file names and command lines: keep them tame. */
-export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
+/** Machine and snapshot names: one rule, shared with the forms that check them as the user types. */
+export { NAME_PATTERN };
 
 export function validateSnapshotName(snapshot: string): void {
   if (!NAME_PATTERN.test(snapshot) || /^\d+$/.test(snapshot)) {

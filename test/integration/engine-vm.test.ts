@@ -57,13 +57,17 @@ afterAll(async () => {
   if (client) await client.call('machines.destroy', { name: M });
 });
 
-const run = (r: RecipeDef, seen?: StampedEvent[]) =>
+const run = (r: RecipeDef, seen?: StampedEvent[], signal?: AbortSignal, also?: (e: StampedEvent) => void) =>
   runRecipe({
     ctx: service.context,
     recipe: r,
     library: [...library, LOCKOUT, FAILS_VERIFY],
     machine: M,
-    onEvent: (e) => seen?.push(e),
+    onEvent: (e) => {
+      seen?.push(e);
+      also?.(e);
+    },
+    ...(signal ? { signal } : {}),
   });
 
 describe('run engine', { timeout: 600_000 }, () => {
@@ -104,6 +108,22 @@ describe('run engine', { timeout: 600_000 }, () => {
     expect(
       await sh(client, M, 'test -e /etc/modprobe.d/hlab-filesystems.conf && echo present || echo gone'),
     ).toBe('present');
+  });
+
+  it('a cancel during the bench before stops the run there: no bench failure, no snapshot, no step', async () => {
+    const seen: StampedEvent[] = [];
+    const controller = new AbortController();
+    const r = { ...recipe('cancelled', ['kernel-sysctl']), bench: ['checks' as const] };
+    // Ctrl-C while the checks bench runs on the guest: just after the facts before it are in.
+    const s = await run(r, seen, controller.signal, (e) => {
+      if (e.type === 'facts') setTimeout(() => controller.abort(), 300);
+    });
+    expect(s.status).toBe('cancelled');
+    const types = seen.map((e) => e.type);
+    expect(types).not.toContain('bench-failed');
+    expect(types).not.toContain('step-started');
+    expect(types).not.toContain('snapshot-taken');
+    expect(seen.at(-1)).toMatchObject({ type: 'run-finished', status: 'cancelled' });
   });
 
   it('onFailure: stop skips the remaining steps; runs are listed from the journal', async () => {

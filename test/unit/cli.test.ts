@@ -73,6 +73,50 @@ describe('hlab CLI', () => {
     }
   });
 
+  it('suggests the command a typo meant, and nothing for a word that is not close', async () => {
+    const cases: Array<[string[], string | undefined]> = [
+      [['machine', 'lsit'], 'machine list'],
+      [['snapshto', 'list'], 'snapshot'],
+      [['machine', 'frobnicate'], undefined],
+      [['xyz'], undefined],
+    ];
+    for (const [argv, guess] of cases) {
+      const o = io();
+      expect(await main(argv, o.io)).toBe(2);
+      const err = o.err.join('\n');
+      expect(err).toContain(`unknown command "${argv.join(' ')}"`);
+      if (guess) expect(err).toContain(`did you mean "hlab ${guess}"?`);
+      else expect(err).not.toContain('did you mean');
+    }
+  });
+
+  it('colours outcomes only for a terminal that wants it (NO_COLOR, TERM=dumb, a pipe)', async () => {
+    const { colourWanted, painter } = await import('../../electron/host/cli/colour.js');
+    const tty = { isTTY: true };
+    expect(colourWanted(tty, {})).toBe(true);
+    expect(colourWanted(tty, { NO_COLOR: '1' })).toBe(false);
+    expect(colourWanted(tty, { NO_COLOR: '' })).toBe(true);
+    expect(colourWanted(tty, { TERM: 'dumb' })).toBe(false);
+    expect(colourWanted({ isTTY: false }, {})).toBe(false);
+    const o = io();
+    expect(await main(['machine', 'up', 'ghost'], { ...o.io, paint: painter(true) })).toBe(2);
+    expect(o.err.join('\n')).toContain('hlab: \x1b[31merror (vm-not-found)\x1b[0m: No machine named');
+    const { formatEvent } = await import('../../electron/host/cli/run-output.js');
+    const line = formatEvent(
+      { type: 'step-finished', index: 0, outcome: 'rolled-back', reason: 'x', durationMs: 1, at: '', seq: 1 },
+      1,
+      painter(true),
+    );
+    expect(line).toBe('  = \x1b[33mROLLED-BACK\x1b[0m: x');
+  });
+
+  it('names columns in words: STARTED AT, not STARTEDAT', async () => {
+    const { table } = await import('../../electron/host/cli/output.js');
+    expect(table([{ id: 'r1', startedAt: 'now' }], ['id', 'startedAt']).split('\n')[0]).toBe(
+      'ID  STARTED AT',
+    );
+  });
+
   it('answers --json listings with one JSON document', async () => {
     const o = io();
     expect(await main(['machine', 'list', '--json'], o.io)).toBe(0);

@@ -1,7 +1,7 @@
 /** Checks of request parameters that every handler file shares: machine names and host paths. */
 import path from 'node:path';
 import { HlabError } from '../../../shared/errors.js';
-import { NAME_PATTERN } from '../../providers/provider.js';
+import { nameProblem } from '../../../shared/names.js';
 import type { OpContext } from '../dispatcher.js';
 
 /** A path of the host, from the local CLI only: the window and the web page never name host files. */
@@ -17,13 +17,10 @@ export function hostPath(op: Pick<OpContext, 'client'>, v: unknown, field: strin
 }
 
 export function requireName(v: unknown, field: string): string {
-  if (typeof v !== 'string' || !NAME_PATTERN.test(v)) {
-    throw new HlabError(
-      'bad-request',
-      `${field} must be a name of letters, digits, ".", "_" or "-" (got ${JSON.stringify(v)}).`,
-    );
-  }
-  return v;
+  const problem = nameProblem(v, field);
+  // The field travels with the error, so a form can put the message next to the field.
+  if (problem !== undefined) throw new HlabError('bad-request', problem, { field });
+  return v as string;
 }
 
 /** Who a call came from, as a busy machine names its holder. */

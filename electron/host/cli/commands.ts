@@ -6,6 +6,7 @@ import { imageSeeding, type ProviderKind } from '../../../shared/types.js';
 import { formatBytes, formatProgress, table } from './output.js';
 import { UsageError, type Command, type CommandContext } from './router.js';
 import { formatEvent, summaryText } from './run-output.js';
+import { runOutcome } from '../../../shared/run-outcome.js';
 import { interactiveShell } from './shell.js';
 import { loadLibrary, loadRecipe, loadStep } from '../../steps/load.js';
 import { formatIssue } from '../../../shared/steps.js';
@@ -119,7 +120,7 @@ export function buildCommands(deps: CliDeps): Command[] {
     let total = 0;
     return deps.client.on('runs.event', ({ event }) => {
       if (event.type === 'run-started') total = event.steps.length;
-      const line = formatEvent(event, total);
+      const line = formatEvent(event, total, ctx.paint);
       if (line !== undefined) ctx.stderr(line);
     });
   };
@@ -472,7 +473,7 @@ export function buildCommands(deps: CliDeps): Command[] {
             machine,
             ...(typeof ctx.values.labs === 'string' ? { labsDir: ctx.values.labs } : {}),
           });
-          print(ctx, s, () => summaryText(s));
+          print(ctx, s, () => summaryText(s, ctx.paintOut));
           return s.status === 'validated' ? 0 : s.status === 'failed' ? 1 : 2;
         } finally {
           off();
@@ -488,6 +489,8 @@ export function buildCommands(deps: CliDeps): Command[] {
           table(
             list.map((r) => ({
               ...r,
+              // What happened in words ("completed, 1 rolled back"); --json keeps the journal's status.
+              status: runOutcome(r).label,
               validated: `${r.steps.filter((s) => s.outcome === 'validated').length}/${r.steps.length}`,
             })),
             ['id', 'recipe', 'machine', 'status', 'validated', 'startedAt'],
@@ -504,9 +507,11 @@ export function buildCommands(deps: CliDeps): Command[] {
         const r = await call(ctx, 'runs.get', { id: ctx.positionals[0] as string });
         return print(ctx, r, () =>
           [
-            summaryText(r.summary),
+            summaryText(r.summary, ctx.paintOut),
             '',
-            ...r.events.map((e) => formatEvent(e, r.summary.steps.length)).filter((l) => l !== undefined),
+            ...r.events
+              .map((e) => formatEvent(e, r.summary.steps.length, ctx.paintOut))
+              .filter((l) => l !== undefined),
           ].join('\n'),
         );
       },
@@ -518,7 +523,7 @@ export function buildCommands(deps: CliDeps): Command[] {
       summary: "Restore an interrupted run's last good snapshot",
       run: async (ctx) => {
         const s = await call(ctx, 'runs.recover', { id: ctx.positionals[0] as string });
-        return print(ctx, s, () => summaryText(s));
+        return print(ctx, s, () => summaryText(s, ctx.paintOut));
       },
     },
     {

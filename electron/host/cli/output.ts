@@ -1,19 +1,28 @@
 /** Human and machine output for the CLI: tables, JSON, progress lines on stderr. */
 import type { ApiError } from '../../../shared/errors.js';
 import type { Progress } from '../../../shared/types.js';
+import { plain, type Paint } from './colour.js';
+
+/** "1 hint", "2 hints". */
+export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** A column's heading: "startedAt" reads "STARTED AT", not "STARTEDAT". */
+export const header = (column: string) => column.replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
 
 export function table(rows: Record<string, unknown>[], columns: string[]): string {
   if (rows.length === 0) return '(none)';
   const cells = rows.map((r) =>
     columns.map((c) => (r[c] === undefined || r[c] === null ? '-' : String(r[c]))),
   );
-  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => (row[i] ?? '').length)));
+  const widths = columns.map((c, i) =>
+    Math.max(header(c).length, ...cells.map((row) => (row[i] ?? '').length)),
+  );
   const line = (vals: string[]) =>
     vals
       .map((v, i) => v.padEnd(widths[i] ?? 0))
       .join('  ')
       .trimEnd();
-  return [line(columns.map((c) => c.toUpperCase())), ...cells.map(line)].join('\n');
+  return [line(columns.map(header)), ...cells.map(line)].join('\n');
 }
 
 export function formatProgress(p: Progress): string {
@@ -22,8 +31,8 @@ export function formatProgress(p: Progress): string {
   return `[${String(pct).padStart(3)}%] ${p.description}`;
 }
 
-export function formatError(err: ApiError): string {
-  const lines = [`hlab: error (${err.code}): ${err.message}`];
+export function formatError(err: ApiError, paint: Paint = plain): string {
+  const lines = [`hlab: ${paint(`error (${err.code})`, 'bad')}: ${err.message}`];
   const hint = err.details?.hint;
   if (typeof hint === 'string') lines.push(`hint: ${hint}`);
   const tail = err.details?.serialTail;

@@ -1,6 +1,7 @@
 /** A small subcommand router: `hlab GROUP CMD [args] [--flags]`, help at every level, exit codes. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { MethodName, ReqOf, ResOf } from '../../../shared/api.js';
+import type { Paint } from './colour.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 export type Values = Record<string, string | boolean | undefined>;
@@ -16,6 +17,9 @@ export interface CommandContext {
   /** Output exactly as a remote command wrote it (no line added): exec and step logs stream through it. */
   write?: (stream: 'stdout' | 'stderr', s: string) => void;
   signal: AbortSignal;
+  /** Colour for stderr's lines and for stdout's, each on only when that stream is a terminal. */
+  paint?: Paint;
+  paintOut?: Paint;
 }
 
 export interface Command {
@@ -95,4 +99,42 @@ export function parseFor(
     throw new UsageError(`expected ${min === max ? min : `${min}-${max}`} argument(s): ${usageOf(cmd)}`);
   }
   return { values: parsed.values as Values, positionals: parsed.positionals, rest };
+}
+
+/** Edits (insert, delete, replace, swap two neighbours) between two words: "lsit" is 1 from "list". */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) (d[0] as number[])[j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) {
+      const row = d[i] as number[];
+      const up = d[i - 1] as number[];
+      row[j] = Math.min(
+        (up[j] as number) + 1,
+        (row[j - 1] as number) + 1,
+        (up[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        row[j] = Math.min(row[j] as number, ((d[i - 2] as number[])[j - 2] as number) + 1);
+    }
+  return (d[a.length] as number[])[b.length] as number;
+}
+
+/**
+ * The command a mistyped one most likely meant ("machine lsit" → "machine list"), or undefined when
+ * nothing is close: within 2 edits, and fewer than half the word's letters.
+ */
+export function didYouMean(commands: Command[], argv: string[]): string | undefined {
+  const inGroup = commands.filter((c) => c.path.length > 1 && c.path[0] === argv[0]);
+  const [pool, word, depth] =
+    inGroup.length > 0 && argv[1] !== undefined ? [inGroup, argv[1], 1] : [commands, argv[0] ?? '', 0];
+  let best: { path: string[]; d: number } | undefined;
+  for (const c of pool) {
+    const candidate = c.path[depth];
+    if (candidate === undefined) continue;
+    const d = editDistance(word, candidate);
+    if (d <= 2 && d * 2 < Math.max(word.length, 2) && (!best || d < best.d))
+      best = { path: c.path.slice(0, depth + 1), d };
+  }
+  return best?.path.join(' ');
 }

@@ -1,9 +1,14 @@
 /** One readable line per journal event, for `hlab run` and `hlab runs show`. */
+import { runOutcome } from '../../../shared/run-outcome.js';
 import type { RunSummary, StampedEvent } from '../../../shared/runs.js';
+import { plain, type Paint, type Tone } from './colour.js';
+
+const TONE_OF: Record<string, Tone> = { ok: 'ok', warn: 'warn', bad: 'bad', busy: 'dim', neutral: 'dim' };
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-export function formatEvent(e: StampedEvent, total: number): string | undefined {
+export function formatEvent(e: StampedEvent, total: number, paint: Paint = plain): string | undefined {
+  const mark = (pass: boolean) => (pass ? paint('✓', 'ok') : paint('✗', 'bad'));
   switch (e.type) {
     case 'run-started':
       return `run ${e.runId}: recipe ${e.recipe} on ${e.machine} (${e.steps.length} steps)`;
@@ -26,13 +31,13 @@ export function formatEvent(e: StampedEvent, total: number): string | undefined 
     case 'apply-finished':
       return `  applied (exit ${e.exitCode}, ${secs(e.durationMs)}, script sha256 ${e.scriptSha256.slice(0, 12)})`;
     case 'check':
-      return `  ${e.pass ? '✓' : '✗'} ${e.name}${e.pass ? '' : `: ${e.output.split('\n').slice(-2).join(' | ')}`}`;
+      return `  ${mark(e.pass)} ${e.name}${e.pass ? '' : `: ${e.output.split('\n').slice(-2).join(' | ')}`}`;
     case 'reboot-started':
       return e.index === undefined ? 'final reboot: do the changes persist?' : '  ⟳ rebooting';
     case 'reboot-finished':
       return `${e.index === undefined ? '' : '  '}⟳ back up on kernel ${e.kernel} after ${secs(e.durationMs)}`;
     case 'persist-check':
-      return `  ${e.pass ? '✓' : '✗'} [step ${e.index + 1}] ${e.name} (after reboot)${e.pass ? '' : `: ${e.output.split('\n').slice(-2).join(' | ')}`}`;
+      return `  ${mark(e.pass)} [step ${e.index + 1}] ${e.name} (after reboot)${e.pass ? '' : `: ${e.output.split('\n').slice(-2).join(' | ')}`}`;
     case 'bench-finished':
       return `bench ${e.phase}: ${e.tool} ${e.unit ? `${e.score} ${e.unit}` : `${e.score}/${e.max}`}`;
     case 'bench-failed':
@@ -40,19 +45,20 @@ export function formatEvent(e: StampedEvent, total: number): string | undefined 
     case 'rollback-started':
       return `  ↺ rolling back to ${e.snapshot}: ${e.reason}`;
     case 'rollback-finished':
-      return `  ↺ restored in ${secs(e.durationMs)} (${e.healthy ? 'healthy: fresh login + sudo work' : 'NOT HEALTHY'})`;
+      return `  ↺ restored in ${secs(e.durationMs)} (${e.healthy ? paint('healthy: fresh login + sudo work', 'ok') : paint('NOT HEALTHY', 'bad')})`;
     case 'step-finished':
       return e.outcome === 'validated'
-        ? `  = validated (${secs(e.durationMs)})`
-        : `  = ${e.outcome.toUpperCase()}${e.reason ? `: ${e.reason}` : ''}`;
+        ? `  = ${paint('validated', 'ok')} (${secs(e.durationMs)})`
+        : `  = ${paint(e.outcome.toUpperCase(), e.outcome === 'rolled-back' ? 'warn' : 'dim')}${e.reason ? `: ${e.reason}` : ''}`;
     case 'run-finished':
-      return `run ${e.status}${e.message ? `: ${e.message}` : ''}`;
+      return `run ${paint(e.status, e.status === 'validated' ? 'ok' : e.status === 'cancelled' ? 'dim' : 'bad')}${e.message ? `: ${e.message}` : ''}`;
   }
 }
 
-export function summaryText(s: RunSummary): string {
+export function summaryText(s: RunSummary, paint: Paint = plain): string {
+  const outcome = runOutcome(s);
   return [
-    `${s.id}  ${s.recipe} on ${s.machine}  ${s.status}`,
+    `${s.id}  ${s.recipe} on ${s.machine}  ${paint(outcome.label, TONE_OF[outcome.tone] ?? 'dim')}`,
     ...s.steps.map(
       (st, i) =>
         `  ${i + 1}. ${st.step.padEnd(28)} ${st.outcome ?? '-'}${st.reason ? `  (${st.reason})` : ''}`,

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { HlabError } from '../../../shared/errors.js';
 import { formatIssue } from '../../../shared/steps.js';
 import type { CheckResult, WorkshopStatus } from '../../../shared/workshops.js';
-import { table } from './output.js';
+import { plural, table } from './output.js';
 import { UsageError, type Call, type Command, type CommandContext, type Print } from './router.js';
 
 function readText(file: string): string {
@@ -23,7 +23,7 @@ function statusText(s: WorkshopStatus): string {
       (c, i) =>
         `  ${c.status === 'passed' ? '✓' : c.status === 'current' ? '→' : ' '} ${i + 1}. ${s.workshop.challenges[i]?.title ?? c.id}` +
         (c.attempts
-          ? `  (${c.attempts} checks${c.hintsShown ? `, ${c.hintsShown} hints` : ''}${c.resets ? `, ${c.resets} resets` : ''})`
+          ? `  (${plural(c.attempts, 'check')}${c.hintsShown ? `, ${plural(c.hintsShown, 'hint')}` : ''}${c.resets ? `, ${plural(c.resets, 'reset')}` : ''})`
           : ''),
     ),
   ];

@@ -6,7 +6,8 @@ import { BenchChart } from './bench/BenchChart';
 import { ClaimsTable } from './bench/ClaimsTable';
 import { StepCard } from './runs/RunsSection';
 import { StepDetails } from './steps/StepsSection';
-import { ProviderOptions } from './machines/formParts';
+import { MachineNameField, ProviderOptions, machineNameProblem } from './machines/formParts';
+import { formatElapsed } from '../components/Elapsed';
 import { HostCheckView } from './machines/HostCheck';
 import { LatestBench } from './bench/LatestBench';
 import { VulnsTable } from './bench/VulnsTable';
@@ -269,6 +270,32 @@ describe('machine forms', () => {
     expect(html).toMatch(
       /<option value="virtualbox" disabled="" title="VirtualBox is not installed">virtualbox \(unavailable: VirtualBox is not installed\)<\/option>/,
     );
+  });
+});
+
+describe('a machine name as it is typed', () => {
+  it('says what is wrong next to the field, and nothing while it is fine or empty', () => {
+    expect(machineNameProblem('', [])).toBeUndefined();
+    expect(machineNameProblem('lab1', ['lab2'])).toBeUndefined();
+    expect(machineNameProblem('lab1', ['lab1'])).toBe('A machine named "lab1" already exists.');
+    expect(machineNameProblem('My Lab!', [])).toMatch(/^The name must be a name of letters, digits/);
+    expect(machineNameProblem('x'.repeat(64), [])).toBe('The name has at most 63 characters (got 64).');
+    const html = renderToStaticMarkup(
+      <MachineNameField value="My Lab!" onChange={() => undefined} placeholder="lab1" />,
+    );
+    expect(html).toContain('aria-invalid="true"');
+    expect(html).toMatch(/<span id="[^"]+" class="field-error" role="alert">The name must be/);
+    expect(html).not.toContain('bad-request');
+    const fine = renderToStaticMarkup(
+      <MachineNameField value="lab1" onChange={() => undefined} placeholder="lab1" />,
+    );
+    expect(fine).not.toContain('field-error');
+    expect(fine).not.toContain('aria-invalid');
+  });
+  it('elapsed time reads as seconds, then minutes and seconds', () => {
+    expect(formatElapsed(400)).toBe('0 s');
+    expect(formatElapsed(16_900)).toBe('16 s');
+    expect(formatElapsed(185_000)).toBe('3 min 05 s');
   });
 });
 

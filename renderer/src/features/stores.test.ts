@@ -1,6 +1,6 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useTerminals } from './terminal/store';
-import { useToasts } from './toasts/store';
+import { TOAST_MS, useToasts } from './toasts/store';
 import { useMachines } from './machines/store';
 import { createClient, type ClientTransport } from '../../../shared/rpc';
 
@@ -47,12 +47,44 @@ describe('machines store', () => {
     expect(useToasts.getState().toasts).toEqual([
       expect.objectContaining({
         kind: 'error',
-        text: 'Base image is missing. (image-missing)',
+        text: 'Base image is missing.',
+        code: 'image-missing',
         hint: 'run: hlab image build',
+        scope: 'm',
       }),
     ]);
     await useMachines.getState().runOp(api, 'm', 'Stopping', 'machines.down', { name: 'm' });
     expect(useToasts.getState().toasts).toHaveLength(1);
     expect(useMachines.getState().ops).toEqual({});
+  });
+});
+
+describe('toasts', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+    useToasts.setState({ toasts: [] });
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it('go when their cause is gone, or after a while, and one per thing', async () => {
+    const t = useToasts.getState();
+    t.error({ code: 'bad-request', message: 'name is wrong' }, '__create');
+    t.error({ code: 'busy', message: 'ux1 is busy' }, 'ux1');
+    t.error({ code: 'busy', message: 'ux1 is still busy' }, 'ux1');
+    expect(useToasts.getState().toasts.map((x) => x.text)).toEqual(['name is wrong', 'ux1 is still busy']);
+    // The same machine's next operation worked: its error is no longer true.
+    const transport: ClientTransport = {
+      call: async () => ({ ok: true, value: { name: 'ux1' } }),
+      cancel: () => undefined,
+      onEvent: () => () => undefined,
+    };
+    await useMachines.getState().runOp(createClient(transport), 'ux1', 'Stopping', 'machines.down', {
+      name: 'ux1',
+    });
+    expect(useToasts.getState().toasts.map((x) => x.text)).toEqual(['name is wrong']);
+    vi.advanceTimersByTime(TOAST_MS.error - 1);
+    expect(useToasts.getState().toasts).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(useToasts.getState().toasts).toHaveLength(0);
   });
 });

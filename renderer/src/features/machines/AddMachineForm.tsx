@@ -40,7 +40,8 @@ export function AddMachineForm() {
 
   if (adopters.length === 0) return null;
   return (
-    <form className="create" onSubmit={submit} aria-label="Add existing machine">
+    <form className="create card" onSubmit={submit} aria-labelledby="add-h">
+      <h3 id="add-h">Add existing machine</h3>
       <MachineNameField value={name} onChange={setName} placeholder="my-box" />
       <label>
         From{' '}
@@ -92,7 +93,12 @@ export function AddMachineForm() {
       <span className="hint">
         Adding names a folder or key file of this computer, which only the hlab CLI may do: run the command in
         a terminal and the machine appears here.
-        {isVagrant && ' SSH user and key come from `vagrant ssh-config`.'}
+        {isVagrant && (
+          <>
+            {' '}
+            SSH user and key come from <code>vagrant ssh-config</code>.
+          </>
+        )}
       </span>
     </form>
   );

@@ -10,6 +10,15 @@ import { HostCheck } from './HostCheck';
 import { HostsPanel } from './HostsPanel';
 import { imageSeeding } from '../../../../shared/types';
 import { TableHead } from '../../components/TableHead';
+import type { MachineInfo } from '../../../../shared/types';
+import { openTerminal } from './openTerminal';
+import type { RunningOp } from './store';
+
+/** The state a person should read: a machine being created or started is "starting…", not "stopped". */
+function shownState(m: MachineInfo, op: RunningOp | undefined): string {
+  if (op && m.state !== 'running' && (op.machine === m.name || op.label === 'Starting')) return 'starting…';
+  return m.state;
+}
 
 export function MachinesSection() {
   const { machines, providers, images, loaded, ops, refresh, runOp } = useMachines();
@@ -59,7 +68,8 @@ export function MachinesSection() {
           />
           <tbody>
             {machines.map((m) => {
-              const op = ops[m.name];
+              const op = ops[m.name] ?? Object.values(ops).find((o) => o.machine === m.name);
+              const state = shownState(m, op);
               return (
                 <tr key={m.name} className={selected === m.name ? 'selected' : ''}>
                   <td>
@@ -72,7 +82,9 @@ export function MachinesSection() {
                     {m.host ? ` on ${m.host}` : ''}
                   </td>
                   <td>
-                    <span className={`state state-${m.state}`}>{m.state}</span>
+                    <span className={`state state-${state === 'starting…' ? 'starting' : m.state}`}>
+                      {state}
+                    </span>
                     {m.note && <div className="note">{m.note.split('\n')[0]}</div>}
                   </td>
                   <td>{m.image}</td>
@@ -92,7 +104,7 @@ export function MachinesSection() {
                   <td className="actions">
                     {op ? (
                       <>
-                        <ProgressBar progress={op.progress} label={op.label} />
+                        <ProgressBar progress={op.progress} label={op.label} startedAt={op.startedAt} />
                         <button onClick={op.cancel}>Cancel</button>
                       </>
                     ) : (
@@ -107,13 +119,16 @@ export function MachinesSection() {
                           </button>
                         )}
                         {m.state === 'running' && (
-                          <button
-                            onClick={() =>
-                              void runOp(api(), m.name, 'Stopping', 'machines.down', { name: m.name })
-                            }
-                          >
-                            Stop
-                          </button>
+                          <>
+                            <button onClick={() => openTerminal(m.name)}>Open terminal</button>
+                            <button
+                              onClick={() =>
+                                void runOp(api(), m.name, 'Stopping', 'machines.down', { name: m.name })
+                              }
+                            >
+                              Stop
+                            </button>
+                          </>
                         )}
                         <button
                           className="danger"

@@ -15,6 +15,10 @@ export interface RunningOp {
   label: string;
   progress?: Progress;
   cancel: () => void;
+  /** When it began (ms since the epoch): the UI ticks the elapsed time itself. */
+  startedAt: number;
+  /** The machine it creates or changes, when the key is not the machine's own name. */
+  machine?: string;
 }
 
 interface MachinesStore {
@@ -32,6 +36,7 @@ interface MachinesStore {
     label: string,
     method: M,
     params: ReqOf<M>,
+    machine?: string,
   ): Promise<ResOf<M> | undefined>;
 }
 
@@ -60,9 +65,10 @@ export const useMachines = create<MachinesStore>((set, get) => ({
     const r = await api.call('snapshots.list', { machine });
     if (r.ok) set({ snapshots: { ...get().snapshots, [machine]: r.value } });
   },
-  async runOp(api, key, label, method, params) {
+  async runOp(api, key, label, method, params, machine) {
     const controller = new AbortController();
-    set({ ops: { ...get().ops, [key]: { label, cancel: () => controller.abort() } } });
+    const op: RunningOp = { label, cancel: () => controller.abort(), startedAt: Date.now() };
+    set({ ops: { ...get().ops, [key]: machine ? { ...op, machine } : op } });
     const r = await api.call(method, params, {
       signal: controller.signal,
       onProgress: (progress) => {
@@ -73,10 +79,12 @@ export const useMachines = create<MachinesStore>((set, get) => ({
     const ops = { ...get().ops };
     delete ops[key];
     set({ ops });
+    // Errors are scoped to what they are about: the next success there takes them away.
     if (!r.ok) {
-      if (r.error.code !== 'cancelled') useToasts.getState().error(r.error);
+      if (r.error.code !== 'cancelled') useToasts.getState().error(r.error, key);
       return undefined;
     }
+    useToasts.getState().clearScope(key);
     return r.value;
   },
 }));

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo } from 'react';
 import { api } from '../../api/client';
 import { EmptyState } from '../../components/EmptyState';
 import { useMachines } from '../machines/store';
@@ -6,6 +6,12 @@ import { useSteps } from '../steps/store';
 import { buildRunView, type StepRow } from './timeline';
 import { useRuns } from './store';
 import { ExportButtons } from './ExportButtons';
+import { runOutcome } from '../../../../shared/run-outcome';
+
+function RunBadge(props: Parameters<typeof runOutcome>[0]) {
+  const o = runOutcome(props);
+  return <span className={`badge ${o.tone}`}>{o.label}</span>;
+}
 
 const PHASE_LABEL: Record<StepRow['phase'], string> = {
   pending: 'waiting',
@@ -22,7 +28,11 @@ function Outcome({ row }: { row: StepRow }) {
   if (row.outcome === 'rolled-back') return <span className="badge bad">ROLLED BACK</span>;
   if (row.outcome === 'skipped') return <span className="badge">skipped</span>;
   return (
-    <span className={`badge ${row.phase === 'rollback' ? 'bad' : 'busy'}`}>{PHASE_LABEL[row.phase]}</span>
+    <span
+      className={`badge ${row.phase === 'rollback' ? 'bad' : row.phase === 'pending' ? 'neutral' : 'busy'}`}
+    >
+      {PHASE_LABEL[row.phase]}
+    </span>
   );
 }
 
@@ -76,16 +86,17 @@ export function StepCard({ row }: { row: StepRow }) {
 function StartRun() {
   const { recipes, load } = useSteps();
   const { machines, refresh } = useMachines();
-  const { starting, start } = useRuns();
+  const { starting, start, picked, pick } = useRuns();
   const running = machines.filter((m) => m.state === 'running');
-  const [recipe, setRecipe] = useState('');
-  const [machine, setMachine] = useState('');
+  const { recipe, machine } = picked;
+  const setRecipe = (v: string) => pick({ recipe: v });
+  const setMachine = (v: string) => pick({ machine: v });
   useEffect(() => {
     void load(api());
     void refresh(api());
   }, [load, refresh]);
   const r = recipe || recipes[0]?.id || '';
-  const m = machine || running[0]?.name || '';
+  const m = running.some((x) => x.name === machine) ? machine : (running[0]?.name ?? '');
   return (
     <div className="form-row" data-testid="start-run">
       <label>
@@ -144,11 +155,7 @@ export function RunsSection() {
                   <button className="link" onClick={() => void select(api(), h.id)}>
                     {h.recipe} on {h.machine}
                   </button>
-                  <span
-                    className={`badge ${h.status === 'validated' ? 'ok' : h.status === 'running' ? 'busy' : 'bad'}`}
-                  >
-                    {h.status}
-                  </span>
+                  <RunBadge {...h} />
                   <div className="muted">
                     {new Date(h.startedAt).toLocaleString()} ·{' '}
                     {h.steps.filter((s) => s.outcome === 'validated').length}/{h.steps.length} validated
@@ -171,12 +178,7 @@ export function RunsSection() {
           ) : (
             <div data-testid="run-timeline">
               <h3>
-                {view.recipe} on {view.machine}{' '}
-                <span
-                  className={`badge ${view.status === 'validated' ? 'ok' : view.status === 'running' ? 'busy' : 'bad'}`}
-                >
-                  {view.status}
-                </span>
+                {view.recipe} on {view.machine} <RunBadge {...view} />
               </h3>
               {view.message && <p className="muted">{view.message}</p>}
               {view.benches.length > 0 && (

@@ -10,6 +10,9 @@ interface RunsStore {
   selected?: string;
   starting?: { cancel: () => void };
   subscribed: boolean;
+  /** The recipe and machine picked in the start form: kept when the user leaves the section. */
+  picked: { recipe: string; machine: string };
+  pick(p: Partial<{ recipe: string; machine: string }>): void;
   subscribe(api: ApiClient): () => void;
   refresh(api: ApiClient): Promise<void>;
   select(api: ApiClient, id: string): Promise<void>;
@@ -21,6 +24,8 @@ export const useRuns = create<RunsStore>((set, get) => ({
   history: [],
   events: {},
   subscribed: false,
+  picked: { recipe: '', machine: '' },
+  pick: (p) => set({ picked: { ...get().picked, ...p } }),
   subscribe(api) {
     // A live run only learns its id from run-started; later events carry it in the payload.
     let live = '';
@@ -32,7 +37,9 @@ export const useRuns = create<RunsStore>((set, get) => ({
       if (list.some((e) => e.seq === event.seq)) return;
       set({ events: { ...get().events, [id]: [...list, event] } });
       if (event.type === 'run-started') set({ selected: id });
-      if (event.type === 'run-finished') void get().refresh(api);
+      // The history shows a live run at its top and its steps as they finish.
+      if (event.type === 'run-started' || event.type === 'step-finished' || event.type === 'run-finished')
+        void get().refresh(api);
     });
     set({ subscribed: true });
     return off;

@@ -80,3 +80,25 @@ describe('run timeline', () => {
     expect(v.persistent).toBe(false);
   });
 });
+
+describe('a run before its steps start', () => {
+  it('names each waiting step by its title', () => {
+    const v = buildRunView(
+      stamp([
+        {
+          type: 'run-started',
+          runId: 'r2',
+          recipe: 'demo',
+          machine: 'm1',
+          steps: ['kernel-sysctl', 'network-sysctl'],
+          titles: ['Kernel sysctl', 'Network sysctl'],
+          pid: 1,
+        },
+      ]),
+    );
+    expect(v.steps.map((s) => [s.phase, s.title])).toEqual([
+      ['pending', 'Kernel sysctl'],
+      ['pending', 'Network sysctl'],
+    ]);
+  });
+});

@@ -39,7 +39,10 @@ export function buildRunView(events: StampedEvent[]): RunView {
     switch (e.type) {
       case 'run-started':
         Object.assign(v, { runId: e.runId, recipe: e.recipe, machine: e.machine });
-        v.steps = e.steps.map((step, index) => ({ index, step, phase: 'pending', log: '', checks: [] }));
+        v.steps = e.steps.map((step, index) => {
+          const title = e.titles?.[index];
+          return { index, step, phase: 'pending', log: '', checks: [], ...(title ? { title } : {}) };
+        });
         break;
       case 'step-started':
         if (row) Object.assign(row, { phase: 'snapshot', ...(e.title ? { title: e.title } : {}) });
