@@ -79,7 +79,8 @@ export function lynisCommand(o: { tests?: string[]; groups?: string[] }): string
     'export DEBIAN_FRONTEND=noninteractive',
     INSTALL,
     `rm -f ${REPORT} ${LOG}`,
-    `/usr/sbin/lynis audit system --quick --no-colors --no-plugins --report-file ${REPORT} --log-file ${LOG} ${subset} >/dev/null`,
+    // Its screen goes to stderr: streamed as progress ("[+] Kernel"), never mixed into the report.
+    `/usr/sbin/lynis audit system --quick --no-colors --no-plugins --report-file ${REPORT} --log-file ${LOG} ${subset} >&2`,
     `cat ${REPORT}`,
     // Lynis reports only the settings that DIFFER from its profile; the ones that match are
     // only in its log, and without them a fixed setting would vanish instead of flipping.

@@ -57,4 +57,18 @@ describe('replay', { timeout: 1_800_000 }, () => {
     expect(r.differences).toEqual([]);
     expect(r.match).toBe(true);
   });
+
+  it('a bench run now streams what Lynis is doing, as the UI shows beside its progress bar', async () => {
+    const lines: string[] = [];
+    const r = await client.call(
+      'bench.run',
+      { machine: M, tool: 'lynis', tests: ['KRNL-5820'] },
+      { onLog: (_stream, text) => lines.push(text) },
+    );
+    expect(r.ok && r.value.tool).toBe('lynis');
+    const said = lines.join('');
+    expect(said).toContain('[+] Kernel');
+    // The screen went to the log, never into the report the score is parsed from.
+    expect(r.ok && r.value.score).toBeGreaterThan(0);
+  });
 });

@@ -20,3 +20,16 @@ describe('what a failed command said', () => {
     );
   });
 });
+
+describe('the newest line of streamed guest output', () => {
+  it('keeps an unfinished line for the next chunk, bounds it, and shows no control characters', async () => {
+    const { newestLine } = await import('../../shared/guest-text.js');
+    let r = newestLine('', '[+] Boot and services\n[+] Ker');
+    expect(r).toEqual({ line: '[+] Boot and services', carry: '[+] Ker' });
+    r = newestLine(r.carry, 'nel\n  - Checking \x1b]52;c;aGk=\x07 modules\r\n');
+    expect(r.line).toBe('- Checking ?]52;c;aGk=? modules');
+    expect(newestLine('', 'no newline yet').line).toBeUndefined();
+    expect(newestLine('', `${'x'.repeat(10_000)}\n`, 160).line).toHaveLength(160);
+    expect(newestLine('', 'y'.repeat(100_000)).carry.length).toBeLessThanOrEqual(640);
+  });
+});

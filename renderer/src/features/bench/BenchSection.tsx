@@ -30,7 +30,9 @@ export function BenchSection() {
     if (!runId && first) void loadRun(api(), first.id);
   }, [history, runId, loadRun]);
   const running = machines.filter((m) => m.state === 'running');
-  const m = machine || running[0]?.name || '';
+  // While a bench runs, the form shows that bench's machine and tool, not what was picked before.
+  const m = busy?.machine ?? (running.some((x) => x.name === machine) ? machine : (running[0]?.name ?? ''));
+  const shownTool = busy?.tool ?? tool;
   const flips = comparisons.flatMap((c) => [
     ...c.regressions.map((f) => ({ ...f, tool: c.tool, regression: true, accepted: undefined })),
     ...c.accepted.map((f) => ({ ...f, tool: c.tool, regression: false, accepted: f })),
@@ -102,19 +104,29 @@ export function BenchSection() {
       )}
       <h3>Bench a machine now</h3>
       <div className="form-row">
-        <select aria-label="Machine to bench" value={m} onChange={(e) => setMachine(e.target.value)}>
+        <select
+          aria-label="Machine to bench"
+          value={m}
+          disabled={Boolean(busy)}
+          onChange={(e) => setMachine(e.target.value)}
+        >
           {running.map((x) => (
             <option key={x.name}>{x.name}</option>
           ))}
         </select>
-        <select aria-label="Bench tool" value={tool} onChange={(e) => setTool(e.target.value as BenchTool)}>
+        <select
+          aria-label="Bench tool"
+          value={shownTool}
+          disabled={Boolean(busy)}
+          onChange={(e) => setTool(e.target.value as BenchTool)}
+        >
           {BENCH_TOOLS.map((t) => (
             <option key={t}>{t}</option>
           ))}
         </select>
         {busy ? (
           <>
-            <ProgressBar progress={busy.progress} label={busy.label} />
+            <ProgressBar progress={busy.progress} label={busy.label} startedAt={busy.startedAt} />
             <button onClick={busy.cancel}>Cancel</button>
           </>
         ) : (
@@ -123,8 +135,13 @@ export function BenchSection() {
           </button>
         )}
       </div>
-      {tool === 'docker-bench' && <DockerBenchSource />}
-      {tool === 'openscap' && (
+      {busy?.lastLine && (
+        <p className="muted bench-line" data-testid="bench-line">
+          <code>{busy.lastLine}</code>
+        </p>
+      )}
+      {shownTool === 'docker-bench' && <DockerBenchSource />}
+      {shownTool === 'openscap' && (
         <div className="form-row">
           <input
             aria-label="SSG profile"
@@ -138,28 +155,28 @@ export function BenchSection() {
           </span>
         </div>
       )}
-      {tool === 'vulns' && (
+      {shownTool === 'vulns' && (
         <p className="muted">
           vulns lists the updates this machine&apos;s apt offers but has not applied, and the CVE ids their
           Debian changelogs name (the running kernel against the newest image of its flavour). Changelogs are
           kept on this host by package and version, so a second run downloads nothing.
         </p>
       )}
-      {tool === 'surface' && (
+      {shownTool === 'surface' && (
         <p className="muted">
           surface counts what the machine exposes: installed packages, SUID/SGID files, listening sockets,
           enabled and running services, loaded modules, accounts that can log in, world-writable system paths
           and writable disk mounts. Fewer is better.
         </p>
       )}
-      {tool === 'kube-node' && (
+      {shownTool === 'kube-node' && (
         <p className="muted">
           kube-node runs the Kubernetes node checks of labs/kube/ (kube-bench&apos;s format): the kernel
           settings kubelet expects, the container runtime&apos;s files, and the CIS kubelet items — not
           applicable when no kubelet is there.
         </p>
       )}
-      {tool === 'docker-config' && (
+      {shownTool === 'docker-config' && (
         <p className="muted">
           docker-config measures the daemon as it runs (docker info, the default bridge, probe containers) for
           docker-bench&apos;s daemon checks; it needs no download.

@@ -6,6 +6,7 @@ import type { StepClaim } from '../../../../shared/claims';
 import type { Progress } from '../../../../shared/types';
 import type { ApiClient } from '../../../../shared/rpc';
 import { useToasts } from '../toasts/store';
+import { newestLine } from '../../../../shared/guest-text';
 
 interface BenchStore {
   runId?: string;
@@ -16,7 +17,16 @@ interface BenchStore {
   vulns: Array<{ name: string; report: VulnReport }>;
   /** The run's attack-surface bench before and after, when it ran one. */
   surface?: { before?: SurfaceReport; after: SurfaceReport };
-  busy?: { label: string; progress?: Progress; cancel: () => void };
+  busy?: {
+    label: string;
+    machine: string;
+    tool: BenchTool;
+    startedAt: number;
+    progress?: Progress;
+    /** The newest line the tool printed (Lynis: the test group it is in). */
+    lastLine?: string;
+    cancel: () => void;
+  };
   loadRun(api: ApiClient, runId: string): Promise<void>;
   benchNow(api: ApiClient, machine: string, tool: BenchTool, opts?: { profile?: string }): Promise<void>;
 }
@@ -46,7 +56,16 @@ export const useBench = create<BenchStore>((set, get) => ({
   },
   async benchNow(api, machine, tool, opts = {}) {
     const controller = new AbortController();
-    set({ busy: { label: `${tool} on ${machine}`, cancel: () => controller.abort() } });
+    set({
+      busy: {
+        label: `${tool} on ${machine}`,
+        machine,
+        tool,
+        startedAt: Date.now(),
+        cancel: () => controller.abort(),
+      },
+    });
+    let carry = '';
     const r = await api.call(
       'bench.run',
       { machine, tool, ...(tool === 'openscap' && opts.profile ? { profile: opts.profile } : {}) },
@@ -56,10 +75,17 @@ export const useBench = create<BenchStore>((set, get) => ({
           const b = get().busy;
           if (b) set({ busy: { ...b, progress } });
         },
+        onLog: (_stream, text) => {
+          const next = newestLine(carry, text);
+          carry = next.carry;
+          const b = get().busy;
+          if (b && next.line) set({ busy: { ...b, lastLine: next.line } });
+        },
       },
     );
     set({ busy: undefined });
-    if (!r.ok) return useToasts.getState().error(r.error);
+    if (!r.ok) return useToasts.getState().error(r.error, `bench:${machine}`);
+    useToasts.getState().clearScope(`bench:${machine}`);
     set({ latest: r.value });
   },
 }));
