@@ -9,6 +9,7 @@ import { StepsSection } from './features/steps/StepsSection';
 import { RunsSection } from './features/runs/RunsSection';
 import { BenchSection } from './features/bench/BenchSection';
 import { Toasts } from './features/toasts/Toasts';
+import { ConfirmDialog } from './components/ConfirmDialog';
 import { WorkshopsSection } from './features/workshops/WorkshopsSection';
 import { EventsSection } from './features/events/EventsSection';
 import { ClassSection } from './features/class/ClassSection';
@@ -65,6 +66,7 @@ export function App() {
         {section === 'Class' && <ClassSection />}
       </main>
       <Toasts />
+      <ConfirmDialog />
     </div>
   );
 }

@@ -91,6 +91,7 @@ test('a trainer and two trainees run a class in the browser', async () => {
     await expect(a.getByTestId('check-result')).toContainText('locked yourself out', { timeout: 120_000 });
     await expect(trainer.getByTestId('tile-seat-1')).toContainText('locked out?', { timeout: 2000 });
     await a.getByRole('button', { name: 'Reset', exact: true }).click();
+    await a.getByRole('alertdialog').getByRole('button', { name: 'Reset' }).click();
     await expect(a.getByTestId('check-result')).toHaveCount(0, { timeout: 120_000 });
     await expect(trainer.getByTestId('tile-seat-1')).not.toContainText('locked out?');
     await expect(terminal(a, 'seat-terminal')).toContainText('$', { timeout: 60_000 });
@@ -116,6 +117,7 @@ test('a trainer and two trainees run a class in the browser', async () => {
     await b.keyboard.type('touch /tmp/ben-was-here && echo mark=$((2+3))\n');
     await expect(terminal(b, 'seat-terminal')).toContainText('mark=5', { timeout: 30_000 });
     await trainer.getByTestId('tile-seat-2').getByRole('button', { name: 'Reset' }).click();
+    await trainer.getByRole('alertdialog').getByRole('button', { name: 'Reset' }).click();
     await expect(b.getByTestId('seat-notice')).toContainText('reset this seat', { timeout: 120_000 });
     await expect(terminal(b, 'seat-terminal')).toContainText('$', { timeout: 60_000 });
     await b.getByTestId('seat-terminal').click();

@@ -81,12 +81,13 @@ test('restoring from the UI ends the shell with the reason, and a key press reco
   await expect(term.locator('.xterm-rows')).toContainText('touched');
   await page.getByRole('button', { name: 'Machines', exact: true }).click();
   await page.getByRole('button', { name: MACHINE, exact: true }).click();
-  page.once('dialog', (d) => void d.accept());
   await page
     .getByRole('listitem')
     .filter({ hasText: 'clean' })
     .getByRole('button', { name: 'Restore' })
     .click();
+  // The app's own dialog (not the browser's) names what is lost; Restore confirms.
+  await page.getByRole('alertdialog').getByRole('button', { name: 'Restore' }).click();
   await page.getByRole('button', { name: 'Terminal', exact: true }).click();
   await expect(term.locator('.xterm-rows')).toContainText('restored to snapshot "clean"', {
     timeout: 30_000,

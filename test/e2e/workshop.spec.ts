@@ -43,6 +43,10 @@ test('a trainee starts ssh-lockdown, solves in the terminal, locks out, resets',
     await expect(page.getByTestId('check-result')).toContainText('locked yourself out', { timeout: 120_000 });
 
     await page.getByRole('button', { name: 'Reset', exact: true }).click();
+    // Reset loses the trainee's work: it asks first, in the app's own dialog.
+    const ask = page.getByRole('alertdialog');
+    await expect(ask).toContainText('What you changed on the machine since it began is lost');
+    await ask.getByRole('button', { name: 'Reset' }).click();
     await expect(page.getByTestId('check-result')).toHaveCount(0, { timeout: 120_000 });
     // A new terminal on the restored machine: the wrong line is gone, the first challenge's is there.
     const again = page.getByTestId('terminal-1000001');

@@ -5,6 +5,7 @@ import { createWsTransport, type ConnectionState } from '../api/ws-transport';
 import { Dashboard } from '../features/class/Dashboard';
 import { redeem, takeToken, whoAmI } from './join';
 import { SeatPage } from './SeatPage';
+import { ConfirmDialog } from '../components/ConfirmDialog';
 
 type Phase =
   | { kind: 'loading' }
@@ -63,6 +64,7 @@ function Connected({ who }: { who: ClassPrincipal }) {
         <span className="dot" aria-hidden /> {conn}
       </div>
       {who.role === 'trainer' ? <Dashboard api={client} remote /> : <SeatPage api={client} />}
+      <ConfirmDialog />
     </div>
   );
 }

@@ -8,6 +8,8 @@ import { ProgressBar } from '../components/ProgressBar';
 import type { ShellOps } from '../features/terminal/session';
 import { XtermPane } from '../features/terminal/XtermPane';
 import { ChallengeList, ChallengePage, CheckResultView } from '../features/workshops/ChallengeParts';
+import { confirmInApp } from '../components/ConfirmDialog';
+import { RESET_QUESTION, SOLVE_QUESTION } from '../features/workshops/ChallengeParts';
 
 function seatShell(api: ApiClient): ShellOps {
   return {
@@ -73,6 +75,23 @@ export function SeatPage({ api }: { api: ApiClient }) {
     return r.value;
   };
 
+  const reset = async () => {
+    if (!(await confirmInApp(RESET_QUESTION, { confirm: 'Reset', danger: true }))) return;
+    const r = await run('Resetting to the start of the challenge', 'seat.reset', {});
+    if (!r) return;
+    setStatus(r);
+    setLastCheck(undefined);
+    setEpoch((e) => e + 1);
+  };
+  const solve = async () => {
+    if (!(await confirmInApp(SOLVE_QUESTION, { confirm: 'Run the solution' }))) return;
+    const r = await run('Running the solution', 'seat.solve', {});
+    if (!r) return;
+    setLastCheck(r);
+    setEpoch((e) => e + 1);
+    void load();
+  };
+
   return (
     <section className="workshop seat" aria-labelledby="seat-h">
       <div className="toolbar">
@@ -113,25 +132,11 @@ export function SeatPage({ api }: { api: ApiClient }) {
                   void load();
                 }),
               hint: () => void run('Hint', 'seat.hint', {}).then((r) => r && setStatus(r)),
-              reset: () =>
-                void run('Resetting to the start of the challenge', 'seat.reset', {}).then((r) => {
-                  if (!r) return;
-                  setStatus(r);
-                  setLastCheck(undefined);
-                  setEpoch((e) => e + 1);
-                }),
-              solve: () => {
-                if (!confirm('Run the solution? Your trainer will see that you used it.')) return;
-                void run('Running the solution', 'seat.solve', {}).then((r) => {
-                  if (!r) return;
-                  setLastCheck(r);
-                  setEpoch((e) => e + 1);
-                  void load();
-                });
-              },
+              reset: () => void reset(),
+              solve: () => void solve(),
             }}
           />
-          <CheckResultView result={lastCheck} />
+          <CheckResultView result={lastCheck} status={status} />
           {me && (
             <p className="muted small">
               Server certificate SHA-256: <code>{me.fingerprint}</code>

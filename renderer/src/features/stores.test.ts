@@ -88,3 +88,17 @@ describe('toasts', () => {
     expect(useToasts.getState().toasts).toHaveLength(0);
   });
 });
+
+describe('the app’s own confirmation', () => {
+  it('resolves yes only on its confirm button; a newer question answers the older one no', async () => {
+    const { answerConfirm, confirmInApp } = await import('../components/ConfirmDialog');
+    const first = confirmInApp('Reset?', { confirm: 'Reset', danger: true });
+    const second = confirmInApp('Destroy?', { confirm: 'Destroy' });
+    expect(await first).toBe(false);
+    answerConfirm(true);
+    expect(await second).toBe(true);
+    const third = confirmInApp('Delete?');
+    answerConfirm(false);
+    expect(await third).toBe(false);
+  });
+});

@@ -3,6 +3,7 @@ import type { ClassInfo, SeatTile } from '../../../../shared/class';
 import type { ApiClient } from '../../../../shared/rpc';
 import type { ShellOps } from '../terminal/session';
 import { XtermPane } from '../terminal/XtermPane';
+import { confirmInApp } from '../../components/ConfirmDialog';
 
 function watchShell(api: ApiClient, seat: string): ShellOps {
   return {
@@ -92,9 +93,21 @@ export function Dashboard({ api, remote = false }: { api: ApiClient; remote?: bo
     };
     if (action === 'watch') setWatching(seat);
     else if (action === 'unwatch') setWatching(undefined);
-    else if (action === 'reset') fail(await api.call('class.resetSeat', { seat }));
-    else if (action === 'revoke') {
-      if (confirm(`Revoke ${seat}'s link? Its page stops working at once.`))
+    else if (action === 'reset') {
+      if (
+        await confirmInApp(
+          `Reset ${seat} to the start of its challenge? The trainee's changes since then are lost.`,
+          { confirm: 'Reset', danger: true },
+        )
+      )
+        fail(await api.call('class.resetSeat', { seat }));
+    } else if (action === 'revoke') {
+      if (
+        await confirmInApp(`Revoke ${seat}'s link? Its page stops working at once.`, {
+          confirm: 'Revoke',
+          danger: true,
+        })
+      )
         fail(await api.call('class.revoke', { seat }));
     } else if (action === 'link') {
       const r = await api.call('class.newLink', { seat });
@@ -124,12 +137,18 @@ export function Dashboard({ api, remote = false }: { api: ApiClient; remote?: bo
         </button>
         {!remote && (
           <button
-            onClick={() => {
-              if (confirm('End the class? Links stop working and every seat is destroyed.'))
-                void api
-                  .call('class.end', {})
-                  .then((r) => (r.ok ? setInfo(undefined) : setError(r.error.message)));
-            }}
+            onClick={() =>
+              void confirmInApp('End the class? Links stop working and every seat is destroyed.', {
+                confirm: 'End class',
+                danger: true,
+              }).then(
+                (yes) =>
+                  yes &&
+                  void api
+                    .call('class.end', {})
+                    .then((r) => (r.ok ? setInfo(undefined) : setError(r.error.message))),
+              )
+            }
           >
             End class
           </button>

@@ -3,6 +3,7 @@ import type { LabHostInfo } from '../../../../shared/types';
 import { api } from '../../api/client';
 import { TableHead } from '../../components/TableHead';
 import { useToasts } from '../toasts/store';
+import { confirmInApp } from '../../components/ConfirmDialog';
 
 /** Lab servers (libvirt over qemu+ssh) machines can be placed on: what each has, add, remove. */
 export function HostsPanel() {
@@ -39,7 +40,7 @@ export function HostsPanel() {
   };
 
   const remove = async (h: LabHostInfo) => {
-    if (!window.confirm(`Remove lab server "${h.name}"?`)) return;
+    if (!(await confirmInApp(`Remove lab server "${h.name}"?`, { confirm: 'Remove', danger: true }))) return;
     const r = await api().call('hosts.remove', { name: h.name });
     if (!r.ok) toast({ kind: 'error', text: r.error.message });
     await load();

@@ -13,6 +13,7 @@ import { TableHead } from '../../components/TableHead';
 import type { MachineInfo } from '../../../../shared/types';
 import { openTerminal } from './openTerminal';
 import type { RunningOp } from './store';
+import { confirmInApp } from '../../components/ConfirmDialog';
 
 /** The state a person should read: a machine being created or started is "starting…", not "stopped". */
 function shownState(m: MachineInfo, op: RunningOp | undefined): string {
@@ -132,17 +133,18 @@ export function MachinesSection() {
                         )}
                         <button
                           className="danger"
-                          onClick={() => {
-                            if (
-                              window.confirm(
-                                m.adopted
-                                  ? `Forget machine "${m.name}"? The ${m.provider} machine itself is left alone.`
-                                  : `Destroy machine "${m.name}" and its disk with all snapshots?`,
-                              )
-                            ) {
-                              void runOp(api(), m.name, 'Destroying', 'machines.destroy', { name: m.name });
-                            }
-                          }}
+                          onClick={() =>
+                            void confirmInApp(
+                              m.adopted
+                                ? `Forget machine "${m.name}"? The ${m.provider} machine itself is left alone.`
+                                : `Destroy machine "${m.name}" and its disk with all snapshots?`,
+                              { confirm: m.adopted ? 'Forget' : 'Destroy', danger: true },
+                            ).then(
+                              (yes) =>
+                                yes &&
+                                void runOp(api(), m.name, 'Destroying', 'machines.destroy', { name: m.name }),
+                            )
+                          }
                         >
                           {m.adopted ? 'Forget' : 'Destroy'}
                         </button>

@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import { api } from '../../api/client';
 import { ProgressBar } from '../../components/ProgressBar';
 import { useMachines } from './store';
+import { confirmInApp } from '../../components/ConfirmDialog';
 
 /** Names what a restore throws away: the current state since the snapshot, open shells, not later snapshots. */
 export function restoreWarning(machine: string, s: SnapshotInfo, all: SnapshotInfo[]): string {
@@ -62,24 +63,34 @@ export function SnapshotPanel({ machine }: { machine: string }) {
               {s.live ? 'live' : 'disk only'} · {new Date(s.createdAt).toLocaleString()}
             </span>
             <button
-              onClick={() => {
-                if (window.confirm(restoreWarning(machine, s, list))) {
-                  void runOp(api(), key, 'Restoring', 'snapshots.restore', { machine, snapshot: s.name });
-                }
-              }}
+              onClick={() =>
+                void confirmInApp(restoreWarning(machine, s, list), {
+                  confirm: 'Restore',
+                  danger: true,
+                }).then(
+                  (yes) =>
+                    yes &&
+                    void runOp(api(), key, 'Restoring', 'snapshots.restore', { machine, snapshot: s.name }),
+                )
+              }
             >
               Restore
             </button>
             <button
               className="danger"
-              onClick={() => {
-                if (
-                  window.confirm(
-                    `Delete snapshot "${s.name}" of ${machine}? It cannot be restored afterwards.`,
-                  )
+              onClick={() =>
+                void confirmInApp(
+                  `Delete snapshot "${s.name}" of ${machine}? It cannot be restored afterwards.`,
+                  {
+                    confirm: 'Delete',
+                    danger: true,
+                  },
+                ).then(
+                  (yes) =>
+                    yes &&
+                    void runOp(api(), key, 'Deleting', 'snapshots.remove', { machine, snapshot: s.name }),
                 )
-                  void runOp(api(), key, 'Deleting', 'snapshots.remove', { machine, snapshot: s.name });
-              }}
+              }
             >
               Delete
             </button>

@@ -5,6 +5,7 @@ import { RISKS, STEP_AREAS, type ParamDef, type ParamValue, type StepDef } from 
 import { formatIssue } from '../../../../shared/steps';
 import { draftToYaml, recipeToDraft, useSteps } from './store';
 import { TableHead } from '../../components/TableHead';
+import { InlineMarkdown } from '../../components/Markdown';
 import { BENCH_TOOLS } from '../../../../shared/bench';
 
 export function StepDetails({ step }: { step: StepDef }) {
@@ -18,7 +19,11 @@ export function StepDetails({ step }: { step: StepDef }) {
         {step.reboot && ' · reboots'}
         {step.snapshotOnlyRollback && ' · snapshot-only rollback'}
       </p>
-      {step.description && <p>{step.description}</p>}
+      {step.description && (
+        <p>
+          <InlineMarkdown text={step.description} />
+        </p>
+      )}
       {ids.length > 0 && (
         <p>
           {ids.map(([tool, v]) => (
@@ -49,7 +54,7 @@ export function StepDetails({ step }: { step: StepDef }) {
                   <code>{JSON.stringify(p.default)}</code>
                 </td>
                 <td>
-                  {p.description}
+                  <InlineMarkdown text={p.description ?? ''} />
                   {p.standards && (
                     <ul className="muted" data-testid={`standards-${k}`}>
                       {Object.entries(p.standards).map(([std, ok]) => (

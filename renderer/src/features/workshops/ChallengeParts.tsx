@@ -1,6 +1,6 @@
 /** The pieces of a trainee's screen shared by the app's workshop view and the class seat page. */
 import type { CheckResult, WorkshopStatus } from '../../../../shared/workshops';
-import { Markdown } from './Markdown';
+import { InlineMarkdown, Markdown } from '../../components/Markdown';
 
 export function ChallengeList({ status }: { status?: WorkshopStatus }) {
   return (
@@ -18,6 +18,11 @@ export function ChallengeList({ status }: { status?: WorkshopStatus }) {
     </ol>
   );
 }
+
+/** What Reset and Show me ask first: Reset is the one that loses the trainee's work. */
+export const RESET_QUESTION =
+  'Reset to the start of this challenge? What you changed on the machine since it began is lost.';
+export const SOLVE_QUESTION = 'Run the solution? Your trainer will see that you used it.';
 
 export interface ChallengeActions {
   check(): void;
@@ -43,7 +48,7 @@ export function ChallengePage({
       <Markdown text={cur.page} />
       {cur.hints.map((h, i) => (
         <p key={i} className="hint">
-          <strong>Hint {i + 1}:</strong> {h}
+          <strong>Hint {i + 1}:</strong> <InlineMarkdown text={h} />
         </p>
       ))}
       <div className="toolbar">
@@ -66,18 +71,21 @@ export function ChallengePage({
   );
 }
 
-export function CheckResultView({ result }: { result?: CheckResult }) {
+export function CheckResultView({ result, status }: { result?: CheckResult; status?: WorkshopStatus }) {
   if (!result) return null;
+  const title = status?.workshop.challenges.find((c) => c.id === result.challenge)?.title ?? result.challenge;
   return (
     <div role="status" className={result.pass ? 'pass' : 'fail'} data-testid="check-result">
       {result.pass ? (
-        <p>Passed: {result.challenge}</p>
+        <p>Passed: {title}</p>
       ) : (
         <>
           <p>Not yet:</p>
           <ul>
             {result.failures.map((f, i) => (
-              <li key={i}>{f}</li>
+              <li key={i}>
+                <InlineMarkdown text={f} />
+              </li>
             ))}
           </ul>
         </>

@@ -1,8 +1,15 @@
 import { api } from '../../api/client';
 import { ProgressBar } from '../../components/ProgressBar';
 import { TerminalView } from '../terminal/TerminalView';
-import { ChallengeList, ChallengePage, CheckResultView } from './ChallengeParts';
+import {
+  ChallengeList,
+  ChallengePage,
+  CheckResultView,
+  RESET_QUESTION,
+  SOLVE_QUESTION,
+} from './ChallengeParts';
 import { useWorkshops } from './store';
+import { confirmInApp } from '../../components/ConfirmDialog';
 
 /** Terminal keys of the workshop view: apart from the Terminal section's tabs. */
 const TERMINAL_KEY_BASE = 1_000_000;
@@ -21,11 +28,12 @@ export function TraineeView() {
     await show(api(), machine).then(() => r && set({ lastCheck: r }));
   };
   const reset = async () => {
+    if (!(await confirmInApp(RESET_QUESTION, { confirm: 'Reset', danger: true }))) return;
     const r = await call(api(), 'Resetting to the start of the challenge', 'workshops.reset', { machine });
     if (r) set({ status: r, lastCheck: undefined, terminalEpoch: terminalEpoch + 1 });
   };
   const solve = async () => {
-    if (!confirm('Run the solution? Your trainer will see that you used it.')) return;
+    if (!(await confirmInApp(SOLVE_QUESTION, { confirm: 'Run the solution' }))) return;
     const r = await call(api(), 'Running the solution', 'workshops.solve', { machine });
     await show(api(), machine);
     if (r) set({ lastCheck: r, terminalEpoch: useWorkshops.getState().terminalEpoch + 1 });
@@ -63,7 +71,7 @@ export function TraineeView() {
               solve: () => void solve(),
             }}
           />
-          <CheckResultView result={lastCheck} />
+          <CheckResultView result={lastCheck} status={status} />
         </div>
         <div className="workshop-terminal">
           <div className="toolbar">

@@ -6,6 +6,7 @@ import { useWorkshops } from './store';
 import { TraineeView } from './TraineeView';
 import { download } from './download';
 import { TrainerPanel } from './TrainerPanel';
+import { confirmInApp } from '../../components/ConfirmDialog';
 
 const TRAINEE_KEY = 'hlab.trainee';
 
@@ -95,14 +96,16 @@ export function WorkshopsSection() {
                     <button onClick={() => void exportAs(s.machine, 'html')}>Export HTML</button>
                     <button
                       disabled={Boolean(busy)}
-                      onClick={() => {
-                        if (
-                          confirm(
-                            `End the session on ${s.machine}? Its machine is destroyed and its progress forgotten.`,
-                          )
+                      onClick={() =>
+                        void confirmInApp(
+                          `End the session on ${s.machine}? Its machine is destroyed and its progress forgotten.`,
+                          { confirm: 'End', danger: true },
+                        ).then(
+                          (yes) =>
+                            yes &&
+                            void call(api(), `Ending ${s.machine}`, 'workshops.end', { machine: s.machine }),
                         )
-                          void call(api(), `Ending ${s.machine}`, 'workshops.end', { machine: s.machine });
-                      }}
+                      }
                     >
                       End
                     </button>

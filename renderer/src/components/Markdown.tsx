@@ -1,10 +1,13 @@
 import { Fragment, type ReactNode } from 'react';
-import { parseMarkdown, type Inline } from './markdown';
+import { parseInline, parseMarkdown, type Inline } from './markdown';
 
 function inline(parts: Inline[]): ReactNode {
   return parts.map((p, i) =>
     p.kind === 'code' ? (
-      <code key={i}>{p.text}</code>
+      // A short command stays on one line: "sudo sshd -T" must not break after its dash.
+      <code key={i} className={p.text.length <= 40 ? 'nowrap' : undefined}>
+        {p.text}
+      </code>
     ) : p.kind === 'strong' ? (
       <strong key={i}>{p.text}</strong>
     ) : p.kind === 'em' ? (
@@ -13,6 +16,11 @@ function inline(parts: Inline[]): ReactNode {
       <Fragment key={i}>{p.text}</Fragment>
     ),
   );
+}
+
+/** One line of text with `code`, **strong** and *em* rendered (hints, step descriptions). */
+export function InlineMarkdown({ text }: { text: string }) {
+  return <>{inline(parseInline(text))}</>;
 }
 
 /** A workshop page: text only, rendered as React elements (never as HTML). */
