@@ -117,7 +117,7 @@ export interface ApiMethods {
     { before: BenchResult[]; after: BenchResult[]; comparisons: BenchComparison[]; claims: StepClaim[] }
   >;
   'steps.list': Method<{ labsDir?: string }, { steps: StepDef[]; recipes: RecipeDef[]; issues: LabIssue[] }>;
-  /** Validates a recipe given as YAML text (the recipe builder) and optionally saves it to labs/recipes. */
+  /** Validates a recipe given as YAML text (the recipe builder) and optionally saves it to $HLAB_HOME/recipes. */
   'recipes.save': Method<
     { yaml: string; save?: boolean; labsDir?: string },
     { recipe?: RecipeDef; issues: LabIssue[]; file?: string }

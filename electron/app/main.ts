@@ -5,6 +5,7 @@
 import { app, BrowserWindow, ipcMain, Menu, session, shell } from 'electron';
 import path from 'node:path';
 import { createService } from '../core/service.js';
+import { watchMachineRecords } from '../core/home-watch.js';
 import { CONTENT_SECURITY_POLICY } from '../core/csp.js';
 import { hlabHome } from '../core/paths.js';
 import { bindIpc } from './ipc.js';
@@ -86,6 +87,10 @@ if (!app.requestSingleInstanceLock()) {
         }),
     });
     bindIpc(ipcMain, service.dispatcher, isTrustedUrl);
+    // Machines a CLI creates or removes beside the window show up in it.
+    watchMachineRecords(service.context.home, () =>
+      service.context.broadcast('machines.changed', { name: '' }),
+    );
     Menu.setApplicationMenu(buildMenu(app.name, (url) => void shell.openExternal(url), !app.isPackaged));
     await createWindow();
     app.on('activate', () => {

@@ -6,21 +6,14 @@
  * image cache by version, so benches never download it twice.
  */
 import { createHash } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { HlabError } from '../../shared/errors.js';
 import { controlFields } from './deb-control.js';
 import { which } from '../platform/which.js';
+import { writeFileAtomic } from '../platform/atomic-write.js';
 
 export const SSG_PACKAGE = 'ssg-debian';
 export const DEFAULT_SSG_MIRROR = 'http://deb.debian.org/debian';
@@ -234,10 +227,9 @@ export async function obtainSsgContent(o: SsgFetchOptions): Promise<SsgContent> 
           'command-failed',
           `${source} does not match the SHA256 its index names; not used.`,
         );
-      writeFileSync(`${file}.tmp`, deb);
-      renameSync(`${file}.tmp`, file);
+      writeFileAtomic(file, deb);
     }
-    writeFileSync(path.join(dir, 'current.json'), `${JSON.stringify(stamp, null, 1)}\n`);
+    writeFileAtomic(path.join(dir, 'current.json'), `${JSON.stringify(stamp, null, 1)}\n`);
     return withFile(stamp);
   } catch (err) {
     // Offline later on: the version cached earlier still serves, and says how old its check is.

@@ -2,13 +2,14 @@
  * settings.json in the home: small, user-set, validated on read so a hand edit that breaks it is
  * reported with the file and field instead of being ignored.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { HlabError } from '../../shared/errors.js';
 import { egressEntries } from '../../shared/egress.js';
 import { SETTING_KEYS, type DockerBenchSource, type SettingKey } from '../../shared/settings.js';
 import { DOCKER_BENCH_ENV, readDockerBenchCopy, type DockerBenchCopy } from '../bench/docker-bench-copy.js';
 import { DOCKER_BENCH_COMMIT, DOCKER_BENCH_REPO } from '../bench/docker-bench.js';
+import { writeFileAtomic } from '../platform/atomic-write.js';
 
 export type Settings = Partial<Record<SettingKey, string>>;
 
@@ -39,9 +40,7 @@ export function writeSetting(home: string, key: SettingKey, value: string | unde
   const next = { ...readSettings(home) };
   if (value === undefined) delete next[key];
   else next[key] = value;
-  const tmp = `${file(home)}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(next, null, 1)}\n`, { mode: 0o600 });
-  renameSync(tmp, file(home));
+  writeFileAtomic(file(home), `${JSON.stringify(next, null, 1)}\n`, { mode: 0o600 });
   return next;
 }
 

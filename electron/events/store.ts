@@ -5,16 +5,7 @@
  * a token into a listing, a log line or an error.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  appendFileSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { readJsonLines } from '../platform/jsonl.js';
 import {
@@ -26,6 +17,7 @@ import {
 import { HlabError } from '../../shared/errors.js';
 import { Spool } from './spool.js';
 import { HecSink, SyslogTcpSink, type Sink } from './sinks.js';
+import { writeFileAtomic } from '../platform/atomic-write.js';
 
 interface StoredDestination extends EventDestination {
   token?: string;
@@ -41,10 +33,7 @@ const SEEN_KEPT = 2000;
 /** Per machine: events.jsonl is rotated to events.jsonl.1 past this size. */
 export const EVENT_LOG_MAX = 8 << 20;
 
-const writePrivate = (file: string, text: string) => {
-  writeFileSync(`${file}.tmp`, text, { mode: 0o600 });
-  renameSync(`${file}.tmp`, file);
-};
+const writePrivate = (file: string, text: string) => writeFileAtomic(file, text, { mode: 0o600 });
 
 export class EventStore {
   constructor(private readonly dir: string) {

@@ -23,6 +23,7 @@ import {
 import { startWebHost } from './web-host.js';
 import { startClassServer } from './class-server.js';
 import { keepMachine } from '../core/keep.js';
+import { watchMachineRecords } from '../core/home-watch.js';
 
 const KEEP_COMMAND = '__keep';
 
@@ -85,10 +86,15 @@ export async function main(
             `hlab: the UI is not built in ${RENDERER_DIST}: run \`npm run build:renderer\` (npm start does it), or the page will answer "Not found".`,
           );
         const host = await startWebHost({ dispatcher: svc.dispatcher, staticDir: RENDERER_DIST, port });
+        // A CLI beside the page creates and removes machines too: every section hears of it.
+        const unwatch = watchMachineRecords(svc.context.home, () =>
+          svc.context.broadcast('machines.changed', { name: '' }),
+        );
         ctx.stdout(host.url);
         await new Promise<void>((resolve) =>
           ctx.signal.addEventListener('abort', () => resolve(), { once: true }),
         );
+        unwatch();
         await host.close();
         return 0;
       },

@@ -4,17 +4,16 @@ import {
   chmodSync,
   createReadStream,
   existsSync,
-  mkdirSync,
   readdirSync,
   readFileSync,
   renameSync,
   rmSync,
   statSync,
-  writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
 import { HlabError } from '../../shared/errors.js';
 import type { ImageInfo } from '../../shared/types.js';
+import { writeFileAtomic } from '../platform/atomic-write.js';
 
 export async function sha256File(file: string, algo: 'sha256' | 'sha512' = 'sha256'): Promise<string> {
   const h = createHash(algo);
@@ -49,9 +48,7 @@ export class ImageStore {
 
   save(info: ImageInfo): ImageInfo {
     const p = this.paths(info.name);
-    mkdirSync(p.dir, { recursive: true });
-    writeFileSync(`${p.manifest}.tmp`, JSON.stringify(info, null, 2));
-    renameSync(`${p.manifest}.tmp`, p.manifest);
+    writeFileAtomic(p.manifest, JSON.stringify(info, null, 2));
     return info;
   }
 

@@ -2,9 +2,10 @@
  * One JSON record per machine name (0600, written atomically) for providers whose machines live
  * elsewhere (a Vagrant project, a VirtualBox VM): the record says which one a name stands for.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { HlabError } from '../../shared/errors.js';
+import { writeFileAtomic } from '../platform/atomic-write.js';
 
 export interface BaseRecord {
   name: string;
@@ -58,10 +59,10 @@ export class RecordStore<R extends BaseRecord> {
   }
 
   write(rec: R): void {
-    mkdirSync(path.dirname(this.file(rec.name)), { recursive: true, mode: 0o700 });
-    const tmp = `${this.file(rec.name)}.tmp`;
-    writeFileSync(tmp, JSON.stringify(rec, null, 2) + '\n', { mode: 0o600 });
-    renameSync(tmp, this.file(rec.name));
+    writeFileAtomic(this.file(rec.name), JSON.stringify(rec, null, 2) + '\n', {
+      mode: 0o600,
+      dirMode: 0o700,
+    });
   }
 
   update(name: string, patch: Partial<R>): R {

@@ -1,18 +1,9 @@
 /** Host keys pinned on first use, per machine, in our own store (never ~/.ssh/known_hosts). */
 import { createHash } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { HlabError } from '../../shared/errors.js';
+import { writeFileAtomic } from '../platform/atomic-write.js';
 
 export function fingerprint(hostKey: Buffer): string {
   return 'SHA256:' + createHash('sha256').update(hostKey).digest('base64').replace(/=+$/, '');
@@ -81,10 +72,7 @@ export class KnownHosts {
   }
 
   private write(pins: Record<string, string>): void {
-    mkdirSync(path.dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ ...pins }, null, 2), { mode: 0o600 });
-    renameSync(tmp, this.file);
+    writeFileAtomic(this.file, JSON.stringify({ ...pins }, null, 2), { mode: 0o600 });
   }
 
   /** Pins on first use; throws host-key-changed when a pinned machine presents another key. */

@@ -35,7 +35,7 @@ export function App() {
   return (
     <div className="app">
       <nav className="sidebar" aria-label="Sections">
-        <div className="brand">Hardening Lab</div>
+        <h1 className="brand">Hardening Lab</h1>
         {SECTIONS.map((s) => (
           <button
             key={s}

@@ -105,13 +105,20 @@ test('create → terminal → recipe with a broken step → run with live rollba
   await page.getByRole('button', { name: 'Add demo-sshd-lockout to recipe' }).click();
   await page.getByRole('button', { name: 'Add disable-rare-protocols to recipe' }).click();
   await expect(page.getByTestId('draft-steps').locator('li')).toHaveCount(3);
-  await page.getByRole('button', { name: 'Save to labs/recipes' }).click();
-  await expect(page.getByText(/Saved .*ui-demo\.yaml/)).toBeVisible();
+  // Each add is seen: the button says so, and the tray at the bottom counts the steps.
+  await expect(page.getByRole('button', { name: 'Add kernel-sysctl to recipe' })).toHaveText('✓ Added');
+  await expect(page.getByTestId('recipe-tray')).toContainText('Recipe ui-demo (3)');
+  await page.getByRole('button', { name: 'Validate' }).click();
+  await expect(page.getByTestId('draft-valid')).toContainText('Valid: 3 steps');
+  await page.getByRole('button', { name: 'Save to my recipes' }).click();
+  // Into the user's data folder, not the app's labs.
+  const saved = page.locator('.toast', { hasText: `Saved ${coreHost.home}/recipes/ui-demo.yaml` });
+  await expect(saved).toBeVisible();
   await page.screenshot({ path: `${SHOTS}/steps.png`, fullPage: true });
 
-  // Runs: run it and watch the timeline.
-  await section(page, 'Runs');
-  await page.getByRole('combobox', { name: 'Recipe to run' }).selectOption('ui-demo');
+  // Runs, from the toast: the recipe is picked; run it and watch the timeline.
+  await saved.getByRole('button', { name: 'Run it' }).click();
+  await expect(page.getByRole('combobox', { name: 'Recipe to run' })).toHaveValue('ui-demo');
   await expect(page.getByRole('combobox', { name: 'Machine to run on' })).toHaveValue(M);
   await page.getByRole('button', { name: 'Run recipe' }).click();
   const timeline = page.getByTestId('run-timeline');

@@ -1,5 +1,5 @@
 /** Bench runs, step library listing, recipe saving, evidence exports and replay. */
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { BENCH_TOOLS } from '../../../shared/bench.js';
 import { HlabError } from '../../../shared/errors.js';
@@ -19,6 +19,8 @@ import { dockerBenchSource, readSettings, writeSetting } from '../settings.js';
 import type { Handlers } from '../dispatcher.js';
 import { APP_VERSION } from './app.js';
 import { runId } from './runs.js';
+import { listRecipes, recipeDirs, userRecipesDir } from '../../recipes/recipe-files.js';
+import { writeFileAtomic } from '../../platform/atomic-write.js';
 
 type BenchHandlers = Pick<
   Handlers,
@@ -136,27 +138,19 @@ export function benchHandlers(ctx: ServiceContext): BenchHandlers {
     'steps.list': async (req, op) => {
       const labs = req.labsDir !== undefined ? hostPath(op, req.labsDir, 'labsDir') : ctx.labsDir;
       const lib = loadLibrary(labs);
-      const dir = path.join(labs, 'recipes');
-      const recipes = existsSync(dir)
-        ? readdirSync(dir)
-            .filter((f) => /\.ya?ml$/.test(f))
-            .sort()
-            .map((f) => loadRecipe(path.join(dir, f), lib.steps))
-        : [];
-      return {
-        steps: lib.steps,
-        recipes: recipes.flatMap((r) => (r.recipe ? [r.recipe] : [])),
-        issues: [...lib.issues, ...recipes.flatMap((r) => r.issues)],
-      };
+      const { recipes, issues } = listRecipes(recipeDirs(labs, ctx.home), lib.steps);
+      return { steps: lib.steps, recipes, issues: [...lib.issues, ...issues] };
     },
     'recipes.save': async (req, op) => {
       const labs = req.labsDir !== undefined ? hostPath(op, req.labsDir, 'labsDir') : ctx.labsDir;
       const lib = loadLibrary(labs);
       const idMatch = /^id:\s*([a-z0-9][a-z0-9-]*)\s*$/m.exec(String(req.yaml));
-      const file = path.join(labs, 'recipes', `${idMatch?.[1] ?? 'unnamed'}.yaml`);
+      // The user's folder, never the app's own labs: those are read-only in an installed app and
+      // replaced by every update.
+      const file = path.join(userRecipesDir(ctx.home), `${idMatch?.[1] ?? 'unnamed'}.yaml`);
       const { recipe, issues } = loadRecipe(file, lib.steps, String(req.yaml));
       if (!recipe || !req.save) return { ...(recipe ? { recipe } : {}), issues };
-      writeFileSync(file, String(req.yaml));
+      writeFileAtomic(file, String(req.yaml));
       return { recipe: { ...recipe, file }, issues, file };
     },
     'recipes.export': async (req) => {

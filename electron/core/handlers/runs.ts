@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { HlabError } from '../../../shared/errors.js';
 import { listRuns, readEvents, summarize } from '../../engine/journal.js';
 import { recoverRun } from '../../engine/recover.js';
@@ -8,6 +7,7 @@ import { assertNoIssues, loadLibrary, loadRecipe } from '../../steps/load.js';
 import type { ServiceContext } from '../context.js';
 import { clientName, hostPath, requireName } from './input.js';
 import type { Handlers } from '../dispatcher.js';
+import { recipeDirs, recipeFile } from '../../recipes/recipe-files.js';
 
 type RunHandlers = Pick<Handlers, 'runs.start' | 'runs.list' | 'runs.get' | 'runs.recover'>;
 
@@ -27,8 +27,12 @@ export function runHandlers(ctx: ServiceContext): RunHandlers {
       assertNoIssues(library.issues);
       const file = /[/\\]|\.ya?ml$/.test(String(req.recipe))
         ? hostPath(op, req.recipe, 'recipe')
-        : path.join(labs, 'recipes', `${req.recipe}.yaml`);
-      if (!existsSync(file)) throw new HlabError('not-found', `No recipe ${file}.`);
+        : recipeFile(recipeDirs(labs, ctx.home), requireName(req.recipe, 'recipe'));
+      if (file === undefined || !existsSync(file))
+        throw new HlabError(
+          'not-found',
+          `No recipe ${file ?? `"${String(req.recipe)}" in ${recipeDirs(labs, ctx.home).join(' or ')}`}.`,
+        );
       const { recipe, issues } = loadRecipe(file, library.steps);
       assertNoIssues(issues);
       const machine = requireName(req.machine, 'machine');

@@ -2,10 +2,11 @@
  * The lab servers this home knows (hosts.json, 0600) and the OpenSSH known_hosts file derived from
  * their pinned host keys, which is the only one the ssh wrapper trusts.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { HlabError } from '../../../shared/errors.js';
 import { parseLabUri, knownHostsName } from './uri.js';
+import { writeFileAtomic } from '../../platform/atomic-write.js';
 
 export interface LabHostRecord {
   name: string;
@@ -53,9 +54,7 @@ export class LabHostStore {
 
   private write(v: HostsFile): void {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(v, null, 1)}\n`, { mode: 0o600 });
-    renameSync(tmp, this.file);
+    writeFileAtomic(this.file, `${JSON.stringify(v, null, 1)}\n`, { mode: 0o600 });
     this.writeKnownHosts(v.hosts);
   }
 

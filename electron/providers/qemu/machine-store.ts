@@ -1,8 +1,9 @@
 /** Per-machine folder: machine.json (spec + provider state), disk overlay, QMP socket, pidfile, serial log. */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { HlabError } from '../../../shared/errors.js';
 import { socketPath } from '../../platform/socket-path.js';
+import { writeFileAtomic } from '../../platform/atomic-write.js';
 
 export interface QemuMachineRecord {
   name: string;
@@ -86,9 +87,7 @@ export class MachineStore {
 
   write(rec: QemuMachineRecord): void {
     mkdirSync(this.dir(rec.name), { recursive: true });
-    const file = this.files(rec.name).record;
-    writeFileSync(`${file}.tmp`, JSON.stringify(rec, null, 2));
-    renameSync(`${file}.tmp`, file);
+    writeFileAtomic(this.files(rec.name).record, JSON.stringify(rec, null, 2));
   }
 
   update(name: string, patch: Partial<QemuMachineRecord>): QemuMachineRecord {

@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { Section } from './sections';
+import { SECTIONS, type Section } from './sections';
 
 interface NavStore {
   section: Section;
@@ -8,9 +8,28 @@ interface NavStore {
   toggleTheme(): void;
 }
 
+/** The section a URL names ("#/Runs"): a reload or a shared link lands where the user was. */
+export function sectionOf(hash: string): Section | undefined {
+  const name = decodeURIComponent(hash.replace(/^#\/?/, ''));
+  return SECTIONS.find((s) => s.toLowerCase() === name.toLowerCase());
+}
+
+const fromUrl = () => (typeof window === 'undefined' ? undefined : sectionOf(window.location.hash));
+
 export const useNav = create<NavStore>((set, get) => ({
-  section: 'Machines',
+  section: fromUrl() ?? 'Machines',
   theme: 'dark',
-  go: (section) => set({ section }),
+  go: (section) => {
+    set({ section });
+    if (typeof window !== 'undefined' && sectionOf(window.location.hash) !== section)
+      window.history.pushState(null, '', `#/${section}`);
+  },
   toggleTheme: () => set({ theme: get().theme === 'dark' ? 'light' : 'dark' }),
 }));
+
+// Back and forward move between sections as they do between pages.
+if (typeof window !== 'undefined')
+  window.addEventListener('popstate', () => {
+    const s = fromUrl();
+    if (s) useNav.setState({ section: s });
+  });

@@ -3,7 +3,7 @@ import { api } from '../../api/client';
 import { EmptyState } from '../../components/EmptyState';
 import { RISKS, STEP_AREAS, type ParamDef, type ParamValue, type StepDef } from '../../../../shared/steps';
 import { formatIssue } from '../../../../shared/steps';
-import { draftToYaml, recipeToDraft, useSteps } from './store';
+import { draftToYaml, recipeToDraft, runRecipeNext, useSteps } from './store';
 import { TableHead } from '../../components/TableHead';
 import { InlineMarkdown } from '../../components/Markdown';
 import { BENCH_TOOLS } from '../../../../shared/bench';
@@ -130,12 +130,22 @@ function ParamInput({
 }
 
 function RecipeBuilder() {
-  const { steps, recipes, draft, draftIssues, setDraft, moveStep, removeStep, setParam, validate } =
-    useSteps();
+  const {
+    steps,
+    recipes,
+    draft,
+    draftIssues,
+    draftChecked,
+    setDraft,
+    moveStep,
+    removeStep,
+    setParam,
+    validate,
+  } = useSteps();
   const byId = useMemo(() => new Map(steps.map((s) => [s.id, s])), [steps]);
   const [exc, setExc] = useState({ id: '', step: '', reason: '', tests: '' });
   return (
-    <div className="panel" data-testid="recipe-builder">
+    <div className="panel" data-testid="recipe-builder" id="recipe-builder">
       <h3>Recipe builder</h3>
       <div className="form-row">
         <label>
@@ -204,7 +214,7 @@ function RecipeBuilder() {
         ))}
       </div>
       {draft.steps.length === 0 ? (
-        <p className="muted">Add steps from the library with “Add to recipe”.</p>
+        <p className="muted">Add steps from the library with its “+ Add” buttons.</p>
       ) : (
         <ol className="draft-steps" data-testid="draft-steps">
           {draft.steps.map((s, i) => {
@@ -318,9 +328,19 @@ function RecipeBuilder() {
           className="primary"
           onClick={() => void validate(api(), true)}
           disabled={draft.steps.length === 0}
+          title="Saved in your data folder ($HLAB_HOME/recipes), never in the app's own files"
         >
-          Save to labs/recipes
+          Save to my recipes
         </button>
+        {draftChecked === 'valid' && (
+          <span className="pass" role="status" data-testid="draft-valid">
+            ✓ Valid: {draft.steps.length} {draft.steps.length === 1 ? 'step' : 'steps'}, every parameter
+            accepted
+          </span>
+        )}
+        {recipes.some((r) => r.id === draft.id) && (
+          <button onClick={() => runRecipeNext(draft.id)}>Run on a machine…</button>
+        )}
       </div>
       {draftIssues.length > 0 && (
         <ul className="issues" role="alert">
@@ -337,8 +357,28 @@ function RecipeBuilder() {
   );
 }
 
+/** Always in view at the bottom of the library: what the recipe holds, and a way to it. */
+function RecipeTray() {
+  const { draft } = useSteps();
+  const last = draft.steps.at(-1);
+  return (
+    <div className="recipe-tray" data-testid="recipe-tray" role="status">
+      <strong>
+        Recipe {draft.id} ({draft.steps.length})
+      </strong>
+      {last && <span className="muted">last added: {last.step}</span>}
+      <button
+        className="link"
+        onClick={() => document.getElementById('recipe-builder')?.scrollIntoView({ behavior: 'smooth' })}
+      >
+        Edit recipe ▾
+      </button>
+    </div>
+  );
+}
+
 export function StepsSection() {
-  const { steps, issues, loaded, load, addStep } = useSteps();
+  const { steps, issues, loaded, load, addStep, draft } = useSteps();
   const [area, setArea] = useState('');
   const [risk, setRisk] = useState('');
   const [selected, setSelected] = useState<string | undefined>();
@@ -404,7 +444,7 @@ export function StepsSection() {
                 </td>
                 <td>
                   <button aria-label={`Add ${s.id} to recipe`} onClick={() => addStep(s)}>
-                    + Add
+                    {draft.steps.some((d) => d.step === s.id) ? '✓ Added' : '+ Add'}
                   </button>
                 </td>
               </tr>
@@ -417,6 +457,7 @@ export function StepsSection() {
           <EmptyState title="Pick a step">Its script, checks and benchmark ids show here.</EmptyState>
         )}
       </div>
+      <RecipeTray />
       <RecipeBuilder />
     </section>
   );

@@ -3,6 +3,14 @@ import { create } from 'zustand';
 import type { ApiClient } from '../../../../shared/rpc';
 import type { LabIssue, ParamValue, RecipeDef, StepDef } from '../../../../shared/steps';
 import { useToasts } from '../toasts/store';
+import { useNav } from '../navigation';
+import { useRuns } from '../runs/store';
+
+/** Opens Runs with this recipe picked: the next thing after saving one. */
+export function runRecipeNext(id: string): void {
+  useRuns.getState().pick({ recipe: id });
+  useNav.getState().go('Runs');
+}
 
 export interface DraftStep {
   step: string;
@@ -36,6 +44,8 @@ interface StepsStore {
   loaded: boolean;
   draft: Draft;
   draftIssues: LabIssue[];
+  /** The last Validate or Save of the draft as it is now; undefined once it changes. */
+  draftChecked?: 'valid' | 'invalid';
   load(api: ApiClient): Promise<void>;
   setDraft(d: Partial<Draft>): void;
   addStep(step: StepDef): void;
@@ -108,26 +118,34 @@ export const useSteps = create<StepsStore>((set, get) => ({
     if (!r.ok) return useToasts.getState().error(r.error);
     set({ ...r.value, loaded: true });
   },
-  setDraft: (d) => set({ draft: { ...get().draft, ...d }, draftIssues: [] }),
+  setDraft: (d) => set({ draft: { ...get().draft, ...d }, draftIssues: [], draftChecked: undefined }),
   addStep(step) {
     const d = get().draft;
-    set({ draft: { ...d, steps: [...d.steps, { step: step.id, params: {} }] }, draftIssues: [] });
+    set({
+      draft: { ...d, steps: [...d.steps, { step: step.id, params: {} }] },
+      draftIssues: [],
+      draftChecked: undefined,
+    });
   },
   moveStep(i, by) {
     const steps = [...get().draft.steps];
     const j = i + by;
     if (j < 0 || j >= steps.length) return;
     [steps[i], steps[j]] = [steps[j] as DraftStep, steps[i] as DraftStep];
-    set({ draft: { ...get().draft, steps }, draftIssues: [] });
+    set({ draft: { ...get().draft, steps }, draftIssues: [], draftChecked: undefined });
   },
   removeStep(i) {
-    set({ draft: { ...get().draft, steps: get().draft.steps.filter((_, k) => k !== i) }, draftIssues: [] });
+    set({
+      draft: { ...get().draft, steps: get().draft.steps.filter((_, k) => k !== i) },
+      draftIssues: [],
+      draftChecked: undefined,
+    });
   },
   setParam(i, key, value) {
     const steps = get().draft.steps.map((s, k) =>
       k === i ? { ...s, params: { ...s.params, [key]: value } } : s,
     );
-    set({ draft: { ...get().draft, steps }, draftIssues: [] });
+    set({ draft: { ...get().draft, steps }, draftIssues: [], draftChecked: undefined });
   },
   async validate(api, save) {
     const r = await api.call('recipes.save', { yaml: draftToYaml(get().draft), save });
@@ -135,9 +153,14 @@ export const useSteps = create<StepsStore>((set, get) => ({
       useToasts.getState().error(r.error);
       return false;
     }
-    set({ draftIssues: r.value.issues });
+    set({ draftIssues: r.value.issues, draftChecked: r.value.issues.length === 0 ? 'valid' : 'invalid' });
     if (save && r.value.file) {
-      useToasts.getState().push({ kind: 'info', text: `Saved ${r.value.file}` });
+      const id = get().draft.id;
+      useToasts.getState().push({
+        kind: 'info',
+        text: `Saved ${r.value.file}`,
+        action: { label: 'Run it', run: () => runRecipeNext(id) },
+      });
       await get().load(api);
     }
     return r.value.issues.length === 0;
