@@ -15,6 +15,8 @@ test('a trainee starts ssh-lockdown, solves in the terminal, locks out, resets',
     await page.getByRole('button', { name: 'Workshops', exact: true }).click();
     await page.getByLabel('Trainee name').fill('Chris');
     await page.getByRole('button', { name: 'Start ssh-lockdown' }).click();
+    // The start shows its progress in the card that was pressed, with a ticking time.
+    await expect(page.getByTestId('starting-ssh-lockdown').getByTestId('elapsed')).toBeVisible();
     await expect(
       page.getByRole('heading', { level: 2, name: 'Lock SSH down without locking yourself out' }),
     ).toBeVisible({

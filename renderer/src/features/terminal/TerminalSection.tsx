@@ -20,24 +20,24 @@ export function TerminalSection() {
   return (
     <section aria-labelledby="Terminal-h" className="terminal-section">
       <h2 id="Terminal-h">Terminal</h2>
-      <div className="toolbar">
-        <label>
-          Machine{' '}
-          <select value={machine} onChange={(e) => setPicked(e.target.value)} aria-label="Machine">
-            {running.map((m) => (
-              <option key={m.name} value={m.name}>
-                {m.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <button disabled={!machine} onClick={() => open(machine)}>
-          Open terminal
-        </button>
-      </div>
-      {running.length === 0 && tabs.length === 0 && (
+      {running.length > 0 ? (
+        <div className="toolbar">
+          <label>
+            Machine{' '}
+            <select value={machine} onChange={(e) => setPicked(e.target.value)} aria-label="Machine">
+              {running.map((m) => (
+                <option key={m.name} value={m.name}>
+                  {m.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <button onClick={() => open(machine)}>Open terminal</button>
+        </div>
+      ) : (
         <EmptyState title="No running machine">
-          Start a machine under Machines, then open a terminal to it here.
+          A terminal needs a running machine: start or create one under Machines (its row has “Open
+          terminal”).
         </EmptyState>
       )}
       {tabs.length > 0 && (

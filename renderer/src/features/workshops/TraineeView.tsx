@@ -55,7 +55,7 @@ export function TraineeView() {
       <ChallengeList status={status} />
       {busy && (
         <div className="toolbar">
-          <ProgressBar progress={busy.progress} label={busy.label} />
+          <ProgressBar progress={busy.progress} label={busy.label} startedAt={busy.startedAt} />
           <button onClick={busy.cancel}>Cancel</button>
         </div>
       )}

@@ -38,9 +38,9 @@ export function WorkshopsSection() {
   return (
     <section aria-labelledby="Workshops-h">
       <h2 id="Workshops-h">Workshops</h2>
-      {busy && (
+      {busy && !busy.label.startsWith('Starting ') && (
         <div className="toolbar">
-          <ProgressBar progress={busy.progress} label={busy.label} />
+          <ProgressBar progress={busy.progress} label={busy.label} startedAt={busy.startedAt} />
           <button onClick={busy.cancel}>Cancel</button>
         </div>
       )}
@@ -138,12 +138,20 @@ export function WorkshopsSection() {
             <p className="muted">
               {w.audience} · {w.durationMinutes} min · {w.challenges.length} challenges · {w.base}
             </p>
-            <button
-              disabled={Boolean(busy) || sessions.some((s) => s.workshop === w.id)}
-              onClick={() => void start(w.id)}
-            >
-              Start {w.id}
-            </button>
+            {busy?.label === `Starting ${w.id}` ? (
+              // Progress where the user pressed, not at the top of a page scrolled out of view.
+              <div className="toolbar" data-testid={`starting-${w.id}`}>
+                <ProgressBar progress={busy.progress} label={busy.label} startedAt={busy.startedAt} />
+                <button onClick={busy.cancel}>Cancel</button>
+              </div>
+            ) : (
+              <button
+                disabled={Boolean(busy) || sessions.some((s) => s.workshop === w.id)}
+                onClick={() => void start(w.id)}
+              >
+                Start {w.id}
+              </button>
+            )}
           </article>
         ))}
       </div>

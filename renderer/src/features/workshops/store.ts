@@ -16,6 +16,7 @@ interface Busy {
   label: string;
   progress?: Progress;
   cancel: () => void;
+  startedAt: number;
 }
 
 interface WorkshopsStore {
@@ -63,7 +64,7 @@ export const useWorkshops = create<WorkshopsStore>((set, get) => ({
   },
   async call(api, label, method, params) {
     const controller = new AbortController();
-    set({ busy: { label, cancel: () => controller.abort() } });
+    set({ busy: { label, cancel: () => controller.abort(), startedAt: Date.now() } });
     const r = await api.call(method, params, {
       signal: controller.signal,
       onProgress: (progress) => {
