@@ -2,6 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { MethodName, ReqOf, ResOf } from '../../../shared/api.js';
 import type { Paint } from './colour.js';
+import type { ApiClient } from '../../../shared/rpc.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 export type Values = Record<string, string | boolean | undefined>;
@@ -41,6 +42,15 @@ export type Call = <M extends MethodName>(
   params: ReqOf<M>,
 ) => Promise<ResOf<M>>;
 export type Print = (ctx: CommandContext, value: unknown, human: () => string) => number;
+
+/** What every command file is given: the call and print helpers, a run follower, the client. */
+export interface CliKit {
+  call: Call;
+  print: Print;
+  /** Prints a run's journal events as they come; returns the unsubscribe. */
+  followRun(ctx: CommandContext): () => void;
+  client: ApiClient;
+}
 
 const GLOBAL: OptionSpec = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } };
 
