@@ -1,5 +1,6 @@
 /** Host-side probes the engine runs besides a step's own checks: can we still get in, and is sudo alive? */
 import ssh2 from 'ssh2';
+import type { HlabError } from '../../shared/errors.js';
 import type { Probe } from '../../shared/steps.js';
 import { SshExecutor } from '../ssh/executor.js';
 import type { KnownHosts } from '../ssh/known-hosts.js';
@@ -46,6 +47,26 @@ async function authMethods(t: SshTarget, knownHosts: KnownHosts): Promise<string
   });
 }
 
+/**
+ * Why a fresh login failed, in the words a person needs (ux review I-9): not "read ECONNRESET" but
+ * what it means for a hardening step. The raw error follows in brackets.
+ */
+export function loginFailure(err: unknown): string {
+  const e = err as Partial<HlabError> & Error;
+  const raw = e.message.replace(/\.$/, '');
+  if (e.code === 'ssh-auth') return `sshd refused the fresh key login: the change locks users out (${raw})`;
+  if (e.code === 'ssh-refused' || e.code === 'ssh-timeout' || e.code === 'host-unreachable')
+    return `sshd did not let a fresh login through: the change locks users out or stopped sshd (${raw})`;
+  return raw;
+}
+
+/** What a probe of the one shared login says when that login failed. */
+const failedFor = (probe: Probe, err: unknown): ProbeResult => ({
+  pass: false,
+  output:
+    probe === 'fresh-ssh-login' ? loginFailure(err) : `no fresh login to check it with: ${loginFailure(err)}`,
+});
+
 export async function runProbe(probe: Probe, env: ProbeEnv): Promise<ProbeResult> {
   const fresh = new SshExecutor(env.target, env.knownHosts);
   try {
@@ -80,7 +101,9 @@ export async function runProbe(probe: Probe, env: ProbeEnv): Promise<ProbeResult
       }
     }
   } catch (err) {
-    return { pass: false, output: (err as Error).message };
+    return probe === 'fresh-ssh-login'
+      ? failedFor(probe, err)
+      : { pass: false, output: (err as Error).message };
   } finally {
     fresh.reset();
   }
@@ -123,7 +146,7 @@ export async function runConnectionProbes(
     };
     return probes.map((p) => [p, results[p] ?? { pass: false, output: `${p} is not a connection probe` }]);
   } catch (err) {
-    return probes.map((p) => [p, { pass: false, output: (err as Error).message }]);
+    return probes.map((p) => [p, failedFor(p, err)]);
   } finally {
     fresh.reset();
   }

@@ -17,6 +17,7 @@ import {
 } from '../../shared/steps.js';
 import type { EngineContext } from './context.js';
 import { SshExecutor } from '../ssh/executor.js';
+import type { SshTarget } from '../ssh/session.js';
 import { renderScript } from '../steps/render.js';
 import { Journal, readEvents, summarize } from './journal.js';
 import { FAILED_UNITS, runConnectionProbes, runProbe, type ProbeEnv } from './probes.js';
@@ -72,7 +73,54 @@ function stopIfCancelled(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new HlabError('cancelled', 'The run was cancelled.');
 }
 
+/** One run as it goes: where it journals, how it reaches the machine, and what it has left behind. */
+interface Run {
+  o: RunOptions;
+  runId: string;
+  journal: Journal;
+  byId: Map<string, StepDef>;
+  emit: (e: RunEvent) => void;
+  ex: SshExecutor;
+  target: () => Promise<SshTarget>;
+  logins: RunEvents;
+  /** Snapshots taken before steps: the newest is kept for recovery until the run ends. */
+  taken: string[];
+  status: 'validated' | 'failed' | 'cancelled' | 'error';
+  message?: string;
+}
+
+type Validated = Array<{ index: number; step: StepDef; params: Record<string, ParamValue> }>;
+
+/**
+ * A recipe's run: facts and benches before, each step's lifecycle, the final reboot's persistence
+ * check, facts and benches after; every event journaled before anyone hears of it.
+ */
 export async function runRecipe(o: RunOptions): Promise<RunSummary> {
+  const run = await startRun(o);
+  try {
+    await recordFacts(run, 'before');
+    await benchPhase(run, 'before');
+    stopIfCancelled(o.signal);
+    await run.logins.start(run.ex, await run.target());
+    const validated = await runSteps(run);
+    if (o.recipe.finalReboot && validated.length && !o.signal?.aborted)
+      await checkPersistence(run, validated);
+    if (!o.signal?.aborted) {
+      await recordFacts(run, 'after');
+      await benchPhase(run, 'after');
+      await run.logins.collect(run.ex, o.signal);
+    }
+  } catch (err) {
+    run.status = (err as HlabError).code === 'cancelled' ? 'cancelled' : 'error';
+    run.message = (err as Error).message;
+  } finally {
+    run.ex.reset();
+  }
+  return finishRun(run);
+}
+
+/** Refuses a machine that is not running; otherwise opens the journal with run-started. */
+async function startRun(o: RunOptions): Promise<Run> {
   const { ctx, recipe, machine } = o;
   const info = await ctx.machines.get(machine);
   if (info.state !== 'running') {
@@ -91,13 +139,18 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
     o.onEvent?.(stamped, runId);
   };
   const target = () => ctx.machines.targetOf(machine);
-  const ex = new SshExecutor(target, ctx.knownHosts);
-  const logins = new RunEvents(machine, path.join(ctx.paths.runs, runId), emit);
-  const snapTag = runId.slice(-6);
-  const taken: string[] = [];
-  let status: 'validated' | 'failed' | 'cancelled' | 'error' = 'validated';
-  let message: string | undefined;
-
+  const run: Run = {
+    o,
+    runId,
+    journal,
+    byId,
+    emit,
+    ex: new SshExecutor(target, ctx.knownHosts),
+    target,
+    logins: new RunEvents(machine, path.join(ctx.paths.runs, runId), emit),
+    taken: [],
+    status: 'validated',
+  };
   emit({
     type: 'run-started',
     runId,
@@ -108,149 +161,155 @@ export async function runRecipe(o: RunOptions): Promise<RunSummary> {
     pid: process.pid,
     exceptions: recipe.exceptions,
   });
-  try {
-    const benchParams = Object.fromEntries(recipe.steps.map((rs) => [rs.step, rs.params]));
-    const benchSteps = recipe.steps.flatMap((rs) => byId.get(rs.step) ?? []);
-    // Lynis runs the tests the recipe's steps declare: a full run takes over 10 min under TCG.
-    const lynisIds = [...new Set(benchSteps.flatMap((st) => st.benchmarks.lynis))];
-    const bench = async (phase: 'before' | 'after') => {
-      for (const tool of recipe.bench) {
-        if (o.signal?.aborted) return;
-        try {
-          const copy = tool === 'docker-bench' ? ctx.dockerBench?.() : undefined;
-          const r = await runBench(ex, machine, tool, {
-            ...(tool === 'lynis' && lynisIds.length ? { tests: lynisIds } : {}),
-            ...(ctx.ssgContent ? { ssgContent: ctx.ssgContent } : {}),
-            ...(ctx.changelogCache ? { changelogCache: ctx.changelogCache } : {}),
-            ...(copy ? { dockerBench: copy } : {}),
-            library: benchSteps,
-            params: benchParams,
-            signal: o.signal,
-          });
-          const file = saveBench(path.join(ctx.paths.runs, runId), `bench-${phase}-${tool}`, r);
-          emit({
-            type: 'bench-finished',
-            phase,
-            tool,
-            score: r.score,
-            max: r.max,
-            ...(r.lowerIsBetter && r.unit ? { unit: r.unit } : {}),
-            file: path.basename(file),
-          });
-        } catch (err) {
-          // A cancel is not a bench failure: the run stops here, before any step begins.
-          stopIfCancelled(o.signal);
-          emit({ type: 'bench-failed', phase, tool, message: (err as Error).message });
-        }
-      }
-    };
-    const facts = async (phase: 'before' | 'after') => {
-      const f = await ctx.machines.facts(machine);
-      const kernel = (await ex.exec('uname -r')).stdout.trim();
-      emit({
-        type: 'facts',
+  return run;
+}
+
+/** The recipe's benches on the machine as it is now; a tool that fails is journaled, not fatal. */
+async function benchPhase(run: Run, phase: 'before' | 'after'): Promise<void> {
+  const { ctx, recipe, machine } = run.o;
+  const benchParams = Object.fromEntries(recipe.steps.map((rs) => [rs.step, rs.params]));
+  const benchSteps = recipe.steps.flatMap((rs) => run.byId.get(rs.step) ?? []);
+  // Lynis runs the tests the recipe's steps declare: a full run takes over 10 min under TCG.
+  const lynisIds = [...new Set(benchSteps.flatMap((st) => st.benchmarks.lynis))];
+  for (const tool of recipe.bench) {
+    if (run.o.signal?.aborted) return;
+    try {
+      const copy = tool === 'docker-bench' ? ctx.dockerBench?.() : undefined;
+      const r = await runBench(run.ex, machine, tool, {
+        ...(tool === 'lynis' && lynisIds.length ? { tests: lynisIds } : {}),
+        ...(ctx.ssgContent ? { ssgContent: ctx.ssgContent } : {}),
+        ...(ctx.changelogCache ? { changelogCache: ctx.changelogCache } : {}),
+        ...(copy ? { dockerBench: copy } : {}),
+        library: benchSteps,
+        params: benchParams,
+        signal: run.o.signal,
+      });
+      const file = saveBench(path.join(ctx.paths.runs, run.runId), `bench-${phase}-${tool}`, r);
+      run.emit({
+        type: 'bench-finished',
         phase,
-        kernel,
-        provider: f.provider,
-        image: f.image,
-        imageSha256: f.imageSha256,
-        ...(f.host ? { host: f.host } : {}),
+        tool,
+        score: r.score,
+        max: r.max,
+        ...(r.lowerIsBetter && r.unit ? { unit: r.unit } : {}),
+        file: path.basename(file),
       });
-    };
-    await facts('before');
-    await bench('before');
-    stopIfCancelled(o.signal);
-    await logins.start(ex, await target());
-    const failedBefore = (await ex.exec(FAILED_UNITS)).stdout.split('\n').filter(Boolean);
-    const probeEnv: ProbeEnv = { target, knownHosts: ctx.knownHosts, failedBefore };
-    let stop = false;
-    const validated: Array<{ index: number; step: StepDef; params: Record<string, ParamValue> }> = [];
-    for (const [index, rs] of recipe.steps.entries()) {
-      stopIfCancelled(o.signal);
-      const step = byId.get(rs.step);
-      if (!step) throw new HlabError('bad-request', `Recipe ${recipe.file} uses unknown step "${rs.step}".`);
-      if (stop) {
-        emit({
-          type: 'step-finished',
-          index,
-          outcome: 'skipped',
-          reason: 'an earlier step failed (onFailure: stop)',
-          durationMs: 0,
-        });
-        continue;
-      }
-      const outcome = await runStep({
-        ...o,
-        ex,
-        emit,
-        index,
-        step,
-        params: rs.params,
-        probeEnv,
-        snapshot: `hlab-${snapTag}-${index}`,
-        // Before a rollback rewinds the guest's disk, and its journal with it.
-        verified: () => logins.collect(ex, o.signal),
-      });
-      taken.push(`hlab-${snapTag}-${index}`);
-      if (outcome === 'cancelled') {
-        status = 'cancelled';
-        break;
-      }
-      if (outcome === 'rolled-back') {
-        status = 'failed';
-        stop = recipe.onFailure === 'stop';
-      }
-      if (outcome === 'validated') validated.push({ index, step, params: rs.params });
-      // Only the newest before-snapshot matters for recovery; older ones just eat disk.
-      while (taken.length > 1)
-        await ctx.machines
-          .owner(machine)
-          .snapshots.remove(machine, taken.shift() as string)
-          .catch(() => undefined);
+    } catch (err) {
+      // A cancel is not a bench failure: the run stops here, before any step begins.
+      stopIfCancelled(run.o.signal);
+      run.emit({ type: 'bench-failed', phase, tool, message: (err as Error).message });
     }
-    if (recipe.finalReboot && validated.length && !o.signal?.aborted) {
-      await logins.collect(ex, o.signal);
-      await rebootRecorded(ctx, machine, ex, emit, o.signal);
-      let lost = 0;
-      for (const v of validated) {
-        for (const check of v.step.verify.filter((c) => c.run)) {
-          const res = await runCheck(ex, renderScript(check.run as string, v.params), o.signal);
-          emit({
-            type: 'persist-check',
-            index: v.index,
-            name: check.name,
-            pass: res.pass,
-            output: res.output,
-          });
-          if (!res.pass) lost += 1;
-        }
-      }
-      if (lost) {
-        status = 'failed';
-        message = `${lost} check(s) no longer hold after the final reboot: the change did not persist`;
-      }
-    }
-    if (!o.signal?.aborted) {
-      await facts('after');
-      await bench('after');
-      await logins.collect(ex, o.signal);
-    }
-  } catch (err) {
-    status = (err as HlabError).code === 'cancelled' ? 'cancelled' : 'error';
-    message = (err as Error).message;
-  } finally {
-    ex.reset();
   }
-  if (status !== 'error') {
-    for (const s of taken)
+}
+
+/** Which machine, image and kernel the run saw: evidence needs them before and after. */
+async function recordFacts(run: Run, phase: 'before' | 'after'): Promise<void> {
+  const f = await run.o.ctx.machines.facts(run.o.machine);
+  const kernel = (await run.ex.exec('uname -r')).stdout.trim();
+  run.emit({
+    type: 'facts',
+    phase,
+    kernel,
+    provider: f.provider,
+    image: f.image,
+    imageSha256: f.imageSha256,
+    ...(f.host ? { host: f.host } : {}),
+  });
+}
+
+/** Each step in order (skipped after a rollback under onFailure: stop); returns the validated ones. */
+async function runSteps(run: Run): Promise<Validated> {
+  const { o } = run;
+  const { ctx, recipe, machine } = o;
+  const failedBefore = (await run.ex.exec(FAILED_UNITS)).stdout.split('\n').filter(Boolean);
+  const probeEnv: ProbeEnv = { target: run.target, knownHosts: ctx.knownHosts, failedBefore };
+  const snapTag = run.runId.slice(-6);
+  let stop = false;
+  const validated: Validated = [];
+  for (const [index, rs] of recipe.steps.entries()) {
+    stopIfCancelled(o.signal);
+    const step = run.byId.get(rs.step);
+    if (!step) throw new HlabError('bad-request', `Recipe ${recipe.file} uses unknown step "${rs.step}".`);
+    if (stop) {
+      run.emit({
+        type: 'step-finished',
+        index,
+        outcome: 'skipped',
+        reason: 'an earlier step failed (onFailure: stop)',
+        durationMs: 0,
+      });
+      continue;
+    }
+    const outcome = await runStep({
+      ...o,
+      ex: run.ex,
+      emit: run.emit,
+      index,
+      step,
+      params: rs.params,
+      probeEnv,
+      snapshot: `hlab-${snapTag}-${index}`,
+      // Before a rollback rewinds the guest's disk, and its journal with it.
+      verified: () => run.logins.collect(run.ex, o.signal),
+    });
+    run.taken.push(`hlab-${snapTag}-${index}`);
+    if (outcome === 'cancelled') {
+      run.status = 'cancelled';
+      break;
+    }
+    if (outcome === 'rolled-back') {
+      run.status = 'failed';
+      stop = recipe.onFailure === 'stop';
+    }
+    if (outcome === 'validated') validated.push({ index, step, params: rs.params });
+    // Only the newest before-snapshot matters for recovery; older ones just eat disk.
+    while (run.taken.length > 1)
+      await ctx.machines
+        .owner(machine)
+        .snapshots.remove(machine, run.taken.shift() as string)
+        .catch(() => undefined);
+  }
+  return validated;
+}
+
+/** The final reboot: does every validated step's own check still hold after it? */
+async function checkPersistence(run: Run, validated: Validated): Promise<void> {
+  const { o } = run;
+  await run.logins.collect(run.ex, o.signal);
+  await rebootRecorded(o.ctx, o.machine, run.ex, run.emit, o.signal);
+  let lost = 0;
+  for (const v of validated) {
+    for (const check of v.step.verify.filter((c) => c.run)) {
+      const res = await runCheck(run.ex, renderScript(check.run as string, v.params), o.signal);
+      run.emit({
+        type: 'persist-check',
+        index: v.index,
+        name: check.name,
+        pass: res.pass,
+        output: res.output,
+      });
+      if (!res.pass) lost += 1;
+    }
+  }
+  if (lost) {
+    run.status = 'failed';
+    run.message = `${lost} check(s) no longer hold after the final reboot: the change did not persist`;
+  }
+}
+
+/** Drops the run's snapshots (kept after an error, for recovery), closes the journal, summarizes. */
+async function finishRun(run: Run): Promise<RunSummary> {
+  const { ctx, machine } = run.o;
+  if (run.status !== 'error') {
+    for (const s of run.taken)
       await ctx.machines
         .owner(machine)
         .snapshots.remove(machine, s)
         .catch(() => undefined);
   }
-  emit({ type: 'run-finished', status, ...(message ? { message } : {}) });
-  journal.close();
-  return summarize(runId, readEvents(ctx.paths.runs, runId));
+  run.emit({ type: 'run-finished', status: run.status, ...(run.message ? { message: run.message } : {}) });
+  run.journal.close();
+  return summarize(run.runId, readEvents(ctx.paths.runs, run.runId));
 }
 
 /** Shell exit codes above 128 are a signal: 141 with no output is a pipe reader that quit early. */
@@ -311,13 +370,45 @@ interface StepRun extends RunOptions {
   verified: () => Promise<void>;
 }
 
+/**
+ * One step's lifecycle: announce it, take its snapshot, apply, reboot if it asks, verify, prove
+ * health; then either validated, or rolled back to the snapshot (after a quick revert through a
+ * surviving session for lockout-risk steps).
+ */
 async function runStep(s: StepRun): Promise<'validated' | 'rolled-back' | 'cancelled'> {
-  const { ctx, machine, ex, emit, index, step } = s;
   const started = Date.now();
+  announceStep(s);
+  s.ex.reset();
+  await s.ctx.machines.owner(s.machine).snapshots.take(s.machine, s.snapshot);
+  s.emit({ type: 'snapshot-taken', index: s.index, snapshot: s.snapshot });
+
+  // Lockout-risk steps: an already-open session survives an sshd change and can revert it.
+  const guard = s.step.risk === 'lockout' ? new SshExecutor(s.probeEnv.target, s.ctx.knownHosts) : undefined;
+  const failure = await applyAndVerify(s, guard);
+  if (!s.signal?.aborted) await s.verified();
+  if (!failure) {
+    guard?.reset();
+    s.emit({ type: 'step-finished', index: s.index, outcome: 'validated', durationMs: Date.now() - started });
+    return 'validated';
+  }
+  await rollBack(s, guard, failure);
+  s.emit({
+    type: 'step-finished',
+    index: s.index,
+    outcome: 'rolled-back',
+    reason: failure,
+    durationMs: Date.now() - started,
+  });
+  return failure === 'cancelled' ? 'cancelled' : 'rolled-back';
+}
+
+/** The step as it will run, journaled before anything happens: script, checks, standards. */
+function announceStep(s: StepRun): void {
+  const { step } = s;
   const verdicts = standardVerdicts(step, s.params);
-  emit({
+  s.emit({
     type: 'step-started',
-    index,
+    index: s.index,
     step: step.id,
     params: s.params,
     title: step.title,
@@ -335,92 +426,106 @@ async function runStep(s: StepRun): Promise<'validated' | 'rolled-back' | 'cance
     },
     ...(verdicts.length ? { standards: verdicts } : {}),
   });
-  ex.reset();
-  await ctx.machines.owner(machine).snapshots.take(machine, s.snapshot);
-  emit({ type: 'snapshot-taken', index, snapshot: s.snapshot });
+}
 
-  // Lockout-risk steps: an already-open session survives an sshd change and can revert it.
-  const guard = step.risk === 'lockout' ? new SshExecutor(s.probeEnv.target, ctx.knownHosts) : undefined;
-  let failure: string | undefined;
+/** Apply, reboot, verify, health: the first failure in words, or undefined when all held. */
+async function applyAndVerify(s: StepRun, guard: SshExecutor | undefined): Promise<string | undefined> {
   try {
     await guard?.exec('true');
-    const script = renderScript(step.apply, s.params);
-    const t = Date.now();
-    const journaled = journalBudget(STEP_OUTPUT_JOURNAL_BYTES, (stream, text) =>
-      emit({ type: 'apply-output', index, stream, text }),
-    );
-    const r = await ex.runScript(script, {
-      timeoutMs: APPLY_TIMEOUT_MS,
-      signal: s.signal,
-      onStdout: (text) => journaled('stdout', text),
-      onStderr: (text) => journaled('stderr', text),
-    });
-    emit({
-      type: 'apply-finished',
-      index,
-      exitCode: r.exitCode,
-      scriptSha256: createHash('sha256').update(script).digest('hex'),
-      durationMs: Date.now() - t,
-    });
-    if (r.exitCode !== 0) failure = applyFailure(r.exitCode, r.stderr);
-
-    if (!failure && step.reboot) {
-      guard?.reset();
-      try {
-        await rebootRecorded(ctx, machine, ex, emit, s.signal, index);
-      } catch (err) {
-        if (s.signal?.aborted) throw err;
-        const e = err as HlabError;
-        const tail = typeof e.details?.serialTail === 'string' ? `\n${e.details.serialTail}` : '';
-        failure = `machine did not come back after the reboot: ${e.message}${tail}`;
-      }
-    }
-
-    if (!failure) {
-      for (const check of step.verify) {
-        const res = check.run
-          ? await runCheck(ex, renderScript(check.run, s.params), s.signal)
-          : await runProbe(check.probe as Probe, s.probeEnv);
-        emit({
-          type: 'check',
-          index,
-          name: check.name,
-          kind: check.run ? 'run' : 'probe',
-          pass: res.pass,
-          output: res.output,
-        });
-        if (!res.pass)
-          failure ??= `check "${check.name}" failed: ${res.output.split('\n').slice(-3).join(' | ')}`;
-      }
-      // A step that already failed is rolled back anyway: proving its health would only delay that.
-      const health = failure ? [] : HEALTH.filter((p) => !step.verify.some((c) => c.probe === p));
-      for (const [probe, res] of health.length ? await runConnectionProbes(health, s.probeEnv) : []) {
-        emit({
-          type: 'check',
-          index,
-          name: `health: ${probe}`,
-          kind: 'probe',
-          pass: res.pass,
-          output: res.output,
-        });
-        if (!res.pass) failure ??= `health probe ${probe} failed: ${res.output}`;
-      }
-    }
+    const failure = (await applyScript(s)) ?? (await rebootIfAsked(s, guard));
+    if (failure) return failure;
+    const checked = await runVerifyChecks(s);
+    // A step that already failed is rolled back anyway: proving its health would only delay that.
+    return checked ?? (await proveHealth(s));
   } catch (err) {
-    failure =
-      (err as HlabError).code === 'cancelled' || s.signal?.aborted ? 'cancelled' : (err as Error).message;
+    return (err as HlabError).code === 'cancelled' || s.signal?.aborted
+      ? 'cancelled'
+      : (err as Error).message;
   }
+}
 
-  if (!s.signal?.aborted) await s.verified();
-  if (!failure) {
-    guard?.reset();
-    emit({ type: 'step-finished', index, outcome: 'validated', durationMs: Date.now() - started });
-    return 'validated';
+async function applyScript(s: StepRun): Promise<string | undefined> {
+  const script = renderScript(s.step.apply, s.params);
+  const t = Date.now();
+  const journaled = journalBudget(STEP_OUTPUT_JOURNAL_BYTES, (stream, text) =>
+    s.emit({ type: 'apply-output', index: s.index, stream, text }),
+  );
+  const r = await s.ex.runScript(script, {
+    timeoutMs: APPLY_TIMEOUT_MS,
+    signal: s.signal,
+    onStdout: (text) => journaled('stdout', text),
+    onStderr: (text) => journaled('stderr', text),
+  });
+  s.emit({
+    type: 'apply-finished',
+    index: s.index,
+    exitCode: r.exitCode,
+    scriptSha256: createHash('sha256').update(script).digest('hex'),
+    durationMs: Date.now() - t,
+  });
+  return r.exitCode !== 0 ? applyFailure(r.exitCode, r.stderr) : undefined;
+}
+
+async function rebootIfAsked(s: StepRun, guard: SshExecutor | undefined): Promise<string | undefined> {
+  if (!s.step.reboot) return undefined;
+  guard?.reset();
+  try {
+    await rebootRecorded(s.ctx, s.machine, s.ex, s.emit, s.signal, s.index);
+    return undefined;
+  } catch (err) {
+    if (s.signal?.aborted) throw err;
+    const e = err as HlabError;
+    const tail = typeof e.details?.serialTail === 'string' ? `\n${e.details.serialTail}` : '';
+    return `machine did not come back after the reboot: ${e.message}${tail}`;
   }
+}
 
-  // Roll back: a quick revert through the surviving session first (lockouts), then the snapshot,
-  // which is what guarantees the pre-step state.
-  emit({ type: 'rollback-started', index, reason: failure, snapshot: s.snapshot });
+/** Every verify check runs and is journaled; the first that failed is the step's failure. */
+async function runVerifyChecks(s: StepRun): Promise<string | undefined> {
+  let failure: string | undefined;
+  for (const check of s.step.verify) {
+    const res = check.run
+      ? await runCheck(s.ex, renderScript(check.run, s.params), s.signal)
+      : await runProbe(check.probe as Probe, s.probeEnv);
+    s.emit({
+      type: 'check',
+      index: s.index,
+      name: check.name,
+      kind: check.run ? 'run' : 'probe',
+      pass: res.pass,
+      output: res.output,
+    });
+    if (!res.pass)
+      failure ??= `check "${check.name}" failed: ${res.output.split('\n').slice(-3).join(' | ')}`;
+  }
+  return failure;
+}
+
+/** The health probes the step's own checks did not already cover, over one fresh login. */
+async function proveHealth(s: StepRun): Promise<string | undefined> {
+  const health = HEALTH.filter((p) => !s.step.verify.some((c) => c.probe === p));
+  let failure: string | undefined;
+  for (const [probe, res] of health.length ? await runConnectionProbes(health, s.probeEnv) : []) {
+    s.emit({
+      type: 'check',
+      index: s.index,
+      name: `health: ${probe}`,
+      kind: 'probe',
+      pass: res.pass,
+      output: res.output,
+    });
+    if (!res.pass) failure ??= `health probe ${probe} failed: ${res.output}`;
+  }
+  return failure;
+}
+
+/**
+ * Roll back: a quick revert through the surviving session first (lockouts), then the snapshot,
+ * which is what guarantees the pre-step state.
+ */
+async function rollBack(s: StepRun, guard: SshExecutor | undefined, failure: string): Promise<void> {
+  const { ctx, machine, index, step } = s;
+  s.emit({ type: 'rollback-started', index, reason: failure, snapshot: s.snapshot });
   const rb = Date.now();
   // Snapshot-only steps (modules_disabled, immutable audit rules) cannot be undone in place.
   if (guard && step.revert && !step.snapshotOnlyRollback)
@@ -428,48 +533,46 @@ async function runStep(s: StepRun): Promise<'validated' | 'rolled-back' | 'cance
       .runScript(renderScript(step.revert, s.params), { timeoutMs: CHECK_TIMEOUT_MS })
       .catch(() => undefined);
   guard?.reset();
-  ex.reset();
+  s.ex.reset();
   ctx.terminals.closeMachine(machine, `step "${step.id}" failed and machine "${machine}" is being restored`);
-  let healthy = false;
   const phases: Record<string, number> = {};
+  const healthy = await restoreProven(s, phases);
+  s.emit({ type: 'rollback-finished', index, healthy, durationMs: Date.now() - rb, phases });
+}
+
+/**
+ * The snapshot back, proven: a machine that did not come back (panic, power-off) resumes straight
+ * from the live snapshot instead of booting the broken disk first. Ready means a fresh connection
+ * with the machine's key logged in and sudo worked in it (it also set the clock); that connection
+ * is the proof of health, not a second one.
+ */
+async function restoreProven(s: StepRun, phases: Record<string, number>): Promise<boolean> {
   try {
-    // A machine that did not come back (panic, power-off) resumes straight from the live snapshot
-    // instead of booting the broken disk first.
-    // Ready means: a fresh connection with the machine's key logged in, and sudo worked in it
-    // (it also set the clock). That connection is the proof of health, not a second one.
-    await ctx.machines.restore(machine, s.snapshot, {
+    await s.ctx.machines.restore(s.machine, s.snapshot, {
       start: true,
       timeoutMs: RESTORE_TIMEOUT_MS,
       proveSudo: true,
       phase: (name, ms) => (phases[name] = Math.round(ms)),
     });
     for (const probe of ['fresh-ssh-login', 'sudo'] as Probe[])
-      emit({
+      s.emit({
         type: 'check',
-        index,
+        index: s.index,
         name: `rollback: ${probe}`,
         kind: 'probe',
         pass: true,
         output: 'proven by the fresh connection that found the restored machine ready',
       });
-    healthy = true;
+    return true;
   } catch (err) {
-    emit({
+    s.emit({
       type: 'check',
-      index,
+      index: s.index,
       name: 'rollback',
       kind: 'probe',
       pass: false,
       output: (err as Error).message,
     });
+    return false;
   }
-  emit({ type: 'rollback-finished', index, healthy, durationMs: Date.now() - rb, phases });
-  emit({
-    type: 'step-finished',
-    index,
-    outcome: 'rolled-back',
-    reason: failure,
-    durationMs: Date.now() - started,
-  });
-  return failure === 'cancelled' ? 'cancelled' : 'rolled-back';
 }

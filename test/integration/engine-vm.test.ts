@@ -92,6 +92,11 @@ describe('run engine', { timeout: 600_000 }, () => {
     expect(s.status).toBe('failed');
     expect(s.steps[0]).toMatchObject({ outcome: 'rolled-back' });
     expect(s.steps[0]!.reason).toContain('lab can still log in');
+    // The cause in words (sshd answers AllowUsers nobody by refusing or dropping the login).
+    expect(s.steps[0]!.reason).toMatch(
+      /sshd (refused the fresh key login|did not let a fresh login through)/,
+    );
+    expect(s.steps[0]!.reason).toContain('the change locks users out');
     const events = readEvents(path.join(service.context.home, 'runs'), s.id);
     expect(events.find((e) => e.type === 'rollback-finished')).toMatchObject({ healthy: true });
     expect(
