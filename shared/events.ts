@@ -37,7 +37,7 @@ export interface AuthEvent {
   method?: string;
   /** SHA256:... of the key that logged in (sshd's Accepted/Failed publickey lines). */
   keyFingerprint?: string;
-  /** The login used this app's own key for the machine: its own actions, not a person's. */
+  /** This app's own doing: a login with its key for the machine, or one of its own sudo command lines. */
   operator?: boolean;
   /** sudo: the command line it ran (or refused). */
   command?: string;

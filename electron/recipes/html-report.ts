@@ -140,8 +140,30 @@ ${rows}
 }
 
 /** Logins and login attempts during the steps: people's first, the app's own counted. */
-function loginRows(l: EvidenceBody['logins']): string {
-  if (!l || typeof l !== 'object') return '<p class="muted">This run kept no login events.</p>';
+/**
+ * The engine's own fresh logins that failed, from the run's record: a rollback rewinds the
+ * guest's journal, and a login sshd dropped may never have reached it (ux review I-7).
+ */
+export function refusedFreshLogins(steps: EvidenceBody['steps']): string {
+  const lines = steps.flatMap((s) => {
+    const probes = new Set(s.checks.filter((c) => c.probe === 'fresh-ssh-login').map((c) => c.name)).add(
+      'health: fresh-ssh-login',
+    );
+    return s.results
+      .filter((r) => !r.pass && probes.has(r.name))
+      .map(
+        (r) =>
+          `<li>step ${s.index + 1} <code>${esc(s.id)}</code> (${esc(s.outcome)}): ${esc(r.output.slice(0, 300))}</li>`,
+      );
+  });
+  return lines.length
+    ? `<p><b>This app's own fresh login failed</b> (from the run's record; the rollback rewound the guest's journal):</p><ul>${lines.join('')}</ul>`
+    : '';
+}
+
+function loginRows(l: EvidenceBody['logins'], steps: EvidenceBody['steps']): string {
+  const refused = refusedFreshLogins(steps);
+  if (!l || typeof l !== 'object') return `${refused}<p class="muted">This run kept no login events.</p>`;
   const all = Array.isArray(l.events) ? l.events.filter((e) => e && typeof e === 'object') : [];
   const own = all.filter((e) => e.operator === true);
   const others = all.filter((e) => e.operator !== true);
@@ -161,7 +183,7 @@ function loginRows(l: EvidenceBody['logins']): string {
     ? l.errors.map((x) => `<p class="muted">journal not read: ${esc(String(x))}</p>`).join('')
     : '';
   const failed = others.filter((e) => e.outcome === 'failure').length;
-  return `<p>${num(l.total)} events: ${own.length} logins with this app's key; ${others.length} others (sudo, sessions, other logins and attempts), ${failed} of them failed.</p>${warn}${errors}${
+  return `${refused}<p>${num(l.total)} events: ${own.length} of this app's own (logins with its key, its own sudo command lines); ${others.length} others (sudo, sessions, other logins and attempts), ${failed} of them failed.</p>${warn}${errors}${
     rows
       ? `<table><thead><tr><th>time</th><th>action</th><th>outcome</th><th>user</th><th>method</th><th>line</th></tr></thead><tbody>\n${rows}\n</tbody></table>`
       : ''
@@ -286,7 +308,7 @@ ${standardRows(body.steps)}
 <h2>Declared exceptions</h2>
 ${exceptionRows(body)}
 <h2>Logins during the run</h2>
-${loginRows(body.logins)}
+${loginRows(body.logins, body.steps)}
 <h2>Tools that ran (after the last step)</h2>
 ${toolRows(body.bench.after)}
 <h2>Flipped tests (${flips.filter((f) => f.kind === 'fixed').length} fixed, ${flips.filter((f) => f.kind === 'regression').length} regressions, ${flips.filter((f) => f.kind === 'accepted').length} accepted by exceptions)</h2>

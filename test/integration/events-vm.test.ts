@@ -80,6 +80,8 @@ describe('login events from the VM to a SIEM', { timeout: 300_000 }, () => {
     expect(forge.stdout.trim(), forge.stderr).not.toBe('0');
     // A real sudo by the same user, which must still count.
     expect((await ex.exec('sudo -n /usr/bin/true')).exitCode).toBe(0);
+    // And one of the app's step scripts, which is the app's activity (ux review I-7).
+    expect((await ex.runScript('true')).exitCode).toBe(0);
     // The forged lines are in the journal, under the names they claim.
     const raw = await ex.run('journalctl -o json --no-pager SYSLOG_IDENTIFIER=sshd SYSLOG_IDENTIFIER=sudo', {
       asRoot: true,
@@ -99,6 +101,16 @@ describe('login events from the VM to a SIEM', { timeout: 300_000 }, () => {
       user: target.user,
       process: 'sudo',
     });
+    // The app's own sudo lines, as Debian's sudo logged them: its script and the reader before.
+    const own = got.events.filter((e) => e.action === 'sudo' && e.operator === true).map((e) => e.command);
+    expect(
+      own.some((c) => /^\/usr\/bin\/env bash \/tmp\/hlab-script-\d+-\w+\.sh$/.test(c ?? '')),
+      own.join('\n'),
+    ).toBe(true);
+    expect(
+      own.some((c) => c?.includes('#hlab-sshd-loglevel')),
+      own.join('\n'),
+    ).toBe(true);
   });
 
   it('classifies what sshd logged and delivers it to rsyslogd and HEC', async () => {

@@ -135,6 +135,35 @@ describe('classifying journald records', () => {
     expect((toEcs(e).hlab as Record<string, unknown>).alert).toBe(e.alert);
   });
 
+  it("marks this app's own sudo command lines as its activity, and never a refused sudo", () => {
+    const sudo = (command: string, failed = false) =>
+      ev(
+        'sudo',
+        `     lab : ${failed ? '3 incorrect password attempts ; ' : ''}TTY=unknown ; PWD=/home/lab ; USER=root ; COMMAND=${command}`,
+      );
+    const mine = [
+      '/usr/bin/env bash /tmp/hlab-script-4242-m3k9x1.sh',
+      '/usr/bin/env HLAB_STEP=ssh-hardening bash /tmp/hlab-script-4242-m3k9x1.sh',
+      '/usr/bin/sh -c echo "#hlab-sshd-loglevel $(sshd -T 2>/dev/null | sed -n \'s/^loglevel //p\')"; journalctl -o json --no-pager',
+      '/usr/bin/true',
+      '/usr/bin/date -u -s @1764900000',
+      '/usr/sbin/sshd -T -C user=root,host=x,addr=127.0.0.1',
+      '/usr/bin/systemd-run --no-block --on-active=1 --unit=hlab-reboot /bin/systemctl reboot',
+    ];
+    for (const c of mine) expect(sudo(c)?.operator, c).toBe(true);
+    const people = [
+      '/usr/bin/bash',
+      '/usr/bin/env bash /tmp/evil.sh',
+      '/usr/bin/env bash /tmp/hlab-script-1-x.sh; rm -rf /',
+      '/usr/bin/true --help',
+      '/usr/bin/sh -c id',
+    ];
+    for (const c of people) expect(sudo(c)?.operator, c).toBeUndefined();
+    // A refused sudo is never hidden as the app's, even with the app's command line.
+    expect(sudo('/usr/bin/true', true)).toMatchObject({ action: 'sudo_failed' });
+    expect(sudo('/usr/bin/true', true)?.operator).toBeUndefined();
+  });
+
   it('sudo (its user name is padded to 8 columns), failures, and logind sessions', () => {
     expect(
       ev('sudo', '    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/id'),

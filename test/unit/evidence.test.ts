@@ -14,7 +14,8 @@ import {
   verifyEvidence,
 } from '../../electron/recipes/evidence.js';
 import { toAnsible, toCloudInit, toShell } from '../../electron/recipes/exports.js';
-import { toHtml } from '../../electron/recipes/html-report.js';
+import { refusedFreshLogins, toHtml } from '../../electron/recipes/html-report.js';
+import type { EvidenceStep } from '../../shared/evidence.js';
 import { evidenceKey, fingerprint, trustedKeys, trustKey } from '../../electron/recipes/trust.js';
 
 function fakeRun(): { home: string; runs: string; id: string } {
@@ -355,7 +356,7 @@ describe('evidence bundle', () => {
     expect(verifyEvidence(sealed, r.home).intact).toBe(true);
     const html = toHtml(sealed);
     expect(html).toContain(
-      "2 events: 1 logins with this app's key; 1 others (sudo, sessions, other logins and attempts), 1 of them failed.",
+      "2 events: 1 of this app's own (logins with its key, its own sudo command lines); 1 others (sudo, sessions, other logins and attempts), 1 of them failed.",
     );
     expect(html).toContain('<b>sshd LogLevel INFO</b>');
     expect(html).toContain('ssh_login_failed');
@@ -370,5 +371,53 @@ describe('evidence bundle', () => {
     writeFileSync(secret, 'root:hunter2-secret:0:0\n');
     expect(() => readEvidence(secret)).toThrow(/is not valid JSON/);
     expect(() => readEvidence(secret)).not.toThrow(/hunter2/);
+  });
+});
+
+describe("the report's logins section after a lock-out", () => {
+  it("names the app's own failed fresh login from the run's record, escaped", () => {
+    const step = (over: Partial<EvidenceStep>): EvidenceStep => ({
+      index: 1,
+      id: 'demo-sshd-lockout',
+      title: 'Demo',
+      params: {},
+      reboot: false,
+      script: '',
+      scriptSha256: '',
+      checks: [{ name: 'lab can log in', probe: 'fresh-ssh-login' }],
+      outcome: 'rolled-back',
+      output: '',
+      results: [],
+      durationMs: 1,
+      ...over,
+    });
+    const html = refusedFreshLogins([
+      step({
+        results: [
+          {
+            name: 'lab can log in',
+            kind: 'probe',
+            pass: false,
+            output: 'sshd refused the fresh key login: the change locks users out (<b>x</b>)',
+          },
+        ],
+      }),
+      step({
+        index: 2,
+        id: 'kernel-sysctl',
+        checks: [],
+        outcome: 'validated',
+        results: [
+          { name: 'health: fresh-ssh-login', kind: 'probe', pass: true, output: 'fresh login as lab' },
+        ],
+      }),
+    ]);
+    expect(html).toContain("This app's own fresh login failed");
+    expect(html).toContain(
+      'step 2 <code>demo-sshd-lockout</code> (rolled-back): sshd refused the fresh key login',
+    );
+    expect(html).toContain('&lt;b&gt;x&lt;/b&gt;');
+    expect(html).not.toContain('kernel-sysctl');
+    expect(refusedFreshLogins([])).toBe('');
   });
 });

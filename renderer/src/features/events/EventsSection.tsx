@@ -65,7 +65,7 @@ export function EventsSection() {
             checked={filter.hideOperator}
             onChange={(e) => setFilter({ hideOperator: e.target.checked })}
           />{' '}
-          hide this app&apos;s logins
+          hide this app&apos;s activity
         </label>
         <input
           aria-label="Search events"

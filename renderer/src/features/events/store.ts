@@ -6,7 +6,7 @@ import { useToasts } from '../toasts/store';
 
 export interface EventFilter {
   outcome: 'all' | 'success' | 'failure';
-  /** Hide the app's own logins (recognised by its key). */
+  /** Hide the app's own activity: its logins (by its key) and its own sudo command lines. */
   hideOperator: boolean;
   text: string;
 }
