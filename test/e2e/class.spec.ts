@@ -78,7 +78,9 @@ test('a trainer and two trainees run a class in the browser', async () => {
     );
     await expect(terminal(a, 'seat-terminal')).toContainText('applied-42');
     await a.getByRole('button', { name: 'Check', exact: true }).click();
-    await expect(a.getByTestId('check-result')).toContainText('Passed: keys-only', { timeout: 120_000 });
+    await expect(a.getByTestId('check-result')).toContainText('Passed: Keys only: no password logins', {
+      timeout: 120_000,
+    });
     await expect(trainer.getByTestId('progress-seat-1')).toContainText('1/3 passed', { timeout: 2000 });
 
     // A locks themselves out: Check says so, the tile flags it, Reset brings the seat back.

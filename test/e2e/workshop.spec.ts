@@ -32,7 +32,9 @@ test('a trainee starts ssh-lockdown, solves in the terminal, locks out, resets',
     );
     await expect(term.locator('.xterm-rows')).toContainText('applied-42');
     await page.getByRole('button', { name: 'Check', exact: true }).click();
-    await expect(page.getByTestId('check-result')).toContainText('Passed: keys-only', { timeout: 120_000 });
+    await expect(page.getByTestId('check-result')).toContainText('Passed: Keys only: no password logins', {
+      timeout: 120_000,
+    });
     await expect(page.getByRole('heading', { level: 3, name: 'No root logins, few tries' })).toBeVisible();
 
     // The wrong turn: only deploy may log in, so the trainee (and the check) are locked out.
