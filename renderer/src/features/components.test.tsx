@@ -83,9 +83,14 @@ describe('bench chart', () => {
         ]}
       />,
     );
-    expect(html.match(/class="before"/g)).toHaveLength(2);
-    expect(html.match(/class="after"/g)).toHaveLength(2);
+    // Two bars each, and one swatch each in the legend.
+    expect(html.match(/class="before"/g)).toHaveLength(3);
+    expect(html.match(/class="after"/g)).toHaveLength(3);
+    expect(html).toMatch(/>before<\/text>.*>after<\/text>/s);
     expect(html).toContain('75/100 (+25)');
+    // The scope is in the label: a recipe's checks, not the tool's full set (ux review I-11).
+    expect(html).toContain('recipe&#x27;s 4');
+    expect(html).toContain('the recipe&#x27;s tests');
     const widths = [...html.matchAll(/class="(before|after)" x="120" y="\d+" width="(\d+)"/g)].map((m) =>
       Number(m[2]),
     );

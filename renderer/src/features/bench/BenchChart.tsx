@@ -19,9 +19,21 @@ function rowOf(c: BenchComparison) {
   };
 }
 
+/**
+ * A run's bench measures what the recipe's steps declare, not the tool's full set: "checks 19/19"
+ * is 19 of the recipe's checks, not "fully hardened". The label says so (ux review I-11).
+ */
+export function scopeOf(c: BenchComparison): string {
+  if (c.lowerIsBetter) return c.tool;
+  // Lynis scores a hardening index out of 100 over the tests the recipe's steps name.
+  if (c.tool === 'lynis') return "lynis · the recipe's tests";
+  return `${c.tool} · recipe's ${c.after.max}`;
+}
+
 /** Before/after bars per tool, scaled to each tool's own maximum (or, for counts, the larger bar). */
 export function BenchChart({ comparisons }: { comparisons: BenchComparison[] }) {
   const rowH = 56;
+  const legendY = comparisons.length * rowH + 12;
   const w = 560;
   const bw = (v: number, max: number) => Math.max(2, Math.round((max ? v / max : 0) * (w - 220)));
   return (
@@ -30,7 +42,7 @@ export function BenchChart({ comparisons }: { comparisons: BenchComparison[] }) 
       role="img"
       aria-label="Scores before and after"
       width={w}
-      height={comparisons.length * rowH + 24}
+      height={comparisons.length * rowH + 32}
       data-testid="bench-chart"
     >
       {comparisons.map((c, i) => {
@@ -38,8 +50,13 @@ export function BenchChart({ comparisons }: { comparisons: BenchComparison[] }) 
         return (
           <g key={c.tool} transform={`translate(0,${i * rowH + 6})`}>
             <text x="0" y="14">
-              {c.tool}
+              {scopeOf(c).split(' · ')[0]}
             </text>
+            {!c.lowerIsBetter && (
+              <text x="0" y="32" className="muted-svg">
+                {scopeOf(c).split(' · ')[1]}
+              </text>
+            )}
             <rect className="before" x="120" y="2" width={bw(r.before.v, r.before.top)} height="16">
               <title>{`before ${r.before.label}`}</title>
             </rect>
@@ -55,6 +72,16 @@ export function BenchChart({ comparisons }: { comparisons: BenchComparison[] }) 
           </g>
         );
       })}
+      <g transform={`translate(120,${legendY})`} aria-hidden>
+        <rect className="before" x="0" y="0" width="12" height="12" />
+        <text x="18" y="11">
+          before
+        </text>
+        <rect className="after" x="80" y="0" width="12" height="12" />
+        <text x="98" y="11">
+          after
+        </text>
+      </g>
     </svg>
   );
 }

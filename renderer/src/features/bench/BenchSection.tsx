@@ -86,7 +86,10 @@ export function BenchSection() {
                     <code>{f.id}</code> {f.title && <span className="muted">{f.title}</span>}
                   </td>
                   <td>
-                    {f.from} → {f.to} {f.regression && <strong>regression</strong>}
+                    <span className={f.regression ? 'flip-regression' : f.accepted ? '' : 'flip-fixed'}>
+                      {f.from} → {f.to}
+                    </span>{' '}
+                    {f.regression && <strong>regression</strong>}
                     {f.accepted && (
                       <span className="muted" title={f.accepted.reason}>
                         {' '}
@@ -184,7 +187,8 @@ export function BenchSection() {
       )}
       {latest && (
         <p data-testid="bench-latest">
-          {latest.tool} on {latest.machine}:{' '}
+          {latest.tool} on {latest.machine}
+          {latest.lowerIsBetter ? '' : ' (the whole machine, not one recipe’s checks)'}:{' '}
           <strong>
             {latest.lowerIsBetter ? `${latest.score} ${latest.unit ?? ''}` : `${latest.score}/${latest.max}`}
           </strong>{' '}

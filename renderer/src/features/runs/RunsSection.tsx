@@ -185,7 +185,12 @@ export function RunsSection() {
                 <p>
                   {view.benches.map((b) => (
                     <span key={`${b.phase}-${b.tool}`} className="chip">
-                      {b.tool} {b.phase}: {b.error ? 'failed' : `${b.score}/${b.max}`}
+                      {b.tool} {b.phase}:{' '}
+                      {b.error
+                        ? 'failed'
+                        : b.unit
+                          ? `${b.score} ${b.unit}`
+                          : `${b.score}/${b.max} of the recipe’s`}
                     </span>
                   ))}
                 </p>

@@ -25,7 +25,15 @@ export interface RunView {
   status: 'running' | 'validated' | 'failed' | 'cancelled' | 'error';
   message?: string;
   steps: StepRow[];
-  benches: Array<{ phase: 'before' | 'after'; tool: string; score?: number; max?: number; error?: string }>;
+  benches: Array<{
+    phase: 'before' | 'after';
+    tool: string;
+    score?: number;
+    max?: number;
+    /** Set for counts where fewer is better (fixable CVEs). */
+    unit?: string;
+    error?: string;
+  }>;
   persistent?: boolean;
   finalReboot?: 'running' | 'done';
 }
@@ -86,7 +94,13 @@ export function buildRunView(events: StampedEvent[]): RunView {
           });
         break;
       case 'bench-finished':
-        v.benches.push({ phase: e.phase, tool: e.tool, score: e.score, max: e.max });
+        v.benches.push({
+          phase: e.phase,
+          tool: e.tool,
+          score: e.score,
+          max: e.max,
+          ...(e.unit ? { unit: e.unit } : {}),
+        });
         break;
       case 'bench-failed':
         v.benches.push({ phase: e.phase, tool: e.tool, error: e.message });
