@@ -104,7 +104,8 @@ function sudoEvent(msg: string): Partial<AuthEvent> | undefined {
  */
 const APP_SUDO = [
   /^\/usr\/bin\/env(?: [A-Z_][A-Z0-9_]*=\S*)* bash \/tmp\/hlab-script-\d+-[0-9a-z]+\.sh$/,
-  /^\/(?:usr\/)?bin\/sh -c echo "#hlab-sshd-loglevel /,
+  // sudo quotes an argument with spaces: COMMAND=/usr/bin/sh -c 'echo "#hlab-sshd-loglevel …'
+  /^\/(?:usr\/)?bin\/sh -c '?echo "#hlab-sshd-loglevel /,
   /^\/(?:usr\/)?bin\/true$/,
   /^\/(?:usr\/)?bin\/date -u -s @\d+$/,
   /^\/usr\/sbin\/sshd -T -C user=root,host=x,addr=127\.0\.0\.1$/,

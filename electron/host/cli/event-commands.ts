@@ -14,7 +14,11 @@ export function eventLine(e: AuthEvent): string {
 function rawEventLine(e: AuthEvent): string {
   const who = e.user ? ` ${e.user}` : '';
   const from = e.sourceIp ? ` from ${e.sourceIp}${e.sourcePort ? `:${e.sourcePort}` : ''}` : '';
-  const how = e.method ? ` (${e.method}${e.operator ? ', this app' : ''})` : e.command ? ` ${e.command}` : '';
+  const how = e.method
+    ? ` (${e.method}${e.operator ? ', this app' : ''})`
+    : e.command
+      ? ` ${e.command}${e.operator ? ' (this app)' : ''}`
+      : '';
   return `${e.time.slice(0, 19).replace('T', ' ')}  ${e.outcome === 'failure' ? 'FAIL' : 'ok  '}  ${e.action}${who}${from}${how}`;
 }
 
