@@ -278,6 +278,7 @@ export class Machines {
     };
     const wasRunning = (await p.get(name)).state === 'running';
     if (this.o.keeperSocket) await dropKept(this.o.keeperSocket(name));
+    lap('state + drop kept connection');
     if (p.capabilities.restoreNeedsPowerOff && wasRunning) {
       // Look it up first: a missing snapshot must leave the machine running, untouched.
       if (!(await p.snapshots.list(name)).some((s) => s.name === snapshot))
@@ -288,8 +289,9 @@ export class Machines {
       await p.down(name, { force: true, signal: o.signal });
     }
     const snap = await p.snapshots.restore(name, snapshot, o);
-    const runningNow = (await p.get(name)).state === 'running';
     lap('restore');
+    const runningNow = (await p.get(name)).state === 'running';
+    lap('state after');
     if (!runningNow && (o.start || (wasRunning && p.capabilities.restoreNeedsPowerOff))) {
       await p.up(name, o);
       lap('start');

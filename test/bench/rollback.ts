@@ -116,8 +116,10 @@ export async function benchRollback(argv: string[]): Promise<void> {
     }
     const row: Row = { what: `hlab engine rollback (${label})`, times: [], phases: [] };
     for (let i = 0; i < runs; i += 1) {
+      // Every event's arrival after the failed check: the spans between them name each part, and
+      // the provider's own phases split the restore; the parts add up to the total.
       let failedAt = 0;
-      let readyAt = 0;
+      const at: Record<string, number> = {};
       let phases: Record<string, number> = {};
       await runRecipe({
         ctx: svc.context,
@@ -125,16 +127,26 @@ export async function benchRollback(argv: string[]): Promise<void> {
         library: [FAILS],
         machine: M,
         onEvent: (e) => {
-          if (e.type === 'check' && !e.pass && !failedAt) failedAt = performance.now();
-          if (e.type === 'rollback-finished') {
-            readyAt = performance.now();
-            phases = e.phases ?? {};
-          }
+          const now = performance.now();
+          if (e.type === 'check' && !e.pass && !failedAt) failedAt = now;
+          if (failedAt && !(e.type in at)) at[e.type] = now;
+          if (e.type === 'rollback-finished') phases = e.phases ?? {};
         },
       });
-      row.times.push(readyAt - failedAt);
-      row.phases?.push(phases);
-      console.error(`  rollback ${i + 1}: ${s(readyAt - failedAt)} ${JSON.stringify(phases)}`);
+      const total = (at['rollback-finished'] ?? NaN) - failedAt;
+      const inRestore = Object.values(phases).reduce((a, b) => a + b, 0);
+      const named: Record<string, number> = {
+        'read login events before the rewind': (at['events-collected'] ?? NaN) - failedAt,
+        'journal the verdict, start the rollback':
+          (at['rollback-started'] ?? NaN) - (at['events-collected'] ?? NaN),
+        ...phases,
+        'close terminals, journal the proof':
+          (at['rollback-finished'] ?? NaN) - (at['rollback-started'] ?? NaN) - inRestore,
+      };
+      const rounded = Object.fromEntries(Object.entries(named).map(([k, v]) => [k, Math.round(v)]));
+      row.times.push(total);
+      row.phases?.push(rounded);
+      console.error(`  rollback ${i + 1}: ${s(total)} ${JSON.stringify(rounded)}`);
     }
     rows.push(row);
 
