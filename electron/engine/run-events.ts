@@ -36,8 +36,12 @@ export class RunEvents {
     if (Number.isFinite(now) && now > 0) this.sinceMicros = now;
   }
 
-  /** Never fails the run: a journal that cannot be read is journaled as such. */
-  async collect(ex: SshExecutor, signal?: AbortSignal): Promise<void> {
+  /**
+   * Never fails the run: a journal that cannot be read is journaled as such. `quick`: just before
+   * a rollback, where every millisecond delays the restore, sshd's LogLevel is not asked again
+   * (the report uses the last one read).
+   */
+  async collect(ex: SshExecutor, signal?: AbortSignal, quick = false): Promise<void> {
     if (this.sinceMicros === undefined) return;
     try {
       // Always from the run's start: a rollback rewinds the guest's clock until the clock fix, so
@@ -46,6 +50,7 @@ export class RunEvents {
         sinceMicros: this.sinceMicros,
         seen: this.seen,
         operators: this.operators,
+        ...(quick ? { sshdLevel: false } : {}),
         ...(signal ? { signal } : {}),
       });
       for (const e of got.events) this.seen.add(e.id);

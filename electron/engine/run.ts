@@ -250,7 +250,7 @@ async function runSteps(run: Run): Promise<Validated> {
       probeEnv,
       snapshot: `hlab-${snapTag}-${index}`,
       // Before a rollback rewinds the guest's disk, and its journal with it.
-      verified: () => run.logins.collect(run.ex, o.signal),
+      verified: (failed) => run.logins.collect(run.ex, o.signal, failed),
     });
     run.taken.push(`hlab-${snapTag}-${index}`);
     if (outcome === 'cancelled') {
@@ -367,7 +367,7 @@ interface StepRun extends RunOptions {
   probeEnv: ProbeEnv;
   snapshot: string;
   /** Called once the verification has its verdict, before any rollback. */
-  verified: () => Promise<void>;
+  verified: (failed: boolean) => Promise<void>;
 }
 
 /**
@@ -385,7 +385,7 @@ async function runStep(s: StepRun): Promise<'validated' | 'rolled-back' | 'cance
   // Lockout-risk steps: an already-open session survives an sshd change and can revert it.
   const guard = s.step.risk === 'lockout' ? new SshExecutor(s.probeEnv.target, s.ctx.knownHosts) : undefined;
   const failure = await applyAndVerify(s, guard);
-  if (!s.signal?.aborted) await s.verified();
+  if (!s.signal?.aborted) await s.verified(failure !== undefined);
   if (!failure) {
     guard?.reset();
     s.emit({ type: 'step-finished', index: s.index, outcome: 'validated', durationMs: Date.now() - started });

@@ -106,6 +106,8 @@ const APP_SUDO = [
   /^\/usr\/bin\/env(?: [A-Z_][A-Z0-9_]*=\S*)* bash \/tmp\/hlab-script-\d+-[0-9a-z]+\.sh$/,
   // sudo quotes an argument with spaces: COMMAND=/usr/bin/sh -c 'echo "#hlab-sshd-loglevel …'
   /^\/(?:usr\/)?bin\/sh -c '?echo "#hlab-sshd-loglevel /,
+  // …and its quick read just before a rollback, without the LogLevel question.
+  /^\/(?:usr\/)?bin\/sh -c '?journalctl -o json --no-pager +(?:--since=@\d+ +)?_COMM=sshd _COMM=sudo _COMM=systemd-logind'?$/,
   /^\/(?:usr\/)?bin\/true$/,
   /^\/(?:usr\/)?bin\/date -u -s @\d+$/,
   /^\/usr\/sbin\/sshd -T -C user=root,host=x,addr=127\.0\.0\.1$/,

@@ -81,10 +81,12 @@ export async function collectEvents(
     seen?: ReadonlySet<string>;
     operators: ReadonlySet<string>;
     signal?: AbortSignal;
+    /** Also ask sshd for its LogLevel (default); a rollback's read skips it to be quicker. */
+    sshdLevel?: boolean;
   },
 ): Promise<Collected> {
-  const level = `echo "${LOGLEVEL_MARK}$(sshd -T 2>/dev/null | sed -n 's/^loglevel //p')"`;
-  const r = await ex.run(`${level}; ${journalCommand(o.sinceMicros)}`, {
+  const level = `echo "${LOGLEVEL_MARK}$(sshd -T 2>/dev/null | sed -n 's/^loglevel //p')"; `;
+  const r = await ex.run(`${o.sshdLevel === false ? '' : level}${journalCommand(o.sinceMicros)}`, {
     asRoot: true,
     signal: o.signal,
     timeoutMs: 120_000,

@@ -146,6 +146,8 @@ describe('classifying journald records', () => {
       '/usr/bin/env HLAB_STEP=ssh-hardening bash /tmp/hlab-script-4242-m3k9x1.sh',
       // As Debian 12's sudo 1.9.13p3 logged the events reader (recorded from a lab VM).
       `/usr/bin/sh -c 'echo "#hlab-sshd-loglevel $(sshd -T 2>/dev/null | sed -n \\'s/^loglevel //p\\')"; journalctl -o json --no-pager  _COMM=sshd _COMM=sudo _COMM=systemd-logind'`,
+      `/usr/bin/sh -c 'journalctl -o json --no-pager --since=@1796477029 _COMM=sshd _COMM=sudo _COMM=systemd-logind'`,
+      `/usr/bin/sh -c 'journalctl -o json --no-pager  _COMM=sshd _COMM=sudo _COMM=systemd-logind'`,
       '/usr/bin/true',
       '/usr/bin/date -u -s @1764900000',
       '/usr/sbin/sshd -T -C user=root,host=x,addr=127.0.0.1',
@@ -158,6 +160,7 @@ describe('classifying journald records', () => {
       '/usr/bin/env bash /tmp/hlab-script-1-x.sh; rm -rf /',
       '/usr/bin/true --help',
       '/usr/bin/sh -c id',
+      `/usr/bin/sh -c 'journalctl -o json --no-pager _COMM=sshd; rm -rf /'`,
     ];
     for (const c of people) expect(sudo(c)?.operator, c).toBeUndefined();
     // A refused sudo is never hidden as the app's, even with the app's command line.
