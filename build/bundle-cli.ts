@@ -1,5 +1,5 @@
 /**
- * Bundles the `hlab` CLI into dist/cli/hlab.mjs, so that scripts calling it hundreds of times do
+ * Bundles the `hlab` CLI into dist/cli/hlab.mjs (and its `exec` fast path into exec-fast.mjs), so that scripts calling it hundreds of times do
  * not pay for transpiling TypeScript at every start (tsx). electron/host/hlab.mjs uses the bundle
  * while it is newer than every source file, and falls back to tsx otherwise. Runs on `npm ci`
  * (prepare) and in `npm test`.
@@ -11,6 +11,16 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export async function bundleCli(): Promise<void> {
+  // The fast path for `hlab exec` through a keeper: a few kilobytes, no SSH library.
+  await build({
+    entryPoints: [path.join(root, 'electron/host/exec-fast.ts')],
+    outfile: path.join(root, 'dist/cli/exec-fast.mjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'warning',
+  });
   await build({
     entryPoints: [path.join(root, 'electron/host/cli-entry.ts')],
     outfile: path.join(root, 'dist/cli/hlab.mjs'),

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bundle = path.join(root, 'dist', 'cli', 'hlab.mjs');
+const fastExec = path.join(root, 'dist', 'cli', 'exec-fast.mjs');
 
 function newestSource(dir) {
   let newest = 0;
@@ -19,16 +20,24 @@ function newestSource(dir) {
   return newest;
 }
 
-function bundleIsFresh() {
+function bundleIsFresh(file = bundle) {
   try {
-    const built = statSync(bundle).mtimeMs;
+    const built = statSync(file).mtimeMs;
     return ['electron', 'shared'].every((d) => newestSource(path.join(root, d)) <= built);
   } catch {
     return false;
   }
 }
 
-if (bundleIsFresh()) {
+// `hlab exec M -- CMD` through a running keeper: answered without loading the whole CLI.
+const fastCode =
+  process.argv[2] === 'exec' && bundleIsFresh(fastExec)
+    ? await (await import(fastExec)).execFast(process.argv.slice(2))
+    : undefined;
+
+if (fastCode !== undefined) {
+  process.exitCode = fastCode;
+} else if (bundleIsFresh()) {
   await import(bundle);
 } else {
   const { register } = await import('tsx/esm/api');

@@ -1,7 +1,7 @@
 /** Small parsers the command files share: exec's argument rule, whole-number flags, a team's labs. */
 import path from 'node:path';
 import { HlabError } from '../../../shared/errors.js';
-import { shQuote } from '../../ssh/executor.js';
+import { shQuote } from '../../../shared/shell.js';
 
 /** One argument is a shell command line (as with ssh); several are each kept whole (as with docker exec). */
 export function execCommand(argv: string[]): string {
