@@ -1,13 +1,16 @@
 /**
  * VM figures under this machine's accelerator: image build, clone, cold boot to SSH, live
  * snapshot take/restore, and restore-to-SSH-ready, as medians of >= 3 runs.
- * Options: --runs N (default 3), --rebuild (time a fresh image build into a temp dir).
+ * Then what a class costs in host memory (vm-memory.ts).
+ * Options: --runs N (default 3), --rebuild (time a fresh image build into a temp dir),
+ * --ksm (root: turn KSM on for the memory part, then put it back), --memory-only.
  */
 import { rmSync } from 'node:fs';
 import type { ApiClient } from '../../shared/rpc.js';
 import { must, newHome, newService, IMAGE_DIR } from '../integration/vm-env.js';
 import { createLocalClient } from '../../electron/core/local-client.js';
 import { createService } from '../../electron/core/service.js';
+import { benchMemory } from './vm-memory.js';
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -43,6 +46,20 @@ export async function benchVm(argv: string[]): Promise<void> {
 
   const home = newHome('bench');
   const { client } = newService(home);
+  const lines: string[] = [];
+  const memory = () =>
+    benchMemory(client, home, {
+      ksm: argv.includes('--ksm'),
+      line: (s) => {
+        lines.push(s);
+        console.error(s);
+      },
+    });
+  if (argv.includes('--memory-only')) {
+    await memory();
+    for (const l of lines) console.log(l);
+    return;
+  }
   report('image build (cached, recipe unchanged)', [
     await time(() => must(client, 'images.build', { name: 'debian-12' })),
   ]);
@@ -123,6 +140,7 @@ export async function benchVm(argv: string[]): Promise<void> {
   report('restore to SSH ready (loadvm + SSH + clock)', restore);
 
   for (let i = 0; i < runs; i += 1) await must(client, 'machines.destroy', { name: `clone${i}` });
+  await memory();
   console.log('\n| measure | median | runs |\n|---|---|---|');
   for (const [name, xs, note] of rows) {
     console.log(
@@ -130,6 +148,7 @@ export async function benchVm(argv: string[]): Promise<void> {
     );
   }
   console.log(`\nimage cache: ${IMAGE_DIR}`);
+  for (const l of lines) console.log(l);
 }
 
 async function restoreTimes(client: ApiClient, m: string, runs: number): Promise<number[]> {
