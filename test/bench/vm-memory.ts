@@ -67,12 +67,16 @@ export async function benchMemory(
   o.line(`after the ssh-lockdown workshop's setup: ${mib(wsRss)} MiB resident`);
   await must(client, 'workshops.end', { machine: ws.progress.machine });
 
-  await ksmSaving(o, names.length);
+  await ksmSaving(o, names.length, med);
   for (const n of names) await must(client, 'machines.destroy', { name: n });
 }
 
 /** With --ksm (root): turn merging on for a minute, read what it shares, put the settings back. */
-async function ksmSaving(o: { ksm: boolean; line: (s: string) => void }, copies: number): Promise<void> {
+async function ksmSaving(
+  o: { ksm: boolean; line: (s: string) => void },
+  copies: number,
+  perMachine: number,
+): Promise<void> {
   const run = ksmRead('run');
   if (run === undefined) return o.line('KSM: not in this kernel.');
   if (!o.ksm)
@@ -93,8 +97,10 @@ async function ksmSaving(o: { ksm: boolean; line: (s: string) => void }, copies:
       last = sharing;
     }
     const bytes = sharing * PAGE;
+    // pages_sharing is host-wide: other QEMUs running at the same time count in it too.
+    const net = perMachine - bytes / copies;
     o.line(
-      `KSM: ${mib(bytes)} MiB saved across ${copies} copies of one template (${mib(bytes / copies)} MiB per machine).`,
+      `KSM: ${mib(bytes)} MiB saved across ${copies} copies of one template (${mib(bytes / copies)} MiB per machine) → ${mib(net)} MiB each, ${(1024 / mib(net)).toFixed(1)} machines per GiB.`,
     );
   } finally {
     if (saved.scan) writeFileSync(path.join(KSM, 'pages_to_scan'), saved.scan);
