@@ -10,31 +10,29 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-export async function bundleCli(): Promise<void> {
-  // The fast path for `hlab exec` through a keeper: a few kilobytes, no SSH library.
-  await build({
-    entryPoints: [path.join(root, 'electron/host/exec-fast.ts')],
-    outfile: path.join(root, 'dist/cli/exec-fast.mjs'),
+/** One ESM bundle for Node 20 from an entry of electron/host/ into dist/cli/. */
+const bundle = (entry: string, out: string, more: Parameters<typeof build>[0] = {}) =>
+  build({
+    entryPoints: [path.join(root, 'electron/host', entry)],
+    outfile: path.join(root, 'dist/cli', out),
     bundle: true,
     platform: 'node',
     format: 'esm',
     target: 'node20',
     logLevel: 'warning',
+    ...more,
   });
-  await build({
-    entryPoints: [path.join(root, 'electron/host/cli-entry.ts')],
-    outfile: path.join(root, 'dist/cli/hlab.mjs'),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
+
+export async function bundleCli(): Promise<void> {
+  // The fast path for `hlab exec` through a keeper: a few kilobytes, no SSH library.
+  await bundle('exec-fast.ts', 'exec-fast.mjs');
+  await bundle('cli-entry.ts', 'hlab.mjs', {
     // ssh2's optional native binding is resolved at run time; ws and yaml bundle fine.
     external: ['ssh2', 'cpu-features', 'electron'],
     // Bundled CommonJS dependencies call require(): give the ESM bundle one.
     banner: {
       js: "import { createRequire as __hlabRequire } from 'node:module'; const require = __hlabRequire(import.meta.url);",
     },
-    logLevel: 'warning',
   });
 }
 

@@ -9,6 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropKept, execKept, keeperSocket, serveKeeper } from '../../electron/ssh/keeper.js';
+import { execFast } from '../../electron/host/exec-fast.js';
 import { Machines } from '../../electron/machines/machines.js';
 import type { Provider } from '../../electron/providers/provider.js';
 import { KnownHosts } from '../../electron/ssh/known-hosts.js';
@@ -80,6 +81,31 @@ describe('kept connection', () => {
     expect(exists(k.sock)).toBe(false);
     // No keeper: the caller is told to connect itself.
     expect(await execKept(k.sock, 'true')).toBeUndefined();
+  });
+
+  it("the CLI's fast path runs `hlab exec NAME -- CMD` through the keeper and leaves the rest to the full CLI", async () => {
+    const k = keep('fast1');
+    await until(() => exists(k.sock));
+    const env = { HLAB_HOME: home };
+    const out: string[] = [];
+    const io = { write: (stream: 'stdout' | 'stderr', text: string) => out.push(`${stream}:${text}`) };
+    expect(await execFast(['exec', 'fast1', '--', 'echo out; echo err >&2; exit 3'], env, io)).toBe(3);
+    expect(out).toEqual(['stdout:out\n', 'stderr:err\n']);
+    // Several words are each kept whole, as the full CLI does.
+    out.length = 0;
+    expect(await execFast(['exec', 'fast1', '--', 'printf', '%s|', 'a b', "it's"], env, io)).toBe(0);
+    expect(out).toEqual(["stdout:a b|it's|"]);
+    // Anything else is not its business: flags, no keeper, keeping turned off, a bad name.
+    for (const [argv, e] of [
+      [['exec', 'fast1', '--fresh', '--', 'true'], env],
+      [['exec', 'nokeeper', '--', 'true'], env],
+      [['exec', 'fast1', '--', 'true'], { ...env, HLAB_KEEP_CONNECTIONS: '0' }],
+      [['exec', '../x', '--', 'true'], env],
+      [['machine', 'list'], env],
+    ] as const)
+      expect(await execFast([...argv], e, io)).toBeUndefined();
+    await dropKept(k.sock);
+    await k.ended;
   });
 
   it('survives hostile bytes on its socket, and ends when idle', async () => {

@@ -1,6 +1,6 @@
 /** The prebuilt CLI: bundled like the Electron main, used by `hlab` only while newer than the sources. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, statSync, utimesSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, utimesSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +29,16 @@ describe('prebuilt CLI', () => {
     expect(steps.status, steps.stderr).toBe(0);
     expect((JSON.parse(steps.stdout) as unknown[]).length).toBeGreaterThan(5);
     expect(run('machine', 'frobnicate').status).toBe(2);
+  });
+
+  it("bundles exec's fast path small, without an SSH library; with no keeper, exec goes to the full CLI", () => {
+    const fast = path.join(root, 'dist/cli/exec-fast.mjs');
+    expect(statSync(fast).size).toBeLessThan(32 * 1024);
+    expect(readFileSync(fast, 'utf8')).not.toMatch(/from ['"]ssh2['"]/);
+    // No machine, no keeper: the full CLI answers, with its error.
+    const r = run('exec', 'ghost', '--', 'true');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('No machine named "ghost"');
   });
 
   it('falls back to the TypeScript sources when one is newer than the bundle', () => {
