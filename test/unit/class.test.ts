@@ -9,7 +9,8 @@ import { parseListen } from '../../electron/workshops/class/listen.js';
 import { planSeats } from '../../electron/workshops/class/provision.js';
 import { seatCardsHtml } from '../../electron/workshops/class/cards.js';
 import { AuditLog, AUDIT_CAP } from '../../electron/workshops/class/audit.js';
-import { Classroom } from '../../electron/workshops/class/classroom.js';
+import { MachineJobs } from '../../electron/machines/machine-jobs.js';
+import { Classroom, type ClassroomDeps } from '../../electron/workshops/class/classroom.js';
 import { selfSignedTls, trainerTls } from '../../electron/platform/tls.js';
 
 describe('seat links and sessions', () => {
@@ -147,7 +148,7 @@ describe('TLS material (real openssl)', () => {
 });
 
 describe('a classroom (small fakes for the machines)', () => {
-  const fakeRoom = () => {
+  const fakeRoom = (hold?: ClassroomDeps['hold']) => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'hlab-room-'));
     const destroyed: string[] = [];
     const changes: number[] = [];
@@ -183,6 +184,7 @@ describe('a classroom (small fakes for the machines)', () => {
         destroy: async (m) => void destroyed.push(m),
         audit: new AuditLog(path.join(dir, 'audit.jsonl')),
         changed: (info) => void changes.push(info.seats.length),
+        ...(hold ? { hold } : {}),
       },
       {
         workshop: 'w',
@@ -233,6 +235,35 @@ describe('a classroom (small fakes for the machines)', () => {
     open();
     await first;
     expect(room.tileOf('seat-1')).toMatchObject({ lockedOut: true, state: 'ready' });
+  });
+
+  it("a seat's check and reset hold its machine across processes: another holder makes them busy", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hlab-room-jobs-'));
+    const jobs = new MachineJobs(dir);
+    const { room, open } = fakeRoom((machine, job, who, fn) => jobs.hold(machine, job, who, fn));
+    await room.provision(
+      'seat-1',
+      '',
+      () => 'm1',
+      async () => undefined,
+      op(),
+    );
+    // The CLI in another process runs a recipe on the seat's machine.
+    const release = new MachineJobs(dir).acquire('m1', 'run of quick-harden', 'the CLI');
+    await expect(room.reset('seat-1', op())).rejects.toThrow(
+      /m1 is busy: run of quick-harden started \d\d:\d\d from the CLI/,
+    );
+    expect(room.tileOf('seat-1')).toMatchObject({ state: 'ready' });
+    release();
+    // While the class checks the seat, the CLI is the one told to wait, with whose job it is.
+    const checking = room.check('seat-1', op());
+    await new Promise((r) => setTimeout(r, 10));
+    expect(() => new MachineJobs(dir).acquire('m1', 'restore', 'the CLI')).toThrow(
+      /m1 is busy: checking \(class seat seat-1\) started \d\d:\d\d from the class, seat-1/,
+    );
+    open();
+    await checking;
+    new MachineJobs(dir).acquire('m1', 'restore', 'the CLI')();
   });
 
   it('resets are limited per seat and audited; revoke ends the link; end destroys every seat', async () => {

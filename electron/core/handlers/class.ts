@@ -227,6 +227,7 @@ export function classHandlers(ctx: ServiceContext): ClassHandlers {
           destroy: destroySeat,
           audit: log,
           changed: (info: ClassInfo) => ctx.broadcast('class.changed', { info }),
+          hold: (machine, job, who, fn) => ctx.jobs.hold(machine, job, who, fn),
         },
         {
           workshop: workshop.id,

@@ -27,6 +27,11 @@ export interface ClassroomDeps {
   destroy(machine: string): Promise<void>;
   audit: AuditLog;
   changed(info: ClassInfo): void;
+  /**
+   * Holds the machine for one changing job across processes (a CLI beside the class server must
+   * not restore a seat under its check); absent, only this process's own seat lock applies.
+   */
+  hold?<T>(machine: string, job: string, who: string, fn: () => Promise<T>): Promise<T>;
 }
 
 interface Seat {
@@ -346,7 +351,10 @@ export class Classroom {
     this.busy.add(s.seat);
     this.update(s, { state: 'busy', detail: doing });
     try {
-      return await fn();
+      const hold = this.deps.hold?.bind(this.deps);
+      return await (hold
+        ? hold(s.machine, `${doing} (class seat ${s.seat})`, `the class, ${s.seat}`, fn)
+        : fn());
     } finally {
       this.busy.delete(s.seat);
       this.update(s, { state: 'ready', detail: undefined });
