@@ -20,3 +20,14 @@ describe('a failed fresh login, in words (ux review I-9)', () => {
     expect(loginFailure(new Error('boom'))).toBe('boom');
   });
 });
+
+describe('the pause between SSH attempts', () => {
+  it('is short just after a restore (the port resets for ~120 ms), then a boot’s pace', async () => {
+    const { retryPause } = await import('../../electron/ssh/session.js');
+    expect(retryPause(0)).toBe(50);
+    expect(retryPause(1999)).toBe(50);
+    expect(retryPause(2000)).toBe(500);
+    expect(retryPause(100, 20)).toBe(20);
+    expect(retryPause(5000, 100)).toBe(100);
+  });
+});
