@@ -102,3 +102,15 @@ describe('the app’s own confirmation', () => {
     expect(await third).toBe(false);
   });
 });
+
+describe('a section from the URL', () => {
+  it('reads "#/Runs" (any case), and nothing it does not know', async () => {
+    const { sectionOf } = await import('./navigation');
+    expect(sectionOf('#/Runs')).toBe('Runs');
+    expect(sectionOf('#/bench')).toBe('Bench');
+    expect(sectionOf('#Events')).toBe('Events');
+    expect(sectionOf('')).toBeUndefined();
+    expect(sectionOf('#/nope')).toBeUndefined();
+    expect(sectionOf('#/%E2%80%AE')).toBeUndefined();
+  });
+});
