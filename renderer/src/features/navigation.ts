@@ -10,7 +10,12 @@ interface NavStore {
 
 /** The section a URL names ("#/Runs"): a reload or a shared link lands where the user was. */
 export function sectionOf(hash: string): Section | undefined {
-  const name = decodeURIComponent(hash.replace(/^#\/?/, ''));
+  let name: string;
+  try {
+    name = decodeURIComponent(hash.replace(/^#\/?/, ''));
+  } catch {
+    return undefined; // a malformed escape in a pasted link: land on the default section
+  }
   return SECTIONS.find((s) => s.toLowerCase() === name.toLowerCase());
 }
 

@@ -112,5 +112,6 @@ describe('a section from the URL', () => {
     expect(sectionOf('')).toBeUndefined();
     expect(sectionOf('#/nope')).toBeUndefined();
     expect(sectionOf('#/%E2%80%AE')).toBeUndefined();
+    expect(sectionOf('#/%E2%80')).toBeUndefined();
   });
 });
