@@ -76,7 +76,7 @@ test('a trainer and two trainees run a class in the browser', async () => {
     await a.keyboard.type(
       "printf 'PasswordAuthentication no\\nKbdInteractiveAuthentication no\\n' | sudo tee /etc/ssh/sshd_config.d/00-hardening.conf && sudo sshd -t && sudo systemctl reload ssh && echo applied-$((40+2))\n",
     );
-    await expect(terminal(a, 'seat-terminal')).toContainText('applied-42');
+    await expect(terminal(a, 'seat-terminal')).toContainText('applied-42', { timeout: 60_000 });
     await a.getByRole('button', { name: 'Check', exact: true }).click();
     await expect(a.getByTestId('check-result')).toContainText('Passed: Keys only: no password logins', {
       timeout: 120_000,
@@ -88,7 +88,7 @@ test('a trainer and two trainees run a class in the browser', async () => {
     await a.keyboard.type(
       "echo 'AllowUsers deploy' | sudo tee -a /etc/ssh/sshd_config.d/00-hardening.conf && sudo systemctl reload ssh && echo wrong-$((6*7))\n",
     );
-    await expect(terminal(a, 'seat-terminal')).toContainText('wrong-42');
+    await expect(terminal(a, 'seat-terminal')).toContainText('wrong-42', { timeout: 60_000 });
     await a.getByRole('button', { name: 'Check', exact: true }).click();
     await expect(a.getByTestId('check-result')).toContainText('locked yourself out', { timeout: 120_000 });
     await expect(trainer.getByTestId('tile-seat-1')).toContainText('locked out?', { timeout: 2000 });

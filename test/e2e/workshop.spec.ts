@@ -30,7 +30,7 @@ test('a trainee starts ssh-lockdown, solves in the terminal, locks out, resets',
     await page.keyboard.type(
       "printf 'PasswordAuthentication no\\nKbdInteractiveAuthentication no\\n' | sudo tee /etc/ssh/sshd_config.d/00-hardening.conf && sudo sshd -t && sudo systemctl reload ssh && echo applied-$((40+2))\n",
     );
-    await expect(term.locator('.xterm-rows')).toContainText('applied-42');
+    await expect(term.locator('.xterm-rows')).toContainText('applied-42', { timeout: 60_000 });
     await page.getByRole('button', { name: 'Check', exact: true }).click();
     await expect(page.getByTestId('check-result')).toContainText('Passed: Keys only: no password logins', {
       timeout: 120_000,
@@ -42,7 +42,7 @@ test('a trainee starts ssh-lockdown, solves in the terminal, locks out, resets',
     await page.keyboard.type(
       "echo 'AllowUsers deploy' | sudo tee -a /etc/ssh/sshd_config.d/00-hardening.conf && sudo systemctl reload ssh && echo wrong-$((6*7))\n",
     );
-    await expect(term.locator('.xterm-rows')).toContainText('wrong-42');
+    await expect(term.locator('.xterm-rows')).toContainText('wrong-42', { timeout: 60_000 });
     await page.getByRole('button', { name: 'Check', exact: true }).click();
     await expect(page.getByTestId('check-result')).toContainText('locked yourself out', { timeout: 120_000 });
 
