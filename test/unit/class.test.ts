@@ -202,6 +202,16 @@ describe('a classroom (small fakes for the machines)', () => {
     log: () => undefined,
   });
 
+  /** seat-1 on machine m1, made at once. */
+  const oneSeat = (room: Classroom) =>
+    room.provision(
+      'seat-1',
+      '',
+      () => 'm1',
+      async () => undefined,
+      op(),
+    );
+
   it('a seat that fails is destroyed and made again on a new machine; three failures mark it failed', async () => {
     const { room, destroyed } = fakeRoom();
     let tries = 0;
@@ -222,13 +232,7 @@ describe('a classroom (small fakes for the machines)', () => {
 
   it('one check per seat at a time; a failed login flags "locked out?"', async () => {
     const { room, open } = fakeRoom();
-    await room.provision(
-      'seat-1',
-      '',
-      () => 'm1',
-      async () => undefined,
-      op(),
-    );
+    await oneSeat(room);
     const first = room.check('seat-1', op());
     await expect(room.check('seat-1', op())).rejects.toThrow(/busy/);
     await new Promise((r) => setTimeout(r, 10));
@@ -241,13 +245,7 @@ describe('a classroom (small fakes for the machines)', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'hlab-room-jobs-'));
     const jobs = new MachineJobs(dir);
     const { room, open } = fakeRoom((machine, job, who, fn) => jobs.hold(machine, job, who, fn));
-    await room.provision(
-      'seat-1',
-      '',
-      () => 'm1',
-      async () => undefined,
-      op(),
-    );
+    await oneSeat(room);
     // The CLI in another process runs a recipe on the seat's machine.
     const release = new MachineJobs(dir).acquire('m1', 'run of quick-harden', 'the CLI');
     await expect(room.reset('seat-1', op())).rejects.toThrow(
@@ -268,13 +266,7 @@ describe('a classroom (small fakes for the machines)', () => {
 
   it('resets are limited per seat and audited; revoke ends the link; end destroys every seat', async () => {
     const { room, destroyed, audit } = fakeRoom();
-    await room.provision(
-      'seat-1',
-      '',
-      () => 'm1',
-      async () => undefined,
-      op(),
-    );
+    await oneSeat(room);
     room.tokens.issue({ role: 'trainee', seat: 'seat-1' });
     for (let i = 0; i < 3; i += 1) await room.reset('seat-1', op(), i === 0 ? 'trainer' : 'trainee');
     await expect(room.reset('seat-1', op())).rejects.toThrow(/try again in \d+ s/);
