@@ -23,11 +23,11 @@ function rowOf(c: BenchComparison) {
  * A run's bench measures what the recipe's steps declare, not the tool's full set: "checks 19/19"
  * is 19 of the recipe's checks, not "fully hardened". The label says so (ux review I-11).
  */
-export function scopeOf(c: BenchComparison): string {
-  if (c.lowerIsBetter) return c.tool;
+export function scopeOf(c: BenchComparison): string | undefined {
+  if (c.lowerIsBetter) return undefined;
   // Lynis scores a hardening index out of 100 over the tests the recipe's steps name.
-  if (c.tool === 'lynis') return "lynis · the recipe's tests";
-  return `${c.tool} · recipe's ${c.after.max}`;
+  if (c.tool === 'lynis') return "the recipe's tests";
+  return `recipe's ${c.after.max}`;
 }
 
 /** Before/after bars per tool, scaled to each tool's own maximum (or, for counts, the larger bar). */
@@ -47,14 +47,15 @@ export function BenchChart({ comparisons }: { comparisons: BenchComparison[] }) 
     >
       {comparisons.map((c, i) => {
         const r = rowOf(c);
+        const scope = scopeOf(c);
         return (
           <g key={c.tool} transform={`translate(0,${i * rowH + 6})`}>
             <text x="0" y="14">
-              {scopeOf(c).split(' · ')[0]}
+              {c.tool}
             </text>
-            {!c.lowerIsBetter && (
+            {scope && (
               <text x="0" y="32" className="muted-svg">
-                {scopeOf(c).split(' · ')[1]}
+                {scope}
               </text>
             )}
             <rect className="before" x="120" y="2" width={bw(r.before.v, r.before.top)} height="16">
