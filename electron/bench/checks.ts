@@ -5,6 +5,7 @@
  */
 import type { BenchResult, BenchTest } from '../../shared/bench.js';
 import type { ParamValue, StepDef } from '../../shared/steps.js';
+import { HlabError } from '../../shared/errors.js';
 import type { SshExecutor } from '../ssh/executor.js';
 import { defaultParams } from '../steps/load.js';
 import { renderScript } from '../steps/render.js';
@@ -95,16 +96,37 @@ export function parseChecksOutput(stdout: string, items: CheckItem[], machine: s
   };
 }
 
+/** Only the checks `ids` names (`hlab bench --tests`); an id the library does not have is an error, not a skip. */
+export function pickChecks(
+  items: CheckItem[],
+  ids: readonly string[] | undefined,
+  machine: string,
+): CheckItem[] {
+  if (!ids?.length) return items;
+  const known = new Set(items.map((it) => it.id));
+  const unknown = ids.filter((id) => !known.has(id));
+  if (unknown.length)
+    throw new HlabError(
+      'bad-request',
+      `checks on "${machine}": no check ${unknown.map((u) => `"${u}"`).join(', ')}. Check ids are STEP/N (the Nth verify check of a step, e.g. lock-root/1), kconfig/OPTION or cmdline/WORD; \`hlab bench ${machine} --tool checks --json\` lists them all.`,
+      { machine },
+    );
+  const wanted = new Set(ids);
+  return items.filter((it) => wanted.has(it.id));
+}
+
 export async function runChecks(
   ex: SshExecutor,
   machine: string,
   steps: StepDef[],
-  o: { params?: Record<string, Record<string, ParamValue>>; signal?: AbortSignal } = {},
+  o: { params?: Record<string, Record<string, ParamValue>>; tests?: string[]; signal?: AbortSignal } = {},
 ): Promise<BenchResult> {
-  const items = checkItems(steps, o.params);
+  const items = pickChecks(checkItems(steps, o.params), o.tests, machine);
   const r = await ex.runScript(checksScript(items), { timeoutMs: 10 * 60_000, signal: o.signal });
   const kernel = (await ex.exec('uname -r')).stdout.trim();
   const res = parseChecksOutput(r.stdout, items, machine);
   res.meta.kernel = kernel;
+  // A subset is its own scope: its score is never compared with the whole set's.
+  if (o.tests?.length) res.meta.tests = items.map((it) => it.id).join(' ');
   return res;
 }

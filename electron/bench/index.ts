@@ -28,7 +28,7 @@ import { runVulns } from './vulns.js';
 import type { SsgContent } from './ssg-content.js';
 
 export interface BenchOptions {
-  /** Lynis test ids or docker-bench check ids; all tests of the default subset when absent. */
+  /** Lynis test ids, docker-bench check ids, our check ids or SSG rules; all tests of the default set when absent. */
   tests?: string[];
   library: StepDef[];
   params?: Record<string, Record<string, ParamValue>>;
@@ -60,7 +60,7 @@ export async function runBench(
     case 'docker-config':
       return runDockerConfig(ex, machine, { signal: o.signal });
     case 'checks':
-      return runChecks(ex, machine, o.library, { params: o.params, signal: o.signal });
+      return runChecks(ex, machine, o.library, { params: o.params, tests: o.tests, signal: o.signal });
     case 'openscap': {
       if (!o.ssgContent)
         throw new HlabError(

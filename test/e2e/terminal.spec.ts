@@ -112,3 +112,40 @@ test('a restore by another process shows the lost connection, and a key press re
   await page.keyboard.type('echo back-$((40+2))\n');
   await expect(term.locator('.xterm-rows')).toContainText('back-42', { timeout: 30_000 });
 });
+
+/**
+ * A tab whose machine stopped (ux review I-16) says so above the terminal and in the tab, and a
+ * key press says why it cannot reconnect instead of failing again; once the machine runs again,
+ * a key press reconnects. Last in this file: it stops the shared machine, and starts it again.
+ */
+test('a tab of a stopped machine says so, and reconnects once the machine runs again', async ({
+  page,
+  vmHost,
+}) => {
+  const term = await openTerminal(page, vmHost.url);
+  hlab(vmHost.home, 'machine', 'down', MACHINE);
+  const banner = page.getByTestId('terminal-blocked');
+  await expect(banner).toHaveText(
+    `${MACHINE} is stopped: start it under Machines, then press a key here to reconnect.`,
+    { timeout: 30_000 },
+  );
+  await expect(page.getByRole('tab', { name: new RegExp(MACHINE) })).toContainText('stopped');
+  await term.click();
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('Enter');
+  const rows = term.locator('.xterm-rows');
+  await expect(rows).toContainText(`[${MACHINE} is stopped: start it under Machines`);
+  expect(((await rows.textContent()) ?? '').split(`[${MACHINE} is stopped`).length - 1).toBe(1);
+
+  // Started again from its clean snapshot: the banner goes, and a key press brings a shell back.
+  hlab(vmHost.home, 'snapshot', 'restore', MACHINE, 'clean');
+  hlab(vmHost.home, 'machine', 'up', MACHINE);
+  await expect(banner).toHaveCount(0, { timeout: 30_000 });
+  await term.click();
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('tab', { name: new RegExp(MACHINE) }).locator('.tdot-open')).toBeVisible({
+    timeout: 30_000,
+  });
+  await page.keyboard.type('echo again-$((40+2))\n');
+  await expect(rows).toContainText('again-42', { timeout: 30_000 });
+});

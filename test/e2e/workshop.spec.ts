@@ -26,6 +26,19 @@ test('a trainee starts ssh-lockdown, solves in the terminal, locks out, resets',
 
     const term = page.getByTestId('terminal-1000000');
     await expect(term.locator('.xterm-rows')).toContainText('$', { timeout: 30_000 });
+    // The page's command runs in the terminal beside it with one click, and copies with another.
+    await page.getByRole('button', { name: 'Run the command in the terminal' }).click();
+    await expect(term.locator('.xterm-rows')).toContainText('passwordauthentication yes', {
+      timeout: 60_000,
+    });
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+    await page.getByRole('button', { name: 'Copy the command' }).click();
+    await expect(page.getByRole('button', { name: 'Copy the command' })).toHaveText('Copied');
+    expect(await page.evaluate<string>('navigator.clipboard.readText()')).toBe(
+      "sudo sshd -T | grep -Ei '^(passwordauthentication|kbdinteractiveauthentication) '",
+    );
+    await page.getByText('sudo sshd -t', { exact: true }).click();
+    expect(await page.evaluate<string>('navigator.clipboard.readText()')).toBe('sudo sshd -t');
     await term.click();
     await page.keyboard.type(
       "printf 'PasswordAuthentication no\\nKbdInteractiveAuthentication no\\n' | sudo tee /etc/ssh/sshd_config.d/00-hardening.conf && sudo sshd -t && sudo systemctl reload ssh && echo applied-$((40+2))\n",

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compareBench, type BenchResult } from '../../shared/bench.js';
-import { checkItems, checksScript, parseChecksOutput } from '../../electron/bench/checks.js';
+import { checkItems, checksScript, parseChecksOutput, pickChecks } from '../../electron/bench/checks.js';
 import { dockerBenchScript, parseDockerBench } from '../../electron/bench/docker-bench.js';
 import { lynisCommand, matchingSettings, parseLynisReport } from '../../electron/bench/lynis.js';
 import { loadLibrary } from '../../electron/steps/load.js';
@@ -152,6 +152,18 @@ describe('own checks bench', () => {
     expect(r.tests.map((t) => t.result)).toEqual(['pass', 'fail', 'skip']);
     expect(r.score).toBe(1);
     expect(r.max).toBe(2);
+  });
+  it('runs only the checks --tests names, and refuses an id the library does not have', () => {
+    const items = checkItems(lib);
+    expect(pickChecks(items, undefined, 'm1')).toBe(items);
+    expect(pickChecks(items, ['lock-root/1', 'cmdline/nokaslr'], 'm1').map((i) => i.id)).toEqual(
+      ['cmdline/nokaslr', 'lock-root/1'].sort(
+        (a, b) => items.findIndex((i) => i.id === a) - items.findIndex((i) => i.id === b),
+      ),
+    );
+    expect(() => pickChecks(items, ['lock-root/1', 'lock-root/99'], 'm1')).toThrow(
+      /checks on "m1": no check "lock-root\/99"\. Check ids are STEP\/N/,
+    );
   });
 });
 

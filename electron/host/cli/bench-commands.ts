@@ -9,6 +9,7 @@ import { PATH_SETTINGS, SETTING_KEYS, type SettingKey, type SettingsView } from 
 import { EXPORT_FORMATS, type ExportFormat } from '../../recipes/exports.js';
 import { vulnsLines } from '../../../shared/vulns-text.js';
 import { surfaceLines } from '../../../shared/surface.js';
+import { changeLine, sinceEarlier } from '../../../shared/bench-history.js';
 
 function benchText(r: BenchResult): string {
   if (r.vulns)
@@ -34,6 +35,18 @@ function benchText(r: BenchResult): string {
       .filter((t) => t.result === 'fail')
       .slice(0, 40)
       .map((t) => `  ✗ ${t.id}${t.title ? `  ${t.title}` : ''}${t.details ? `  (${t.details})` : ''}`),
+  ].join('\n');
+}
+
+/** What changed since the same bench last ran on this machine (a whole line per flipped test). */
+function sinceText(history: BenchResult[], r: BenchResult): string {
+  const since = sinceEarlier(history, r);
+  if (!since) return `first ${r.tool} bench of this scope on ${r.machine}: nothing to compare with yet`;
+  const c = since.comparison;
+  return [
+    `since ${since.earlier.at}: ${changeLine(c)}`,
+    ...c.fixed.map((f) => `  fixed ${f.id}: ${f.from} → ${f.to}${f.title ? `  ${f.title}` : ''}`),
+    ...c.regressions.map((f) => `  REGRESSION ${f.id}: ${f.from} → ${f.to}${f.title ? `  ${f.title}` : ''}`),
   ].join('\n');
 }
 
@@ -80,7 +93,9 @@ export function benchCommands(kit: CliKit): Command[] {
             : {}),
           ...(typeof ctx.values.profile === 'string' ? { profile: ctx.values.profile } : {}),
         });
-        return print(ctx, r, () => benchText(r));
+        if (ctx.json) return print(ctx, r, () => '');
+        const history = await call(ctx, 'bench.list', { machine: r.machine });
+        return print(ctx, r, () => `${benchText(r)}\n${sinceText(history, r)}`);
       },
     },
     {

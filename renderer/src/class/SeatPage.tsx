@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { SeatView } from '../../../shared/class';
 import type { ApiClient, CallOptions } from '../../../shared/rpc';
 import type { Progress } from '../../../shared/types';
@@ -9,6 +9,7 @@ import type { ShellOps } from '../features/terminal/session';
 import { XtermPane } from '../features/terminal/XtermPane';
 import { ChallengeList, ChallengePage, CheckResultView } from '../features/workshops/ChallengeParts';
 import { confirmInApp } from '../components/ConfirmDialog';
+import { TypeInTerminal } from '../components/typeInTerminal';
 import { RESET_QUESTION, SOLVE_QUESTION } from '../features/workshops/ChallengeParts';
 
 function seatShell(api: ApiClient): ShellOps {
@@ -30,6 +31,7 @@ export function SeatPage({ api }: { api: ApiClient }) {
   const [error, setError] = useState<string>();
   const [notice, setNotice] = useState<{ text: string; takenOver: boolean }>();
   const [epoch, setEpoch] = useState(0);
+  const typeRef = useRef<((text: string) => void) | undefined>(undefined);
   const shell = useMemo(() => seatShell(api), [api, epoch]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const load = useCallback(
@@ -121,21 +123,24 @@ export function SeatPage({ api }: { api: ApiClient }) {
       )}
       <div className="workshop-split">
         <div className="workshop-page">
-          <ChallengePage
-            status={status}
-            busy={Boolean(busy)}
-            on={{
-              check: () =>
-                void run('Checking', 'seat.check', {}).then((r) => {
-                  if (!r) return;
-                  setLastCheck(r);
-                  void load();
-                }),
-              hint: () => void run('Hint', 'seat.hint', {}).then((r) => r && setStatus(r)),
-              reset: () => void reset(),
-              solve: () => void solve(),
-            }}
-          />
+          {/* A trainee whose seat the trainer took over does not type, by button or by key. */}
+          <TypeInTerminal.Provider value={notice?.takenOver ? undefined : (text) => typeRef.current?.(text)}>
+            <ChallengePage
+              status={status}
+              busy={Boolean(busy)}
+              on={{
+                check: () =>
+                  void run('Checking', 'seat.check', {}).then((r) => {
+                    if (!r) return;
+                    setLastCheck(r);
+                    void load();
+                  }),
+                hint: () => void run('Hint', 'seat.hint', {}).then((r) => r && setStatus(r)),
+                reset: () => void reset(),
+                solve: () => void solve(),
+              }}
+            />
+          </TypeInTerminal.Provider>
           <CheckResultView result={lastCheck} status={status} />
           {me && (
             <p className="muted small">
@@ -153,6 +158,7 @@ export function SeatPage({ api }: { api: ApiClient }) {
             shell={shell}
             testId="seat-terminal"
             readOnly={notice?.takenOver === true}
+            typeRef={typeRef}
           />
         </div>
       </div>

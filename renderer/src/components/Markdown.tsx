@@ -1,13 +1,64 @@
-import { Fragment, type ReactNode } from 'react';
+import { Fragment, useState, type ReactNode } from 'react';
+import { copyText } from './clipboard';
 import { parseInline, parseMarkdown, type Inline } from './markdown';
+import { asTyped, useTypeInTerminal } from './typeInTerminal';
+
+/** How long "Copied" shows after a click. */
+const COPIED_MS = 1500;
+
+function useCopied(): [boolean, (text: string) => void] {
+  const [copied, setCopied] = useState(false);
+  const copy = (text: string) =>
+    void copyText(text).then((ok) => {
+      if (!ok) return;
+      setCopied(true);
+      setTimeout(() => setCopied(false), COPIED_MS);
+    });
+  return [copied, copy];
+}
+
+/** Inline code copies itself on a click: a file name or a short command from a hint. */
+function InlineCode({ text }: { text: string }) {
+  const [copied, copy] = useCopied();
+  return (
+    // A short command stays on one line: "sudo sshd -T" must not break after its dash.
+    <code
+      className={`copyable${text.length <= 40 ? ' nowrap' : ''}${copied ? ' copied' : ''}`}
+      title={copied ? 'Copied' : 'Click to copy'}
+      onClick={() => copy(text)}
+    >
+      {text}
+    </code>
+  );
+}
+
+/** A fenced block: Copy, and Run in terminal where a terminal the trainee may type in is beside it. */
+function CodeBlock({ text }: { text: string }) {
+  const [copied, copy] = useCopied();
+  const type = useTypeInTerminal();
+  return (
+    <div className="codeblock">
+      <pre>
+        <code>{text}</code>
+      </pre>
+      <div className="code-actions">
+        <button onClick={() => copy(text)} aria-label="Copy the command">
+          {copied ? 'Copied' : 'Copy'}
+        </button>
+        {type && (
+          <button onClick={() => type(asTyped(text))} aria-label="Run the command in the terminal">
+            Run in terminal
+          </button>
+        )}
+      </div>
+    </div>
+  );
+}
 
 function inline(parts: Inline[]): ReactNode {
   return parts.map((p, i) =>
     p.kind === 'code' ? (
-      // A short command stays on one line: "sudo sshd -T" must not break after its dash.
-      <code key={i} className={p.text.length <= 40 ? 'nowrap' : undefined}>
-        {p.text}
-      </code>
+      <InlineCode key={i} text={p.text} />
     ) : p.kind === 'strong' ? (
       <strong key={i}>{p.text}</strong>
     ) : p.kind === 'em' ? (
@@ -36,11 +87,7 @@ export function Markdown({ text }: { text: string }) {
           case 'paragraph':
             return <p key={i}>{inline(b.inline)}</p>;
           case 'code':
-            return (
-              <pre key={i}>
-                <code>{b.text}</code>
-              </pre>
-            );
+            return <CodeBlock key={i} text={b.text} />;
           case 'list': {
             const L = b.ordered ? 'ol' : 'ul';
             return (

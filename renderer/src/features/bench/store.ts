@@ -13,6 +13,9 @@ interface BenchStore {
   comparisons: BenchComparison[];
   claims: StepClaim[];
   latest?: BenchResult;
+  /** The benches run now on the machine picked in "Bench a machine now", as kept under bench/. */
+  history: BenchResult[];
+  historyMachine?: string;
   /** The run's vulnerability bench before and after, when it ran one. */
   vulns: Array<{ name: string; report: VulnReport }>;
   /** The run's attack-surface bench before and after, when it ran one. */
@@ -28,6 +31,9 @@ interface BenchStore {
     cancel: () => void;
   };
   loadRun(api: ApiClient, runId: string): Promise<void>;
+  loadHistory(api: ApiClient, machine: string): Promise<void>;
+  /** Shows an earlier result as if it had just run (its tests, and what changed before it). */
+  showResult(result: BenchResult): void;
   benchNow(api: ApiClient, machine: string, tool: BenchTool, opts?: { profile?: string }): Promise<void>;
 }
 
@@ -41,6 +47,14 @@ export const useBench = create<BenchStore>((set, get) => ({
   comparisons: [],
   claims: [],
   vulns: [],
+  history: [],
+  async loadHistory(api, machine) {
+    if (!machine) return set({ history: [], historyMachine: undefined });
+    const r = await api.call('bench.list', { machine });
+    if (!r.ok) return useToasts.getState().error(r.error, `bench:${machine}`);
+    set({ history: r.value, historyMachine: machine });
+  },
+  showResult: (result) => set({ latest: result }),
   async loadRun(api, runId) {
     set({ runId });
     const r = await api.call('runs.bench', { id: runId });
@@ -87,5 +101,6 @@ export const useBench = create<BenchStore>((set, get) => ({
     if (!r.ok) return useToasts.getState().error(r.error, `bench:${machine}`);
     useToasts.getState().clearScope(`bench:${machine}`);
     set({ latest: r.value });
+    await get().loadHistory(api, machine);
   },
 }));

@@ -1,4 +1,4 @@
-import { useMemo } from 'react';
+import { useMemo, type MutableRefObject } from 'react';
 import { api } from '../../api/client';
 import { useNav } from '../navigation';
 import { machineShell } from './session';
@@ -10,10 +10,15 @@ export function TerminalView({
   tabKey,
   machine,
   visible,
+  blocked,
+  typeRef,
 }: {
   tabKey: number;
   machine: string;
   visible: boolean;
+  /** Why this shell cannot come back now (its machine is stopped or removed). */
+  blocked?: string;
+  typeRef?: MutableRefObject<((text: string) => void) | undefined>;
 }) {
   const setState = useTerminals((s) => s.setState);
   const theme = useNav((s) => s.theme);
@@ -26,6 +31,8 @@ export function TerminalView({
       visible={visible}
       theme={theme}
       onState={(s, reason) => setState(tabKey, s, reason)}
+      blocked={blocked}
+      typeRef={typeRef}
     />
   );
 }

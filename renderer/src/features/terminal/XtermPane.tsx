@@ -1,7 +1,7 @@
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, type MutableRefObject } from 'react';
 import type { ApiClient } from '../../../../shared/rpc';
 import { bindTerminal, type SessionCallbacks, type ShellOps } from './session';
 
@@ -19,6 +19,8 @@ export function XtermPane({
   readOnly = false,
   theme = 'dark',
   onState,
+  blocked,
+  typeRef,
 }: {
   api: ApiClient;
   /** Must stay the same object for the pane's life: a new one reconnects. */
@@ -28,13 +30,19 @@ export function XtermPane({
   readOnly?: boolean;
   theme?: keyof typeof THEMES;
   onState?: SessionCallbacks['onState'];
+  /** Why a key press must not reconnect now (the machine is stopped or gone), if it must not. */
+  blocked?: string;
+  /** Set while the pane lives: types text into it as if from the keyboard ("Run in terminal"). */
+  typeRef?: MutableRefObject<((text: string) => void) | undefined>;
 }) {
   const host = useRef<HTMLDivElement>(null);
   const fitRef = useRef<FitAddon | undefined>(undefined);
   const termRef = useRef<Terminal | undefined>(undefined);
   const stateRef = useRef(onState);
+  const blockedRef = useRef(blocked);
   useEffect(() => {
     stateRef.current = onState;
+    blockedRef.current = blocked;
   });
 
   useEffect(() => {
@@ -55,14 +63,24 @@ export function XtermPane({
     fit.fit();
     termRef.current = term;
     fitRef.current = fit;
-    const unbind = bindTerminal(api, term, shell, {
-      onState: (s, reason) => stateRef.current?.(s, reason),
-    });
+    const unbind = bindTerminal(
+      api,
+      term,
+      shell,
+      { onState: (s, reason) => stateRef.current?.(s, reason) },
+      () => blockedRef.current,
+    );
+    if (typeRef)
+      typeRef.current = (text) => {
+        term.input(text, true);
+        term.focus();
+      };
     const observer = new ResizeObserver(() => {
       if (host.current?.offsetParent) fit.fit();
     });
     observer.observe(host.current);
     return () => {
+      if (typeRef) typeRef.current = undefined;
       observer.disconnect();
       unbind();
       term.dispose();

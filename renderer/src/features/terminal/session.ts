@@ -50,11 +50,16 @@ export function machineShell(api: ApiClient, machine: string): ShellOps {
   };
 }
 
+/**
+ * `blocked` says why a key press must not reconnect now ("web1 is stopped: …"), or nothing when it
+ * may: a closed shell on a stopped or removed machine would only fail again.
+ */
 export function bindTerminal(
   api: ApiClient,
   term: Terminal,
   shell: ShellOps,
   cb: SessionCallbacks,
+  blocked: () => string | undefined = () => undefined,
 ): () => void {
   let id: string | undefined;
   let closed = false;
@@ -63,6 +68,8 @@ export function bindTerminal(
   // Keys typed while the shell is (re)connecting are sent once it is open, not lost.
   let queuedInput = '';
   let ackTimer: ReturnType<typeof setTimeout> | undefined;
+  // The reason last written for a refused reconnect: said once, not once per key.
+  let saidBlocked: string | undefined;
   // Output can arrive before terminal.open's result names the id: keep it until then.
   const early = new Map<string, string[]>();
 
@@ -98,6 +105,7 @@ export function bindTerminal(
 
   const open = async () => {
     closed = false;
+    saidBlocked = undefined;
     cb.onState('connecting');
     const r = await shell.open(term.cols, term.rows);
     if (disposed) {
@@ -118,8 +126,14 @@ export function bindTerminal(
     queuedInput = '';
   };
 
+  const reconnect = () => {
+    const why = blocked();
+    if (!why) return void open();
+    if (why !== saidBlocked) term.write(`\r\n\x1b[33m[${why}]\x1b[0m\r\n`);
+    saidBlocked = why;
+  };
   const inputSub = term.onData((data) => {
-    if (closed) void open();
+    if (closed) reconnect();
     else if (id) sendInput(id, data);
     else queuedInput += data;
   });

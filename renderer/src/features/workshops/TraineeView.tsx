@@ -1,4 +1,6 @@
+import { useRef } from 'react';
 import { api } from '../../api/client';
+import { TypeInTerminal } from '../../components/typeInTerminal';
 import { ProgressBar } from '../../components/ProgressBar';
 import { TerminalView } from '../terminal/TerminalView';
 import {
@@ -17,6 +19,7 @@ const TERMINAL_KEY_BASE = 1_000_000;
 /** The trainee's screen: the challenge page beside a terminal on the machine, and Check / Hint / Reset. */
 export function TraineeView() {
   const { open, status, lastCheck, busy, terminalEpoch, show, call } = useWorkshops();
+  const typeRef = useRef<((text: string) => void) | undefined>(undefined);
   const set = useWorkshops.setState;
   if (!open) return null;
   const machine = open;
@@ -61,16 +64,18 @@ export function TraineeView() {
       )}
       <div className="workshop-split">
         <div className="workshop-page">
-          <ChallengePage
-            status={status}
-            busy={Boolean(busy)}
-            on={{
-              check: () => void check(),
-              hint: () => void hint(),
-              reset: () => void reset(),
-              solve: () => void solve(),
-            }}
-          />
+          <TypeInTerminal.Provider value={(text) => typeRef.current?.(text)}>
+            <ChallengePage
+              status={status}
+              busy={Boolean(busy)}
+              on={{
+                check: () => void check(),
+                hint: () => void hint(),
+                reset: () => void reset(),
+                solve: () => void solve(),
+              }}
+            />
+          </TypeInTerminal.Provider>
           <CheckResultView result={lastCheck} status={status} />
         </div>
         <div className="workshop-terminal">
@@ -82,6 +87,7 @@ export function TraineeView() {
             tabKey={TERMINAL_KEY_BASE + terminalEpoch}
             machine={machine}
             visible
+            typeRef={typeRef}
           />
         </div>
       </div>
