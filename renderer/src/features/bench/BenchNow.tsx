@@ -83,10 +83,9 @@ export function BenchNow() {
       <ToolNotes tool={shownTool} profile={profile} setProfile={setProfile} />
       {latest && (
         <p data-testid="bench-latest">
-          {latest.tool} on {latest.machine}
-          {latest.lowerIsBetter ? '' : ' (the whole machine, not one recipe’s checks)'}:{' '}
-          <strong>{scoreOf(latest)}</strong> — {latest.tests.filter((t) => t.result === 'fail').length}{' '}
-          failing tests, {latest.warnings.length} warnings <span className="muted">({when(latest.at)})</span>
+          {latest.tool} on {latest.machine} ({scopeLabel(latest)}): <strong>{scoreOf(latest)}</strong> —{' '}
+          {plural(latest.tests.filter((t) => t.result === 'fail').length, 'failing test')},{' '}
+          {plural(latest.warnings.length, 'warning')} <span className="muted">({when(latest.at)})</span>
         </p>
       )}
       {latest && !since && (
