@@ -12,6 +12,7 @@ import { VirtualBoxProvider } from '../providers/virtualbox/provider.js';
 import { LibvirtProvider } from '../providers/libvirt/provider.js';
 import { freePort } from '../platform/ports.js';
 import { KnownHosts } from '../ssh/known-hosts.js';
+import { LoginHandover } from '../ssh/handover.js';
 import { keeperSocket } from '../ssh/keeper.js';
 import { TerminalRegistry } from '../ssh/terminal-registry.js';
 import { homePaths } from './paths.js';
@@ -42,6 +43,8 @@ export interface ServiceContext {
   images: ImageStore;
   machines: Machines;
   knownHosts: KnownHosts;
+  /** Logins a restore proved, waiting a few seconds for the terminal that opens next. */
+  handover: LoginHandover;
   terminals: TerminalRegistry;
   /** The local docker-bench-security copy benches upload (flag > HLAB_DOCKER_BENCH_DIR > setting). */
   dockerBench(flag?: string): DockerBenchCopy | undefined;
@@ -79,6 +82,7 @@ export function createContext(
   // Images are big and built once: HLAB_IMAGE_DIR lets CI and several homes share one cache.
   const imageDir = env.HLAB_IMAGE_DIR ? path.resolve(env.HLAB_IMAGE_DIR) : paths.images;
   const knownHosts = new KnownHosts(paths.knownHosts);
+  const handover = new LoginHandover();
   // The one place that registers providers; the first one that creates from our image is the default.
   const providers = [
     new QemuProvider({
@@ -106,7 +110,9 @@ export function createContext(
       keysDir: paths.keys,
       knownHosts,
       keeperSocket: (name) => keeperSocket(home, name),
+      handover,
     }),
+    handover,
     knownHosts,
     terminals: new TerminalRegistry(),
     dockerBench: (flag) => dockerBenchCopy(home, env, flag),

@@ -48,7 +48,8 @@ export function createService(opts: {
   return {
     dispatcher,
     context,
-    // Nothing is held open between operations (QMP and SSH connect per call).
-    close: async () => undefined,
+    // Only a proven login waiting for its terminal is held between operations (QMP and SSH
+    // otherwise connect per call): a command that ends closes it rather than wait.
+    close: async () => context.handover.dropAll(),
   };
 }

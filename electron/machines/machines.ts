@@ -25,6 +25,7 @@ import { createFromReady, createPinned } from './ready-clone.js';
 import { ensureKeyPair } from '../ssh/keys.js';
 import type { KnownHosts } from '../ssh/known-hosts.js';
 import { waitForSsh, type SshTarget } from '../ssh/session.js';
+import { endpointOf, type LoginHandover } from '../ssh/handover.js';
 
 export interface ReadyOptions {
   signal?: AbortSignal;
@@ -38,6 +39,8 @@ export interface ReadyOptions {
   bootIdOtherThan?: string;
   /** Give up once sshd has answered but refused the key for this long (a lock-out, not a slow boot). */
   authRefusedGraceMs?: number;
+  /** Keep the login that proved readiness for the terminal that opens next (a workshop Reset). */
+  handOver?: boolean;
 }
 
 export const BOOT_ID = 'cat /proc/sys/kernel/random/boot_id';
@@ -53,6 +56,8 @@ export class Machines {
        * command runs on a session from before the snapshot (engine rollback, recovery, Reset alike).
        */
       keeperSocket?: (machine: string) => string;
+      /** Where a proven login waits for the next terminal (`handOver`). */
+      handover?: LoginHandover;
     },
   ) {}
 
@@ -223,8 +228,11 @@ export class Machines {
     const info = await p.get(name);
     const assertAlive = p.assertAlive?.bind(p);
     const bootId = o.bootIdOtherThan?.replace(/[^0-9a-f-]/g, '');
-    await waitForSsh(this.target(info), this.o.knownHosts, {
+    const target = this.target(info);
+    const handover = o.handOver ? this.o.handover : undefined;
+    await waitForSsh(target, this.o.knownHosts, {
       timeoutMs: o.timeoutMs,
+      ...(handover ? { keep: (client) => handover.put(name, endpointOf(target), client) } : {}),
       signal: o.signal,
       progress: o.progress,
       ...(o.authRefusedGraceMs ? { authRefusedGraceMs: o.authRefusedGraceMs } : {}),
@@ -266,6 +274,7 @@ export class Machines {
       timeoutMs: number;
       start?: boolean;
       proveSudo?: boolean;
+      handOver?: boolean;
       phase?: (name: string, ms: number) => void;
     },
   ): Promise<SnapshotInfo> {
@@ -278,6 +287,8 @@ export class Machines {
     };
     const wasRunning = (await p.get(name)).state === 'running';
     if (this.o.keeperSocket) await dropKept(this.o.keeperSocket(name));
+    // A login proven before this restore must not reach a terminal after it.
+    this.o.handover?.drop(name);
     lap('state + drop kept connection');
     if (p.capabilities.restoreNeedsPowerOff && wasRunning) {
       // Look it up first: a missing snapshot must leave the machine running, untouched.

@@ -271,6 +271,8 @@ export async function waitForSsh(
     retryMs?: number;
     /** Stop once sshd has answered but refused the key for this long, every attempt. */
     authRefusedGraceMs?: number;
+    /** Takes the connection that proved readiness, instead of it being closed (a terminal next). */
+    keep?: (client: Client) => void;
   },
 ): Promise<void> {
   const started = Date.now();
@@ -290,11 +292,16 @@ export async function waitForSsh(
         timeoutMs: Math.min(15_000, opts.timeoutMs),
         signal: opts.signal,
       });
+      let kept = false;
       try {
         const r = await exec(client, opts.probe?.() ?? 'true', { timeoutMs: 15_000, signal: opts.signal });
-        if (r.exitCode === 0) return;
+        if (r.exitCode === 0) {
+          if (opts.keep) opts.keep(client);
+          kept = Boolean(opts.keep);
+          return;
+        }
       } finally {
-        client.end();
+        if (!kept) client.end();
       }
     } catch (err) {
       const e = err as HlabError;

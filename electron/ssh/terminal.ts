@@ -83,23 +83,16 @@ export class TerminalSession {
     knownHosts: KnownHosts,
     size: { cols: number; rows: number },
     sink: TerminalSink,
+    /** An open login to the same endpoint, proven moments ago, to use instead of a new one. */
+    proven?: Client,
   ): Promise<TerminalSession> {
+    if (proven) {
+      // A proven login that died meanwhile is no reason to fail: log in anew below.
+      const stream = await openShell(proven, target, size).catch(() => undefined);
+      if (stream) return new TerminalSession(target.machine, proven, stream, sink);
+    }
     const client = await connect(target, knownHosts);
-    const stream = await new Promise<ClientChannel>((resolve, reject) =>
-      client.shell({ term: 'xterm-256color', cols: size.cols, rows: size.rows }, (err, s) =>
-        err
-          ? reject(
-              new HlabError(
-                'ssh-refused',
-                `Cannot open a shell on machine "${target.machine}": ${err.message}`,
-              ),
-            )
-          : resolve(s),
-      ),
-    ).catch((err: unknown) => {
-      client.end();
-      throw err;
-    });
+    const stream = await openShell(client, target, size);
     return new TerminalSession(target.machine, client, stream, sink);
   }
 
@@ -130,4 +123,27 @@ export class TerminalSession {
     this.client.end();
     this.sink.exit(reason);
   }
+}
+
+/** A pty shell on `client`; the client is closed when that fails. */
+function openShell(
+  client: Client,
+  target: SshTarget,
+  size: { cols: number; rows: number },
+): Promise<ClientChannel> {
+  return new Promise<ClientChannel>((resolve, reject) =>
+    client.shell({ term: 'xterm-256color', cols: size.cols, rows: size.rows }, (err, s) =>
+      err
+        ? reject(
+            new HlabError(
+              'ssh-refused',
+              `Cannot open a shell on machine "${target.machine}": ${err.message}`,
+            ),
+          )
+        : resolve(s),
+    ),
+  ).catch((err: unknown) => {
+    client.end();
+    throw err;
+  });
 }

@@ -278,6 +278,8 @@ export class WorkshopSessions {
       timeoutMs: READY_TIMEOUT_MS,
       start: true,
       proveSudo: true,
+      // The trainee's terminal opens next: it takes this proven login instead of a second one.
+      handOver: true,
     });
     return this.status(machine, this.save(recordReset(p, new Date())));
   }

@@ -6,6 +6,7 @@ const targets: Record<string, () => Promise<void>> = {
   cli: async () => (await import('./cli.js')).benchCli(process.argv.slice(3)),
   egress: async () => (await import('./egress.js')).benchEgress(process.argv.slice(3)),
   class: async () => (await import('./class.js')).benchClass(process.argv.slice(3)),
+  reset: async () => (await import('./reset.js')).benchReset(process.argv.slice(3)),
 };
 
 const target = process.argv[2];

@@ -29,6 +29,25 @@ afterAll(async () => {
 
 const walk = (machine: string) => walkWorkshop(client, machine);
 
+/** Opens a terminal on `machine`, types `line`, and returns what it showed once `want` appeared. */
+async function typeInNewTerminal(machine: string, line: string, want: string): Promise<string> {
+  let seen = '';
+  let id = '';
+  const off = client.on('terminal.data', (e) => {
+    if (e.id === id) seen += e.data;
+  });
+  try {
+    ({ id } = await must(client, 'terminal.open', { machine, cols: 80, rows: 24 }));
+    await must(client, 'terminal.input', { id, data: `${line}\n` });
+    const until = Date.now() + 30_000;
+    while (!seen.includes(want) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    return seen;
+  } finally {
+    off();
+    if (id) await client.call('terminal.close', { id });
+  }
+}
+
 describe('workshops on the real VM', { timeout: 900_000 }, () => {
   it('ssh-lockdown: checks fail before and pass after each solve; a lock-out is undone by Reset', async () => {
     const m = 'ws-ssh';
@@ -56,6 +75,10 @@ describe('workshops on the real VM', { timeout: 900_000 }, () => {
     expect(locked.failures.join('\n')).toMatch(/locked yourself out/);
     const reset = await must(client, 'workshops.reset', { machine: m });
     expect(reset.progress.challenges[2]).toMatchObject({ resets: 1, status: 'current' });
+    // The login the Reset proved waits for the next terminal, which takes it: no second handshake.
+    expect(service.context.handover.size).toBe(1);
+    expect(await typeInNewTerminal(m, 'echo handed-$((6*7))', 'handed-42')).toContain('handed-42');
+    expect(service.context.handover.size).toBe(0);
     expect(await sh(client, m, 'cat /etc/ssh/sshd_config.d/00-hardening.conf')).not.toMatch(/AllowUsers/);
     await walk(m);
     const done = await must(client, 'workshops.status', { machine: m });

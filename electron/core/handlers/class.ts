@@ -17,6 +17,7 @@ import { WorkshopLibrary } from '../../workshops/library.js';
 import { ProgressStore } from '../../workshops/progress.js';
 import { WorkshopSessions } from '../../workshops/session.js';
 import { classHtml, classTable } from '../../workshops/trainer.js';
+import { endpointOf } from '../../ssh/handover.js';
 import { selfSignedTls, trainerTls } from '../../platform/tls.js';
 import type { ClassServer, ServiceContext } from '../context.js';
 import type { Handlers, OpContext } from '../dispatcher.js';
@@ -224,6 +225,7 @@ export function classHandlers(ctx: ServiceContext): ClassHandlers {
           progress,
           knownHosts: ctx.knownHosts,
           targetOf: (m) => ctx.machines.targetOf(m),
+          provenLogin: (m, t) => ctx.handover.take(m, endpointOf(t)),
           destroy: destroySeat,
           audit: log,
           changed: (info: ClassInfo) => ctx.broadcast('class.changed', { info }),

@@ -1,4 +1,5 @@
 import { HlabError } from '../../../shared/errors.js';
+import { endpointOf } from '../../ssh/handover.js';
 import { TerminalSession } from '../../ssh/terminal.js';
 import type { ServiceContext } from '../context.js';
 import { requireName } from './input.js';
@@ -22,7 +23,8 @@ function size(v: unknown, field: string): number {
 export function terminalHandlers(ctx: ServiceContext): TerminalHandlers {
   return {
     'terminal.open': async (req, op) => {
-      const target = await ctx.machines.targetOf(requireName(req.machine, 'machine'));
+      const machine = requireName(req.machine, 'machine');
+      const target = await ctx.machines.targetOf(machine);
       let id = '';
       const session = await TerminalSession.open(
         target,
@@ -35,6 +37,8 @@ export function terminalHandlers(ctx: ServiceContext): TerminalHandlers {
             op.client.emit('terminal.exit', { id, reason });
           },
         },
+        // The login a Reset just proved, when it is still waiting: no second handshake.
+        ctx.handover.take(machine, endpointOf(target)),
       );
       id = ctx.terminals.add(session);
       op.client.onClose(() => session.close('the window closed'));

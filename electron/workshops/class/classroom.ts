@@ -10,6 +10,7 @@ import type { ApiEvents } from '../../../shared/api.js';
 import type { KnownHosts } from '../../ssh/known-hosts.js';
 
 export type SeatNotice = ApiEvents['seat.notice'];
+import type { Client } from 'ssh2';
 import type { SshTarget } from '../../ssh/session.js';
 import type { ProgressStore } from '../progress.js';
 import type { WorkshopOp, WorkshopSessions } from '../session.js';
@@ -23,6 +24,8 @@ export interface ClassroomDeps {
   progress: ProgressStore;
   knownHosts: KnownHosts;
   targetOf(machine: string): Promise<SshTarget>;
+  /** A login a Reset of this machine just proved, for its next terminal (taken once). */
+  provenLogin?(machine: string, target: SshTarget): Client | undefined;
   /** Destroys a machine that never became a seat, or all of them at class end. */
   destroy(machine: string): Promise<void>;
   audit: AuditLog;
@@ -216,7 +219,12 @@ export class Classroom {
 
   async attach(seat: string, viewer: Viewer, size: { cols: number; rows: number }): Promise<string> {
     const s = this.ready(seat);
-    s.terminal ??= new SeatTerminal(seat, () => this.deps.targetOf(s.machine), this.deps.knownHosts);
+    s.terminal ??= new SeatTerminal(
+      seat,
+      () => this.deps.targetOf(s.machine),
+      this.deps.knownHosts,
+      (t) => this.deps.provenLogin?.(s.machine, t),
+    );
     try {
       const id = await s.terminal.attach(viewer, size);
       this.touch(s);

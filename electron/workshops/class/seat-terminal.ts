@@ -4,6 +4,7 @@
  * get the recent output first so they see roughly what is on the screen. The trainee's acks drive
  * flow control; with no trainee attached the output is acknowledged as it is sent.
  */
+import type { Client } from 'ssh2';
 import type { SshTarget } from '../../ssh/session.js';
 import type { KnownHosts } from '../../ssh/known-hosts.js';
 import { TerminalSession } from '../../ssh/terminal.js';
@@ -33,6 +34,8 @@ export class SeatTerminal {
     readonly seat: string,
     private readonly target: () => Promise<SshTarget>,
     private readonly knownHosts: KnownHosts,
+    /** The login a Reset of this seat just proved, if one waits (no second handshake). */
+    private readonly proven?: (target: SshTarget) => Client | undefined,
   ) {}
 
   /** The id carried by this shell's terminal.data events (new after every reopen). */
@@ -93,13 +96,20 @@ export class SeatTerminal {
       this.epoch += 1;
       this.replay = '';
       const id = this.id;
-      const session = await TerminalSession.open(await this.target(), this.knownHosts, size, {
-        data: (chunk) => this.fanOut(id, chunk),
-        exit: (reason) => {
-          if (this.session === session) this.session = undefined;
-          for (const v of this.viewers.values()) v.exit(id, reason);
+      const target = await this.target();
+      const session = await TerminalSession.open(
+        target,
+        this.knownHosts,
+        size,
+        {
+          data: (chunk) => this.fanOut(id, chunk),
+          exit: (reason) => {
+            if (this.session === session) this.session = undefined;
+            for (const v of this.viewers.values()) v.exit(id, reason);
+          },
         },
-      });
+        this.proven?.(target),
+      );
       this.session = session;
       return session;
     })().finally(() => (this.opening = undefined));
