@@ -118,6 +118,11 @@ test('a trainer and two trainees run a class in the browser', async () => {
     await b.getByTestId('seat-terminal').click();
     await b.keyboard.type('touch /tmp/ben-was-here && echo mark=$((2+3))\n');
     await expect(terminal(b, 'seat-terminal')).toContainText('mark=5', { timeout: 30_000 });
+    // The page's command runs in the seat's terminal with one click (I-13).
+    await b.getByRole('button', { name: 'Run the command in the terminal' }).click();
+    await expect(terminal(b, 'seat-terminal')).toContainText('passwordauthentication yes', {
+      timeout: 60_000,
+    });
     await trainer.getByTestId('tile-seat-2').getByRole('button', { name: 'Reset' }).click();
     await trainer.getByRole('alertdialog').getByRole('button', { name: 'Reset' }).click();
     await expect(b.getByTestId('seat-notice')).toContainText('reset this seat', { timeout: 120_000 });
