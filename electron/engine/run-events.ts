@@ -21,6 +21,8 @@ export class RunEvents {
   private readonly seen = new Set<string>();
   private sinceMicros?: number;
   private operators = new Set<string>();
+  /** The app's user is in systemd-journal: the read before a rollback needs no sudo. */
+  private readsJournal = false;
 
   constructor(
     private readonly machine: string,
@@ -28,18 +30,23 @@ export class RunEvents {
     private readonly emit: (e: RunEvent) => void,
   ) {}
 
-  /** From now on, by the guest's clock (its journal's timestamps are the guest's). */
+  /**
+   * From now on, by the guest's clock (its journal's timestamps are the guest's); and whether the
+   * app's user may read the journal itself, in the same round trip.
+   */
   async start(ex: SshExecutor, target: SshTarget): Promise<void> {
     const fp = keyFingerprint(target.privateKey);
     if (fp) this.operators = new Set([fp]);
-    const now = Number((await ex.exec('date +%s%6N')).stdout.trim());
+    const [clock = '', groups = ''] = (await ex.exec('date +%s%6N; id -Gn')).stdout.split('\n');
+    const now = Number(clock.trim());
     if (Number.isFinite(now) && now > 0) this.sinceMicros = now;
+    this.readsJournal = groups.trim().split(/\s+/).includes('systemd-journal');
   }
 
   /**
    * Never fails the run: a journal that cannot be read is journaled as such. `quick`: just before
    * a rollback, where every millisecond delays the restore, sshd's LogLevel is not asked again
-   * (the report uses the last one read).
+   * (the report uses the last one read), and sudo is skipped where the user may read the journal.
    */
   async collect(ex: SshExecutor, signal?: AbortSignal, quick = false): Promise<void> {
     if (this.sinceMicros === undefined) return;
@@ -50,7 +57,8 @@ export class RunEvents {
         sinceMicros: this.sinceMicros,
         seen: this.seen,
         operators: this.operators,
-        ...(quick ? { sshdLevel: false } : {}),
+        // sshd -T needs root; the journal alone does not when the user may read it.
+        ...(quick ? { sshdLevel: false, asRoot: !this.readsJournal } : {}),
         ...(signal ? { signal } : {}),
       });
       for (const e of got.events) this.seen.add(e.id);

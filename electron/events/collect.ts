@@ -1,6 +1,6 @@
 /**
  * Reads login events from a guest's journal over the machine's SSH session (journalctl -o json,
- * as root: the lab user is not in systemd-journal) and classifies them. Reads resume from a time,
+ * as root, or as the app's user where it is in systemd-journal) and classifies them. Reads resume from a time,
  * not a journal cursor: a restored snapshot rewinds the journal and re-uses its sequence numbers,
  * so a cursor could skip what happened after the restore; events already seen are dropped by id. The
  * app's own logins are recognised by the fingerprint of the machine's key, the one sshd logs
@@ -83,11 +83,13 @@ export async function collectEvents(
     signal?: AbortSignal;
     /** Also ask sshd for its LogLevel (default); a rollback's read skips it to be quicker. */
     sshdLevel?: boolean;
+    /** Through sudo (default): the app's user is not in systemd-journal on every machine. */
+    asRoot?: boolean;
   },
 ): Promise<Collected> {
   const level = `echo "${LOGLEVEL_MARK}$(sshd -T 2>/dev/null | sed -n 's/^loglevel //p')"; `;
   const r = await ex.run(`${o.sshdLevel === false ? '' : level}${journalCommand(o.sinceMicros)}`, {
-    asRoot: true,
+    asRoot: o.asRoot !== false || o.sshdLevel !== false,
     signal: o.signal,
     timeoutMs: 120_000,
   });

@@ -111,7 +111,14 @@ export async function benchRollback(argv: string[]): Promise<void> {
     const M = `brb-${provider}`;
     if (create) {
       console.error(`${provider}: creating and booting ${M}…`);
-      await must(client, 'machines.create', { name: M, provider, memoryMiB: 1024, cpus: 2 });
+      // QEMU machines start from the ready template, as the app makes them by default.
+      await must(client, 'machines.create', {
+        name: M,
+        provider,
+        memoryMiB: 1024,
+        cpus: 2,
+        ...(provider === 'qemu' ? { ready: true } : {}),
+      });
       await must(client, 'machines.up', { name: M });
     }
     const row: Row = { what: `hlab engine rollback (${label})`, times: [], phases: [] };

@@ -12,6 +12,7 @@ import type { StampedEvent } from '../../shared/runs.js';
 import type { Service } from '../../electron/core/service.js';
 import { listRuns, readEvents } from '../../electron/engine/journal.js';
 import { runRecipe } from '../../electron/engine/run.js';
+import { readRunEvents } from '../../electron/engine/run-events.js';
 import { defaultParams, loadLibrary } from '../../electron/steps/load.js';
 import { inlineStep } from './inline-step.js';
 import { IMAGE_DIR, must, newHome, newService, sh } from './vm-env.js';
@@ -103,6 +104,38 @@ describe('run engine', { timeout: 600_000 }, () => {
       await sh(client, M, 'test -e /etc/ssh/sshd_config.d/00-broken.conf && echo present || echo gone'),
     ).toBe('gone');
     expect(await sh(client, M, '/usr/sbin/sysctl -n kernel.kptr_restrict')).toBe('2'); // the earlier validated run's state is kept
+  });
+
+  it('a machine from the ready template: its refused login is read before the rollback, without sudo', async () => {
+    const R = 'engine-ready';
+    await must(client, 'machines.create', { name: R, memoryMiB: 1024, cpus: 2, ready: true });
+    try {
+      // The template put the app's user in systemd-journal: the read before a rollback needs no sudo.
+      expect((await sh(client, R, 'id -Gn')).split(' ')).toContain('systemd-journal');
+      const s = await runRecipe({
+        ctx: service.context,
+        recipe: recipe('lockout-ready', ['lockout-allowusers']),
+        library: [...library, LOCKOUT],
+        machine: R,
+      });
+      expect(s.steps[0]).toMatchObject({ outcome: 'rolled-back' });
+      const runDir = path.join(service.context.home, 'runs', s.id);
+      const journal = readEvents(path.join(service.context.home, 'runs'), s.id);
+      const read = journal.findLast(
+        (e) =>
+          e.type === 'events-collected' && e.seq < journal.find((x) => x.type === 'rollback-started')!.seq,
+      );
+      expect(read).toMatchObject({ type: 'events-collected' });
+      expect(read).not.toHaveProperty('error');
+      // sshd's "not listed in AllowUsers" for the app's own fresh login, kept though the rollback
+      // rewound the guest's journal.
+      expect(readRunEvents(runDir).map((e) => [e.action, e.user])).toContainEqual([
+        'ssh_user_not_allowed',
+        'lab',
+      ]);
+    } finally {
+      await client.call('machines.destroy', { name: R });
+    }
   });
 
   it('rolls back a step whose verify fails, and onFailure: continue runs the next step', async () => {
