@@ -45,11 +45,14 @@ printf '%s' "$hosts" > /etc/hosts
 printf '%s\n' "${v[machineid]}" > /etc/machine-id
 # journald keeps writing under the template's id until it restarts, and journalctl reads only the
 # folder of the id it finds now: without this, a copy's journal looks empty. Its socket keeps what
-# is logged meanwhile.
+# is logged meanwhile. Before the report, not after: a restart still under way when the first
+# setup reloads sshd made sshd's restart slower, and connections in that gap were reset.
 systemctl restart --no-block systemd-journald.service
 home=''
 while IFS=: read -r name _ _ _ _ dir _; do [ "$name" = "${v[user]}" ] && home=$dir; done < /etc/passwd
 printf '%s\n' "${v[key]}" > "$home/.ssh/authorized_keys"
-date -u -s "@${v[time]}" > /dev/null
 # The host watches the serial console for this line, and logs in once instead of guessing.
 echo "hlab-ready-agent: identity of $host applied" > /dev/ttyS0
+# The clock last (a program, ~0.1 s under TCG), while the host logs in: it is not identity, and
+# the host's first login waits for it (clockSetSince).
+date -u -s "@${v[time]}" > /dev/null

@@ -23,7 +23,8 @@ const TEMPLATE_BOOT_TIMEOUT_MS = 600_000;
 /**
  * Bumped when what a template holds changes (v3: the identity agent waits in it; v4: one host key;
  * v5: filtered egress, apt through the package proxy; v6: the agent restarts journald under the
- * copy's machine-id; v7: the user reads the journal without sudo).
+ * copy's machine-id; v7: the user reads the journal without sudo, and the agent reports the
+ * identity before it sets the clock).
  */
 const TEMPLATE_VERSION = 'v7';
 
@@ -235,6 +236,14 @@ async function agentDone(p: Provider, name: string, signal?: AbortSignal): Promi
   }
 }
 
+/**
+ * The agent sets the clock just after it reports the identity (while the host logs in): the
+ * login that proves the machine ready also waits, up to 5 s, until the clock has left the
+ * template's past — apt refuses a Release file "not valid yet".
+ */
+export const clockSetSince = (seedTime: number): string =>
+  `i=0; until [ "$(date +%s)" -ge ${Math.floor(seedTime)} ]; do i=$((i+1)); [ $i -gt 100 ] && exit 1; sleep 0.05; done`;
+
 /** Accepts exactly the host key made for the machine; the template's key means "not yet", not "attack". */
 const expectedHostKey = (expected: string): HostKeyCheck => ({
   check(machine, hostKey) {
@@ -260,17 +269,11 @@ export async function createFromReady(
   const hostKey = newHostKey(spec.name);
   const blob = hostKeyBlob(hostKey.public);
   knownHosts.forget(spec.name);
+  const now = Math.floor(Date.now() / 1000);
   const info = await p.cloneTemplate!(
     template,
     { ...spec, hostKey },
-    (user) =>
-      identitySeed({
-        user,
-        hostname: spec.name,
-        publicKey: spec.publicKey,
-        hostKey,
-        now: Math.floor(Date.now() / 1000),
-      }),
+    (user) => identitySeed({ user, hostname: spec.name, publicKey: spec.publicKey, hostKey, now }),
     o,
   );
   try {
@@ -289,7 +292,7 @@ export async function createFromReady(
         privateKey,
       },
       expectedHostKey(fingerprint(blob)),
-      { timeoutMs: 60_000, signal: o.signal, retryMs: 100 },
+      { timeoutMs: 60_000, signal: o.signal, retryMs: 100, probe: () => clockSetSince(now) },
     );
     knownHosts.check(spec.name, blob);
     o.progress?.({ current: 0, max: -1, description: `dropping the template snapshot from ${spec.name}` });

@@ -8,7 +8,7 @@ import { HlabError } from '../../shared/errors.js';
 import { shQuote } from '../../shared/shell.js';
 import type { ExecResult, Progress } from '../../shared/types.js';
 import type { KnownHosts } from './known-hosts.js';
-import { connect, exec, tail, waitForSsh, type ExecOptions, type SshTarget } from './session.js';
+import { connectThroughReload, exec, tail, waitForSsh, type ExecOptions, type SshTarget } from './session.js';
 
 // Re-exported: steps, providers and benches quote words for the guest's shell through this module.
 export { shQuote };
@@ -38,7 +38,7 @@ export class SshExecutor {
     if (this.client) return this.client;
     this.connecting ??= (async () => {
       try {
-        const c = await connect(await this.resolveTarget(), this.knownHosts, { signal });
+        const c = await connectThroughReload(await this.resolveTarget(), this.knownHosts, signal);
         const drop = () => {
           if (this.client === c) this.client = undefined;
         };

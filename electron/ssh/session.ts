@@ -40,14 +40,30 @@ function classify(err: Error & { level?: string; code?: string }, t: SshTarget):
     return new HlabError('ssh-auth', `SSH key login refused for ${where(t)}.`, { machine: t.machine });
   }
   if (err.code === 'ECONNREFUSED')
-    return new HlabError('ssh-refused', `Connection refused by ${where(t)}.`, { machine: t.machine });
+    return new HlabError('ssh-refused', `Connection refused by ${where(t)}.`, {
+      machine: t.machine,
+      beforeHandshake: true,
+    });
   if (/timed out/i.test(err.message)) {
     return new HlabError('ssh-timeout', `SSH handshake with ${where(t)} timed out.`, { machine: t.machine });
   }
   return new HlabError('ssh-refused', `SSH connection to ${where(t)} failed: ${err.message}`, {
     machine: t.machine,
+    ...(DROPPED.has(err.code ?? '') || /lost before handshake/i.test(err.message)
+      ? { beforeHandshake: true }
+      : {}),
   });
 }
+
+/**
+ * The connection went before sshd said a word: nothing was sent, so trying again is safe. sshd
+ * re-executes itself on every reload (a trainee's `systemctl reload ssh`, a step's, a workshop
+ * setup's), and for that moment QEMU's port forward accepts and then resets the connection.
+ */
+const DROPPED = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED']);
+
+export const droppedBeforeHandshake = (err: unknown): boolean =>
+  err instanceof HlabError && err.details?.beforeHandshake === true;
 
 /** ssh2's hostVerifier for a machine's pinned key; a refusal is handed to `refused` for the error. */
 export function pinnedHostKey(
@@ -322,4 +338,24 @@ export async function waitForSsh(
       lastError: last?.message,
     },
   );
+}
+
+/** How long a connection reset before sshd's greeting is tried again: sshd's reload gap is ~0.1–0.5 s. */
+export const RELOAD_GAP_MS = 3000;
+
+/** A connect that rides over sshd's reload (see droppedBeforeHandshake); any other failure is final. */
+export async function connectThroughReload(
+  target: SshTarget,
+  knownHosts: KnownHosts,
+  signal?: AbortSignal,
+): Promise<Client> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      return await connect(target, knownHosts, { signal });
+    } catch (err) {
+      if (!droppedBeforeHandshake(err) || Date.now() - started > RELOAD_GAP_MS || signal?.aborted) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }

@@ -7,7 +7,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Client, ClientChannel } from 'ssh2';
 import { HlabError } from '../../shared/errors.js';
 import type { KnownHosts } from './known-hosts.js';
-import { connect, type SshTarget } from './session.js';
+import { connectThroughReload, type SshTarget } from './session.js';
 
 export const CHUNK_CHARS = 64 * 1024;
 export const HIGH_WATER = 512 * 1024;
@@ -91,7 +91,7 @@ export class TerminalSession {
       const stream = await openShell(proven, target, size).catch(() => undefined);
       if (stream) return new TerminalSession(target.machine, proven, stream, sink);
     }
-    const client = await connect(target, knownHosts);
+    const client = await connectThroughReload(target, knownHosts);
     const stream = await openShell(client, target, size);
     return new TerminalSession(target.machine, client, stream, sink);
   }

@@ -1,5 +1,6 @@
 /** The SSH layer against a real OpenSSH sshd on 127.0.0.1 (ssh2, pure-JS path is enough). */
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +8,7 @@ import { HlabError } from '../../shared/errors.js';
 import { SshExecutor } from '../../electron/ssh/executor.js';
 import { ensureKeyPair } from '../../electron/ssh/keys.js';
 import { KnownHosts } from '../../electron/ssh/known-hosts.js';
-import { connect, waitForSsh } from '../../electron/ssh/session.js';
+import { connect, connectThroughReload, RELOAD_GAP_MS, waitForSsh } from '../../electron/ssh/session.js';
 import { HIGH_WATER, CHUNK_CHARS, TerminalSession } from '../../electron/ssh/terminal.js';
 import { startSshd, type Sshd } from './sshd.js';
 import { newHome } from './vm-env.js';
@@ -183,6 +184,41 @@ describe('trust', () => {
   it('reports a closed port as ssh-refused', async () => {
     const err = (await connect({ ...sshd.target, port: 1 }, known).catch((e: HlabError) => e)) as HlabError;
     expect(err.code).toBe('ssh-refused');
+  });
+
+  /**
+   * sshd's reload, as QEMU's port forward shows it: the connection is accepted and then reset
+   * before sshd's greeting. A proxy resets the first three connections, then forwards to sshd.
+   */
+  it('rides over connections reset before the greeting (sshd reloading), and nothing else', async () => {
+    let resets = 3;
+    const proxy = net.createServer((inbound) => {
+      if (resets > 0) {
+        resets -= 1;
+        inbound.resetAndDestroy();
+        return;
+      }
+      const out = net.connect(sshd.target.port, '127.0.0.1');
+      inbound.pipe(out).pipe(inbound);
+      out.on('error', () => inbound.destroy());
+      inbound.on('error', () => out.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const target = { ...sshd.target, port: (proxy.address() as net.AddressInfo).port };
+    try {
+      const plain = (await connect(target, known).catch((e: HlabError) => e)) as HlabError;
+      expect(plain.details).toMatchObject({ beforeHandshake: true });
+      const c = await connectThroughReload(target, known);
+      expect(resets).toBe(0);
+      c.end();
+      // A refused key is final: no retry turns a lock-out into a wait.
+      const wrongKey = { ...target, privateKey: ensureKeyPair(path.join(home, 'other'), 'other').privateKey };
+      const t = Date.now();
+      expect(await codeOf(connectThroughReload(wrongKey, known))).toBe('ssh-auth');
+      expect(Date.now() - t).toBeLessThan(RELOAD_GAP_MS);
+    } finally {
+      proxy.close();
+    }
   });
 });
 

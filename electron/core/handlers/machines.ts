@@ -3,7 +3,7 @@ import { HlabError } from '../../../shared/errors.js';
 import type { MachineInfo, ProviderKind } from '../../../shared/types.js';
 import { obtainImage } from '../../images/obtain.js';
 import { ensureKeyPair, removeKeyPair } from '../../ssh/keys.js';
-import { connect, exec } from '../../ssh/session.js';
+import { connectThroughReload, exec } from '../../ssh/session.js';
 import { dropKept, execKept, keeperSocket } from '../../ssh/keeper.js';
 import type { Handlers, OpContext } from '../dispatcher.js';
 import { clientName, hostPath, requireName } from './input.js';
@@ -309,7 +309,7 @@ export function machineHandlers(ctx: ServiceContext): MachineHandlers {
         if (kept) return kept;
       }
       const target = await ctx.machines.targetOf(machine);
-      const client = await connect(target, ctx.knownHosts, { signal: op.signal });
+      const client = await connectThroughReload(target, ctx.knownHosts, op.signal);
       try {
         return await exec(client, req.command, opts);
       } finally {
