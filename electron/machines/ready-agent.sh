@@ -45,8 +45,7 @@ printf '%s' "$hosts" > /etc/hosts
 printf '%s\n' "${v[machineid]}" > /etc/machine-id
 # journald keeps writing under the template's id until it restarts, and journalctl reads only the
 # folder of the id it finds now: without this, a copy's journal looks empty. Its socket keeps what
-# is logged meanwhile. Before the report, not after: a restart still under way when the first
-# setup reloads sshd made sshd's restart slower, and connections in that gap were reset.
+# is logged meanwhile.
 systemctl restart --no-block systemd-journald.service
 home=''
 while IFS=: read -r name _ _ _ _ dir _; do [ "$name" = "${v[user]}" ] && home=$dir; done < /etc/passwd
