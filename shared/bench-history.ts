@@ -3,6 +3,7 @@
  * one can be compared with, and the comparison. Shared by the CLI and the Bench section.
  */
 import { compareBench, type BenchComparison, type BenchResult } from './bench.js';
+import { plural } from './words.js';
 
 /**
  * Two results compare only when they measured the same set: the same tool, and the same Lynis
@@ -42,7 +43,7 @@ export function changeLine(c: BenchComparison): string {
     c.lowerIsBetter ? `${s.score}` : `${s.score}/${s.max}`;
   const delta = `${c.delta > 0 ? '+' : ''}${c.delta}`;
   const unit = c.lowerIsBetter ? ` ${c.unit ?? ''}`.trimEnd() : '';
-  const flips = `${c.fixed.length} fixed, ${c.regressions.length} ${c.regressions.length === 1 ? 'regression' : 'regressions'}`;
+  const flips = `${c.fixed.length} fixed, ${plural(c.regressions.length, 'regression')}`;
   return `${score(c.before)} → ${score(c.after)}${unit} (${delta}${c.lowerIsBetter ? ', fewer is better' : ''}): ${flips}`;
 }
 

@@ -3,9 +3,6 @@ import type { ApiError } from '../../../shared/errors.js';
 import type { Progress } from '../../../shared/types.js';
 import { plain, type Paint } from './colour.js';
 
-/** "1 hint", "2 hints". */
-export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-
 /** A column's heading: "startedAt" reads "STARTED AT", not "STARTEDAT". */
 export const header = (column: string) => column.replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
 

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { HlabError } from '../../../shared/errors.js';
 import { formatIssue } from '../../../shared/steps.js';
 import type { CheckResult, WorkshopStatus } from '../../../shared/workshops.js';
-import { plural, table } from './output.js';
+import { plural } from '../../../shared/words.js';
+import { table } from './output.js';
 import { UsageError, type Call, type Command, type CommandContext, type Print } from './router.js';
 
 function readText(file: string): string {

@@ -4,6 +4,7 @@ import { ProgressBar } from '../../components/ProgressBar';
 import { TableHead } from '../../components/TableHead';
 import { BENCH_TOOLS, type BenchResult, type BenchTool } from '../../../../shared/bench';
 import { changeLine, scopeLabel, sinceEarlier } from '../../../../shared/bench-history';
+import { plural } from '../../../../shared/words';
 import { useMachines } from '../machines/store';
 import { BenchChart } from './BenchChart';
 import { DockerBenchSource } from './DockerBenchSource';
@@ -15,7 +16,6 @@ import { useBench } from './store';
 
 const HISTORY_ROWS = 8;
 const when = (at: string) => new Date(at).toLocaleString();
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 /** Short enough for the chart's label column: a named subset, or the whole machine. */
 const chartScope = (r: BenchResult) =>
   r.meta.tests ? plural(r.meta.tests.split(' ').length, 'named test') : 'whole machine';
