@@ -41,6 +41,8 @@ export interface ReadyOptions {
   authRefusedGraceMs?: number;
   /** Keep the login that proved readiness for the terminal that opens next (a workshop Reset). */
   handOver?: boolean;
+  /** Told as each SSH attempt starts (see waitForSsh). */
+  onAttempt?: () => void;
 }
 
 export const BOOT_ID = 'cat /proc/sys/kernel/random/boot_id';
@@ -235,6 +237,7 @@ export class Machines {
       ...(handover ? { keep: (client) => handover.put(name, endpointOf(target), client) } : {}),
       signal: o.signal,
       progress: o.progress,
+      ...(o.onAttempt ? { onAttempt: o.onAttempt } : {}),
       ...(o.authRefusedGraceMs ? { authRefusedGraceMs: o.authRefusedGraceMs } : {}),
       ...(assertAlive ? { isAlive: () => assertAlive(name, 'boot') } : {}),
       // One connection does it all: proves SSH (and sudo) work and sets the clock a restore left behind.
@@ -308,7 +311,16 @@ export class Machines {
       lap('start');
     }
     if (runningNow || o.start || wasRunning) {
-      await this.waitReady(name, { ...o, fixClock: p.capabilities.clockDrift });
+      // The wait for sshd (connections reset while the guest's network wakes) is named apart from
+      // the login that answered: one is the guest's, the other this app's guarantee.
+      let answering = t;
+      await this.waitReady(name, {
+        ...o,
+        fixClock: p.capabilities.clockDrift,
+        onAttempt: () => (answering = performance.now()),
+      });
+      o.phase?.('until sshd answers', answering - t);
+      t = answering;
       const clock = p.capabilities.clockDrift;
       lap(
         ['fresh login', ...(clock || o.proveSudo ? ['sudo'] : []), ...(clock ? ['clock'] : [])].join(' + '),

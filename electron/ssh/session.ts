@@ -289,6 +289,8 @@ export async function waitForSsh(
     authRefusedGraceMs?: number;
     /** Takes the connection that proved readiness, instead of it being closed (a terminal next). */
     keep?: (client: Client) => void;
+    /** Told as each attempt starts: a breakdown names the wait for sshd apart from the login that answered. */
+    onAttempt?: () => void;
   },
 ): Promise<void> {
   const started = Date.now();
@@ -303,6 +305,7 @@ export async function waitForSsh(
       max: opts.timeoutMs,
       description: `waiting for SSH on ${t.host}:${t.port} (${Math.round(elapsed / 1000)} s)`,
     });
+    opts.onAttempt?.();
     try {
       const client = await connect(t, knownHosts, {
         timeoutMs: Math.min(15_000, opts.timeoutMs),

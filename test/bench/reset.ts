@@ -21,7 +21,9 @@ const arg = (argv: string[], name: string, dflt: number) => {
 
 /** When each RPC of interest was sent and answered, and when a terminal's first output came. */
 class FrameClock {
-  sent = new Map<number, { method: string; at: number }>();
+  sent = new Map<number, { method: string; at: number; opId?: string }>();
+  /** Each operation's progress lines, as they arrived. */
+  progress = new Map<string, Array<{ at: number; description: string }>>();
   answered = new Map<number, number>();
   firstData = new Map<string, number>();
   terminalIds = new Map<number, string>();
@@ -31,9 +33,9 @@ class FrameClock {
     ws.on('framereceived', (f) => this.onReceived(String(f.payload)));
   }
   private onSent(text: string) {
-    const m = JSON.parse(text) as { t?: string; id?: number; method?: string };
+    const m = JSON.parse(text) as { t?: string; id?: number; method?: string; opId?: string };
     if (m.t === 'call' && typeof m.id === 'number' && m.method)
-      this.sent.set(m.id, { method: m.method, at: performance.now() });
+      this.sent.set(m.id, { method: m.method, at: performance.now(), ...(m.opId ? { opId: m.opId } : {}) });
   }
   private onReceived(text: string) {
     const now = performance.now();
@@ -42,8 +44,14 @@ class FrameClock {
       id?: number;
       name?: string;
       result?: { ok: boolean; value?: { id?: string } };
-      payload?: { id?: string };
+      payload?: { id?: string; opId?: string; progress?: { description?: string } };
     };
+    const op = m.payload?.opId;
+    if (m.t === 'event' && m.name === 'op.progress' && op)
+      this.progress.set(op, [
+        ...(this.progress.get(op) ?? []),
+        { at: now, description: m.payload?.progress?.description ?? '' },
+      ]);
     if (m.t === 'result' && typeof m.id === 'number') {
       this.answered.set(m.id, now);
       const value = m.result?.value;
@@ -53,17 +61,41 @@ class FrameClock {
       this.firstData.set(m.payload.id, now);
   }
   /** The first call of `method` sent after `after`, and when it was answered. */
-  call(method: string, after: number): { id: number; sent: number; answered: number } {
+  call(method: string, after: number): { id: number; sent: number; answered: number; opId?: string } {
     for (const [id, s] of this.sent)
       if (s.method === method && s.at >= after)
-        return { id, sent: s.at, answered: this.answered.get(id) ?? Number.NaN };
+        return { id, sent: s.at, answered: this.answered.get(id) ?? Number.NaN, opId: s.opId };
     throw new Error(`no ${method} call after the click`);
+  }
+  /**
+   * The Reset's own parts, from its progress lines: up to "restoring …" (closing the old terminal,
+   * dropping kept logins), the restore (loadvm), the attempts sshd reset or refused, and the
+   * attempt that answered (fresh login + sudo + clock). NaN where a line did not come.
+   */
+  resetParts(call: { sent: number; answered: number; opId?: string }) {
+    const lines = this.progress.get(call.opId ?? '') ?? [];
+    const restoring = lines.find((l) => l.description.startsWith('restoring '))?.at ?? Number.NaN;
+    const waits = lines.filter((l) => l.description.startsWith('waiting for SSH'));
+    const firstWait = waits[0]?.at ?? Number.NaN;
+    const lastWait = waits.at(-1)?.at ?? Number.NaN;
+    return {
+      beforeRestore: restoring - call.sent,
+      restore: firstWait - restoring,
+      untilSshd: lastWait - firstWait,
+      attempts: waits.length,
+      login: call.answered - lastWait,
+    };
   }
 }
 
 interface Lap {
   dialogToCall: number;
   reset: number;
+  beforeRestore: number;
+  restore: number;
+  untilSshd: number;
+  attempts: number;
+  login: number;
   rerender: number;
   terminalOpen: number;
   firstOutput: number;
@@ -119,6 +151,7 @@ export async function benchReset(argv: string[]): Promise<void> {
       laps.push({
         dialogToCall: reset.sent - click,
         reset: reset.answered - reset.sent,
+        ...clock.resetParts(reset),
         rerender: open.sent - reset.answered,
         terminalOpen: open.answered - open.sent,
         firstOutput: first - open.answered,
@@ -145,13 +178,18 @@ export async function benchReset(argv: string[]): Promise<void> {
   }
   await must(client, 'workshops.end', { machine: MACHINE });
 
-  const row = (name: string, pick: (l: Lap) => number) =>
+  const row = (name: string, pick: (l: Lap) => number, unit = ' ms') =>
     console.log(
-      `| ${name} | ${median(laps.map(pick)).toFixed(0)} ms | ${laps.map((l) => pick(l).toFixed(0)).join(', ')} |`,
+      `| ${name} | ${median(laps.map(pick)).toFixed(0)}${unit} | ${laps.map((l) => pick(l).toFixed(0)).join(', ')} |`,
     );
   console.log(`\n| workshop Reset in Chromium (${runs} runs) | median | runs |\n|---|---|---|`);
   row('confirm click → workshops.reset sent', (l) => l.dialogToCall);
   row('workshops.reset: loadvm + fresh login + sudo', (l) => l.reset);
+  row('  of which: close the old terminal, drop kept logins', (l) => l.beforeRestore);
+  row('  of which: restore (`loadvm`)', (l) => l.restore);
+  row('  of which: until sshd answers (connections reset or refused)', (l) => l.untilSshd);
+  row('  SSH attempts', (l) => l.attempts, '');
+  row('  of which: the attempt that answered (fresh login + sudo + clock)', (l) => l.login);
   row('answer → terminal.open sent (React, new xterm)', (l) => l.rerender);
   row('terminal.open: the login the Reset proved (else a new one) + shell channel', (l) => l.terminalOpen);
   row('→ first output (the guest starts the session: PAM, motd)', (l) => l.firstOutput);

@@ -121,8 +121,19 @@ describe('executor', () => {
 
   it('waits for SSH to come back, and times out clearly when it does not', async () => {
     await sshd.stop();
-    setTimeout(() => void sshd.start(), 1500);
-    await waitForSsh(sshd.target, known, { timeoutMs: 20_000 });
+    let starting = Number.POSITIVE_INFINITY;
+    setTimeout(() => {
+      starting = performance.now();
+      void sshd.start();
+    }, 1500);
+    const attempts: number[] = [];
+    await waitForSsh(sshd.target, known, {
+      timeoutMs: 20_000,
+      onAttempt: () => attempts.push(performance.now()),
+    });
+    // Attempts refused while sshd was down, each told; the one that answered began after its start.
+    expect(attempts.filter((a) => a < starting).length).toBeGreaterThan(2);
+    expect(attempts.at(-1)!).toBeGreaterThanOrEqual(starting);
     await sshd.stop();
     const err = await waitForSsh(sshd.target, known, { timeoutMs: 1500 }).catch((e: HlabError) => e);
     expect(err).toMatchObject({ code: 'ssh-timeout' });
