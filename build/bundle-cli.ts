@@ -5,6 +5,7 @@
  * (prepare) and in `npm test`.
  */
 import { build } from 'esbuild';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,12 +21,18 @@ const bundle = (entry: string, out: string, more: Parameters<typeof build>[0] = 
     format: 'esm',
     target: 'node20',
     logLevel: 'warning',
+    absWorkingDir: root,
     ...more,
   });
 
 export async function bundleCli(): Promise<void> {
-  // The fast path for `hlab exec` through a keeper: a few kilobytes, no SSH library.
-  await bundle('exec-fast.ts', 'exec-fast.mjs');
+  // The fast path for `hlab exec` through a keeper: a few kilobytes, no SSH library. Its inputs are
+  // listed beside it, so `hlab` checks its freshness with a few stats (bundle-fresh.mjs).
+  const fast = await bundle('exec-fast.ts', 'exec-fast.mjs', { metafile: true });
+  writeFileSync(
+    path.join(root, 'dist/cli/exec-fast.mjs.inputs.json'),
+    `${JSON.stringify(Object.keys(fast.metafile?.inputs ?? {}), null, 1)}\n`,
+  );
   await bundle('cli-entry.ts', 'hlab.mjs', {
     // ssh2's optional native binding is resolved at run time; ws and yaml bundle fine.
     external: ['ssh2', 'cpu-features', 'electron'],

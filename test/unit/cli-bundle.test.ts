@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bundleCli } from '../../build/bundle-cli.js';
+import { newerThanInputs } from '../../electron/host/bundle-fresh.mjs';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const hlab = path.join(root, 'electron/host/hlab.mjs');
@@ -39,6 +40,28 @@ describe('prebuilt CLI', () => {
     const r = run('exec', 'ghost', '--', 'true');
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('No machine named "ghost"');
+  });
+
+  it("checks the fast path's freshness against its own inputs only, listed at build time", () => {
+    const fast = path.join(root, 'dist/cli/exec-fast.mjs');
+    const inputs = JSON.parse(readFileSync(`${fast}.inputs.json`, 'utf8')) as string[];
+    expect(inputs).toEqual(
+      expect.arrayContaining(['electron/host/exec-fast.ts', 'electron/ssh/keeper-client.ts']),
+    );
+    expect(inputs.length).toBeLessThan(20);
+    expect(newerThanInputs(fast, root)).toBe(true);
+    // One of its inputs edited after the build: stale, whatever the rest of the tree says.
+    const input = path.join(root, 'electron/ssh/keeper-client.ts');
+    const was = statSync(input).mtime;
+    const later = new Date(statSync(fast).mtimeMs + 60_000);
+    utimesSync(input, later, later);
+    try {
+      expect(newerThanInputs(fast, root)).toBe(false);
+    } finally {
+      utimesSync(input, was, was);
+    }
+    // No list beside the bundle (one built before lists existed): never trusted.
+    expect(newerThanInputs(path.join(root, 'dist/cli/hlab.mjs'), root)).toBe(false);
   });
 
   it('falls back to the TypeScript sources when one is newer than the bundle', () => {
