@@ -86,9 +86,19 @@ export async function benchVm(argv: string[]): Promise<void> {
   ]);
   const fast: number[] = [];
   const phases = new Map<string, number[]>();
+  /** A create's progress lines, each starting the phase named beside it. */
+  const CREATE_PHASES: Array<[RegExp, string]> = [
+    [/^copying/, 'copy'],
+    [/^choosing accelerator/, 'accelerator, port, egress proxy spawned'],
+    [/^resuming/, 'QEMU start + loadvm (until QEMU daemonizes)'],
+    [/QMP and egress proxy/, 'QMP answers, egress proxy ready'],
+    [/take its own identity/, 'identity applied by the agent in the guest'],
+    [/fresh login/, 'fresh login with its own key'],
+    [/^dropping/, 'template snapshot dropped'],
+  ];
   for (let i = 1; i <= runs; i += 1) {
     let last = performance.now();
-    let phase = 'start';
+    let phase = 'image and template checked';
     const lap = (next: string) => {
       const now = performance.now();
       phases.set(phase, [...(phases.get(phase) ?? []), now - last]);
@@ -102,17 +112,7 @@ export async function benchVm(argv: string[]): Promise<void> {
           {
             onProgress: (p) => {
               const d = p.description ?? '';
-              const next = /^copying/.test(d)
-                ? 'copy'
-                : /^resuming/.test(d)
-                  ? 'resume (QEMU start + loadvm)'
-                  : /take its own identity/.test(d)
-                    ? 'identity applied by the agent in the guest'
-                    : /fresh login/.test(d)
-                      ? 'fresh login with its own key'
-                      : /^dropping/.test(d)
-                        ? 'template snapshot dropped'
-                        : undefined;
+              const next = CREATE_PHASES.find(([pattern]) => pattern.test(d))?.[1];
               if (next && next !== phase) lap(next);
             },
           },
@@ -127,7 +127,7 @@ export async function benchVm(argv: string[]): Promise<void> {
     fast,
     'copy + resume + own identity + fresh login + template snapshot dropped',
   );
-  for (const [name, xs] of phases) if (name !== 'start' && name !== 'done') report(`  of which ${name}`, xs);
+  for (const [name, xs] of phases) if (name !== 'done') report(`  of which ${name}`, xs);
   for (let i = 0; i <= runs; i += 1) await must(client, 'machines.destroy', { name: `ready${i}` });
 
   const m = 'clone0';

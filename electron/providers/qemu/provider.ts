@@ -551,6 +551,11 @@ export class QemuProvider implements Provider {
       });
     }
     this.store.update(name, { activePort: port, expectRunning: true, bootFrom: undefined });
+    opts.progress?.({
+      current: 0,
+      max: -1,
+      description: `QEMU of ${name} is up; asking its QMP and egress proxy`,
+    });
     await Promise.all([this.withQmp(name, (q) => q.execute('query-status')), proxy?.ready]);
     return { host: '127.0.0.1', port, user: rec.user };
   }
