@@ -109,6 +109,9 @@ export interface BenchInput {
   bytes: number;
 }
 
+/** Tools that can run some of their tests by id (`--tests`); the others always run their whole set. */
+export const PICKS_TESTS: readonly BenchTool[] = ['lynis', 'docker-bench', 'checks', 'openscap'];
+
 /** Tools whose test ids are docker-bench check ids: a step's `docker-bench` claims are judged by both. */
 export const DOCKER_BENCH_ID_TOOLS: readonly BenchTool[] = ['docker-bench', 'docker-config'];
 

@@ -57,5 +57,10 @@ describe('bench now, compared with the last one', { timeout: 300_000 }, () => {
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain('checks on "bh1": no check "lock-root/99"');
     expect(unknown.stderr).not.toMatch(/\n\s+at /);
+
+    // A tool that cannot pick tests says so instead of running its whole set as if it had.
+    const whole = hlab('bench', M, '--tool', 'surface', '--tests', 'x');
+    expect(whole.status).toBe(2);
+    expect(whole.stderr).toContain('The surface bench always runs its whole set; only lynis, docker-bench');
   });
 });

@@ -1,7 +1,7 @@
 /** Bench runs, step library listing, recipe saving, evidence exports and replay. */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { BENCH_TOOLS } from '../../../shared/bench.js';
+import { BENCH_TOOLS, PICKS_TESTS } from '../../../shared/bench.js';
 import { HlabError } from '../../../shared/errors.js';
 import { egressEntries } from '../../../shared/egress.js';
 import { loadBenches, runBench, runBenches, runClaims, saveBench } from '../../bench/index.js';
@@ -77,6 +77,12 @@ export function benchHandlers(ctx: ServiceContext): BenchHandlers {
           !(Array.isArray(req.tests) && req.tests.every((t) => typeof t === 'string'))
         )
           throw new HlabError('bad-request', 'tests must be a list of test ids.');
+        // Said, not ignored: a subset that silently runs the whole set is measured as something else.
+        if (req.tests?.length && !PICKS_TESTS.includes(req.tool))
+          throw new HlabError(
+            'bad-request',
+            `The ${req.tool} bench always runs its whole set; only ${PICKS_TESTS.join(', ')} take test ids.`,
+          );
         const r = await runBench(ex, info.name, req.tool, {
           tests: req.tests,
           labsDir: ctx.labsDir,
