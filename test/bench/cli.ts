@@ -2,7 +2,7 @@
  * `npm run bench -- cli [--runs N]`: the CLI as scripts see it — a whole `hlab` process, start to
  * exit: `hlab --help`, and `hlab exec M -- true` against a running QEMU machine, with the kept
  * connection and with a fresh login (--fresh); OpenSSH's `ssh` the same two ways (a new connection,
- * and ControlMaster/ControlPersist) as the peer. Medians.
+ * and ControlMaster/ControlPersist) as the peer, and `node -e 0` as the floor of a Node CLI. Medians.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,6 +49,8 @@ export async function benchCli(argv: string[]): Promise<void> {
   time(['exec', M, '--', 'true'], env, 1);
   await waitFor(keeperSocket(home, M));
   const kept = time(['exec', M, '--', 'true'], env, runs);
+  // The floor under any `hlab` process: Node starting and ending with nothing to do.
+  const nodeAlone = timeCmd(process.execPath, ['-e', '0'], env, runs);
   // OpenSSH against the same guest: a new connection each time, and its own kept connection.
   const t = await service.context.machines.targetOf(M);
   const dir = mkdtempSync(path.join(tmpdir(), 'hlab-bench-ssh-'));
@@ -68,6 +70,7 @@ export async function benchCli(argv: string[]): Promise<void> {
     ['hlab --help', help, '≤ 0.3 s'],
     [`hlab exec ${M} -- true (kept connection)`, kept, '≤ 0.6 s'],
     [`hlab exec --fresh ${M} -- true (new login)`, fresh, ''],
+    ['node -e 0 (Node start-up alone: the floor under any hlab process)', nodeAlone, 'floor'],
     ['ssh … true (OpenSSH, new connection)', sshFresh, 'peer'],
     ['ssh … true (OpenSSH ControlPersist)', sshKept, 'peer'],
   ];
