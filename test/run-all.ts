@@ -231,16 +231,23 @@ if (slow) vitest('vitest (slow tier: test/slow)', 'vitest.slow.config.ts');
 else vitest('vitest (unit + real VM)', undefined);
 
 /**
- * The live Vagrant suite runs inside a network namespace of its own (vagrant-libvirt's management
+ * The live Vagrant suite (its quick part in `npm test`, the part that reboots and benches in the
+ * slow tier) runs inside a network namespace of its own (vagrant-libvirt's management
  * network is a private-range bridge): libvirtd there, and vitest itself, whose SSH must reach it.
  */
-if (!slow && !args.has('--no-vagrant')) {
+if (!args.has('--no-vagrant')) {
   const netns = ['bash', 'test/vagrant/netns.sh'];
   if (step('vagrant: network namespace + libvirtd', netns[0] as string, [...netns.slice(1), 'up']) === 0) {
     // No usable KVM on these machines: libvirt runs the guest under TCG unless told otherwise.
-    vitest('vitest (Vagrant, live)', 'vitest.vagrant.config.ts', [...netns, 'exec'], {
-      HLAB_LIBVIRT_DRIVER: process.env.HLAB_LIBVIRT_DRIVER ?? 'qemu',
-    });
+    vitest(
+      slow ? 'vitest (Vagrant, live, slow part)' : 'vitest (Vagrant, live)',
+      'vitest.vagrant.config.ts',
+      [...netns, 'exec'],
+      {
+        HLAB_LIBVIRT_DRIVER: process.env.HLAB_LIBVIRT_DRIVER ?? 'qemu',
+        HLAB_VAGRANT_SUITE: slow ? 'slow' : 'quick',
+      },
+    );
     step('vagrant: tear down', netns[0] as string, [...netns.slice(1), 'down']);
   } else
     tallies.push({
