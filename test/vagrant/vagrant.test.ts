@@ -24,6 +24,11 @@ import { failure, must, newHome, newService, sh } from '../integration/vm-env.js
 
 const M = 'vg1';
 const SLOW = process.env.HLAB_VAGRANT_SUITE === 'slow';
+// Tests of the other part are not registered at all (not skipped): `npm test`'s last line stays a
+// plain "N passed, N failed".
+const skip = (() => undefined) as unknown as typeof it;
+const quickIt = SLOW ? skip : it;
+const slowIt = SLOW ? it : skip;
 let service: Service;
 let client: ApiClient;
 let evidenceFile = '';
@@ -44,12 +49,13 @@ afterAll(async () => {
   if (client) await client.call('machines.destroy', { name: M });
 });
 
-describe.skipIf(SLOW)('Vagrant provider contract (live, vagrant-libvirt)', () => {
-  providerContract(() => ({ client, machine: M, ssh: { host: /^\d+\.\d+\.\d+\.\d+$/, user: 'vagrant' } }));
-});
+if (!SLOW)
+  describe('Vagrant provider contract (live, vagrant-libvirt)', () => {
+    providerContract(() => ({ client, machine: M, ssh: { host: /^\d+\.\d+\.\d+\.\d+$/, user: 'vagrant' } }));
+  });
 
 describe('Vagrant provider specifics', { timeout: 900_000 }, () => {
-  it.skipIf(SLOW)('is listed as available with its capabilities, next to qemu', async () => {
+  quickIt('is listed as available with its capabilities, next to qemu', async () => {
     const providers = await must(client, 'providers.list', {});
     expect(providers.find((p) => p.kind === 'vagrant')).toMatchObject({
       available: true,
@@ -58,7 +64,7 @@ describe('Vagrant provider specifics', { timeout: 900_000 }, () => {
     });
   });
 
-  it.skipIf(SLOW)(
+  quickIt(
     'adds an existing project by its directory, drives it, and forgetting it leaves the VM alone',
     async () => {
       const dir = path.join(service.context.home, 'vagrant', 'projects', M);
@@ -113,7 +119,7 @@ describe('Vagrant provider specifics', { timeout: 900_000 }, () => {
     ).toEqual([]);
   });
 
-  it.runIf(SLOW)(
+  slowIt(
     'benches the machine (own checks) and replays that run’s evidence on it with the same outcome',
     async () => {
       const bench = await must(client, 'bench.run', { machine: M, tool: 'checks' });
@@ -125,7 +131,7 @@ describe('Vagrant provider specifics', { timeout: 900_000 }, () => {
     },
   );
 
-  it.runIf(SLOW)(
+  slowIt(
     'a reboot step reboots in place: SSH goes away and comes back with a new boot id, checks run after',
     async () => {
       const bootBefore = await sh(client, M, 'cat /proc/sys/kernel/random/boot_id');
@@ -158,7 +164,7 @@ describe('Vagrant provider specifics', { timeout: 900_000 }, () => {
     },
   );
 
-  it.runIf(SLOW)('stops with vagrant halt and starts again with SSH answering', async () => {
+  slowIt('stops with vagrant halt and starts again with SSH answering', async () => {
     await must(client, 'machines.down', { name: M });
     expect((await must(client, 'machines.list', {})).find((m) => m.name === M)?.state).toBe('stopped');
     await must(client, 'machines.up', { name: M });
