@@ -1,7 +1,8 @@
 /**
  * Fast machine start: once per base image (and memory/CPU size) a template machine boots, answers
- * SSH and is saved as a live snapshot; every new machine is a copy of it that resumes instead of
- * booting (seconds instead of ~48 s under TCG). A copy would share the template's identity, so
+ * SSH and has its running state saved; every new machine is made from it (the QEMU provider: an
+ * overlay on the template's disk) and resumes that state instead of booting (seconds instead of
+ * ~48 s under TCG). A copy would share the template's identity, so
  * before anyone uses it the clone gets its own: the user's key, hostname, SSH host key and
  * machine-id — over the template's own key, which is then removed from the guest.
  */
@@ -11,7 +12,7 @@ import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { HlabError } from '../../shared/errors.js';
 import { imageSeeding, type MachineInfo } from '../../shared/types.js';
-import { READY_SNAPSHOT, type CreateSpec, type OpOptions, type Provider } from '../providers/provider.js';
+import type { CreateSpec, OpOptions, Provider } from '../providers/provider.js';
 import { shQuote } from '../ssh/executor.js';
 import { ensureKeyPair, newEd25519 } from '../ssh/keys.js';
 import { fingerprint, KnownHosts } from '../ssh/known-hosts.js';
@@ -24,9 +25,10 @@ const TEMPLATE_BOOT_TIMEOUT_MS = 600_000;
  * Bumped when what a template holds changes (v3: the identity agent waits in it; v4: one host key;
  * v5: filtered egress, apt through the package proxy; v6: the agent restarts journald under the
  * copy's machine-id; v7: the user reads the journal without sudo, and the agent reports the
- * identity before it sets the clock).
+ * identity before it sets the clock; v8: the state is saved beside the disk, which copies
+ * use as their backing file, instead of as a snapshot inside a disk each copy duplicates).
  */
-const TEMPLATE_VERSION = 'v7';
+const TEMPLATE_VERSION = 'v8';
 
 export const templateName = (spec: CreateSpec) =>
   `${spec.image.name}-${spec.image.sha256.slice(0, 12)}-${spec.memoryMiB}m-${spec.cpus}c-${TEMPLATE_VERSION}`;
@@ -127,13 +129,11 @@ const CLOUD_INIT_OK = `{ ! command -v cloud-init >/dev/null || cloud-init status
 /** Boots the template once, waits for SSH, saves the live snapshot and stops it. */
 async function ensureTemplate(t: TemplateAccess, spec: CreateSpec, o: OpOptions): Promise<string> {
   const name = templateName(spec);
-  const ready = async () =>
-    t.provider.has(name) &&
-    (await t.provider.get(name)).state === 'stopped' &&
-    (await t.provider.snapshots.list(name)).some((s) => s.name === READY_SNAPSHOT && s.live);
-  if (await ready()) return name;
+  const ready = () => t.provider.templateSaved!(name);
+  if (ready()) return name;
   return withLock(path.join(t.keysDir, '..', name), o.signal, async () => {
-    if (await ready()) return name;
+    if (ready()) return name;
+    // Never saved, so nothing was copied from it: an interrupted build is started over.
     if (t.provider.has(name)) await t.provider.destroy(name);
     t.knownHosts.forget(name);
     const key = ensureKeyPair(t.keysDir, name);
@@ -184,8 +184,7 @@ async function ensureTemplate(t: TemplateAccess, spec: CreateSpec, o: OpOptions)
       } finally {
         c.end();
       }
-      await t.provider.snapshots.take(name, READY_SNAPSHOT, o);
-      await t.provider.down(name, { force: true });
+      await t.provider.saveTemplate!(name, o);
     } catch (err) {
       await t.provider.destroy(name).catch(() => undefined);
       throw err;
@@ -255,7 +254,7 @@ const expectedHostKey = (expected: string): HostKeyCheck => ({
 /**
  * Creates `spec.name` from the ready template and waits until it answers a fresh login with its
  * own key and its own host key (made here, so it is pinned before the first login: no trust on
- * first use). The template's snapshot is then dropped from the copy.
+ * first use).
  */
 export async function createFromReady(
   p: Provider,
@@ -295,8 +294,6 @@ export async function createFromReady(
       { timeoutMs: 60_000, signal: o.signal, retryMs: 100, probe: () => clockSetSince(now) },
     );
     knownHosts.check(spec.name, blob);
-    o.progress?.({ current: 0, max: -1, description: `dropping the template snapshot from ${spec.name}` });
-    await p.snapshots.remove(spec.name, READY_SNAPSHOT);
     return info;
   } catch (err) {
     // The copy is destroyed: keep what its console said, or the reason goes with it.

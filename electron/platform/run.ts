@@ -18,13 +18,15 @@ export function run(
     cwd?: string;
     onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
     packageHint?: string;
+    /** Open descriptors the child inherits as fd 3, 4, …; the caller closes its own copies. */
+    extraFds?: number[];
   } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       env: opts.env ?? process.env,
       cwd: opts.cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe', ...(opts.extraFds ?? [])],
     });
     let stdout = '';
     let stderr = '';
@@ -36,11 +38,11 @@ export function run(
       partial[stream] = lines.pop() ?? '';
       for (const l of lines) opts.onLine(l, stream);
     };
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       stdout += d;
       feed('stdout', d);
     });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
       stderr += d;
       feed('stderr', d);
     });

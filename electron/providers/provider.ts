@@ -96,6 +96,10 @@ export interface Provider {
    * shared across homes like the images), and a new machine made from a stopped template's disk.
    */
   templates?(): { provider: Provider; dir: string };
+  /** With capabilities.readyClone, on the templates' provider: true once copies may be made. */
+  templateSaved?(template: string): boolean;
+  /** Saves a running template's state for its copies to resume, and stops it for good. */
+  saveTemplate?(template: string, opts?: OpOptions): Promise<void>;
   /** `seed(user)`: the machine's seed text, which the agent in the resumed template applies. */
   cloneTemplate?(
     template: string,

@@ -78,7 +78,7 @@ export async function benchVm(argv: string[]): Promise<void> {
   }
   report('cold boot to SSH ready', boot);
 
-  // New machines from the image's ready template (a copy of a booted machine's live snapshot).
+  // New machines from the image's ready template (an overlay on a booted machine's disk + its saved state).
   report('first ready machine (builds the template if missing: once per image and size)', [
     await time(() =>
       must(client, 'machines.create', { name: 'ready0', memoryMiB: 1024, cpus: 2, ready: true }),
@@ -88,13 +88,12 @@ export async function benchVm(argv: string[]): Promise<void> {
   const phases = new Map<string, number[]>();
   /** A create's progress lines, each starting the phase named beside it. */
   const CREATE_PHASES: Array<[RegExp, string]> = [
-    [/^copying/, 'copy'],
+    [/^overlay on/, 'overlay on the template disk (qemu-img create)'],
     [/^choosing accelerator/, 'accelerator, port, egress proxy spawned'],
-    [/^resuming/, 'QEMU start + loadvm (until QEMU daemonizes)'],
-    [/QMP and egress proxy/, 'QMP answers, egress proxy ready'],
+    [/^resuming/, 'QEMU start (until QEMU daemonizes)'],
+    [/QMP and egress proxy/, "template's saved state loaded, egress proxy ready"],
     [/take its own identity/, 'identity applied by the agent in the guest'],
     [/fresh login/, 'fresh login with its own key'],
-    [/^dropping/, 'template snapshot dropped'],
   ];
   for (let i = 1; i <= runs; i += 1) {
     let last = performance.now();
@@ -123,9 +122,9 @@ export async function benchVm(argv: string[]): Promise<void> {
     );
   }
   report(
-    'new machine from the ready snapshot to SSH ready',
+    'new machine from the ready template to SSH ready',
     fast,
-    'copy + resume + own identity + fresh login + template snapshot dropped',
+    'overlay + saved state loaded + own identity + fresh login',
   );
   for (const [name, xs] of phases) if (name !== 'done') report(`  of which ${name}`, xs);
   for (let i = 0; i <= runs; i += 1) await must(client, 'machines.destroy', { name: `ready${i}` });

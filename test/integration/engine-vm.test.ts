@@ -2,7 +2,7 @@
  * The core loop against the REAL VM: a recipe is validated step by step, and broken steps (an
  * sshd lockout, a failing verify) are caught and rolled back to the provable pre-step state.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { listRuns, readEvents } from '../../electron/engine/journal.js';
 import { runRecipe } from '../../electron/engine/run.js';
 import { readRunEvents } from '../../electron/engine/run-events.js';
 import { defaultParams, loadLibrary } from '../../electron/steps/load.js';
+import { QemuProvider } from '../../electron/providers/qemu/provider.js';
 import { inlineStep } from './inline-step.js';
 import { IMAGE_DIR, must, newHome, newService, sh } from './vm-env.js';
 
@@ -110,6 +111,27 @@ describe('run engine', { timeout: 600_000 }, () => {
     const R = 'engine-ready';
     await must(client, 'machines.create', { name: R, memoryMiB: 1024, cpus: 2, ready: true });
     try {
+      // Made without a copy: an overlay on the saved template's disk, and that template never runs again.
+      const info = JSON.parse(
+        spawnSync(
+          'qemu-img',
+          ['info', '-U', '--output=json', path.join(service.context.home, 'machines', R, 'disk.qcow2')],
+          {
+            encoding: 'utf8',
+          },
+        ).stdout,
+      ) as { 'backing-filename'?: string; 'actual-size': number };
+      const backing = info['backing-filename'] ?? '';
+      expect(path.dirname(path.dirname(backing))).toBe(path.join(IMAGE_DIR, 'ready'));
+      expect(info['actual-size']).toBeLessThan(64 * 2 ** 20);
+      const templates = new QemuProvider({
+        machinesDir: path.join(IMAGE_DIR, 'ready'),
+        cacheDir: IMAGE_DIR,
+        accel: 'tcg',
+      });
+      const template = path.basename(path.dirname(backing));
+      expect(templates.templateSaved(template)).toBe(true);
+      await expect(templates.up(template)).rejects.toThrow(/is a saved ready template.*never runs again/);
       // The template put the app's user in systemd-journal: the read before a rollback needs no sudo.
       expect((await sh(client, R, 'id -Gn')).split(' ')).toContain('systemd-journal');
       const s = await runRecipe({

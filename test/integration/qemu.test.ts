@@ -163,6 +163,38 @@ describe('QEMU provider specifics', () => {
     }
   });
 
+  it('a copy whose ready template is gone names what is missing; a saved template never starts again', async () => {
+    const p = new QemuProvider({ machinesDir: path.join(home, 'copies'), cacheDir: IMAGE_DIR, accel: 'tcg' });
+    const record = {
+      image: image.name,
+      imagePath: image.path,
+      imageSha256: image.sha256,
+      memoryMiB: 512,
+      cpus: 1,
+      user: 'lab',
+      createdAt: new Date().toISOString(),
+    };
+    const gone = path.join(home, 'no-template');
+    p.store.write({
+      ...record,
+      name: 'orphan',
+      templateDisk: path.join(gone, 'disk.qcow2'),
+      incoming: path.join(gone, 'saved-state.bin'),
+    });
+    await expect(p.up('orphan')).rejects.toMatchObject({
+      code: 'image-missing',
+      message: expect.stringContaining(`ready template's disk ${gone}/disk.qcow2, which machine "orphan"`),
+    });
+    p.store.write({ ...record, name: 'tpl' });
+    writeFileSync(p.store.files('tpl').savedState, '');
+    expect(p.templateSaved('tpl')).toBe(true);
+    await expect(p.up('tpl')).rejects.toMatchObject({
+      code: 'vm-state',
+      message: expect.stringMatching(/"tpl" is a saved ready template: .* never runs again/),
+    });
+    expect(p.liveState(p.store.read('tpl')).running).toBe(false);
+  });
+
   it('says which package to install when QEMU is missing', async () => {
     const p = new QemuProvider({
       machinesDir: path.join(home, 'nomachines'),

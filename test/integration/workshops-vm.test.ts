@@ -104,7 +104,7 @@ describe('workshops on the real VM', { timeout: 900_000 }, () => {
     expect((await must(client, 'workshops.status', { machine: m })).progress.finishedAt).toBeTruthy();
   });
 
-  it('machines started from the same ready snapshot have their own identity', async () => {
+  it('machines started from the same ready template have their own identity', async () => {
     const id = async (m: string) =>
       sh(
         client,

@@ -20,6 +20,13 @@ export interface QemuMachineRecord {
   activePort?: number;
   /** A live snapshot restored while stopped: the next start resumes from it (-loadvm). */
   bootFrom?: string;
+  /**
+   * A copy of a ready template: the template's saved state (its migration stream), loaded at the
+   * copy's first start instead of a boot.
+   */
+  incoming?: string;
+  /** A copy of a ready template: the template's disk, this machine's backing file. */
+  templateDisk?: string;
   /** The serial log's size at the last live restore: a panic printed before it is not this guest's. */
   serialAtRestore?: number;
   /** Set while we intend the VM to run; a dead process with this set was a crash. */
@@ -60,6 +67,9 @@ export class MachineStore {
       egressLog: path.join(d, 'egress.log'),
       egressSocket: socketPath(path.join(d, 'egress.sock')),
       egressPid: path.join(d, 'egress-proxy.pid'),
+      /** A saved ready template's memory and devices (QEMU's migration stream). */
+      savedState: path.join(d, 'saved-state.bin'),
+      migrateSocket: socketPath(path.join(d, 'migrate.sock')),
     };
   }
 

@@ -6,7 +6,16 @@
  */
 import { whatItSaid } from '../../../shared/said.js';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import net from 'node:net';
 import { HlabError } from '../../../shared/errors.js';
@@ -51,6 +60,7 @@ import { accelArgs, resolveAccel, type AccelSetting } from './accel.js';
 import { MachineStore, type QemuMachineRecord } from './machine-store.js';
 import { haltedOnPanic, isQemuAlive, kernelPanic, readPid, serialTail } from './process.js';
 import { QmpClient } from './qmp.js';
+import { runIncoming, saveMigrationStream, streamLimitBytes } from './template-state.js';
 
 export interface QemuProviderOptions {
   machinesDir: string;
@@ -210,7 +220,11 @@ export class QemuProvider implements Provider {
         ? { ssh: { host: '127.0.0.1', port: fresh.activePort, user: rec.user } }
         : {}),
       ...(crashedNote ? { note: crashedNote } : {}),
-      ...(fresh.bootFrom ? { resumeFrom: fresh.bootFrom } : {}),
+      ...(fresh.bootFrom
+        ? { resumeFrom: fresh.bootFrom }
+        : fresh.incoming
+          ? { resumeFrom: READY_SNAPSHOT }
+          : {}),
       location: this.store.dir(rec.name),
       network: rec.network === 'filtered' ? 'filtered' : 'open',
     };
@@ -266,9 +280,40 @@ export class QemuProvider implements Provider {
     return { provider: this.templateStore, dir };
   }
 
+  /** True once the template's state is saved: it is stopped for good, and copies may be made. */
+  templateSaved(template: string): boolean {
+    return this.store.exists(template) && existsSync(this.store.files(template).savedState);
+  }
+
   /**
-   * A new machine whose disk is a copy of a stopped template's (an overlay on the same base,
-   * holding the template's live snapshot): its first start resumes that snapshot instead of booting.
+   * Saves the running template's memory and devices as its saved state and stops it for good: from
+   * then on its disk is the backing file of every copy, so it never runs again.
+   */
+  async saveTemplate(template: string, opts: OpOptions = {}): Promise<void> {
+    const rec = this.store.read(template);
+    const f = this.store.files(template);
+    const part = `${f.savedState}.part`;
+    opts.progress?.({ current: 0, max: -1, description: `saving the state of template ${template}` });
+    const bytes = await this.withQmp(template, (q) =>
+      saveMigrationStream(q, {
+        socket: f.migrateSocket,
+        file: part,
+        maxBytes: streamLimitBytes(rec.memoryMiB),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      }),
+    );
+    await this.down(template, { force: true });
+    renameSync(part, f.savedState);
+    opts.progress?.({
+      current: 0,
+      max: -1,
+      description: `template ${template} saved (${(bytes / 2 ** 20).toFixed(0)} MiB of state)`,
+    });
+  }
+
+  /**
+   * A new machine from a saved template: a qcow2 overlay on the template's disk (milliseconds, no
+   * copy), whose first start loads the template's saved state instead of booting.
    */
   async cloneTemplate(
     template: string,
@@ -278,27 +323,25 @@ export class QemuProvider implements Provider {
   ): Promise<MachineInfo> {
     const tpl = this.templates().provider as QemuProvider;
     const trec = tpl.store.read(template);
-    if (tpl.liveState(trec).running)
-      throw new HlabError(
-        'vm-state',
-        `Template "${template}" is running; it can be copied only when stopped.`,
-      );
+    if (!tpl.templateSaved(template))
+      throw new HlabError('vm-state', `Template "${template}" has no saved state yet; it cannot be copied.`);
     if (this.store.exists(spec.name))
       throw new HlabError('conflict', `A machine named "${spec.name}" already exists.`, {
         machine: spec.name,
       });
     const f = this.store.files(spec.name);
-    opts.progress?.({ current: 0, max: -1, description: `copying the ready template for ${spec.name}` });
+    const tf = tpl.store.files(template);
+    opts.progress?.({ current: 0, max: -1, description: `overlay on the ready template for ${spec.name}` });
     mkdirSync(this.store.dir(spec.name), { recursive: true });
-    // Sparse, and a reflink where the filesystem can: the copy costs what the template wrote, not the RAM size.
-    const r = await run('cp', ['--reflink=auto', '--sparse=always', tpl.store.files(template).disk, f.disk], {
+    const r = await run(this.qemuImg, ['create', '-q', '-f', 'qcow2', '-b', tf.disk, '-F', 'qcow2', f.disk], {
       signal: opts.signal,
+      packageHint: PACKAGE,
     });
     if (r.code !== 0) {
       rmSync(this.store.dir(spec.name), { recursive: true, force: true });
       throw new HlabError(
         'internal',
-        `Copying template "${template}" for "${spec.name}" failed: ${whatItSaid(r.stderr)}`,
+        `qemu-img create on template "${template}" failed for "${spec.name}": ${whatItSaid(r.stderr)}`,
       );
     }
     const rec: QemuMachineRecord = {
@@ -310,8 +353,8 @@ export class QemuProvider implements Provider {
       cpus: trec.cpus,
       user: trec.user,
       createdAt: new Date().toISOString(),
-      bootFrom: READY_SNAPSHOT,
-      snapshotTimes: { [READY_SNAPSHOT]: trec.snapshotTimes?.[READY_SNAPSHOT] ?? trec.createdAt },
+      incoming: tf.savedState,
+      templateDisk: tf.disk,
       ...(spec.sshPort ? { sshPort: spec.sshPort } : {}),
       ...(trec.seeding ? { seeding: trec.seeding, instanceId: trec.instanceId } : {}),
       ...(trec.network ? { network: trec.network } : {}),
@@ -449,6 +492,22 @@ export class QemuProvider implements Provider {
       return { host: '127.0.0.1', port: cur.activePort ?? 0, user: rec.user };
     }
     const f = this.store.files(name);
+    if (existsSync(f.savedState))
+      throw new HlabError(
+        'vm-state',
+        `"${name}" is a saved ready template: its disk is the ground of the machines copied from it, so it never runs again.`,
+        { machine: name },
+      );
+    for (const [file, what] of [
+      [rec.templateDisk, 'disk'],
+      [rec.incoming, 'saved state'],
+    ] as const)
+      if (file && !existsSync(file))
+        throw new HlabError(
+          'image-missing',
+          `The ready template's ${what} ${file}, which machine "${name}" is made from, is missing; recreate the machine.`,
+          { machine: name },
+        );
     if (!existsSync(rec.imagePath)) {
       throw new HlabError('image-missing', `Base image ${rec.imagePath} of machine "${name}" is missing.`, {
         hint: 'run: hlab image build',
@@ -479,6 +538,8 @@ export class QemuProvider implements Provider {
       proxy = startEgressProxy(name, f);
     }
     for (let attempt = 1; ; attempt += 1) {
+      // Inherited as fd 3 (no shell, no path QEMU parses); reopened per attempt, read from offset 0.
+      const incomingFd = rec.incoming ? openSync(rec.incoming, 'r') : undefined;
       const args = [
         '-name',
         `hlab-${name}`,
@@ -520,16 +581,23 @@ export class QemuProvider implements Provider {
         '-daemonize',
         '-pidfile',
         f.pid,
-        ...(rec.bootFrom ? ['-loadvm', rec.bootFrom] : []),
+        ...(incomingFd !== undefined ? ['-incoming', 'fd:3'] : rec.bootFrom ? ['-loadvm', rec.bootFrom] : []),
       ];
       opts.progress?.({
         current: 0,
         max: -1,
-        description: rec.bootFrom
-          ? `resuming ${name} from snapshot ${rec.bootFrom} (${accel})`
-          : `starting ${name} (${accel})`,
+        description: rec.incoming
+          ? `resuming ${name} from the ready template's saved state (${accel})`
+          : rec.bootFrom
+            ? `resuming ${name} from snapshot ${rec.bootFrom} (${accel})`
+            : `starting ${name} (${accel})`,
       });
-      const r = await run(this.qemu, args, { signal: opts.signal, timeoutMs: 120_000, packageHint: PACKAGE });
+      const r = await run(this.qemu, args, {
+        signal: opts.signal,
+        timeoutMs: 120_000,
+        packageHint: PACKAGE,
+        ...(incomingFd !== undefined ? { extraFds: [incomingFd] } : {}),
+      }).finally(() => incomingFd !== undefined && closeSync(incomingFd));
       if (r.code === 0) break;
       writeFileSync(f.stderr, r.stderr);
       const portClash = /host forwarding rule|Could not set up host forwarding/i.test(r.stderr);
@@ -556,7 +624,20 @@ export class QemuProvider implements Provider {
       max: -1,
       description: `QEMU of ${name} is up; asking its QMP and egress proxy`,
     });
-    await Promise.all([this.withQmp(name, (q) => q.execute('query-status')), proxy?.ready]);
+    await Promise.all([
+      // QEMU daemonizes before it reads an incoming state; the machine is up once it has loaded it.
+      this.withQmp(name, (q) =>
+        rec.incoming
+          ? runIncoming(q, () => this.assertAlive(name, "loading the ready template's saved state"))
+          : q.execute('query-status'),
+      ).catch((err: unknown) => {
+        if (!isQemuAlive(readPid(f.pid)))
+          throw this.crashError(name, "loading the ready template's saved state");
+        throw err;
+      }),
+      proxy?.ready,
+    ]);
+    if (rec.incoming) this.store.update(name, { incoming: undefined });
     return { host: '127.0.0.1', port, user: rec.user };
   }
 
