@@ -30,6 +30,21 @@ const TEMPLATE_BOOT_TIMEOUT_MS = 600_000;
  */
 const TEMPLATE_VERSION = 'v8';
 
+/**
+ * Templates before v8 were only ever copied, never a backing file: nothing depends on them once a
+ * newer one exists, so they are removed (184 MiB each for 1 GiB of RAM).
+ */
+export const onlyEverCopied = (template: string): boolean => {
+  const v = /-v(\d+)$/.exec(template)?.[1];
+  return v !== undefined && Number(v) < 8;
+};
+
+async function pruneCopiedTemplates(t: TemplateAccess): Promise<void> {
+  for (const m of await t.provider.list())
+    if (onlyEverCopied(m.name) && m.state === 'stopped')
+      await t.provider.destroy(m.name).catch(() => undefined);
+}
+
 export const templateName = (spec: CreateSpec) =>
   `${spec.image.name}-${spec.image.sha256.slice(0, 12)}-${spec.memoryMiB}m-${spec.cpus}c-${TEMPLATE_VERSION}`;
 
@@ -185,6 +200,7 @@ async function ensureTemplate(t: TemplateAccess, spec: CreateSpec, o: OpOptions)
         c.end();
       }
       await t.provider.saveTemplate!(name, o);
+      await pruneCopiedTemplates(t);
     } catch (err) {
       await t.provider.destroy(name).catch(() => undefined);
       throw err;

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { QmpClient } from '../../electron/providers/qemu/qmp.js';
 import { runIncoming, saveMigrationStream } from '../../electron/providers/qemu/template-state.js';
+import { onlyEverCopied } from '../../electron/machines/ready-clone.js';
 
 /** A QMP peer that streams `bytes` into the socket named by `migrate` and then reports completion. */
 function fakeQemu(bytes: Buffer): { q: QmpClient; commands: string[] } {
@@ -74,5 +75,16 @@ describe('a template saved as a migration stream', () => {
         throw new Error('QEMU of m died');
       }),
     ).rejects.toThrow('QEMU of m died');
+  });
+});
+
+describe('ready templates of older versions', () => {
+  it('only those from before v8 (never a backing file) are pruned', () => {
+    expect(onlyEverCopied('debian-12-68bbba3a83f5-1024m-2c-v7')).toBe(true);
+    expect(onlyEverCopied('debian-12-68bbba3a83f5-512m-1c-v3')).toBe(true);
+    expect(onlyEverCopied('debian-12-68bbba3a83f5-1024m-2c-v8')).toBe(false);
+    expect(onlyEverCopied('debian-12-68bbba3a83f5-1024m-2c-v10')).toBe(false);
+    expect(onlyEverCopied('some-machine-v7x')).toBe(false);
+    expect(onlyEverCopied('.keys')).toBe(false);
   });
 });
