@@ -60,7 +60,13 @@ import { accelArgs, resolveAccel, type AccelSetting } from './accel.js';
 import { MachineStore, type QemuMachineRecord } from './machine-store.js';
 import { haltedOnPanic, isQemuAlive, kernelPanic, readPid, serialTail } from './process.js';
 import { QmpClient } from './qmp.js';
-import { runIncoming, saveMigrationStream, streamLimitBytes } from './template-state.js';
+import {
+  fsyncFile,
+  machineMemory,
+  runIncoming,
+  saveMigrationStream,
+  STATE_LIMIT_BYTES,
+} from './template-state.js';
 
 export interface QemuProviderOptions {
   machinesDir: string;
@@ -69,6 +75,8 @@ export interface QemuProviderOptions {
   accel: AccelSetting;
   qemuBinary?: string;
   qemuImg?: string;
+  /** The store of ready templates: machines here keep their RAM in a file, for copies to map. */
+  keepsTemplates?: boolean;
 }
 
 interface QemuSnapshotJson {
@@ -276,21 +284,23 @@ export class QemuProvider implements Provider {
   /** Templates sit beside the images (keyed by their checksum), shared by every home on the host. */
   templates(): { provider: Provider; dir: string } {
     const dir = path.join(this.opts.cacheDir, 'ready');
-    this.templateStore ??= new QemuProvider({ ...this.opts, machinesDir: dir });
+    this.templateStore ??= new QemuProvider({ ...this.opts, machinesDir: dir, keepsTemplates: true });
     return { provider: this.templateStore, dir };
   }
 
   /** True once the template's state is saved: it is stopped for good, and copies may be made. */
   templateSaved(template: string): boolean {
-    return this.store.exists(template) && existsSync(this.store.files(template).savedState);
+    const f = this.store.files(template);
+    return this.store.exists(template) && existsSync(f.savedState) && existsSync(f.memory);
   }
 
   /**
-   * Saves the running template's memory and devices as its saved state and stops it for good: from
-   * then on its disk is the backing file of every copy, so it never runs again.
+   * Saves the running template's devices and CPUs as its saved state (its RAM is in its memory file
+   * already) and stops it for good: from then on its disk and RAM file are read by every copy, so
+   * it never runs again.
    */
   async saveTemplate(template: string, opts: OpOptions = {}): Promise<void> {
-    const rec = this.store.read(template);
+    this.store.read(template);
     const f = this.store.files(template);
     const part = `${f.savedState}.part`;
     opts.progress?.({ current: 0, max: -1, description: `saving the state of template ${template}` });
@@ -298,11 +308,12 @@ export class QemuProvider implements Provider {
       saveMigrationStream(q, {
         socket: f.migrateSocket,
         file: part,
-        maxBytes: streamLimitBytes(rec.memoryMiB),
+        maxBytes: STATE_LIMIT_BYTES,
         ...(opts.signal ? { signal: opts.signal } : {}),
       }),
     );
     await this.down(template, { force: true });
+    fsyncFile(f.memory);
     renameSync(part, f.savedState);
     opts.progress?.({
       current: 0,
@@ -355,6 +366,7 @@ export class QemuProvider implements Provider {
       createdAt: new Date().toISOString(),
       incoming: tf.savedState,
       templateDisk: tf.disk,
+      templateMemory: tf.memory,
       ...(spec.sshPort ? { sshPort: spec.sshPort } : {}),
       ...(trec.seeding ? { seeding: trec.seeding, instanceId: trec.instanceId } : {}),
       ...(trec.network ? { network: trec.network } : {}),
@@ -501,6 +513,7 @@ export class QemuProvider implements Provider {
     for (const [file, what] of [
       [rec.templateDisk, 'disk'],
       [rec.incoming, 'saved state'],
+      [rec.incoming && rec.templateMemory, 'memory'],
     ] as const)
       if (file && !existsSync(file))
         throw new HlabError(
@@ -544,8 +557,7 @@ export class QemuProvider implements Provider {
         '-name',
         `hlab-${name}`,
         ...accelArgs(accel),
-        '-machine',
-        'pc',
+        ...machineMemory(rec, this.opts.keepsTemplates ? f.memory : undefined),
         '-smp',
         String(rec.cpus),
         '-m',
@@ -581,7 +593,11 @@ export class QemuProvider implements Provider {
         '-daemonize',
         '-pidfile',
         f.pid,
-        ...(incomingFd !== undefined ? ['-incoming', 'fd:3'] : rec.bootFrom ? ['-loadvm', rec.bootFrom] : []),
+        ...(incomingFd !== undefined
+          ? ['-incoming', rec.templateMemory ? 'defer' : 'fd:3']
+          : rec.bootFrom
+            ? ['-loadvm', rec.bootFrom]
+            : []),
       ];
       opts.progress?.({
         current: 0,
@@ -628,7 +644,10 @@ export class QemuProvider implements Provider {
       // QEMU daemonizes before it reads an incoming state; the machine is up once it has loaded it.
       this.withQmp(name, (q) =>
         rec.incoming
-          ? runIncoming(q, () => this.assertAlive(name, "loading the ready template's saved state"))
+          ? runIncoming(q, {
+              deferred: Boolean(rec.templateMemory),
+              isAlive: () => this.assertAlive(name, "loading the ready template's saved state"),
+            })
           : q.execute('query-status'),
       ).catch((err: unknown) => {
         if (!isQemuAlive(readPid(f.pid)))
@@ -637,7 +656,7 @@ export class QemuProvider implements Provider {
       }),
       proxy?.ready,
     ]);
-    if (rec.incoming) this.store.update(name, { incoming: undefined });
+    if (rec.incoming) this.store.update(name, { incoming: undefined, templateMemory: undefined });
     return { host: '127.0.0.1', port, user: rec.user };
   }
 
