@@ -507,7 +507,7 @@ export class QemuProvider implements Provider {
     if (existsSync(f.savedState))
       throw new HlabError(
         'vm-state',
-        `"${name}" is a saved ready template: its disk is the ground of the machines copied from it, so it never runs again.`,
+        `"${name}" is a saved ready template: the machines made from it read its disk and RAM file, so it never runs again.`,
         { machine: name },
       );
     for (const [file, what] of [
@@ -650,7 +650,7 @@ export class QemuProvider implements Provider {
             })
           : q.execute('query-status'),
       ).catch((err: unknown) => {
-        if (!isQemuAlive(readPid(f.pid)))
+        if (rec.incoming && !isQemuAlive(readPid(f.pid)))
           throw this.crashError(name, "loading the ready template's saved state");
         throw err;
       }),
