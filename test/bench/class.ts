@@ -7,11 +7,8 @@
  * p50/p95, errors, refusals by the rate limits, and host memory. It stops by itself.
  * `--no-cold`: skip the cold boots (for a large --seats load run).
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { statusKiB } from '../integration/egress-peer.js';
 import { classService, loadTable, runLoad } from '../integration/class-load.js';
-import { must, newHome } from '../integration/vm-env.js';
+import { must, newHome, qemuMemory } from '../integration/vm-env.js';
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -22,10 +19,10 @@ const arg = (argv: string[], name: string, dflt: number) => {
   return i >= 0 ? Number(argv[i + 1]) : dflt;
 };
 
-function qemuRssMiB(home: string, machine: string): number {
+/** A seat's QEMU in MiB, proportional: copies of one template share its RAM file's pages. */
+function qemuPssMiB(home: string, machine: string): number {
   try {
-    const pid = readFileSync(path.join(home, 'machines', machine, 'qemu.pid'), 'utf8').trim();
-    return statusKiB(pid, 'VmRSS') / 1024;
+    return qemuMemory(home, machine).pss / 2 ** 20;
   } catch {
     return 0;
   }
@@ -44,9 +41,9 @@ export async function benchClass(argv: string[]): Promise<void> {
   const t0 = performance.now();
   const started = await must(client, 'class.start', { workshop: 'ssh-lockdown', seats });
   const classSeconds = (performance.now() - t0) / 1000;
-  const seatRss = started.info.seats.map((s) => qemuRssMiB(home, s.machine));
+  const seatRss = started.info.seats.map((s) => qemuPssMiB(home, s.machine));
   console.error(
-    `class of ${seats}: ${classSeconds.toFixed(1)} s; QEMU RSS per seat ${seatRss.map((r) => r.toFixed(0)).join(', ')} MiB`,
+    `class of ${seats}: ${classSeconds.toFixed(1)} s; QEMU per seat (proportional) ${seatRss.map((r) => r.toFixed(0)).join(', ')} MiB`,
   );
 
   let load: string[] = [];
@@ -54,7 +51,7 @@ export async function benchClass(argv: string[]): Promise<void> {
     const r = await runLoad(started, loadSeconds);
     load = loadTable(
       r,
-      started.info.seats.reduce((n, s) => n + qemuRssMiB(home, s.machine), 0),
+      started.info.seats.reduce((n, s) => n + qemuPssMiB(home, s.machine), 0),
     );
     for (const e of r.errors.slice(0, 10)) console.error(`load error: ${e}`);
   }
@@ -72,13 +69,13 @@ export async function benchClass(argv: string[]): Promise<void> {
     await must(client, 'machines.create', { name: `cold${i}`, memoryMiB: 1024, cpus: 2 });
     await must(client, 'machines.up', { name: `cold${i}` });
     cold.push((performance.now() - t) / 1000);
-    coldRss.push(qemuRssMiB(home, `cold${i}`));
+    coldRss.push(qemuPssMiB(home, `cold${i}`));
   }
   const coldSeconds = (performance.now() - c0) / 1000;
   for (let i = 0; i < seats; i += 1) await must(client, 'machines.destroy', { name: `cold${i}` });
 
   console.log(
-    `\n| ${seats} machines | until all are ready | per machine (median) | QEMU RSS per machine (median) |\n|---|---|---|---|`,
+    `\n| ${seats} machines | until all are ready | per machine (median) | QEMU per machine, proportional (median) |\n|---|---|---|---|`,
   );
   console.log(
     `| class seats (ready template + ssh-lockdown setup + first snapshot, served over TLS) | ${classSeconds.toFixed(1)} s | ${(classSeconds / seats).toFixed(1)} s | ${median(seatRss).toFixed(0)} MiB |`,

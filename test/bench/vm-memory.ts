@@ -10,19 +10,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ApiClient } from '../../shared/rpc.js';
-import { must } from '../integration/vm-env.js';
+import { must, qemuMemory } from '../integration/vm-env.js';
 
 const KSM = '/sys/kernel/mm/ksm';
 const PAGE = 4096;
 const MIB = 1 << 20;
-
-/** The QEMU process's resident set of a machine, in bytes (its pidfile, /proc/PID/status). */
-export function qemuRss(home: string, machine: string): number {
-  const pid = readFileSync(path.join(home, 'machines', machine, 'qemu.pid'), 'utf8').trim();
-  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!m) throw new Error(`no VmRSS for machine ${machine} (pid ${pid})`);
-  return Number(m[1]) * 1024;
-}
 
 const ksmRead = (f: string) => {
   try {
@@ -49,22 +41,25 @@ export async function benchMemory(
     }
     // Let the copies settle (the identity agent, journald) before reading.
     await new Promise((r) => setTimeout(r, 5000));
-    const rss = names.map((n) => qemuRss(home, n));
-    perMachine.set(count, rss);
+    const mem = names.map((n) => qemuMemory(home, n));
+    const pss = mem.map((m) => m.pss);
+    perMachine.set(count, pss);
     o.line(
-      `memory, ${count} machine(s) from the ready template: ${rss.map(mib).join(', ')} MiB resident each, ${mib(rss.reduce((a, b) => a + b, 0))} MiB together`,
+      `memory, ${count} machine(s) from the ready template: ${pss.map(mib).join(', ')} MiB proportional each (resident ${mem.map((m) => mib(m.rss)).join(', ')}), ${mib(pss.reduce((a, b) => a + b, 0))} MiB together`,
     );
   }
   const four = perMachine.get(4) ?? [];
   const sorted = [...four].sort((a, b) => a - b);
   const med = sorted[Math.floor(sorted.length / 2)] ?? NaN;
   o.line(
-    `QEMU resident per machine (1024 MiB guest, ready copy, 4 running): median ${mib(med)} MiB → ${(1024 / mib(med)).toFixed(1)} machines per GiB of host RAM`,
+    `QEMU per machine, proportional (1024 MiB guest, ready copy, 4 running): median ${mib(med)} MiB → ${(1024 / mib(med)).toFixed(1)} machines per GiB of host RAM`,
   );
 
   const ws = await must(client, 'workshops.start', { workshop: 'ssh-lockdown', trainee: 'bench' });
-  const wsRss = qemuRss(home, ws.progress.machine);
-  o.line(`after the ssh-lockdown workshop's setup: ${mib(wsRss)} MiB resident`);
+  const wsMem = qemuMemory(home, ws.progress.machine);
+  o.line(
+    `after the ssh-lockdown workshop's setup: ${mib(wsMem.pss)} MiB proportional (${mib(wsMem.rss)} MiB resident)`,
+  );
   await must(client, 'workshops.end', { machine: ws.progress.machine });
 
   await ksmSaving(o, names.length, med);

@@ -109,7 +109,7 @@ export async function runLoad(
   return r;
 }
 
-export function loadTable(r: LoadResult, seatsRssMiB: number): string[] {
+export function loadTable(r: LoadResult, seatsMiB: number): string[] {
   return [
     '',
     `| load: ${r.trainees} trainees for ${r.seconds} s over TLS (127.0.0.1) | value |`,
@@ -119,6 +119,6 @@ export function loadTable(r: LoadResult, seatsRssMiB: number): string[] {
     `| Checks | ${r.checks} (${r.limited} refused by the per-seat limit) |`,
     `| errors | ${r.errors.length} |`,
     `| app process RSS (peak) | ${r.peakHostMiB.toFixed(0)} MiB |`,
-    `| QEMU RSS, all seats | ${seatsRssMiB.toFixed(0)} MiB |`,
+    `| QEMU, all seats (proportional) | ${seatsMiB.toFixed(0)} MiB |`,
   ];
 }

@@ -1,5 +1,5 @@
 /** Shared set-up for tests against the real QEMU VM: a throwaway home, the cached base image. */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { MethodName, ReqOf, ResOf } from '../../shared/api.js';
@@ -54,4 +54,20 @@ export async function sh(
   const r = await must(client, 'machines.exec', { machine, command, timeoutMs });
   if (r.exitCode !== 0) throw new Error(`"${command}" exited ${r.exitCode}: ${r.stderr}`);
   return r.stdout.trim();
+}
+
+/**
+ * A machine's QEMU in host memory, in bytes: resident (RSS), and proportional (PSS: each page
+ * shared with other processes counted in shares). Copies of a ready template share the pages
+ * of its RAM file until they write them, so PSS is what each machine costs the host.
+ */
+export function qemuMemory(home: string, machine: string): { rss: number; pss: number } {
+  const pid = readFileSync(path.join(home, 'machines', machine, 'qemu.pid'), 'utf8').trim();
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (field: 'Rss' | 'Pss', pattern: RegExp) => {
+    const m = pattern.exec(rollup);
+    if (!m) throw new Error(`no ${field} for machine ${machine} (pid ${pid})`);
+    return Number(m[1]) * 1024;
+  };
+  return { rss: kb('Rss', /^Rss:\s+(\d+) kB$/m), pss: kb('Pss', /^Pss:\s+(\d+) kB$/m) };
 }

@@ -5,12 +5,9 @@
  * call may fail except Checks refused by the per-seat limit; it stops by itself and ends the class.
  * HLAB_CLASS_LOAD_SEATS / HLAB_CLASS_LOAD_SECONDS change the size.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { statusKiB } from '../integration/egress-peer.js';
 import { classService, loadTable, runLoad } from '../integration/class-load.js';
-import { must, newHome } from '../integration/vm-env.js';
+import { must, newHome, qemuMemory } from '../integration/vm-env.js';
 
 const SEATS = Number(process.env.HLAB_CLASS_LOAD_SEATS ?? 30);
 const SECONDS = Number(process.env.HLAB_CLASS_LOAD_SECONDS ?? 60);
@@ -31,14 +28,7 @@ describe(`a class of ${SEATS} under load for ${SECONDS} s`, () => {
       const r = await runLoad(started, SECONDS);
       const qemuMiB = started.info.seats.reduce((n, s) => {
         try {
-          return (
-            n +
-            statusKiB(
-              readFileSync(path.join(home, 'machines', s.machine, 'qemu.pid'), 'utf8').trim(),
-              'VmRSS',
-            ) /
-              1024
-          );
+          return n + qemuMemory(home, s.machine).pss / 2 ** 20;
         } catch {
           return n;
         }
