@@ -26,10 +26,9 @@ const TEMPLATE_BOOT_TIMEOUT_MS = 600_000;
  * v5: filtered egress, apt through the package proxy; v6: the agent restarts journald under the
  * copy's machine-id; v7: the user reads the journal without sudo, and the agent reports the
  * identity before it sets the clock; v8: the state is saved beside the disk, which copies
- * use as their backing file, instead of as a snapshot inside a disk each copy duplicates; v9: the
- * RAM is a file copies map copy-on-write, and the saved state leaves it out).
+ * use as their backing file, instead of as a snapshot inside a disk each copy duplicates).
  */
-const TEMPLATE_VERSION = 'v9';
+const TEMPLATE_VERSION = 'v8';
 
 /**
  * Templates before v8 were only ever copied, never a backing file: nothing depends on them once a

@@ -27,11 +27,6 @@ export interface QemuMachineRecord {
   incoming?: string;
   /** A copy of a ready template: the template's disk, this machine's backing file. */
   templateDisk?: string;
-  /**
-   * A copy of a ready template: the template's memory file, mapped copy-on-write at the copy's
-   * first start (its pages are read as the guest touches them, and shared between copies).
-   */
-  templateMemory?: string;
   /** The serial log's size at the last live restore: a panic printed before it is not this guest's. */
   serialAtRestore?: number;
   /** Set while we intend the VM to run; a dead process with this set was a crash. */
@@ -74,8 +69,6 @@ export class MachineStore {
       egressPid: path.join(d, 'egress-proxy.pid'),
       /** A saved ready template's memory and devices (QEMU's migration stream). */
       savedState: path.join(d, 'saved-state.bin'),
-      /** A ready template's RAM, a file it maps shared; copies map it private (copy-on-write). */
-      memory: path.join(d, 'memory.bin'),
       migrateSocket: socketPath(path.join(d, 'migrate.sock')),
     };
   }

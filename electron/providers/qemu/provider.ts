@@ -60,13 +60,7 @@ import { accelArgs, resolveAccel, type AccelSetting } from './accel.js';
 import { MachineStore, type QemuMachineRecord } from './machine-store.js';
 import { haltedOnPanic, isQemuAlive, kernelPanic, readPid, serialTail } from './process.js';
 import { QmpClient } from './qmp.js';
-import {
-  fsyncFile,
-  machineMemory,
-  runIncoming,
-  saveMigrationStream,
-  STATE_LIMIT_BYTES,
-} from './template-state.js';
+import { runIncoming, saveMigrationStream, streamLimitBytes } from './template-state.js';
 
 export interface QemuProviderOptions {
   machinesDir: string;
@@ -75,8 +69,6 @@ export interface QemuProviderOptions {
   accel: AccelSetting;
   qemuBinary?: string;
   qemuImg?: string;
-  /** The store of ready templates: machines here keep their RAM in a file, for copies to map. */
-  keepsTemplates?: boolean;
 }
 
 interface QemuSnapshotJson {
@@ -284,23 +276,21 @@ export class QemuProvider implements Provider {
   /** Templates sit beside the images (keyed by their checksum), shared by every home on the host. */
   templates(): { provider: Provider; dir: string } {
     const dir = path.join(this.opts.cacheDir, 'ready');
-    this.templateStore ??= new QemuProvider({ ...this.opts, machinesDir: dir, keepsTemplates: true });
+    this.templateStore ??= new QemuProvider({ ...this.opts, machinesDir: dir });
     return { provider: this.templateStore, dir };
   }
 
   /** True once the template's state is saved: it is stopped for good, and copies may be made. */
   templateSaved(template: string): boolean {
-    const f = this.store.files(template);
-    return this.store.exists(template) && existsSync(f.savedState) && existsSync(f.memory);
+    return this.store.exists(template) && existsSync(this.store.files(template).savedState);
   }
 
   /**
-   * Saves the running template's devices and CPUs as its saved state (its RAM is in its memory file
-   * already) and stops it for good: from then on its disk and RAM file are read by every copy, so
-   * it never runs again.
+   * Saves the running template's memory and devices as its saved state and stops it for good: from
+   * then on its disk is the backing file of every copy, so it never runs again.
    */
   async saveTemplate(template: string, opts: OpOptions = {}): Promise<void> {
-    this.store.read(template);
+    const rec = this.store.read(template);
     const f = this.store.files(template);
     const part = `${f.savedState}.part`;
     opts.progress?.({ current: 0, max: -1, description: `saving the state of template ${template}` });
@@ -308,12 +298,11 @@ export class QemuProvider implements Provider {
       saveMigrationStream(q, {
         socket: f.migrateSocket,
         file: part,
-        maxBytes: STATE_LIMIT_BYTES,
+        maxBytes: streamLimitBytes(rec.memoryMiB),
         ...(opts.signal ? { signal: opts.signal } : {}),
       }),
     );
     await this.down(template, { force: true });
-    fsyncFile(f.memory);
     renameSync(part, f.savedState);
     opts.progress?.({
       current: 0,
@@ -366,7 +355,6 @@ export class QemuProvider implements Provider {
       createdAt: new Date().toISOString(),
       incoming: tf.savedState,
       templateDisk: tf.disk,
-      templateMemory: tf.memory,
       ...(spec.sshPort ? { sshPort: spec.sshPort } : {}),
       ...(trec.seeding ? { seeding: trec.seeding, instanceId: trec.instanceId } : {}),
       ...(trec.network ? { network: trec.network } : {}),
@@ -513,7 +501,6 @@ export class QemuProvider implements Provider {
     for (const [file, what] of [
       [rec.templateDisk, 'disk'],
       [rec.incoming, 'saved state'],
-      [rec.incoming && rec.templateMemory, 'memory'],
     ] as const)
       if (file && !existsSync(file))
         throw new HlabError(
@@ -557,7 +544,8 @@ export class QemuProvider implements Provider {
         '-name',
         `hlab-${name}`,
         ...accelArgs(accel),
-        ...machineMemory(rec, this.opts.keepsTemplates ? f.memory : undefined),
+        '-machine',
+        'pc',
         '-smp',
         String(rec.cpus),
         '-m',
@@ -593,11 +581,7 @@ export class QemuProvider implements Provider {
         '-daemonize',
         '-pidfile',
         f.pid,
-        ...(incomingFd !== undefined
-          ? ['-incoming', rec.templateMemory ? 'defer' : 'fd:3']
-          : rec.bootFrom
-            ? ['-loadvm', rec.bootFrom]
-            : []),
+        ...(incomingFd !== undefined ? ['-incoming', 'fd:3'] : rec.bootFrom ? ['-loadvm', rec.bootFrom] : []),
       ];
       opts.progress?.({
         current: 0,
@@ -644,10 +628,7 @@ export class QemuProvider implements Provider {
       // QEMU daemonizes before it reads an incoming state; the machine is up once it has loaded it.
       this.withQmp(name, (q) =>
         rec.incoming
-          ? runIncoming(q, {
-              deferred: Boolean(rec.templateMemory),
-              isAlive: () => this.assertAlive(name, "loading the ready template's saved state"),
-            })
+          ? runIncoming(q, () => this.assertAlive(name, "loading the ready template's saved state"))
           : q.execute('query-status'),
       ).catch((err: unknown) => {
         if (rec.incoming && !isQemuAlive(readPid(f.pid)))
@@ -656,7 +637,7 @@ export class QemuProvider implements Provider {
       }),
       proxy?.ready,
     ]);
-    if (rec.incoming) this.store.update(name, { incoming: undefined, templateMemory: undefined });
+    if (rec.incoming) this.store.update(name, { incoming: undefined });
     return { host: '127.0.0.1', port, user: rec.user };
   }
 

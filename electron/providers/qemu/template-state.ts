@@ -1,16 +1,13 @@
 /**
- * A ready template keeps its RAM in a file (QEMU's memory-backend-file, mapped shared while the
- * template runs) and the rest of its state (devices, CPUs) as a small migration stream beside its
- * disk. A new machine is a qcow2 overlay on the template's disk whose first start maps that RAM
- * file private (copy-on-write: pages are read as the guest touches them, and the page cache holds
- * one copy for every machine) and loads the stream (`-incoming`, RAM skipped by QEMU's
- * x-ignore-shared). Nothing is copied and nothing the size of the RAM is read at start. The
- * template never runs again: every copy reads its disk and its RAM file.
+ * A ready template keeps its memory as QEMU's migration stream beside its disk. A new machine is
+ * then a qcow2 overlay on the template's disk, started with `-incoming` from that stream: no copy
+ * of the template (184 MiB for 1 GiB of RAM, held to the disk's pace once the page cache is
+ * dirty) and no `loadvm` out of the copy. The template's disk is never written again: every copy
+ * reads it.
  */
-import { closeSync, createWriteStream, fsyncSync, openSync, rmSync } from 'node:fs';
+import { createWriteStream, fsyncSync, openSync, closeSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { HlabError } from '../../../shared/errors.js';
-import { qemuOptValue } from '../../platform/socket-path.js';
 import type { QmpClient } from './qmp.js';
 
 /**
@@ -21,49 +18,10 @@ const UNTHROTTLED = 2 ** 40;
 const POLL_MS = 50;
 
 /**
- * Without the RAM the stream holds device state and small ROM blocks (~0.7 MiB measured): one
- * larger than this is not a template's, and stops being written.
+ * The stream holds the guest's RAM (zero pages as flags) plus device state: a stream larger than
+ * the RAM and this margin is not a template's, and stops being written.
  */
-export const STATE_LIMIT_BYTES = 64 * 2 ** 20;
-
-/**
- * Guest RAM from a file. The block keeps QEMU's own name for the PC's RAM ("pc.ram"), so a copy's
- * later snapshots load into a plain start, and a plain snapshot into this one.
- */
-function fileMemory(memoryMiB: number, file: string, shared: boolean): string[] {
-  return [
-    '-machine',
-    'pc,memory-backend=pc.ram',
-    '-object',
-    `memory-backend-file,id=pc.ram,size=${memoryMiB}M,mem-path=${qemuOptValue(file)},share=${shared ? 'on' : 'off'}`,
-  ];
-}
-
-/**
- * The machine and RAM arguments: a template writes its RAM file (shared); a copy's first start maps
- * its template's RAM file privately; every other start has plain RAM.
- */
-export function machineMemory(
-  rec: { memoryMiB: number; incoming?: string; templateMemory?: string },
-  templateRamFile: string | undefined,
-): string[] {
-  if (templateRamFile) return fileMemory(rec.memoryMiB, templateRamFile, true);
-  if (rec.incoming && rec.templateMemory) return fileMemory(rec.memoryMiB, rec.templateMemory, false);
-  return ['-machine', 'pc'];
-}
-
-/** QEMU's x-ignore-shared: migration leaves out RAM that is a shared mapping of a file. */
-const ignoreShared = (state: boolean) => ({ capabilities: [{ capability: 'x-ignore-shared', state }] });
-
-/** Flushes a file QEMU wrote through a shared mapping, before the template counts as saved. */
-export function fsyncFile(file: string): void {
-  const fd = openSync(file, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
+export const streamLimitBytes = (memoryMiB: number) => (memoryMiB + 64) * 1024 * 1024;
 
 interface SaveOptions {
   /** A socket path of our own (in the template's folder): QEMU connects, we write the file. */
@@ -145,12 +103,15 @@ export async function saveMigrationStream(q: QmpClient, o: SaveOptions): Promise
   try {
     await rx.listening;
     await q.execute('stop');
-    // The RAM is in the template's file already (shared mapping): the stream leaves it out.
-    await q.execute('migrate-set-capabilities', ignoreShared(true));
     await q.execute('migrate-set-parameters', { 'max-bandwidth': UNTHROTTLED });
     await q.execute('migrate', { uri: `unix:${o.socket}` });
     const [, bytes] = await Promise.all([migrationFinished(q, o), rx.done]);
-    fsyncFile(o.file);
+    const fd = openSync(o.file, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     return bytes;
   } catch (err) {
     rmSync(o.file, { force: true });
@@ -161,32 +122,21 @@ export async function saveMigrationStream(q: QmpClient, o: SaveOptions): Promise
 }
 
 /**
- * Loads an incoming stream and runs the guest. `deferred`: QEMU was started with `-incoming defer`
- * and the stream on fd 3, so the capability that skips the (file-mapped) RAM is set first. The
- * template was stopped when it was saved, and QEMU keeps the source's run state: hence `cont`. A
- * QEMU that fails to load the stream exits, which `isAlive` turns into an error with the console's
- * tail.
+ * Waits while QEMU loads an incoming stream (status "inmigrate"), then runs the guest: the template
+ * was stopped when it was saved, and QEMU keeps the source's run state. A QEMU that fails to load
+ * the stream exits, which `isAlive` turns into an error with the console's tail.
  */
 export async function runIncoming(
   q: QmpClient,
-  o: { deferred: boolean; isAlive: () => Promise<void>; timeoutMs?: number },
+  isAlive: () => Promise<void>,
+  timeoutMs = 120_000,
 ): Promise<void> {
-  if (o.deferred) {
-    await q.execute('migrate-set-capabilities', ignoreShared(true));
-    await q.execute('migrate-incoming', { uri: 'fd:3' });
-  }
-  const timeoutMs = o.timeoutMs ?? 120_000;
   const until = Date.now() + timeoutMs;
   for (;;) {
-    await o.isAlive();
+    await isAlive();
     const { status } = await q.execute<{ status: string }>('query-status');
     if (status === 'running') return;
-    if (status !== 'inmigrate') {
-      // The capability also changes the format of every later savevm; off again, the copy's own
-      // snapshots load into any later start of it.
-      if (o.deferred) await q.execute('migrate-set-capabilities', ignoreShared(false));
-      return void (await q.execute('cont'));
-    }
+    if (status !== 'inmigrate') return void (await q.execute('cont'));
     if (Date.now() > until)
       throw new HlabError('timeout', `QEMU did not load the template's state within ${timeoutMs / 1000} s.`);
     await new Promise((r) => setTimeout(r, 10));
