@@ -19,7 +19,7 @@ const arg = (argv: string[], name: string, dflt: number) => {
   return i >= 0 ? Number(argv[i + 1]) : dflt;
 };
 
-/** A seat's QEMU in MiB, proportional: copies of one template share its RAM file's pages. */
+/** A seat's QEMU in MiB, proportional (shared pages counted in shares). */
 function qemuPssMiB(home: string, machine: string): number {
   try {
     return qemuMemory(home, machine).pss / 2 ** 20;

@@ -58,8 +58,8 @@ export async function sh(
 
 /**
  * A machine's QEMU in host memory, in bytes: resident (RSS), and proportional (PSS: each page
- * shared with other processes counted in shares). Copies of a ready template share the pages
- * of its RAM file until they write them, so PSS is what each machine costs the host.
+ * shared with other processes counted in shares: QEMU's code, and pages KSM merged): what each
+ * machine costs the host when several run.
  */
 export function qemuMemory(home: string, machine: string): { rss: number; pss: number } {
   const pid = readFileSync(path.join(home, 'machines', machine, 'qemu.pid'), 'utf8').trim();

@@ -495,7 +495,7 @@ export class QemuProvider implements Provider {
     if (existsSync(f.savedState))
       throw new HlabError(
         'vm-state',
-        `"${name}" is a saved ready template: the machines made from it read its disk and RAM file, so it never runs again.`,
+        `"${name}" is a saved ready template: its disk is the backing file of the machines made from it, so it never runs again.`,
         { machine: name },
       );
     for (const [file, what] of [
