@@ -141,7 +141,7 @@ async function templateTarget(t: TemplateAccess, name: string, info: MachineInfo
 /** A first boot whose cloud-init failed is not saved as ready: its errors are the message. */
 const CLOUD_INIT_OK = `{ ! command -v cloud-init >/dev/null || cloud-init status >/dev/null 2>&1 || { echo "cloud-init's first boot failed:" >&2; cloud-init status --long >&2; exit 1; }; }`;
 
-/** Boots the template once, waits for SSH, saves the live snapshot and stops it. */
+/** Boots the template once, waits for SSH, saves its running state and stops it for good. */
 async function ensureTemplate(t: TemplateAccess, spec: CreateSpec, o: OpOptions): Promise<string> {
   const name = templateName(spec);
   const ready = () => t.provider.templateSaved!(name);
