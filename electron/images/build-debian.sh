@@ -64,6 +64,15 @@ printf 'nameserver 10.0.2.3\n' > "$mnt/etc/resolv.conf"
 for u in systemd-networkd-wait-online.service apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer; do
   ln -sf /dev/null "$mnt/etc/systemd/system/$u"
 done
+# Debian's sshd PAM stack remakes /run/motd.dynamic (run-parts /etc/update-motd.d, three programs)
+# on every SSH session, even `ssh host true`: 0.3-0.6 s of each login under TCG, and every rollback,
+# Reset and new machine proves itself with a fresh login. It is made once per boot instead (the
+# ready agent puts a copy's own hostname in it); an interactive login shows the same text.
+sed -i -E 's|^(session[[:space:]]+optional[[:space:]]+pam_motd\.so[[:space:]]+motd=/run/motd\.dynamic)[[:space:]]*$|\1 noupdate|' "$mnt/etc/pam.d/sshd"
+grep -Eq '^session[[:space:]]+optional[[:space:]]+pam_motd\.so[[:space:]]+motd=/run/motd\.dynamic noupdate$' "$mnt/etc/pam.d/sshd" ||
+  { echo "/etc/pam.d/sshd has no pam_motd line for /run/motd.dynamic to set noupdate on" >&2; exit 1; }
+install -m 0644 "$(dirname "$0")/guest/hlab-motd.service" "$mnt/etc/systemd/system/hlab-motd.service"
+ln -sf /etc/systemd/system/hlab-motd.service "$mnt/etc/systemd/system/multi-user.target.wants/hlab-motd.service"
 ln -sf /lib/systemd/system/systemd-networkd.service "$mnt/etc/systemd/system/multi-user.target.wants/systemd-networkd.service"
 # Every machine gets its own SSH host key at first boot (pinned by the app).
 rm -f "$mnt"/etc/ssh/ssh_host_*

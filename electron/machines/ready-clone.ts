@@ -26,9 +26,11 @@ const TEMPLATE_BOOT_TIMEOUT_MS = 600_000;
  * v5: filtered egress, apt through the package proxy; v6: the agent restarts journald under the
  * copy's machine-id; v7: the user reads the journal without sudo, and the agent reports the
  * identity before it sets the clock; v8: the state is saved beside the disk, which copies
- * use as their backing file, instead of as a snapshot inside a disk each copy duplicates).
+ * use as their backing file, instead of as a snapshot inside a disk each copy duplicates; v10:
+ * saved once udev has settled, and the agent puts the copy's hostname in the login message. v9
+ * was an experiment that never shipped.)
  */
-const TEMPLATE_VERSION = 'v8';
+const TEMPLATE_VERSION = 'v10';
 
 /**
  * Templates before v8 were only ever copied, never a backing file: nothing depends on them once a
@@ -55,6 +57,13 @@ export const templateName = (spec: CreateSpec) =>
  */
 const JOURNAL_READER =
   '{ ! getent group systemd-journal >/dev/null || sudo -n usermod -aG systemd-journal "$(id -un)"; }';
+
+/**
+ * udev may still be loading modules for the CPU's features when boot counts as finished (kvm_amd,
+ * then powernow_k8 failing once per CPU, at ~63 s under TCG): saved mid-way, every copy would
+ * finish that work in its first second, beside the identity agent.
+ */
+const UDEV_SETTLED = 'sudo -n udevadm settle --timeout=120 2>/dev/null || true';
 
 /** The agent a template runs (ready-agent.sh, beside this file in the sources and the bundle). */
 const AGENT = appPath('electron', 'machines', 'ready-agent.sh');
@@ -188,7 +197,7 @@ async function ensureTemplate(t: TemplateAccess, spec: CreateSpec, o: OpOptions)
         const agent = readFileSync(AGENT, 'utf8');
         const r = await exec(
           c,
-          `${CLOUD_INIT_OK} && sudo -n modprobe qemu_fw_cfg 2>/dev/null; ${JOURNAL_READER} && printf '%s' ${shQuote(agent)} | sudo -n install -m 0755 /dev/stdin /usr/local/sbin/hlab-ready-agent && sudo -n systemd-run --quiet --unit=hlab-ready-agent /usr/local/sbin/hlab-ready-agent && for _ in $(seq 1 300); do [ -e /run/hlab-ready-agent.armed ] && exit 0; sleep 0.1; done; echo 'the identity agent did not start' >&2; exit 1`,
+          `${CLOUD_INIT_OK} && sudo -n modprobe qemu_fw_cfg 2>/dev/null; ${UDEV_SETTLED}; ${JOURNAL_READER} && printf '%s' ${shQuote(agent)} | sudo -n install -m 0755 /dev/stdin /usr/local/sbin/hlab-ready-agent && sudo -n systemd-run --quiet --unit=hlab-ready-agent /usr/local/sbin/hlab-ready-agent && for _ in $(seq 1 300); do [ -e /run/hlab-ready-agent.armed ] && exit 0; sleep 0.1; done; echo 'the identity agent did not start' >&2; exit 1`,
           { timeoutMs: 60_000 },
         );
         if (r.exitCode !== 0)
@@ -252,9 +261,10 @@ async function agentDone(p: Provider, name: string, signal?: AbortSignal): Promi
 }
 
 /**
- * The agent sets the clock just after it reports the identity (while the host logs in): the
- * login that proves the machine ready also waits, up to 5 s, until the clock has left the
- * template's past — apt refuses a Release file "not valid yet".
+ * The agent sets the clock beside the identity (a program, on the guest's other CPU), so it may
+ * still be at it when the host logs in: the login that proves the machine ready also waits, up
+ * to 5 s, until the clock has left the template's past — apt refuses a Release file "not valid
+ * yet".
  */
 export const clockSetSince = (seedTime: number): string =>
   `i=0; until [ "$(date +%s)" -ge ${Math.floor(seedTime)} ]; do i=$((i+1)); [ $i -gt 100 ] && exit 1; sleep 0.05; done`;

@@ -134,6 +134,25 @@ describe('run engine', { timeout: 600_000 }, () => {
       await expect(templates.up(template)).rejects.toThrow(/is a saved ready template.*never runs again/);
       // The template put the app's user in systemd-journal: the read before a rollback needs no sudo.
       expect((await sh(client, R, 'id -Gn')).split(' ')).toContain('systemd-journal');
+      // The agent restarted journald under the copy's own machine-id (a kill, not systemctl): the
+      // create's own proving login is in the copy's journal, and journald is running, not failed.
+      // The login message, made once at the template's boot, names the copy; no login remakes it.
+      const [unit, accepted, motd, pam] = (
+        await sh(
+          client,
+          R,
+          [
+            'systemctl is-failed systemd-journald.service || true',
+            "journalctl -q --no-pager -b _COMM=sshd | grep -c 'Accepted publickey for lab' || true",
+            'cat /run/motd.dynamic',
+            "grep -c '^session.*pam_motd.so.*motd=/run/motd.dynamic noupdate$' /etc/pam.d/sshd || true",
+          ].join('; '),
+        )
+      ).split('\n');
+      expect(unit).toBe('active');
+      expect(Number(accepted)).toBeGreaterThanOrEqual(1);
+      expect(motd).toContain(`Linux ${R} `);
+      expect(pam).toBe('1');
       const s = await runRecipe({
         ctx: service.context,
         recipe: recipe('lockout-ready', ['lockout-allowusers']),
