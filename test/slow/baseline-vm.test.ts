@@ -11,7 +11,7 @@ import type { Service } from '../../electron/core/service.js';
 import { runRecipe } from '../../electron/engine/run.js';
 import { shQuote } from '../../electron/ssh/executor.js';
 import { defaultParams, loadLibrary } from '../../electron/steps/load.js';
-import { ensureRepo, serveRepo, useRepoScript, type RepoServer } from '../integration/apt-repo.js';
+import { ensureImageRepo, serveRepo, useRepoScript, type RepoServer } from '../integration/apt-repo.js';
 import { IMAGE_DIR, must, newHome, newService, sh } from '../integration/vm-env.js';
 import { runValidated } from '../integration/recipe-run.js';
 import { serveSsgMirror, type SsgMirror } from '../integration/ssg-mirror.js';
@@ -31,7 +31,7 @@ const CMDLINE = library.find((s) => s.id === 'kernel-cmdline')!;
 const BREAKS_BOOT = { ...defaultParams(CMDLINE), extraParams: 'init=/bin/false panic=1' };
 
 beforeAll(async () => {
-  const dir = ensureRepo();
+  const dir = await ensureImageRepo();
   repo = await serveRepo(dir);
   ssg = await serveSsgMirror();
   ({ service, client } = newService(newHome('baseline'), IMAGE_DIR, ssg.env));

@@ -18,7 +18,7 @@ import { runRecipe } from '../../electron/engine/run.js';
 import { buildEvidence } from '../../electron/recipes/evidence.js';
 import { shQuote } from '../../electron/ssh/executor.js';
 import { loadLibrary, loadRecipe } from '../../electron/steps/load.js';
-import { ensureRepo, serveRepo, useRepoScript, type RepoServer } from '../integration/apt-repo.js';
+import { ensureImageRepo, serveRepo, useRepoScript, type RepoServer } from '../integration/apt-repo.js';
 import { writeDockerBenchStandin } from '../integration/docker-bench-standin.js';
 import { must, newHome, newService, sh } from '../integration/vm-env.js';
 
@@ -60,7 +60,7 @@ const status = (out: string, key: string) => new RegExp(`^${key}:\\s*(\\S+)`, 'm
 const CAP_SYS_ADMIN = 21n;
 
 beforeAll(async () => {
-  repo = await serveRepo(ensureRepo());
+  repo = await serveRepo(await ensureImageRepo());
   ({ service, client } = newService(newHome('isolation')));
   await must(client, 'machines.create', { name: M, memoryMiB: 1024, cpus: 2, ready: true });
   await must(client, 'machines.egress', { name: M, allow: [repo.egress] });

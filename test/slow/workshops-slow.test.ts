@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../../shared/rpc.js';
 import { LABS_DIR } from '../../electron/steps/load.js';
-import { ensureRepo, serveRepo, useRepoScript, type RepoServer } from '../integration/apt-repo.js';
+import { ensureImageRepo, serveRepo, useRepoScript, type RepoServer } from '../integration/apt-repo.js';
 import { must, newHome, newService, sh } from '../integration/vm-env.js';
 import { walkWorkshop } from '../integration/workshop-walk.js';
 
@@ -19,7 +19,7 @@ let client: ApiClient;
 let repo: RepoServer;
 
 beforeAll(async () => {
-  repo = await serveRepo(ensureRepo());
+  repo = await serveRepo(await ensureImageRepo());
   const labs = path.join(mkdtempSync(path.join(os.tmpdir(), 'hlab-labs-')), 'labs');
   cpSync(LABS_DIR, labs, { recursive: true });
   for (const id of LONG) {
