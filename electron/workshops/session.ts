@@ -14,7 +14,7 @@ import {
 } from '../../shared/workshops.js';
 import type { EngineContext } from '../engine/context.js';
 import type { SshExecutor } from '../ssh/executor.js';
-import { rebootMachine } from '../engine/reboot.js';
+import { AUTH_REFUSED_GRACE_MS, rebootMachine } from '../engine/reboot.js';
 import type { WorkshopLibrary } from './library.js';
 import {
   challengeSnapshot,
@@ -126,6 +126,7 @@ export class WorkshopSessions {
           w.setupTimeoutSeconds * 1000,
           op,
         );
+        await this.answersAfterSetup(req.machine, w.id, op);
       }
       await this.snapshot(req.machine, 0, op);
     } catch (err) {
@@ -139,6 +140,32 @@ export class WorkshopSessions {
     }
     const p = this.save(newProgress(w, req.trainee, req.machine, new Date()));
     return this.status(req.machine, p);
+  }
+
+  /**
+   * A setup that ends with `systemctl reload ssh` (most do) returns while sshd re-executes itself.
+   * A snapshot taken then holds that restart, and every Reset to it would wait for it again with
+   * connections refused. A fresh login first proves the machine a trainee gets answers SSH with
+   * sudo, and that the listener is back before its state is saved.
+   */
+  private async answersAfterSetup(machine: string, workshop: string, op: WorkshopOp): Promise<void> {
+    op.progress({ current: 0, max: -1, description: 'proving a fresh login after the setup' });
+    try {
+      await this.ctx.machines.waitReady(machine, {
+        signal: op.signal,
+        progress: op.progress,
+        timeoutMs: READY_TIMEOUT_MS,
+        proveSudo: true,
+        authRefusedGraceMs: AUTH_REFUSED_GRACE_MS,
+      });
+    } catch (err) {
+      if (!(err instanceof HlabError) || err.code === 'cancelled') throw err;
+      throw new HlabError(
+        err.code,
+        `After the setup of workshop "${workshop}", machine "${machine}" does not take a fresh SSH login with sudo: ${err.message}`,
+        { ...err.details, machine },
+      );
+    }
   }
 
   private async snapshot(machine: string, index: number, op: WorkshopOp): Promise<void> {
