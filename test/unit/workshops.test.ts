@@ -1,4 +1,4 @@
-/** Workshops without a VM: the loader's errors, progress transitions, trainer exports and archives. */
+/** Workshops without a VM: the loader's errors, progress transitions, start's order, trainer exports and archives. */
 import {
   mkdirSync,
   mkdtempSync,
@@ -23,7 +23,13 @@ import {
   recordReset,
   recordSolve,
 } from '../../electron/workshops/progress.js';
-import { failLines } from '../../electron/workshops/session.js';
+import {
+  failLines,
+  WorkshopSessions,
+  type WorkshopContext,
+  type WorkshopOp,
+} from '../../electron/workshops/session.js';
+import { HlabError } from '../../shared/errors.js';
 import { classHtml, classTable, progressHtml } from '../../electron/workshops/trainer.js';
 
 const GOOD = `id: demo
@@ -223,5 +229,76 @@ describe('workshop archives', () => {
       expect(() => importWorkshop(text, 'a.json', target, { builtInIds: new Set() })).toThrow();
     }
     expect(existsSync(path.join(target, 'demo'))).toBe(false);
+  });
+});
+
+/**
+ * Start's order without a VM (the real one is in test/integration/workshops-vm.test.ts): the
+ * setup, then a fresh login, then the snapshot; a setup that breaks SSH fails the start.
+ */
+describe('workshop start', () => {
+  const w = loadWorkshop(
+    path.join(
+      folder(GOOD.replace('challenges:', 'setup: systemctl reload ssh\nchallenges:')),
+      'workshop.yaml',
+    ),
+  ).workshop!;
+  const op: WorkshopOp = { signal: new AbortController().signal, progress: () => {}, log: () => {} };
+
+  function fakeContext(login: () => Promise<void>) {
+    const calls: string[] = [];
+    const ctx = {
+      library: { get: () => w },
+      progress: { get: () => undefined, save: () => calls.push('progress saved') },
+      changed: () => {},
+      createMachine: async () => void calls.push('created'),
+      knownHosts: { forget: (m: string) => calls.push(`forgot ${m}`) },
+      machines: {
+        exists: () => false,
+        executor: () => ({
+          runScript: async () => (calls.push('setup'), { exitCode: 0, stdout: '', stderr: '' }),
+          reset: () => {},
+        }),
+        waitReady: async (_m: string, o: { proveSudo?: boolean }) => {
+          calls.push(`fresh login${o.proveSudo ? ' + sudo' : ''}`);
+          await login();
+        },
+        owner: () => ({
+          snapshots: {
+            list: async () => [],
+            take: async (_m: string, s: string) => calls.push(`snapshot ${s}`),
+          },
+          destroy: async (m: string) => calls.push(`destroyed ${m}`),
+        }),
+      },
+    };
+    return { calls, sessions: new WorkshopSessions(ctx as unknown as WorkshopContext) };
+  }
+
+  it('proves a fresh login with sudo after the setup, before the snapshot Reset returns to', async () => {
+    const { calls, sessions } = fakeContext(async () => {});
+    await sessions.start({ workshop: 'demo', trainee: 'ana', machine: 'ws1' }, op);
+    expect(calls).toEqual([
+      'created',
+      'setup',
+      'fresh login + sudo',
+      'snapshot ws-start-1',
+      'progress saved',
+    ]);
+  });
+
+  it('a setup that breaks SSH fails the start, naming workshop and machine, and leaves no machine', async () => {
+    const { calls, sessions } = fakeContext(async () => {
+      throw new HlabError('ssh-auth', 'sshd refused the key of machine "ws1".', { machine: 'ws1' });
+    });
+    const err = await sessions
+      .start({ workshop: 'demo', trainee: 'ana', machine: 'ws1' }, op)
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(HlabError);
+    expect(err).toMatchObject({ code: 'ssh-auth' });
+    expect((err as Error).message).toBe(
+      'After the setup of workshop "demo", machine "ws1" does not take a fresh SSH login with sudo: sshd refused the key of machine "ws1".',
+    );
+    expect(calls).toEqual(['created', 'setup', 'fresh login + sudo', 'destroyed ws1', 'forgot ws1']);
   });
 });
