@@ -41,7 +41,9 @@ export function providerContract(get: () => ContractSubject): void {
     );
     const skew = Math.abs(Number(await sh(client, machine, 'date +%s')) - Date.now() / 1000);
     expect(skew).toBeLessThan(30);
-  });
+    // Vagrant's restore alone takes 13.6 s quiet (machine C); with four TCG guests busy the whole
+    // test passed 30 s (session 21). The limit is for a hang, not a speed target.
+  }, 180_000);
 
   it('refuses duplicate and invalid snapshot names', async () => {
     const { client, machine } = get();
