@@ -85,16 +85,6 @@ function packagesIndex(dir: string): string {
  * Builds (or reuses) the cached repository: what the packages need beyond what the base image
  * (a built one: its manifest lists its packages) already has; keyed by that image and the list.
  */
-/**
- * The repository of a library image, building that image first when the cache has none: the
- * repository is keyed by the image's manifest, and a slow-tier file may be the first to need
- * either on a fresh machine (its machine is made later, under the egress it needs).
- */
-export async function ensureImageRepo(image = 'debian-12'): Promise<string> {
-  await buildImage(new ImageStore(IMAGE_DIR), image);
-  return ensureRepo(image);
-}
-
 export function ensureRepo(image = 'debian-12'): string {
   const manifest = JSON.parse(readFileSync(path.join(IMAGE_DIR, image, 'manifest.json'), 'utf8')) as {
     sha256: string;
@@ -115,6 +105,16 @@ export function ensureRepo(image = 'debian-12'): string {
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
   return dir;
+}
+
+/**
+ * The repository of a library image, building that image first when the cache has none: the
+ * repository is keyed by the image's manifest, and a slow-tier file may be the first to need
+ * either on a fresh machine (its machine is made later, under the egress it needs).
+ */
+export async function ensureImageRepo(image = 'debian-12'): Promise<string> {
+  await buildImage(new ImageStore(IMAGE_DIR), image);
+  return ensureRepo(image);
 }
 
 export interface RepoServer {
