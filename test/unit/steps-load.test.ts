@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadLibrary, loadRecipe, loadStep } from '../../electron/steps/load.js';
 import { renderScript } from '../../electron/steps/render.js';
-import { formatIssue } from '../../shared/steps.js';
+import { formatIssue, type StepDef } from '../../shared/steps.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'hlab-steps-'));
 function file(name: string, text: string): string {
@@ -231,6 +231,38 @@ exceptions:
     expect(messages(badTests.issues)).toEqual([
       expect.stringMatching(/x\.yaml:1\d: exceptions\[0\]\.tests: expected/),
     ]);
+  });
+});
+
+const defaults = (s: StepDef) => Object.fromEntries(Object.entries(s.params).map(([k, p]) => [k, p.default]));
+
+describe('library checks on a machine without Docker', () => {
+  // A check that retries `docker info` until dockerd answers would otherwise spend its whole
+  // wait (a minute) on a machine where Docker was never installed, e.g. a whole-library bench.
+  it('every check that waits for dockerd answers at once when docker is not installed', () => {
+    const bin = mkdtempSync(path.join(os.tmpdir(), 'hlab-nodocker-'));
+    for (const tool of ['seq', 'sleep', 'systemctl']) {
+      const found = spawnSync('bash', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+      if (found) symlinkSync(found, path.join(bin, tool));
+    }
+    const waiting = loadLibrary().steps.flatMap((s) =>
+      s.verify
+        .filter((c) => c.run && /for _ in .*docker info/.test(c.run))
+        .map((c) => ({ where: `${s.id}: ${c.name}`, script: renderScript(c.run ?? '', defaults(s)) })),
+    );
+    expect(waiting.length).toBeGreaterThanOrEqual(3);
+    for (const c of waiting) {
+      const r = spawnSync('/bin/bash', ['-c', c.script], {
+        env: { PATH: bin },
+        encoding: 'utf8',
+        timeout: 10_000,
+      });
+      expect({ where: c.where, status: r.status, out: r.stdout.trim() }).toEqual({
+        where: c.where,
+        status: 0,
+        out: 'docker is not installed here',
+      });
+    }
   });
 });
 
