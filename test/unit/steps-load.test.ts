@@ -3,9 +3,9 @@ import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadLibrary, loadRecipe, loadStep } from '../../electron/steps/load.js';
+import { defaultParams, loadLibrary, loadRecipe, loadStep } from '../../electron/steps/load.js';
 import { renderScript } from '../../electron/steps/render.js';
-import { formatIssue, type StepDef } from '../../shared/steps.js';
+import { formatIssue } from '../../shared/steps.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'hlab-steps-'));
 function file(name: string, text: string): string {
@@ -234,8 +234,6 @@ exceptions:
   });
 });
 
-const defaults = (s: StepDef) => Object.fromEntries(Object.entries(s.params).map(([k, p]) => [k, p.default]));
-
 describe('library checks on a machine without Docker', () => {
   // A check that retries `docker info` until dockerd answers would otherwise spend its whole
   // wait (a minute) on a machine where Docker was never installed, e.g. a whole-library bench.
@@ -248,7 +246,7 @@ describe('library checks on a machine without Docker', () => {
     const waiting = loadLibrary().steps.flatMap((s) =>
       s.verify
         .filter((c) => c.run && /for _ in .*docker info/.test(c.run))
-        .map((c) => ({ where: `${s.id}: ${c.name}`, script: renderScript(c.run ?? '', defaults(s)) })),
+        .map((c) => ({ where: `${s.id}: ${c.name}`, script: renderScript(c.run ?? '', defaultParams(s)) })),
     );
     expect(waiting.length).toBeGreaterThanOrEqual(3);
     for (const c of waiting) {
